@@ -1,0 +1,77 @@
+import { Command, Option, InvalidArgumentError } from 'commander';
+import { Lab, LabError, type NetnsMode, type ServiceStatus } from '../lab/lab.js';
+import { table } from './table.js';
+import { redact } from '../util/redact.js';
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1024 || n > 32000) throw new InvalidArgumentError('must be an integer from 1024 to 32000');
+  return n;
+}
+
+export function statusTable(rows: ServiceStatus[]): string {
+  return table(['SERVICE', 'ADDRESS', 'PROXY', 'PID', 'HEALTH', 'DETAIL'],
+    rows.map((r) => [r.name, r.address, r.proxy ?? '-', r.pid ? String(r.pid) : '-', r.healthy ? 'healthy' : r.running ? 'UNHEALTHY' : 'DOWN', r.detail]));
+}
+
+/** Runs `fn` with an AbortSignal tied to SIGINT/SIGTERM, so an interrupted start stops what it started. */
+export async function withInterrupts<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) return;
+    process.stderr.write(`\n${sig}: stopping what was started...\n`);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn(ac.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function labCommand(): Command {
+  const lab = new Command('lab').description('start, inspect and stop the lab: the real servers the harness tests against');
+  lab.command('up')
+    .description('start every lab service (in a network namespace when root) with Toxiproxy in front of each dependency')
+    .option('--name <name>', 'lab name: several labs can run side by side', 'default')
+    .addOption(new Option('--base-port <port>', 'first port of the lab\'s port range').default(21000).argParser(parsePort))
+    .option('--no-netns', 'run on the host loopback even as root (UDP faults are then unavailable)')
+    .option('--json', 'print the status as JSON')
+    .action(async (o: { name: string; basePort: number; netns: boolean; json?: boolean }) => {
+      const mode: NetnsMode = o.netns ? 'auto' : 'never';
+      const started = Date.now();
+      const l = await withInterrupts((signal) => Lab.up({ name: o.name, basePort: o.basePort, netns: mode, signal, onProgress: (m) => process.stderr.write(`[lab] ${m}\n`) }));
+      const st = await l.status();
+      process.stderr.write(`[lab] up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      process.stdout.write(o.json ? JSON.stringify(st, null, 2) + '\n' : statusTable(st) + '\n');
+      if (!st.every((s) => s.healthy)) process.exitCode = 1;
+    });
+  lab.command('status')
+    .description('print each service, its address, its proxy, health and pid')
+    .option('--name <name>', 'lab name', 'default')
+    .option('--json', 'print JSON')
+    .action(async (o: { name: string; json?: boolean }) => {
+      const l = await Lab.attach(o.name);
+      if (!l) throw new LabError(`no lab "${o.name}" is up (start one with: sch lab up${o.name === 'default' ? '' : ` --name ${o.name}`})`);
+      const st = await l.status();
+      process.stdout.write(o.json ? JSON.stringify(st, null, 2) + '\n' : statusTable(st) + '\n');
+      if (!st.every((s) => s.healthy)) process.exitCode = 1;
+    });
+  lab.command('down')
+    .description('stop every lab process and remove the namespace, nft rules, toxics, data and credentials')
+    .option('--name <name>', 'lab name', 'default')
+    .action(async (o: { name: string }) => {
+      const r = await Lab.down(o.name);
+      process.stderr.write(`[lab] down: stopped ${r.stoppedProcesses} processes, killed ${r.killedInNamespace} more in the namespace, namespace ${r.namespaceDeleted ? 'deleted' : 'absent'}\n`);
+    });
+  return lab;
+}
+
+export function reportError(e: unknown): never {
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`error: ${redact(msg)}\n`);
+  process.exit(e instanceof LabError ? 2 : 1);
+}

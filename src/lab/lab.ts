@@ -1,0 +1,280 @@
+import { mkdirSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { Toxiproxy } from 'toxiproxy-node-client';
+import { DEPENDENCY_NAMES, labPorts, boundPorts, type DependencyName, type LabPorts } from '../topology/topology.js';
+import { generateCredentials, registerCredentials, type LabCredentials } from './credentials.js';
+import { netnsLayout, netnsExists, createNetns, deleteNetns, netnsPids, nsPrefix, type NetnsLayout } from './netns.js';
+import { binaries, stateDir } from './paths.js';
+import { spawnDetached, stopProcess, isAlive, killPid, tailFile, type ProcessRecord } from './process.js';
+import { readState, writeState, removeState, type LabState } from './state.js';
+import { sleep } from './exec.js';
+import { SERVICES } from './services/index.js';
+import type { LabContext, ServiceDefinition, ServiceName } from './services/types.js';
+import { redact } from '../util/redact.js';
+
+export type NetnsMode = 'auto' | 'always' | 'never';
+
+export interface LabUpOptions {
+  name?: string;
+  basePort?: number;
+  netns?: NetnsMode;
+  /** Called with one line per step, for progress output. */
+  onProgress?: (line: string) => void;
+  /** Aborting (Ctrl-C) stops what was started and rejects. */
+  signal?: AbortSignal;
+  /** Start only these services (Toxiproxy is always started); default: all. */
+  only?: ServiceName[];
+}
+
+export interface ServiceStatus {
+  name: ServiceName;
+  address: string;
+  proxy: string | null;
+  pid: number | null;
+  running: boolean;
+  healthy: boolean;
+  detail: string;
+}
+
+export interface DownReport {
+  stoppedProcesses: number;
+  killedInNamespace: number;
+  namespaceDeleted: boolean;
+}
+
+/** Faults that need the lab namespace (nftables on UDP); unavailable when the lab runs on the host. */
+export const NETNS_ONLY_FAULTS = ['turn-loss', 'turn-outage', 'udp-rate-cap'] as const;
+
+export class LabError extends Error {}
+
+const isRoot = (): boolean => process.getuid?.() === 0;
+
+/**
+ * A running lab: the real servers on one address, Toxiproxy in front of each dependency.
+ * `Lab.up` starts one, `Lab.attach` finds a running one by name, `Lab.down` removes every trace.
+ */
+export class Lab {
+  private constructor(readonly state: LabState) {
+    registerCredentials(state.credentials);
+  }
+
+  get name(): string { return this.state.name; }
+  get address(): string { return this.state.address; }
+  get ports(): LabPorts { return this.state.ports; }
+  get credentials(): LabCredentials { return this.state.credentials; }
+  get netns(): NetnsLayout | null { return this.state.netns; }
+  get toxiproxyUrl(): string { return `http://${this.address}:${this.ports.toxiproxyApi}`; }
+  /** Command prefix that runs a program inside the lab's network (empty without a namespace). */
+  get execPrefix(): string[] { return nsPrefix(this.state.netns?.name ?? null); }
+
+  /** Where a target reaches a dependency: always its Toxiproxy proxy. */
+  endpoint(dep: DependencyName): { host: string; port: number } {
+    return { host: this.address, port: this.ports.proxy[dep] };
+  }
+
+  /** The real server, bypassing its proxy: for health checks and calibration only. */
+  directEndpoint(dep: DependencyName): { host: string; port: number } {
+    return { host: this.address, port: this.ports.service[dep] };
+  }
+
+  context(): LabContext {
+    const s = this.state;
+    return { labName: s.name, dir: s.dir, address: s.address, ports: s.ports, credentials: s.credentials, bins: binaries(), netns: s.netns?.name ?? null, asRoot: isRoot() };
+  }
+
+  toxiproxy(): Toxiproxy {
+    return new Toxiproxy(this.toxiproxyUrl);
+  }
+
+  static async attach(name = 'default'): Promise<Lab | null> {
+    const s = readState(stateDir(name));
+    return s && s.phase === 'up' ? new Lab(s) : null;
+  }
+
+  static async up(opts: LabUpOptions = {}): Promise<Lab> {
+    const name = opts.name ?? 'default';
+    if (!/^[a-z0-9][a-z0-9-]{0,20}$/.test(name)) throw new LabError(`--name must be 1-21 lowercase letters, digits or dashes (got "${name}")`);
+    const progress = opts.onProgress ?? (() => undefined);
+    const mode = opts.netns ?? 'auto';
+    if (mode === 'always' && !isRoot()) {
+      throw new LabError('the lab network namespace needs root: run as root, or pass --no-netns to run on the host loopback (then these faults are unavailable: ' + NETNS_ONLY_FAULTS.join(', ') + ')');
+    }
+    const useNetns = mode === 'always' || (mode === 'auto' && isRoot());
+    if (!useNetns) progress(`no network namespace (${isRoot() ? '--no-netns' : 'not root'}): running on 127.0.0.1; unavailable faults: ${NETNS_ONLY_FAULTS.join(', ')}`);
+
+    const dir = stateDir(name);
+    // The last run may have crashed: clear whatever it left before starting anew.
+    const leftovers = await Lab.down(name);
+    if (leftovers.stoppedProcesses + leftovers.killedInNamespace > 0 || leftovers.namespaceDeleted) {
+      progress(`cleaned up a previous lab "${name}": ${leftovers.stoppedProcesses + leftovers.killedInNamespace} processes, namespace ${leftovers.namespaceDeleted ? 'deleted' : 'none'}`);
+    }
+
+    const bins = binaries();
+    const missing = Object.entries({ k6: bins.k6, toxiproxy: bins.toxiproxy, minio: bins.minio, 'mediasoup-worker': bins.mediasoupWorker, 'cassandra lib': bins.cassandraLib, redis: bins.redis, postgres: join(bins.postgresBin, 'postgres'), coturn: bins.turnserver, chromium: bins.chromium, java: bins.java })
+      .filter(([, p]) => !existsSync(p));
+    if (missing.length) throw new LabError(`missing: ${missing.map(([n, p]) => `${n} (${p})`).join(', ')}; install them with: scripts/setup`);
+
+    const ports = labPorts(opts.basePort ?? 21000);
+    const layout = useNetns ? netnsLayout(name) : null;
+    const address = layout ? layout.nsAddress : '127.0.0.1';
+    if (!layout) await assertPortsFree(address, ports);
+
+    for (const sub of ['logs', 'data', 'run']) mkdirSync(join(dir, sub), { recursive: true });
+    const state: LabState = {
+      version: 1, name, dir, phase: 'starting', createdAt: new Date().toISOString(), ownerPid: process.pid,
+      netns: layout, address, ports, credentials: generateCredentials(), services: [], processes: [], proxies: {},
+    };
+    writeState(state);
+    const lab = new Lab(state);
+    try {
+      if (layout) {
+        progress(`network namespace ${layout.name} (${layout.nsAddress})`);
+        await createNetns(layout);
+      }
+      const only = opts.only;
+      const wanted = only ? SERVICES.filter((d) => d.name === 'toxiproxy' || only.includes(d.name)) : SERVICES;
+      state.services = wanted.map((d) => d.name);
+      await lab.startServices(wanted, progress, opts.signal);
+      await lab.createProxies();
+      state.phase = 'up';
+      writeState(state);
+      progress(`lab "${name}" is up`);
+      return lab;
+    } catch (e) {
+      progress(`start failed, stopping what was started`);
+      await Lab.down(name);
+      throw e;
+    }
+  }
+
+  private async startServices(services: readonly ServiceDefinition[], progress: (l: string) => void, signal?: AbortSignal): Promise<void> {
+    const ctx = this.context();
+    const prefix = this.execPrefix;
+    // Start everything at once and wait together: Cassandra's JVM dominates, the rest hide behind it.
+    const started: { def: ServiceDefinition; rec: ProcessRecord }[] = [];
+    for (const def of services) {
+      abortCheck(signal);
+      const spec = await def.prepare(ctx);
+      const rec = spawnDetached(spec, prefix);
+      this.state.processes.push(rec);
+      writeState(this.state);
+      started.push({ def, rec });
+      progress(`started ${def.name} (pid ${rec.pid})`);
+    }
+    await Promise.all(started.map(async ({ def, rec }) => {
+      const t0 = Date.now();
+      await waitHealthy(def, ctx, rec, signal);
+      if (def.initialize) await def.initialize(ctx);
+      progress(`${def.name} healthy after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }));
+  }
+
+  private async createProxies(): Promise<void> {
+    const tp = this.toxiproxy();
+    for (const dep of DEPENDENCY_NAMES) {
+      if (!this.state.services.includes(dep)) continue;
+      const listen = `${this.address}:${this.ports.proxy[dep]}`;
+      const upstream = `${this.address}:${this.ports.service[dep]}`;
+      await tp.createProxy({ name: dep, listen, upstream });
+      this.state.proxies[dep] = { listen, upstream };
+    }
+    writeState(this.state);
+  }
+
+  async status(): Promise<ServiceStatus[]> {
+    const ctx = this.context();
+    return Promise.all(SERVICES.filter((d) => this.state.services.includes(d.name)).map(async (def): Promise<ServiceStatus> => {
+      const rec = this.state.processes.find((p) => p.name === def.name);
+      const running = rec ? isAlive(rec) : false;
+      const port = def.name === 'toxiproxy' ? this.ports.toxiproxyApi : this.ports.service[def.name];
+      let healthy = false;
+      let detail = 'not running';
+      if (running) {
+        try {
+          detail = await withTimeout(def.probe(ctx), 5000);
+          healthy = true;
+        } catch (e) {
+          detail = redact((e as Error).message);
+        }
+      }
+      const proxy = def.name === 'toxiproxy' ? null : (this.state.proxies[def.name]?.listen ?? null);
+      return { name: def.name, address: `${this.address}:${port}`, proxy, pid: rec?.pid ?? null, running, healthy, detail };
+    }));
+  }
+
+  /**
+   * Stop a lab by name and remove every trace: processes (also ones a crashed harness left),
+   * the namespace with its nft tables and veth, the data folder and the state file with its credentials.
+   * Safe to call when nothing is running.
+   */
+  static async down(name = 'default'): Promise<DownReport> {
+    const dir = stateDir(name);
+    const s = readState(dir);
+    const report: DownReport = { stoppedProcesses: 0, killedInNamespace: 0, namespaceDeleted: false };
+    if (s) {
+      const alive = s.processes.filter(isAlive);
+      report.stoppedProcesses = alive.length;
+      await Promise.all([...alive].reverse().map((p) => stopProcess(p)));
+    }
+    const layout = s?.netns ?? (isRoot() ? netnsLayout(name) : null);
+    if (layout && (await netnsExists(layout.name))) {
+      // Anything else started inside (browsers, k6, target services) goes with the namespace.
+      for (let round = 0; round < 20; round++) {
+        const pids = await netnsPids(layout.name);
+        if (pids.length === 0) break;
+        report.killedInNamespace += round === 0 ? pids.length : 0;
+        pids.forEach(killPid);
+        await sleep(100);
+      }
+      await deleteNetns(layout);
+      report.namespaceDeleted = true;
+    } else if (layout) {
+      await deleteNetns(layout);
+    }
+    for (const sub of ['data', 'run']) rmSync(join(dir, sub), { recursive: true, force: true });
+    removeState(dir);
+    return report;
+  }
+}
+
+async function waitHealthy(def: ServiceDefinition, ctx: LabContext, rec: ProcessRecord, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + def.startTimeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    abortCheck(signal);
+    if (!isAlive(rec)) {
+      throw new LabError(`${def.name} exited during start; last lines of ${rec.logFile}:\n${redact(tailFile(rec.logFile, 15))}`);
+    }
+    try {
+      await withTimeout(def.probe(ctx), 3000);
+      return;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await sleep(250);
+  }
+  throw new LabError(`${def.name} did not become healthy within ${def.startTimeoutMs / 1000} s (last probe: ${redact(last)}); last lines of ${rec.logFile}:\n${redact(tailFile(rec.logFile, 15))}`);
+}
+
+function abortCheck(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new LabError('interrupted');
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
+  });
+}
+
+async function assertPortsFree(address: string, ports: LabPorts): Promise<void> {
+  for (const { owner, port } of boundPorts(ports)) {
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, address, () => srv.close(() => resolve(true)));
+    });
+    if (!free) throw new LabError(`port ${port} on ${address} (for ${owner}) is already taken; free it or pick another range with --base-port`);
+  }
+}

@@ -1,0 +1,20 @@
+import { join } from 'node:path';
+import type { ServiceDefinition } from './types.js';
+
+export const toxiproxyService: ServiceDefinition = {
+  name: 'toxiproxy',
+  startTimeoutMs: 10_000,
+  async prepare(ctx) {
+    return {
+      name: 'toxiproxy',
+      command: ctx.bins.toxiproxy,
+      args: ['-host', ctx.address, '-port', String(ctx.ports.toxiproxyApi)],
+      logFile: join(ctx.dir, 'logs', 'toxiproxy.log'),
+    };
+  },
+  async probe(ctx) {
+    const res = await fetch(`http://${ctx.address}:${ctx.ports.toxiproxyApi}/version`, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) throw new Error(`/version answered ${res.status}`);
+    return (await res.text()).trim();
+  },
+};

@@ -1,0 +1,215 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+
+/**
+ * A minimal TURN client (RFC 5766 Allocate + Refresh with long-term credentials), enough to prove
+ * a TURN server hands out relays and to measure its round trip, over UDP or TCP.
+ */
+const MAGIC = 0x2112a442;
+const ATTR = { USERNAME: 0x0006, MESSAGE_INTEGRITY: 0x0008, ERROR_CODE: 0x0009, LIFETIME: 0x000d, REALM: 0x0014, NONCE: 0x0015, XOR_RELAYED_ADDRESS: 0x0016, REQUESTED_TRANSPORT: 0x0019, XOR_MAPPED_ADDRESS: 0x0020 } as const;
+const METHOD = { BINDING: 0x0001, ALLOCATE: 0x0003, REFRESH: 0x0004 } as const;
+
+interface StunMessage {
+  type: number;
+  transactionId: Buffer;
+  attrs: Map<number, Buffer>;
+}
+
+function encode(type: number, tid: Buffer, attrs: [number, Buffer][], integrityKey?: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (const [t, v] of attrs) {
+    const h = Buffer.alloc(4);
+    h.writeUInt16BE(t, 0);
+    h.writeUInt16BE(v.length, 2);
+    parts.push(h, v, Buffer.alloc((4 - (v.length % 4)) % 4));
+  }
+  let body = Buffer.concat(parts);
+  const header = (len: number) => {
+    const h = Buffer.alloc(20);
+    h.writeUInt16BE(type, 0);
+    h.writeUInt16BE(len, 2);
+    h.writeUInt32BE(MAGIC, 4);
+    tid.copy(h, 8);
+    return h;
+  };
+  if (integrityKey) {
+    // The HMAC covers the message with its length already counting the MESSAGE-INTEGRITY attribute.
+    const mac = createHmac('sha1', integrityKey).update(Buffer.concat([header(body.length + 24), body])).digest();
+    const h = Buffer.alloc(4);
+    h.writeUInt16BE(ATTR.MESSAGE_INTEGRITY, 0);
+    h.writeUInt16BE(20, 2);
+    body = Buffer.concat([body, h, mac]);
+  }
+  return Buffer.concat([header(body.length), body]);
+}
+
+function decode(buf: Buffer): StunMessage {
+  if (buf.length < 20 || buf.readUInt32BE(4) !== MAGIC) throw new Error('not a STUN message');
+  const len = buf.readUInt16BE(2);
+  const attrs = new Map<number, Buffer>();
+  let off = 20;
+  while (off + 4 <= 20 + len) {
+    const t = buf.readUInt16BE(off);
+    const l = buf.readUInt16BE(off + 2);
+    attrs.set(t, buf.subarray(off + 4, off + 4 + l));
+    off += 4 + l + ((4 - (l % 4)) % 4);
+  }
+  return { type: buf.readUInt16BE(0), transactionId: buf.subarray(8, 20), attrs };
+}
+
+function xorAddress(v: Buffer): { address: string; port: number } {
+  const port = v.readUInt16BE(2) ^ (MAGIC >>> 16);
+  const ip = [0, 1, 2, 3].map((i) => v[4 + i]! ^ ((MAGIC >>> (24 - 8 * i)) & 0xff)).join('.');
+  return { address: ip, port };
+}
+
+/** One request/response exchange over a connected transport. */
+interface Transport {
+  request(msg: Buffer, tid: Buffer): Promise<StunMessage>;
+  close(): void;
+}
+
+function udpTransport(host: string, port: number, timeoutMs: number): Transport {
+  const sock = createSocket('udp4');
+  const pending = new Map<string, (m: StunMessage) => void>();
+  sock.on('message', (b) => {
+    try {
+      const m = decode(b);
+      pending.get(m.transactionId.toString('hex'))?.(m);
+    } catch {
+      /* not STUN: ignore */
+    }
+  });
+  return {
+    request: (msg, tid) =>
+      new Promise((resolve, reject) => {
+        const key = tid.toString('hex');
+        let tries = 0;
+        // RFC 5389 retransmits over UDP; a bounded number of tries within timeoutMs.
+        const send = () => sock.send(msg, port, host);
+        const retx = setInterval(() => (++tries < 5 ? send() : undefined), Math.max(100, timeoutMs / 5));
+        const timer = setTimeout(() => {
+          clearInterval(retx);
+          pending.delete(key);
+          reject(new Error(`TURN ${host}:${port}/udp did not answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(key, (m) => {
+          clearTimeout(timer);
+          clearInterval(retx);
+          pending.delete(key);
+          resolve(m);
+        });
+        send();
+      }),
+    close: () => sock.close(),
+  };
+}
+
+function tcpTransport(host: string, port: number, timeoutMs: number): Transport {
+  const sock = connect({ host, port });
+  let buf = Buffer.alloc(0);
+  let waiter: ((m: StunMessage) => void) | null = null;
+  let failure: Error | null = null;
+  sock.on('error', (e) => (failure = e));
+  sock.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= 20) {
+      const total = 20 + buf.readUInt16BE(2);
+      if (buf.length < total) break;
+      const m = decode(buf.subarray(0, total));
+      buf = buf.subarray(total);
+      waiter?.(m);
+    }
+  });
+  return {
+    request: (msg) =>
+      new Promise((resolve, reject) => {
+        if (failure) return reject(failure);
+        const timer = setTimeout(() => reject(new Error(`TURN ${host}:${port}/tcp did not answer within ${timeoutMs} ms`)), timeoutMs);
+        sock.once('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        sock.once('close', () => {
+          clearTimeout(timer);
+          reject(new Error(`TURN ${host}:${port}/tcp closed the connection`));
+        });
+        waiter = (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        };
+        sock.write(msg);
+      }),
+    close: () => sock.destroy(),
+  };
+}
+
+export interface TurnAllocateOptions {
+  host: string;
+  port: number;
+  transport: 'udp' | 'tcp';
+  username: string;
+  password: string;
+  timeoutMs?: number;
+}
+
+export interface TurnAllocation {
+  relayed: { address: string; port: number };
+  mapped?: { address: string; port: number };
+  lifetimeSeconds: number;
+  roundTripMs: number;
+}
+
+function errorOf(m: StunMessage): { code: number; reason: string } | null {
+  const e = m.attrs.get(ATTR.ERROR_CODE);
+  if (!e) return null;
+  return { code: (e[2]! & 0x7) * 100 + e[3]!, reason: e.subarray(4).toString('utf8') };
+}
+
+/** Allocate a relay (401 challenge, then authenticated request), then release it with a zero-lifetime Refresh. */
+export async function turnAllocate(o: TurnAllocateOptions): Promise<TurnAllocation> {
+  const timeoutMs = o.timeoutMs ?? 5000;
+  const t = o.transport === 'udp' ? udpTransport(o.host, o.port, timeoutMs) : tcpTransport(o.host, o.port, timeoutMs);
+  const udpTransportAttr = Buffer.from([17, 0, 0, 0]);
+  try {
+    const started = performance.now();
+    const tid1 = randomBytes(12);
+    const challenge = await t.request(encode(METHOD.ALLOCATE, tid1, [[ATTR.REQUESTED_TRANSPORT, udpTransportAttr]]), tid1);
+    const err1 = errorOf(challenge);
+    if (!err1 || err1.code !== 401) throw new Error(`TURN Allocate without credentials: expected 401, got ${err1 ? err1.code : 'success'}`);
+    const realm = challenge.attrs.get(ATTR.REALM);
+    const nonce = challenge.attrs.get(ATTR.NONCE);
+    if (!realm || !nonce) throw new Error('TURN 401 without REALM/NONCE');
+    const key = createHash('md5').update(`${o.username}:${realm.toString()}:${o.password}`).digest();
+    const authAttrs: [number, Buffer][] = [[ATTR.USERNAME, Buffer.from(o.username)], [ATTR.REALM, realm], [ATTR.NONCE, nonce]];
+    const tid2 = randomBytes(12);
+    const res = await t.request(encode(METHOD.ALLOCATE, tid2, [[ATTR.REQUESTED_TRANSPORT, udpTransportAttr], ...authAttrs], key), tid2);
+    const roundTripMs = performance.now() - started;
+    const err2 = errorOf(res);
+    if (err2) throw new Error(`TURN Allocate failed: ${err2.code} ${err2.reason}`);
+    const relayedAttr = res.attrs.get(ATTR.XOR_RELAYED_ADDRESS);
+    if (!relayedAttr) throw new Error('TURN Allocate success without XOR-RELAYED-ADDRESS');
+    const mappedAttr = res.attrs.get(ATTR.XOR_MAPPED_ADDRESS);
+    const lifetime = res.attrs.get(ATTR.LIFETIME)?.readUInt32BE(0) ?? 0;
+    const tid3 = randomBytes(12);
+    await t.request(encode(METHOD.REFRESH, tid3, [[ATTR.LIFETIME, Buffer.from([0, 0, 0, 0])], ...authAttrs], key), tid3).catch(() => undefined);
+    return { relayed: xorAddress(relayedAttr), ...(mappedAttr ? { mapped: xorAddress(mappedAttr) } : {}), lifetimeSeconds: lifetime, roundTripMs };
+  } finally {
+    t.close();
+  }
+}
+
+/** A STUN Binding round trip: the cheapest liveness check of a TURN server. */
+export async function stunBinding(host: string, port: number, transport: 'udp' | 'tcp', timeoutMs = 2000): Promise<{ address: string; port: number }> {
+  const t = transport === 'udp' ? udpTransport(host, port, timeoutMs) : tcpTransport(host, port, timeoutMs);
+  try {
+    const tid = randomBytes(12);
+    const res = await t.request(encode(METHOD.BINDING, tid, []), tid);
+    const mapped = res.attrs.get(ATTR.XOR_MAPPED_ADDRESS);
+    if (!mapped) throw new Error('STUN Binding response without XOR-MAPPED-ADDRESS');
+    return xorAddress(mapped);
+  } finally {
+    t.close();
+  }
+}
