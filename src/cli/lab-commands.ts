@@ -1,12 +1,22 @@
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { Lab, LabError, type NetnsMode, type ServiceStatus } from '../lab/lab.js';
 import { table } from './table.js';
+import { SERVICES } from '../lab/services/index.js';
+import type { ServiceName } from '../lab/services/types.js';
 import { redact } from '../util/redact.js';
 
 export function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1024 || n > 32000) throw new InvalidArgumentError('must be an integer from 1024 to 32000');
   return n;
+}
+
+export function parseServices(value: string): ServiceName[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const known = SERVICES.map((s) => s.name);
+  const bad = names.filter((n) => !known.includes(n as ServiceName));
+  if (bad.length || names.length === 0) throw new InvalidArgumentError(`unknown service ${bad.join(', ') || '(none given)'}; known: ${known.join(', ')}`);
+  return names as ServiceName[];
 }
 
 export function statusTable(rows: ServiceStatus[]): string {
@@ -39,11 +49,12 @@ export function labCommand(): Command {
     .option('--name <name>', 'lab name: several labs can run side by side', 'default')
     .addOption(new Option('--base-port <port>', 'first port of the lab\'s port range').default(21000).argParser(parsePort))
     .option('--no-netns', 'run on the host loopback even as root (UDP faults are then unavailable)')
+    .addOption(new Option('--only <services>', 'comma-separated subset of services to start (toxiproxy always starts)').argParser(parseServices))
     .option('--json', 'print the status as JSON')
-    .action(async (o: { name: string; basePort: number; netns: boolean; json?: boolean }) => {
+    .action(async (o: { name: string; basePort: number; netns: boolean; json?: boolean; only?: ServiceName[] }) => {
       const mode: NetnsMode = o.netns ? 'auto' : 'never';
       const started = Date.now();
-      const l = await withInterrupts((signal) => Lab.up({ name: o.name, basePort: o.basePort, netns: mode, signal, onProgress: (m) => process.stderr.write(`[lab] ${m}\n`) }));
+      const l = await withInterrupts((signal) => Lab.up({ name: o.name, basePort: o.basePort, netns: mode, signal, ...(o.only ? { only: o.only } : {}), onProgress: (m) => process.stderr.write(`[lab] ${m}\n`) }));
       const st = await l.status();
       process.stderr.write(`[lab] up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
       process.stdout.write(o.json ? JSON.stringify(st, null, 2) + '\n' : statusTable(st) + '\n');

@@ -50,6 +50,14 @@ export class LabError extends Error {}
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
+/** Whether the lab gets its own network namespace: only root can make one; `auto` uses it when it can. */
+export function resolveNetns(mode: NetnsMode, root: boolean): boolean {
+  if (mode === 'always' && !root) {
+    throw new LabError('the lab network namespace needs root: run as root, or pass --no-netns to run on the host loopback (then these faults are unavailable: ' + NETNS_ONLY_FAULTS.join(', ') + ')');
+  }
+  return mode === 'always' || (mode === 'auto' && root);
+}
+
 /**
  * A running lab: the real servers on one address, Toxiproxy in front of each dependency.
  * `Lab.up` starts one, `Lab.attach` finds a running one by name, `Lab.down` removes every trace.
@@ -97,10 +105,7 @@ export class Lab {
     if (!/^[a-z0-9][a-z0-9-]{0,20}$/.test(name)) throw new LabError(`--name must be 1-21 lowercase letters, digits or dashes (got "${name}")`);
     const progress = opts.onProgress ?? (() => undefined);
     const mode = opts.netns ?? 'auto';
-    if (mode === 'always' && !isRoot()) {
-      throw new LabError('the lab network namespace needs root: run as root, or pass --no-netns to run on the host loopback (then these faults are unavailable: ' + NETNS_ONLY_FAULTS.join(', ') + ')');
-    }
-    const useNetns = mode === 'always' || (mode === 'auto' && isRoot());
+    const useNetns = resolveNetns(mode, isRoot());
     if (!useNetns) progress(`no network namespace (${isRoot() ? '--no-netns' : 'not root'}): running on 127.0.0.1; unavailable faults: ${NETNS_ONLY_FAULTS.join(', ')}`);
 
     const dir = stateDir(name);
@@ -110,10 +115,11 @@ export class Lab {
       progress(`cleaned up a previous lab "${name}": ${leftovers.stoppedProcesses + leftovers.killedInNamespace} processes, namespace ${leftovers.namespaceDeleted ? 'deleted' : 'none'}`);
     }
 
+    const only = opts.only;
+    const wanted = only ? SERVICES.filter((d) => d.name === 'toxiproxy' || only.includes(d.name)) : SERVICES;
     const bins = binaries();
-    const missing = Object.entries({ k6: bins.k6, toxiproxy: bins.toxiproxy, minio: bins.minio, 'mediasoup-worker': bins.mediasoupWorker, 'cassandra lib': bins.cassandraLib, redis: bins.redis, postgres: join(bins.postgresBin, 'postgres'), coturn: bins.turnserver, chromium: bins.chromium, java: bins.java })
-      .filter(([, p]) => !existsSync(p));
-    if (missing.length) throw new LabError(`missing: ${missing.map(([n, p]) => `${n} (${p})`).join(', ')}; install them with: scripts/setup`);
+    const missing = wanted.flatMap((d) => d.requires(bins).filter((p) => !existsSync(p)).map((p) => `${d.name} (${p})`));
+    if (missing.length) throw new LabError(`missing: ${missing.join(', ')}; install with: scripts/setup`);
 
     const ports = labPorts(opts.basePort ?? 21000);
     const layout = useNetns ? netnsLayout(name) : null;
@@ -132,8 +138,6 @@ export class Lab {
         progress(`network namespace ${layout.name} (${layout.nsAddress})`);
         await createNetns(layout);
       }
-      const only = opts.only;
-      const wanted = only ? SERVICES.filter((d) => d.name === 'toxiproxy' || only.includes(d.name)) : SERVICES;
       state.services = wanted.map((d) => d.name);
       await lab.startServices(wanted, progress, opts.signal);
       await lab.createProxies();
@@ -238,7 +242,7 @@ export class Lab {
   }
 }
 
-async function waitHealthy(def: ServiceDefinition, ctx: LabContext, rec: ProcessRecord, signal?: AbortSignal): Promise<void> {
+export async function waitHealthy(def: ServiceDefinition, ctx: LabContext, rec: ProcessRecord, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + def.startTimeoutMs;
   let last = '';
   while (Date.now() < deadline) {

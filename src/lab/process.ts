@@ -116,7 +116,7 @@ export function tailFile(file: string, lines = 20): string {
     const len = Math.min(size, 64 * 1024);
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);
-    return buf.toString('utf8').split('\n').slice(-lines - 1).join('\n').trim();
+    return buf.toString('utf8').split('\n').slice(-lines - 1).map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l)).join('\n').trim();
   } finally {
     closeSync(fd);
   }

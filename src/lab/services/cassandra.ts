@@ -21,10 +21,15 @@ export function cassandraClient(ctx: LabContext, host: string, port: number, aut
   });
 }
 
+// The driver checks `instanceof` its own AddressTranslator class, which its typings declare as an interface.
+const TranslatorBase = (cassandra.policies.addressResolution as unknown as { AddressTranslator: new () => cassandra.policies.addressResolution.AddressTranslator }).AddressTranslator;
+
 /** Maps whatever rpc address the node advertises back to the contact point (its proxy). */
-class FixedAddressTranslator implements cassandra.policies.addressResolution.AddressTranslator {
-  constructor(private readonly host: string, private readonly port: number) {}
-  translate(_address: string, _port: number, callback: (endpoint: string) => void): void {
+class FixedAddressTranslator extends TranslatorBase {
+  constructor(private readonly host: string, private readonly port: number) {
+    super();
+  }
+  override translate(_address: string, _port: number, callback: (endpoint: string) => void): void {
     callback(`${this.host}:${this.port}`);
   }
 }
@@ -51,6 +56,7 @@ async function jvmOptions(): Promise<string[]> {
 
 export const cassandraService: ServiceDefinition = {
   name: 'cassandra',
+  requires: (b) => [b.java, b.cassandraLib],
   startTimeoutMs: 120_000,
   async prepare(ctx) {
     const dir = join(ctx.dir, 'data', 'cassandra');

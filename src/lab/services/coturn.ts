@@ -4,6 +4,7 @@ import type { ServiceDefinition } from './types.js';
 
 export const coturnService: ServiceDefinition = {
   name: 'coturn',
+  requires: (b) => [b.turnserver],
   startTimeoutMs: 15_000,
   async prepare(ctx) {
     const { min, max } = ctx.ports.turnRelay;

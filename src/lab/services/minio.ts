@@ -17,6 +17,7 @@ export function s3Client(ctx: LabContext, host: string, port: number): S3Client 
 
 export const minioService: ServiceDefinition = {
   name: 'minio',
+  requires: (b) => [b.minio],
   startTimeoutMs: 30_000,
   async prepare(ctx) {
     const data = join(ctx.dir, 'data', 'minio');

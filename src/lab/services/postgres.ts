@@ -17,6 +17,7 @@ async function uidOf(user: string): Promise<{ uid: number; gid: number }> {
 
 export const postgresService: ServiceDefinition = {
   name: 'postgres',
+  requires: (b) => [`${b.postgresBin}/postgres`, `${b.postgresBin}/initdb`],
   startTimeoutMs: 30_000,
   async prepare(ctx) {
     const data = join(ctx.dir, 'data', 'postgres');
@@ -40,6 +41,8 @@ export const postgresService: ServiceDefinition = {
     } finally {
       await writeFile(pwfile, '');
     }
+    // initdb trusts only local sockets; clients come over the veth (or loopback), always with a password.
+    await writeFile(join(data, 'pg_hba.conf'), 'local all all scram-sha-256\nhost all all 0.0.0.0/0 scram-sha-256\n');
     return {
       name: 'postgres',
       command: runAs[0] ?? join(ctx.bins.postgresBin, 'postgres'),

@@ -8,6 +8,7 @@ export function redisClient(ctx: LabContext, host: string, port: number): Redis 
 
 export const redisService: ServiceDefinition = {
   name: 'redis',
+  requires: (b) => [b.redis],
   startTimeoutMs: 15_000,
   async prepare(ctx) {
     return {

@@ -3,6 +3,7 @@ import type { ServiceDefinition } from './types.js';
 
 export const toxiproxyService: ServiceDefinition = {
   name: 'toxiproxy',
+  requires: (b) => [b.toxiproxy],
   startTimeoutMs: 10_000,
   async prepare(ctx) {
     return {

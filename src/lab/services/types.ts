@@ -30,6 +30,8 @@ export interface ServiceDefinition {
   probe(ctx: LabContext): Promise<string>;
   /** One-time work after the first healthy probe (create database, users, bucket). */
   initialize?(ctx: LabContext): Promise<void>;
+  /** Files that must exist before it can start (binaries, jars), to fail early with a setup hint. */
+  requires(bins: BinaryPaths): string[];
   /** How long it may take to become healthy. */
   startTimeoutMs: number;
 }
