@@ -174,6 +174,8 @@ export async function runSfuProbe(opts: SfuProbeOptions = {}): Promise<SfuProbeR
         assets: {
           '/': { contentType: 'text/html; charset=utf-8', body: PAGE_HTML },
           '/sfu-page.js': { contentType: 'text/javascript; charset=utf-8', body: bundle },
+          // Chromium asks for it; a 404 would show up as a console error.
+          '/favicon.ico': { contentType: 'image/x-icon', body: '' },
         },
         rpc: room.handle,
       }),
