@@ -4,7 +4,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 packages=(
-  redis-server postgresql coturn chromium nftables iproute2 procps util-linux patch curl
+  redis-server postgresql coturn chromium nftables iproute2 procps util-linux patch curl git
   # mediasoup worker build (scripts/setup.d/50-mediasoup.sh)
   meson ninja-build pkg-config g++ python3 libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev libabsl-dev
   libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev

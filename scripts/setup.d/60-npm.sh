@@ -10,7 +10,9 @@ if [ -f node_modules/.sch-lock-hash ] && [ "$(cat node_modules/.sch-lock-hash)" 
   exit 0
 fi
 npmlog="$SCH_CACHE/npm.log"
-if ! npm ci --no-audit --no-fund >"$npmlog" 2>&1; then
+# `npm install`, not `npm ci`: with this machine's omit-lockfile-registry-resolved, npm 11's ci rejects
+# its own lock file (platform-optional packages). Versions still come from package-lock.json.
+if ! npm install --no-audit --no-fund >"$npmlog" 2>&1; then
   fail npm "$(grep -v 'Unknown user config' "$npmlog" | tail -n 8)" "scripts/setup --only npm"
 fi
 printf '%s' "$key" > node_modules/.sch-lock-hash

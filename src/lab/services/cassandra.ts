@@ -1,8 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import cassandra from 'cassandra-driver';
-import { HARNESS_ROOT } from '../paths.js';
+import { HARNESS_ROOT, cacheDir } from '../paths.js';
+import { sleep } from '../exec.js';
 import type { LabContext, ServiceDefinition } from './types.js';
 
 const SCRIPTS = join(HARNESS_ROOT, 'scripts', 'cassandra');
@@ -34,46 +34,24 @@ class FixedAddressTranslator extends TranslatorBase {
   }
 }
 
-async function renderYaml(ctx: LabContext, dir: string): Promise<string> {
-  const tpl = await readFile(join(SCRIPTS, 'cassandra.yaml.tpl'), 'utf8');
-  const yaml = tpl
-    .replaceAll('{{CLUSTER_NAME}}', `sch-${ctx.labName}`)
-    .replaceAll('{{DIR}}', dir)
-    .replaceAll('{{STORAGE_PORT}}', String(ctx.ports.cassandraStorage))
-    .replaceAll('{{NATIVE_PORT}}', String(ctx.ports.service.cassandra))
-    .replaceAll('{{AUTHENTICATOR}}', 'PasswordAuthenticator')
-    .replaceAll('{{AUTHORIZER}}', 'CassandraAuthorizer')
-    .replaceAll('127.0.0.1', ctx.address);
-  const file = join(dir, 'cassandra.yaml');
-  await writeFile(file, yaml);
-  return file;
-}
-
-async function jvmOptions(): Promise<string[]> {
-  const text = await readFile(join(SCRIPTS, 'jvm17.options'), 'utf8');
-  return text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('-'));
-}
-
 export const cassandraService: ServiceDefinition = {
   name: 'cassandra',
-  requires: (b) => [b.java, b.cassandraLib],
+  requires: (b) => [b.java, b.cassandraLib, join(SCRIPTS, 'run.sh')],
   startTimeoutMs: 120_000,
   async prepare(ctx) {
     const dir = join(ctx.dir, 'data', 'cassandra');
-    for (const sub of ['data', 'commitlog', 'saved_caches', 'hints', 'cdc_raw', 'logs']) await mkdir(join(dir, sub), { recursive: true });
-    const yaml = await renderYaml(ctx, dir);
+    await mkdir(dir, { recursive: true });
+    // scripts/cassandra/run.sh is the one launcher (yaml, JVM options, CDS archive, no mlockall as root);
+    // it execs java, so the recorded pid is Cassandra's.
     return {
       name: 'cassandra',
-      command: ctx.bins.java,
-      args: [
-        ...(await jvmOptions()),
-        '-Xms768M', '-Xmx768M',
-        `-Dcassandra.config=file://${yaml}`, `-Dcassandra.storagedir=${dir}`, `-Dcassandra.logdir=${join(dir, 'logs')}`,
-        `-Dlogback.configurationFile=${join(SCRIPTS, 'logback.xml')}`, '-Dcassandra-foreground=yes',
-        // Single throw-away node: nothing to gossip with, no reason to wait for it.
-        '-Dcassandra.skip_wait_for_gossip_to_settle=0', '-Dcassandra.ring_delay_ms=1000', '-Dcassandra.superuser_setup_delay_ms=0',
-        '-cp', `${ctx.bins.cassandraLib}/*`, 'org.apache.cassandra.service.CassandraDaemon',
-      ],
+      command: 'bash',
+      args: [join(SCRIPTS, 'run.sh')],
+      env: {
+        SCH_CACHE: cacheDir(), JAVA: ctx.bins.java, CASS_DIR: dir, CASS_ADDRESS: ctx.address, CASS_AUTH: '1',
+        CASS_NATIVE_PORT: String(ctx.ports.service.cassandra), CASS_STORAGE_PORT: String(ctx.ports.cassandraStorage),
+        CASS_CLUSTER: `sch-${ctx.labName}`, CASS_HEAP: '768M',
+      },
       logFile: join(ctx.dir, 'logs', 'cassandra.log'),
     };
   },
@@ -96,22 +74,38 @@ export const cassandraService: ServiceDefinition = {
   },
   async initialize(ctx) {
     const { cassandraUser: user, cassandraPassword: password } = ctx.credentials;
-    const admin = cassandraClient(ctx, ctx.address, ctx.ports.service.cassandra, DEFAULT_SUPERUSER);
-    try {
-      await admin.connect();
-      // Role DDL takes no bind markers; the generated password is base64url, so it has no quote to escape.
-      await admin.execute(`CREATE ROLE IF NOT EXISTS ${user} WITH PASSWORD = '${password}' AND SUPERUSER = true AND LOGIN = true`);
-    } finally {
-      await admin.shutdown().catch(() => undefined);
-    }
-    // Lock the well-known default out: only the generated credentials open this lab.
-    const own = cassandraClient(ctx, ctx.address, ctx.ports.service.cassandra);
-    try {
-      await own.connect();
-      await own.execute(`ALTER ROLE cassandra WITH PASSWORD = '${randomBytes(24).toString('base64url')}' AND SUPERUSER = false AND LOGIN = false`);
-      await own.execute(`CREATE KEYSPACE IF NOT EXISTS secureconnect WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
-    } finally {
-      await own.shutdown().catch(() => undefined);
-    }
+    // Role DDL takes no bind markers; the generated password is base64url, so it has no quote to escape.
+    // The first login can fail for a moment after the port opens: retry, bounded.
+    await retry(5, 500, async () => {
+      const admin = cassandraClient(ctx, ctx.address, ctx.ports.service.cassandra, DEFAULT_SUPERUSER);
+      try {
+        await admin.connect();
+        await admin.execute(`CREATE ROLE IF NOT EXISTS ${user} WITH PASSWORD = '${password}' AND SUPERUSER = true AND LOGIN = true`);
+      } finally {
+        await admin.shutdown().catch(() => undefined);
+      }
+    });
+    // Drop the well-known default (ALTER would linger in the 2 s credentials cache): only the lab's role logs in.
+    await retry(5, 500, async () => {
+      const own = cassandraClient(ctx, ctx.address, ctx.ports.service.cassandra);
+      try {
+        await own.connect();
+        await own.execute('DROP ROLE IF EXISTS cassandra');
+        await own.execute(`CREATE KEYSPACE IF NOT EXISTS secureconnect WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
+      } finally {
+        await own.shutdown().catch(() => undefined);
+      }
+    });
   },
 };
+
+async function retry(times: number, delayMs: number, fn: () => Promise<void>): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= times) throw e;
+      await sleep(delayMs);
+    }
+  }
+}
