@@ -5,6 +5,9 @@ import type { LabContext, ServiceDefinition } from './types.js';
 
 export const LAB_BUCKET = 'secureconnect';
 
+// The SDK is pinned; its notice about future releases needing Node 22 is noise in every lab command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export function s3Client(ctx: LabContext, host: string, port: number): S3Client {
   return new S3Client({
     endpoint: `http://${host}:${port}`,
