@@ -14,6 +14,8 @@ export interface LabCredentials {
   /** coturn `static-auth-secret`: TURN REST API credentials are derived from it. */
   turnSecret: string;
   turnRealm: string;
+  /** Signing key of the reference target's JWTs (SecureConnect requires >= 32 characters). */
+  jwtSecret: string;
 }
 
 const token = (bytes: number) => randomBytes(bytes).toString('base64url');
@@ -30,6 +32,7 @@ export function generateCredentials(): LabCredentials {
     minioPassword: token(24),
     turnSecret: token(32),
     turnRealm: 'lab.secureconnect.test',
+    jwtSecret: token(48),
   };
   registerCredentials(c);
   return c;
@@ -37,7 +40,7 @@ export function generateCredentials(): LabCredentials {
 
 /** Make every password of a lab redactable in this process's output. */
 export function registerCredentials(c: LabCredentials): void {
-  for (const v of [c.redisPassword, c.postgresPassword, c.cassandraPassword, c.minioUser, c.minioPassword, c.turnSecret]) registerSecret(v);
+  for (const v of [c.redisPassword, c.postgresPassword, c.cassandraPassword, c.minioUser, c.minioPassword, c.turnSecret, c.jwtSecret]) registerSecret(v);
 }
 
 /** Time-limited TURN credentials (coturn `use-auth-secret`, the "TURN REST API" scheme). */

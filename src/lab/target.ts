@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import { HARNESS_ROOT } from './paths.js';
+import { spawnDetached, stopProcess, isAlive, tailFile, type ProcessRecord } from './process.js';
+import { writeState } from './state.js';
+import { sleep } from './exec.js';
+import { LabError, type Lab } from './lab.js';
+import { redact } from '../util/redact.js';
+
+import { TARGET_SERVICE_ORDER, PORT_OFFSET, type TargetServiceName } from '../../fixtures/secureconnect/target/names.js';
+
+export interface TargetOptions {
+  profile: 'audited' | 'hardened';
+  /** Extra environment: single switches (SC_SWITCH_*), test hooks, limits. */
+  env?: Record<string, string>;
+  /** Instance suffix, so two targets (or two chat instances) can share a lab. */
+  instance?: string;
+  /** Port offset inside the lab's target range. */
+  portBase?: number;
+}
+
+export interface RunningTarget {
+  baseUrl: string;
+  profile: string;
+  processes: ProcessRecord[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the reference SecureConnect target inside the lab, wired to every dependency through its
+ * Toxiproxy proxy. Its processes join the lab's state, so `lab down` (or the next start) stops them too.
+ */
+export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTarget> {
+  const base = lab.ports.target.min + (o.portBase ?? 0);
+  if (base + 9 > lab.ports.target.max) throw new LabError(`portBase ${o.portBase} leaves no room in the lab's target port range`);
+  const port = (s: TargetServiceName) => base + PORT_OFFSET[s];
+  const c = lab.credentials;
+  const ep = (d: Parameters<Lab['endpoint']>[0]) => lab.endpoint(d);
+  const env: Record<string, string> = {
+    ENV: 'lab', SC_PROFILE: o.profile, JWT_SECRET: c.jwtSecret, BIND_HOST: lab.address,
+    REDIS_HOST: ep('redis').host, REDIS_PORT: String(ep('redis').port), REDIS_PASSWORD: c.redisPassword,
+    DB_HOST: ep('postgres').host, DB_PORT: String(ep('postgres').port), DB_USER: c.postgresUser, DB_PASSWORD: c.postgresPassword, DB_NAME: c.postgresDatabase,
+    CASSANDRA_HOSTS: ep('cassandra').host, CASSANDRA_PORT: String(ep('cassandra').port), CASSANDRA_USER: c.cassandraUser, CASSANDRA_PASSWORD: c.cassandraPassword, CASSANDRA_KEYSPACE: 'secureconnect',
+    MINIO_ENDPOINT: `${ep('minio').host}:${ep('minio').port}`, MINIO_ACCESS_KEY: c.minioUser, MINIO_SECRET_KEY: c.minioPassword, MINIO_BUCKET: 'secureconnect',
+    TURN_HOST: ep('coturn').host, TURN_PORT: String(ep('coturn').port), TURN_UDP_PORT: String(lab.directEndpoint('coturn').port), TURN_SECRET: c.turnSecret, TURN_REALM: c.turnRealm,
+    AUTH_SERVICE_ADDR: `${lab.address}:${port('auth')}`, CHAT_SERVICE_ADDR: `${lab.address}:${port('chat')}`,
+    VIDEO_SERVICE_ADDR: `${lab.address}:${port('video')}`, STORAGE_SERVICE_ADDR: `${lab.address}:${port('storage')}`,
+    NODE_ENV: 'production',
+    ...o.env,
+  };
+  const suffix = o.instance ? `-${o.instance}` : '';
+  const started: ProcessRecord[] = [];
+  try {
+    for (const name of TARGET_SERVICE_ORDER) {
+      const rec = spawnDetached({
+        name: `target-${name}${suffix}`,
+        command: process.execPath,
+        args: ['--import', 'tsx', join(HARNESS_ROOT, 'fixtures', 'secureconnect', 'target', 'main.ts'), name],
+        cwd: HARNESS_ROOT,
+        env: { ...env, PORT: String(port(name)) },
+        logFile: join(lab.state.dir, 'logs', `target-${name}${suffix}.log`),
+      }, lab.execPrefix);
+      started.push(rec);
+      lab.state.processes.push(rec);
+      writeState(lab.state);
+      await waitHealthy(`http://${lab.address}:${port(name)}/health`, rec, 30_000);
+    }
+  } catch (e) {
+    await Promise.all(started.map((r) => stopProcess(r, 3000)));
+    throw e;
+  }
+  return {
+    baseUrl: `http://${lab.address}:${port('gateway')}`,
+    profile: o.profile,
+    processes: started,
+    async stop() {
+      await Promise.all([...started].reverse().map((r) => stopProcess(r, 5000)));
+      lab.state.processes = lab.state.processes.filter((p) => !started.includes(p) && !started.some((s) => s.pid === p.pid));
+      writeState(lab.state);
+    },
+  };
+}
+
+async function waitHealthy(url: string, rec: ProcessRecord, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(rec)) throw new LabError(`${rec.name} exited during start; last lines of ${rec.logFile}:\n${redact(tailFile(rec.logFile, 15))}`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {
+      /* not yet */
+    }
+    await sleep(200);
+  }
+  throw new LabError(`${rec.name} did not answer ${url} within ${timeoutMs / 1000} s; last lines of ${rec.logFile}:\n${redact(tailFile(rec.logFile, 15))}`);
+}
