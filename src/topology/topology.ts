@@ -73,7 +73,7 @@ export function dependency(name: DependencyName): Dependency {
 
 /**
  * Port plan from one base port: toxiproxy API at base, services at base+1.., proxies at base+101..,
- * TURN relays at base+200..+299, RTC at base+300..+399, target services at base+500..+519.
+ * TURN relays at base+200..+299, RTC at base+300..+399, target services at base+500..+599.
  */
 export function labPorts(basePort = 21000): LabPorts {
   if (!Number.isInteger(basePort) || basePort < MIN_PORT || basePort + 600 >= EPHEMERAL_LOW) {
@@ -92,7 +92,7 @@ export function labPorts(basePort = 21000): LabPorts {
     cassandraStorage: basePort + 50,
     turnRelay: { min: basePort + 200, max: basePort + 299 },
     rtc: { min: basePort + 300, max: basePort + 399 },
-    target: { min: basePort + 500, max: basePort + 519 },
+    target: { min: basePort + 500, max: basePort + 599 },
   };
 }
 
