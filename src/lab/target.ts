@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { HARNESS_ROOT } from './paths.js';
+import { HARNESS_ROOT, binaries } from './paths.js';
 import { spawnDetached, stopProcess, isAlive, tailFile, type ProcessRecord } from './process.js';
 import { writeState } from './state.js';
 import { sleep } from './exec.js';
@@ -19,7 +19,10 @@ export interface TargetOptions {
 }
 
 export interface RunningTarget {
+  /** The gateway. */
   baseUrl: string;
+  /** Each service directly (SecureConnect's signaling socket is not reachable through its gateway: contract N01). */
+  serviceUrls: Record<TargetServiceName, string>;
   profile: string;
   processes: ProcessRecord[];
   stop(): Promise<void>;
@@ -44,6 +47,8 @@ export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTa
     TURN_HOST: ep('coturn').host, TURN_PORT: String(ep('coturn').port), TURN_UDP_PORT: String(lab.directEndpoint('coturn').port), TURN_SECRET: c.turnSecret, TURN_REALM: c.turnRealm,
     AUTH_SERVICE_ADDR: `${lab.address}:${port('auth')}`, CHAT_SERVICE_ADDR: `${lab.address}:${port('chat')}`,
     VIDEO_SERVICE_ADDR: `${lab.address}:${port('video')}`, STORAGE_SERVICE_ADDR: `${lab.address}:${port('storage')}`,
+    RTC_MIN_PORT: String(lab.ports.rtc.min + (o.portBase ?? 0)), RTC_MAX_PORT: String(lab.ports.rtc.max), RTC_LISTEN_IP: lab.address,
+    MEDIASOUP_WORKER_BIN: binaries().mediasoupWorker,
     NODE_ENV: 'production',
     ...o.env,
   };
@@ -70,6 +75,7 @@ export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTa
   }
   return {
     baseUrl: `http://${lab.address}:${port('gateway')}`,
+    serviceUrls: Object.fromEntries((Object.keys(PORT_OFFSET) as TargetServiceName[]).map((n) => [n, `http://${lab.address}:${port(n)}`])) as Record<TargetServiceName, string>,
     profile: o.profile,
     processes: started,
     async stop() {
