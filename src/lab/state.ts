@@ -23,6 +23,8 @@ export interface LabState {
   services: ServiceName[];
   processes: ProcessRecord[];
   proxies: Partial<Record<DependencyName, { listen: string; upstream: string }>>;
+  /** Reference targets started in this lab (their processes are in `processes`). */
+  targets?: { instance: string; profile: string; baseUrl: string; serviceUrls: Record<string, string> }[];
 }
 
 export const stateFile = (dir: string): string => join(dir, 'lab.json');

@@ -73,17 +73,40 @@ export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTa
     await Promise.all(started.map((r) => stopProcess(r, 3000)));
     throw e;
   }
+  const baseUrl = `http://${lab.address}:${port('gateway')}`;
+  const serviceUrls = Object.fromEntries((Object.keys(PORT_OFFSET) as TargetServiceName[]).map((n) => [n, `http://${lab.address}:${port(n)}`])) as Record<TargetServiceName, string>;
+  const instance = o.instance ?? 'default';
+  lab.state.targets = [...(lab.state.targets ?? []).filter((x) => x.instance !== instance), { instance, profile: o.profile, baseUrl, serviceUrls }];
+  writeState(lab.state);
   return {
-    baseUrl: `http://${lab.address}:${port('gateway')}`,
-    serviceUrls: Object.fromEntries((Object.keys(PORT_OFFSET) as TargetServiceName[]).map((n) => [n, `http://${lab.address}:${port(n)}`])) as Record<TargetServiceName, string>,
+    baseUrl,
+    serviceUrls,
     profile: o.profile,
     processes: started,
     async stop() {
       await Promise.all([...started].reverse().map((r) => stopProcess(r, 5000)));
-      lab.state.processes = lab.state.processes.filter((p) => !started.includes(p) && !started.some((s) => s.pid === p.pid));
+      lab.state.processes = lab.state.processes.filter((p) => !started.some((s) => s.pid === p.pid));
+      lab.state.targets = (lab.state.targets ?? []).filter((x) => x.instance !== instance);
       writeState(lab.state);
     },
   };
+}
+
+/** Each service of each target in the lab: its /health answer (or the error). */
+export async function targetHealth(lab: Lab): Promise<{ instance: string; profile: string; service: string; url: string; healthy: boolean; detail: string }[]> {
+  const out = [];
+  for (const t of lab.state.targets ?? []) {
+    for (const [service, url] of Object.entries(t.serviceUrls)) {
+      if (!TARGET_SERVICE_ORDER.includes(service as TargetServiceName)) continue;
+      try {
+        const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+        out.push({ instance: t.instance, profile: t.profile, service, url, healthy: r.ok, detail: r.ok ? 'healthy' : `HTTP ${r.status}` });
+      } catch (e) {
+        out.push({ instance: t.instance, profile: t.profile, service, url, healthy: false, detail: (e as Error).message });
+      }
+    }
+  }
+  return out;
 }
 
 async function waitHealthy(url: string, rec: ProcessRecord, timeoutMs: number): Promise<void> {
