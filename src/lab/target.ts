@@ -16,6 +16,8 @@ export interface TargetOptions {
   instance?: string;
   /** Port offset inside the lab's target range. */
   portBase?: number;
+  /** Start only these services (default: all); the gateway routes the others to 502. */
+  services?: TargetServiceName[];
 }
 
 export interface RunningTarget {
@@ -55,7 +57,7 @@ export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTa
   const suffix = o.instance ? `-${o.instance}` : '';
   const started: ProcessRecord[] = [];
   try {
-    for (const name of TARGET_SERVICE_ORDER) {
+    for (const name of TARGET_SERVICE_ORDER.filter((n) => !o.services || o.services.includes(n))) {
       const rec = spawnDetached({
         name: `target-${name}${suffix}`,
         command: process.execPath,

@@ -144,6 +144,29 @@ describe.each(['audited', 'hardened'] as const)('auth through the gateway (%s)',
   });
 });
 
+describe('conversations (auth-service)', () => {
+  it('create a group, list it, read it and its participants, add one: each conforms to the contract', async () => {
+    const t = targets.hardened!;
+    const users = [await newUser(t), await newUser(t), await newUser(t)];
+    const ids = await Promise.all(users.map(async (u) => ((await call(t, 'GET', '/v1/auth/profile', { token: u.access })).body as { data: { user_id: string } }).data.user_id));
+    const created = await call(t, 'POST', '/v1/conversations', { token: users[0]!.access, body: { title: 'load group', type: 'group', participant_ids: [ids[0], ids[1]] } });
+    expect(created.status).toBe(201);
+    conforms('post', '/v1/conversations', created);
+    const convId = (created.body as { data: { conversation_id: string } }).data.conversation_id;
+    const list = await call(t, 'GET', '/v1/conversations', { token: users[1]!.access });
+    conforms('get', '/v1/conversations', list);
+    expect(JSON.stringify(list.body)).toContain(convId);
+    conforms('get', '/v1/conversations/{id}', await call(t, 'GET', `/v1/conversations/${convId}`, { token: users[1]!.access }));
+    const add = await call(t, 'POST', `/v1/conversations/${convId}/participants`, { token: users[0]!.access, body: { user_ids: [ids[2]] } });
+    conforms('post', '/v1/conversations/{id}/participants', add);
+    const parts = await call(t, 'GET', `/v1/conversations/${convId}/participants`, { token: users[2]!.access });
+    conforms('get', '/v1/conversations/{id}/participants', parts);
+    expect((parts.body as { data: { participants: unknown[] } }).data.participants).toHaveLength(3);
+    const outsider = await newUser(t);
+    expect((await call(t, 'GET', `/v1/conversations/${convId}`, { token: outsider.access })).status).toBe(404);
+  });
+});
+
 describe('Redis outage (Toxiproxy proxy disabled)', () => {
   it('login still succeeds in both profiles (degraded mode, audit 002 §5)', async () => {
     const users = { audited: await newUser(targets.audited!), hardened: await newUser(targets.hardened!) };
