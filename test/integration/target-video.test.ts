@@ -10,6 +10,7 @@ import { bundleForBrowser } from '../../src/media/page-bundle.js';
 import { startPageServer, type PageServer } from '../../src/media/page-server.js';
 import { launchChromium, type ChromiumSession } from '../../src/media/chromium.js';
 import { sleep } from '../../src/lab/exec.js';
+import { validateSignalingServerFrame } from '../../fixtures/secureconnect/contract/ws-messages.js';
 import { testLab } from './helpers.js';
 
 /** video-service of the reference target: calls REST, mesh relay, the SFU path with real media, TURN failure reporting. */
@@ -119,6 +120,8 @@ describe('signaling socket', () => {
     await until('candidate at b and c', () => sb.frames.some((f) => f.type === 'ice_candidate') && sc.frames.some((f) => f.type === 'ice_candidate'));
     expect(sc.frames.some((f) => f.type === 'offer')).toBe(false);
     expect(sa.frames.some((f) => f.type === 'ice_candidate')).toBe(false);
+    // Every frame the server sent conforms to the contract's signaling schema.
+    for (const f of [...sa.frames, ...sb.frames, ...sc.frames]) expect(validateSignalingServerFrame(f), JSON.stringify(f)).toMatchObject({ ok: true });
     for (const s of [sa, sb, sc]) s.ws.close();
   });
 

@@ -25,7 +25,7 @@ export function cassandraClient(ctx: LabContext, host: string, port: number, aut
 const TranslatorBase = (cassandra.policies.addressResolution as unknown as { AddressTranslator: new () => cassandra.policies.addressResolution.AddressTranslator }).AddressTranslator;
 
 /** Maps whatever rpc address the node advertises back to the contact point (its proxy). */
-class FixedAddressTranslator extends TranslatorBase {
+export class FixedAddressTranslator extends TranslatorBase {
   constructor(private readonly host: string, private readonly port: number) {
     super();
   }
