@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import type { LabContext, ServiceDefinition } from './types.js';
 
@@ -11,11 +12,14 @@ export const redisService: ServiceDefinition = {
   requires: (b) => [b.redis],
   startTimeoutMs: 15_000,
   async prepare(ctx) {
+    // The password goes in an owner-only config file, not on the command line (visible in ps).
+    const conf = join(ctx.dir, 'run', 'redis.conf');
+    await writeFile(conf, `requirepass ${ctx.credentials.redisPassword}\n`, { mode: 0o600 });
     return {
       name: 'redis',
       command: ctx.bins.redis,
       // Persistence off: the lab is disposable and fsyncs would only add noise to latency numbers.
-      args: ['--bind', ctx.address, '--port', String(ctx.ports.service.redis), '--requirepass', ctx.credentials.redisPassword, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', join(ctx.dir, 'data')],
+      args: [conf, '--bind', ctx.address, '--port', String(ctx.ports.service.redis), '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', join(ctx.dir, 'data')],
       logFile: join(ctx.dir, 'logs', 'redis.log'),
     };
   },
