@@ -204,6 +204,22 @@ describe('Redis outage (Toxiproxy proxy disabled)', () => {
   });
 });
 
+describe('per-account login rate limit (auth-service)', () => {
+  it('answers 429 past LOGIN_RATE_PER_MINUTE attempts on one account, whatever the password', async () => {
+    const t = await startTarget(lab, { profile: 'hardened', portBase: 60, instance: 'acct', services: ['auth', 'gateway'], env: { RATE_LIMIT_PER_MINUTE: '100000', LOGIN_RATE_PER_MINUTE: '3' } });
+    try {
+      const u = await newUser(t);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await call(t, 'POST', '/v1/auth/login', { body: { email: u.email, password: u.password } })).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const other = await newUser(t);
+      expect((await call(t, 'POST', '/v1/auth/login', { body: { email: other.email, password: other.password } })).status).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('gateway rate limit', () => {
   it('answers 429 with the limit body and headers past RATE_LIMIT_PER_MINUTE', async () => {
     // Its own limiter scope: the other gateways of this lab share the client IP and Redis.
