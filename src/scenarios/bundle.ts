@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { HARNESS_ROOT } from '../lab/paths.js';
+
+export const SCENARIOS_DIR = join(HARNESS_ROOT, 'scenarios');
+export const BUNDLES_DIR = join(HARNESS_ROOT, 'reports', 'runs', '.bundles');
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/** The scenarios found in scenarios/ (each `<name>.ts`). */
+export function listScenarios(dir: string = SCENARIOS_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => f.slice(0, -3)).filter((n) => NAME.test(n)).sort();
+}
+
+/** The scenario's source path; throws an Error naming the scenario if there is none. */
+export function scenarioSource(name: string, dir: string = SCENARIOS_DIR): string {
+  const src = join(dir, `${name}.ts`);
+  if (!NAME.test(name) || !existsSync(src)) {
+    throw new Error(`unknown scenario "${name}" (known: ${listScenarios(dir).join(', ') || 'none'})`);
+  }
+  return src;
+}
+
+export interface BundleResult {
+  /** reports/runs/.bundles/<name>.js */
+  path: string;
+  /** sha256 of the inputs (every bundled source file + the build options). */
+  hash: string;
+  /** true when the cached bundle was reused. */
+  cached: boolean;
+}
+
+const BUILD_OPTIONS = { format: 'esm', platform: 'neutral', target: 'es2020', external: ['k6', 'k6/*'] } as const;
+
+/**
+ * Bundle scenarios/<name>.ts into reports/runs/.bundles/<name>.js for k6 (ESM, `k6` and `k6/*` external),
+ * reusing the previous bundle when no input changed (hash of every input file, recorded in <name>.json).
+ */
+export async function bundleScenario(name: string, opts: { scenariosDir?: string; outDir?: string } = {}): Promise<BundleResult> {
+  const entry = scenarioSource(name, opts.scenariosDir);
+  const outDir = opts.outDir ?? BUNDLES_DIR;
+  const out = join(outDir, `${name}.js`);
+  const meta = join(outDir, `${name}.json`);
+  if (existsSync(out) && existsSync(meta)) {
+    try {
+      const prev = JSON.parse(readFileSync(meta, 'utf8')) as { hash?: unknown; inputs?: unknown };
+      if (typeof prev.hash === 'string' && Array.isArray(prev.inputs) && prev.inputs.every((p) => typeof p === 'string' && existsSync(p))) {
+        if (hashInputs(prev.inputs as string[]) === prev.hash) return { path: out, hash: prev.hash, cached: true };
+      }
+    } catch {
+      /* rebuild */
+    }
+  }
+  const r = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    metafile: true,
+    ...BUILD_OPTIONS,
+    external: [...BUILD_OPTIONS.external],
+    absWorkingDir: HARNESS_ROOT,
+    logLevel: 'silent',
+    legalComments: 'none',
+  });
+  const code = r.outputFiles[0]?.text;
+  if (code === undefined) throw new Error(`esbuild produced no output for scenario "${name}"`);
+  const inputs = Object.keys(r.metafile.inputs).map((p) => join(HARNESS_ROOT, p)).sort();
+  const hash = hashInputs(inputs);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(`${out}.tmp`, code);
+  renameSync(`${out}.tmp`, out);
+  writeFileSync(meta, `${JSON.stringify({ hash, inputs }, null, 2)}\n`);
+  return { path: out, hash, cached: false };
+}
+
+function hashInputs(files: string[]): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify(BUILD_OPTIONS));
+  for (const f of [...files].sort()) {
+    h.update(f);
+    h.update('\0');
+    h.update(readFileSync(f));
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
