@@ -1,0 +1,124 @@
+/**
+ * Checks a chat fan-out run (scenarios/chat-fanout.ts): every acked message reaches every online recipient
+ * exactly once, in each sender's order, and is in the conversation's history.
+ */
+
+export interface SentRecord { client_message_id: string; seq: number; sender?: string; message_id?: string | null; acked: boolean }
+export interface DeliveryRecord { recipient: string; client_message_id: string; seq?: number; sender?: string }
+export interface SetupRecord { conversation_id: string; recipients: string[] }
+
+export interface FanoutInput {
+  sent: SentRecord[];
+  deliveries: DeliveryRecord[];
+  /** The recipients online for the whole run. */
+  recipients: string[];
+  /** Client ids or message ids found in the conversation's history. */
+  history: string[];
+}
+
+export interface Pair { client_message_id: string; recipient: string }
+export interface OrderViolation { sender: string; recipient: string; client_message_id: string; seq: number; after: number }
+
+export interface FanoutReport {
+  /** acked messages × recipients. */
+  expected: number;
+  /** Distinct (acked message, recipient) pairs delivered. */
+  delivered: number;
+  lost: Pair[];
+  duplicates: (Pair & { count: number })[];
+  orderViolations: OrderViolation[];
+  /** Acked messages whose client id and message id are both absent from the history. */
+  missingFromHistory: string[];
+  /** delivered / expected (1 when nothing was expected). */
+  completeness: number;
+}
+
+const key = (id: string, r: string) => `${id}\u0000${r}`;
+
+export function checkFanout(i: FanoutInput): FanoutReport {
+  const acked = i.sent.filter((s) => s.acked);
+  const ackedIds = new Set(acked.map((s) => s.client_message_id));
+  const recipients = [...new Set(i.recipients)];
+  const counts = new Map<string, number>();
+  for (const d of i.deliveries) counts.set(key(d.client_message_id, d.recipient), (counts.get(key(d.client_message_id, d.recipient)) ?? 0) + 1);
+
+  const lost: Pair[] = [];
+  const duplicates: (Pair & { count: number })[] = [];
+  let delivered = 0;
+  for (const s of acked) {
+    for (const r of recipients) {
+      const n = counts.get(key(s.client_message_id, r)) ?? 0;
+      if (n === 0) lost.push({ client_message_id: s.client_message_id, recipient: r });
+      else delivered++;
+      if (n > 1) duplicates.push({ client_message_id: s.client_message_id, recipient: r, count: n });
+    }
+  }
+
+  // Order: per (sender, recipient), deliveries in arrival order must have increasing seq (repeats are duplicates, not order faults).
+  const bySend = new Map(i.sent.map((s) => [s.client_message_id, s]));
+  const highest = new Map<string, number>();
+  const orderViolations: OrderViolation[] = [];
+  for (const d of i.deliveries) {
+    const s = bySend.get(d.client_message_id);
+    const seq = d.seq ?? s?.seq;
+    const sender = d.sender ?? s?.sender ?? '';
+    if (seq === undefined || !ackedIds.has(d.client_message_id)) continue;
+    const k = key(sender, d.recipient);
+    const prev = highest.get(k);
+    if (prev !== undefined && seq < prev) orderViolations.push({ sender, recipient: d.recipient, client_message_id: d.client_message_id, seq, after: prev });
+    else highest.set(k, seq);
+  }
+
+  const hist = new Set(i.history);
+  const missingFromHistory = acked
+    .filter((s) => !hist.has(s.client_message_id) && !(s.message_id && hist.has(s.message_id)))
+    .map((s) => s.client_message_id);
+
+  const expected = acked.length * recipients.length;
+  return { expected, delivered, lost, duplicates, orderViolations, missingFromHistory, completeness: expected === 0 ? 1 : delivered / expected };
+}
+
+export interface ParsedK6Log { setup: SetupRecord | null; sent: SentRecord[]; deliveries: DeliveryRecord[] }
+
+const LINE = /\b(SETUP|SENT|DELIVERY) (\{.*\})\s*$/;
+
+/** The message of one k6 log line: raw, or logfmt `msg="…"` (console output on stderr). */
+function messageOf(line: string): string {
+  const m = /\bmsg="((?:[^"\\]|\\.)*)"/.exec(line);
+  if (!m) return line;
+  try {
+    return JSON.parse(`"${m[1]}"`) as string;
+  } catch {
+    return m[1]!;
+  }
+}
+
+/** Extracts the SETUP / SENT / DELIVERY lines that scenarios/chat-fanout.ts writes with console.log. */
+export function parseK6Log(text: string): ParsedK6Log {
+  const out: ParsedK6Log = { setup: null, sent: [], deliveries: [] };
+  for (const line of text.split('\n')) {
+    if (!/(SETUP|SENT|DELIVERY) /.test(line)) continue;
+    const m = LINE.exec(messageOf(line).trim());
+    if (!m) continue;
+    let v: unknown;
+    try { v = JSON.parse(m[2]!); } catch { continue; }
+    if (typeof v !== 'object' || v === null) continue;
+    const o = v as Record<string, unknown>;
+    if (m[1] === 'SETUP' && typeof o.conversation_id === 'string' && Array.isArray(o.recipients)) {
+      out.setup = { conversation_id: o.conversation_id, recipients: o.recipients.filter((x): x is string => typeof x === 'string') };
+    } else if (m[1] === 'SENT' && typeof o.client_message_id === 'string' && typeof o.seq === 'number') {
+      out.sent.push({
+        client_message_id: o.client_message_id, seq: o.seq, acked: o.acked === true,
+        ...(typeof o.sender === 'string' ? { sender: o.sender } : {}),
+        ...(typeof o.message_id === 'string' ? { message_id: o.message_id } : {}),
+      });
+    } else if (m[1] === 'DELIVERY' && typeof o.recipient === 'string' && typeof o.client_message_id === 'string') {
+      out.deliveries.push({
+        recipient: o.recipient, client_message_id: o.client_message_id,
+        ...(typeof o.seq === 'number' ? { seq: o.seq } : {}),
+        ...(typeof o.sender === 'string' ? { sender: o.sender } : {}),
+      });
+    }
+  }
+  return out;
+}
