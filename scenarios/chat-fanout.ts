@@ -21,18 +21,8 @@ import exec from 'k6/execution';
 import { WebSocket } from 'k6/websockets';
 import { setTimeout } from 'k6/timers';
 import type { Options } from 'k6/options';
+import { num, str } from './lib/env.ts';
 
-function num(name: string, dflt: number): number {
-  const raw = __ENV[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${raw} is not a non-negative number`);
-  return n;
-}
-function str(name: string, dflt: string): string {
-  const raw = __ENV[name];
-  return raw === undefined || raw === '' ? dflt : raw;
-}
 /** k6 duration string → seconds (h, m, s, ms). */
 function secs(d: string): number {
   let total = 0;

@@ -17,23 +17,13 @@ import { check, fail } from 'k6';
 import { Counter, Trend } from 'k6/metrics';
 import exec from 'k6/execution';
 import type { Options } from 'k6/options';
+import { num, str } from './lib/env.ts';
 
 export const STEPS = ['register', 'login', 'refresh', 'profile', 'logout', 'revoked'] as const;
 type Step = (typeof STEPS)[number];
 
 interface Stage { target: number; duration: string }
 
-function num(name: string, dflt: number): number {
-  const raw = __ENV[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${raw} is not a non-negative number`);
-  return n;
-}
-function str(name: string, dflt: string): string {
-  const raw = __ENV[name];
-  return raw === undefined || raw === '' ? dflt : raw;
-}
 
 function stages(): Stage[] {
   const raw = __ENV.SC_STAGES;
