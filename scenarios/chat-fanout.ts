@@ -22,22 +22,14 @@ import { WebSocket } from 'k6/websockets';
 import { setTimeout } from 'k6/timers';
 import type { Options } from 'k6/options';
 import { num, str } from './lib/env.ts';
+import { durationSeconds } from './lib/duration.ts';
 
-/** k6 duration string → seconds (h, m, s, ms). */
-function secs(d: string): number {
-  let total = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
-    const n = Number(m[1]);
-    total += m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : m[2] === 's' ? n : n / 1000;
-  }
-  return total;
-}
 
 const WARMUP = str('SC_WARMUP', '2s');
 const DURATION = str('SC_DURATION', '10s');
 const DRAIN = str('SC_DRAIN', '3s');
 /** How long the receivers keep their sockets open (ms). */
-const LISTEN_MS = Math.round((secs(WARMUP) + secs(DURATION) + secs(DRAIN)) * 1000);
+const LISTEN_MS = Math.round((durationSeconds(WARMUP) + durationSeconds(DURATION) + durationSeconds(DRAIN)) * 1000);
 
 export const options: Options = {
   scenarios: {

@@ -6,6 +6,7 @@ import { binaries, HARNESS_ROOT } from '../lab/paths.js';
 import { run } from '../lab/exec.js';
 import { bundleScenario, scenarioSource, type BundleResult } from './bundle.js';
 import { loadBudgets, thresholdsFor, BUDGETS_FILE, type K6Thresholds } from './budgets.js';
+import { durationSeconds } from '../../scenarios/lib/duration.ts';
 
 export const PROFILES = ['smoke', 'load', 'stress', 'spike', 'soak'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -125,16 +126,8 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
   };
 }
 
-function seconds(d: string): number {
-  let total = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
-    const n = Number(m[1]);
-    total += m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : m[2] === 's' ? n : n / 1000;
-  }
-  return total;
-}
 function planSeconds(p: ProfilePlan): number {
-  return p.stages.reduce((t, s) => t + seconds(s.duration), 0) + seconds(p.gracefulStop);
+  return p.stages.reduce((t, s) => t + durationSeconds(s.duration), 0) + durationSeconds(p.gracefulStop);
 }
 
 /** k6's --summary-export (legacy format): each metric's values and, for thresholds, whether each failed. */
