@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Toxiproxy } from 'toxiproxy-node-client';
@@ -162,6 +162,7 @@ export class Lab {
       const spec = await def.prepare(ctx);
       const rec = spawnDetached(spec, prefix);
       this.state.processes.push(rec);
+      this.state.specs = { ...this.state.specs, [spec.name]: spec };
       writeState(this.state);
       started.push({ def, rec });
       progress(`started ${def.name} (pid ${rec.pid})`);
@@ -184,6 +185,45 @@ export class Lab {
       this.state.proxies[dep] = { listen, upstream };
     }
     writeState(this.state);
+  }
+
+  /** Re-read the state file: another process (a target, a fault) may have changed it since attach. */
+  refreshState(): void {
+    const fresh = readState(this.state.dir);
+    if (fresh) Object.assign(this.state, fresh);
+  }
+
+  /**
+   * Restart one lab service (e.g. after a kill fault) exactly as `up` started it: same spawn spec
+   * (from the state file; prepare() again only for a lab started before specs were kept), then
+   * wait until its probe answers. The new pid and start time replace the old record in the state.
+   */
+  async restartService(name: ServiceName, signal?: AbortSignal): Promise<ProcessRecord> {
+    const def = SERVICES.find((d) => d.name === name);
+    if (!def || !this.state.services.includes(name)) throw new LabError(`lab "${this.name}" has no service ${name}`);
+    this.refreshState();
+    const old = this.state.processes.find((p) => p.name === name);
+    if (old && isAlive(old)) await stopProcess(old);
+    const ctx = this.context();
+    // A killed PostgreSQL leaves postmaster.pid naming its dead postmaster; on this kind of machine
+    // (an init that does not reap orphans) that pid stays a zombie and PostgreSQL refuses to start;
+    // its socket lock file likewise.
+    if (name === 'postgres') {
+      removeStalePidFile(join(this.state.dir, 'data', 'postgres', 'postmaster.pid'));
+      removeStalePidFile(join(this.state.dir, 'run', 'postgres', `.s.PGSQL.${this.ports.service.postgres}.lock`));
+    }
+    const spec = this.state.specs?.[name] ?? (await def.prepare(ctx));
+    const rec = spawnDetached(spec, this.execPrefix);
+    this.state.processes = [...this.state.processes.filter((p) => p.name !== name), rec];
+    this.state.specs = { ...this.state.specs, [name]: spec };
+    writeState(this.state);
+    await waitHealthy(def, ctx, rec, signal);
+    // A new Toxiproxy starts empty: give it the lab's proxies again.
+    if (name === 'toxiproxy') {
+      this.state.proxies = {};
+      await this.createProxies();
+    }
+    return rec;
   }
 
   async status(): Promise<ServiceStatus[]> {
@@ -259,6 +299,20 @@ export async function waitHealthy(def: ServiceDefinition, ctx: LabContext, rec: 
     await sleep(250);
   }
   throw new LabError(`${def.name} did not become healthy within ${def.startTimeoutMs / 1000} s (last probe: ${redact(last)}); last lines of ${rec.logFile}:\n${redact(tailFile(rec.logFile, 15))}`);
+}
+
+/** Remove a pid file whose first line names no live process (gone, or a zombie). */
+function removeStalePidFile(file: string): void {
+  if (!existsSync(file)) return;
+  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  let alive = false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    alive = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    alive = false;
+  }
+  if (!alive) rmSync(file, { force: true });
 }
 
 function abortCheck(signal?: AbortSignal): void {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { LabPorts, DependencyName } from '../topology/topology.js';
 import type { LabCredentials } from './credentials.js';
 import type { NetnsLayout } from './netns.js';
-import type { ProcessRecord } from './process.js';
+import type { ProcessRecord, ProcessSpec } from './process.js';
 import type { ServiceName } from './services/types.js';
 
 /** Everything needed to reach, inspect or tear down a lab, also from another process after a crash. */
@@ -25,6 +25,8 @@ export interface LabState {
   proxies: Partial<Record<DependencyName, { listen: string; upstream: string }>>;
   /** Reference targets started in this lab (their processes are in `processes`). */
   targets?: { instance: string; profile: string; baseUrl: string; serviceUrls: Record<string, string> }[];
+  /** How each process (by record name) was spawned, so a fault can restart it exactly as it was. */
+  specs?: Record<string, ProcessSpec>;
 }
 
 export const stateFile = (dir: string): string => join(dir, 'lab.json');

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { HARNESS_ROOT, binaries } from './paths.js';
-import { spawnDetached, stopProcess, isAlive, tailFile, type ProcessRecord } from './process.js';
+import { spawnDetached, stopProcess, isAlive, tailFile, type ProcessRecord, type ProcessSpec } from './process.js';
 import { writeState } from './state.js';
 import { sleep } from './exec.js';
 import { LabError, type Lab } from './lab.js';
@@ -58,16 +58,19 @@ export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTa
   const started: ProcessRecord[] = [];
   try {
     for (const name of TARGET_SERVICE_ORDER.filter((n) => !o.services || o.services.includes(n))) {
-      const rec = spawnDetached({
+      const spec: ProcessSpec = {
         name: `target-${name}${suffix}`,
         command: process.execPath,
         args: ['--import', 'tsx', join(HARNESS_ROOT, 'fixtures', 'secureconnect', 'target', 'main.ts'), name],
         cwd: HARNESS_ROOT,
         env: { ...env, PORT: String(port(name)) },
         logFile: join(lab.state.dir, 'logs', `target-${name}${suffix}.log`),
-      }, lab.execPrefix);
+      };
+      const rec = spawnDetached(spec, lab.execPrefix);
       started.push(rec);
       lab.state.processes.push(rec);
+      // Kept so a process fault can restart this service exactly as it was (restartTargetService).
+      lab.state.specs = { ...lab.state.specs, [spec.name]: spec };
       writeState(lab.state);
       await waitHealthy(`http://${lab.address}:${port(name)}/health`, rec, 30_000);
     }
@@ -86,12 +89,33 @@ export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTa
     profile: o.profile,
     processes: started,
     async stop() {
-      await Promise.all([...started].reverse().map((r) => stopProcess(r, 5000)));
-      lab.state.processes = lab.state.processes.filter((p) => !started.some((s) => s.pid === p.pid));
+      // By name as well as pid: a process fault may have restarted a service under a new pid.
+      lab.refreshState();
+      const names = new Set(started.map((r) => r.name));
+      const current = lab.state.processes.filter((p) => names.has(p.name) && !started.some((s) => s.pid === p.pid));
+      await Promise.all([...started, ...current].reverse().map((r) => stopProcess(r, 5000)));
+      lab.state.processes = lab.state.processes.filter((p) => !names.has(p.name));
       lab.state.targets = (lab.state.targets ?? []).filter((x) => x.instance !== instance);
       writeState(lab.state);
     },
   };
+}
+
+/**
+ * Restart one target service process (record name `target-<service>[-<instance>]`) from its kept
+ * spawn spec, and wait for its /health. The new pid replaces the old record in the lab state.
+ */
+export async function restartTargetService(lab: Lab, recordName: string, healthUrl: string, timeoutMs = 30_000): Promise<ProcessRecord> {
+  lab.refreshState();
+  const spec = lab.state.specs?.[recordName];
+  if (!spec) throw new LabError(`no spawn spec kept for ${recordName} (target started before specs were kept?)`);
+  const old = lab.state.processes.find((p) => p.name === recordName);
+  if (old && isAlive(old)) await stopProcess(old, 5000);
+  const rec = spawnDetached(spec, lab.execPrefix);
+  lab.state.processes = [...lab.state.processes.filter((p) => p.name !== recordName), rec];
+  writeState(lab.state);
+  await waitHealthy(healthUrl, rec, timeoutMs);
+  return rec;
 }
 
 /** Each service of each target in the lab: its /health answer (or the error). */

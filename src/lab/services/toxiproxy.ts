@@ -9,7 +9,8 @@ export const toxiproxyService: ServiceDefinition = {
     return {
       name: 'toxiproxy',
       command: ctx.bins.toxiproxy,
-      args: ['-host', ctx.address, '-port', String(ctx.ports.toxiproxyApi)],
+      // -proxy-metrics: per-proxy byte counters on /metrics, the runner's evidence that the workload used a path.
+      args: ['-host', ctx.address, '-port', String(ctx.ports.toxiproxyApi), '-proxy-metrics'],
       logFile: join(ctx.dir, 'logs', 'toxiproxy.log'),
     };
   },

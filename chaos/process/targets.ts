@@ -1,0 +1,123 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import type { Lab } from '../../src/lab/lab.js';
+import type { ProcessRecord } from '../../src/lab/process.js';
+import { SERVICES } from '../../src/lab/services/index.js';
+import type { ServiceName } from '../../src/lab/services/types.js';
+import { FaultError } from '../fault.js';
+
+/** A process a fault acts on: a lab service, or one service of a reference target. */
+export type ProcessTarget =
+  | { kind: 'lab'; service: ServiceName; recordName: string }
+  | { kind: 'target'; instance: string; service: string; recordName: string; healthUrl: string };
+
+/**
+ * `redis` (a lab service), `target:chat` (the target's chat service: the `default` instance, or the
+ * only one), `target:<instance>:chat`. Resolved against the current state file.
+ */
+export function resolveProcessTarget(lab: Lab, target: string): ProcessTarget {
+  lab.refreshState();
+  const parts = target.split(':');
+  if (parts[0] !== 'target') {
+    const def = SERVICES.find((d) => d.name === target);
+    if (!def || parts.length !== 1) throw new FaultError(`unknown process target "${target}": expected a lab service (${SERVICES.map((d) => d.name).join(', ')}) or target:<service> / target:<instance>:<service>`);
+    if (!lab.state.services.includes(def.name)) throw new FaultError(`lab "${lab.name}" does not run ${def.name}`);
+    return { kind: 'lab', service: def.name, recordName: def.name };
+  }
+  const targets = lab.state.targets ?? [];
+  const [instanceName, service] = parts.length === 3 ? [parts[1]!, parts[2]!] : parts.length === 2 ? [null, parts[1]!] : [null, ''];
+  if (!service) throw new FaultError(`bad process target "${target}": expected target:<service> or target:<instance>:<service>`);
+  const t = instanceName !== null ? targets.find((x) => x.instance === instanceName) : (targets.find((x) => x.instance === 'default') ?? (targets.length === 1 ? targets[0] : undefined));
+  if (!t) throw new FaultError(`process target "${target}": no such target in lab "${lab.name}" (running: ${targets.map((x) => x.instance).join(', ') || 'none'})`);
+  const url = t.serviceUrls[service];
+  if (!url) throw new FaultError(`process target "${target}": target "${t.instance}" has no service ${service}`);
+  const recordName = `target-${service}${t.instance === 'default' ? '' : `-${t.instance}`}`;
+  return { kind: 'target', instance: t.instance, service, recordName, healthUrl: `${url}/health` };
+}
+
+export function recordOf(lab: Lab, t: ProcessTarget): ProcessRecord {
+  const rec = lab.state.processes.find((p) => p.name === t.recordName);
+  if (!rec) throw new FaultError(`no process record ${t.recordName} in lab "${lab.name}"`);
+  return rec;
+}
+
+/** Field 3 of /proc/<pid>/stat: R, S, D, T (stopped), Z…; null when the pid is gone. */
+export function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+/** The pid and all its descendants (from /proc ppid links), parents first. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    out.push(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/**
+ * Signal the service's whole process tree: its group (services start detached, each leads one) and
+ * every descendant, since some leave the group (PostgreSQL's backends call setsid()): pausing only the
+ * postmaster would leave open connections served, killing only it would leave backends behind.
+ */
+export function signalTree(pid: number, sig: NodeJS.Signals): number[] {
+  const tree = processTree(pid);
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    /* not a group leader, or gone */
+  }
+  for (const p of tree) {
+    try {
+      process.kill(p, sig);
+    } catch {
+      /* gone */
+    }
+  }
+  return tree;
+}
+
+/** Process states of a tree, e.g. { T: 5 } or { T: 1, S: 4 }. */
+export function treeStates(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of processTree(pid)) {
+    const st = procState(p);
+    if (st) out[st] = (out[st] ?? 0) + 1;
+  }
+  return out;
+}
+
+export const statesText = (s: Record<string, number>): string => Object.entries(s).map(([k, v]) => `${v}×${k}`).join(' ') || 'none';
+
+/** Is the service answering: its lab probe, or the target service's /health. */
+export async function serviceHealthy(lab: Lab, t: ProcessTarget, timeoutMs = 5000): Promise<{ ok: boolean; detail: string }> {
+  try {
+    if (t.kind === 'lab') {
+      const def = SERVICES.find((d) => d.name === t.service)!;
+      const detail = await Promise.race([def.probe(lab.context()), new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))]);
+      return { ok: true, detail };
+    }
+    const r = await fetch(t.healthUrl, { signal: AbortSignal.timeout(timeoutMs) });
+    return { ok: r.ok, detail: `HTTP ${r.status}` };
+  } catch (e) {
+    return { ok: false, detail: (e as Error).message };
+  }
+}
