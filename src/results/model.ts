@@ -1,0 +1,186 @@
+/**
+ * The data a run produces, shared by the result pipeline (src/results/), the verdict engine
+ * (src/verdicts/) and the renderers (reports/). Plain JSON-serialisable objects: result.json is
+ * exactly a RunResult.
+ */
+
+export type Verdict = 'PASS' | 'FAIL' | 'INCONCLUSIVE';
+
+/** One measurement, as read from k6's JSON output (a `Point` line). */
+export interface Sample {
+  metric: string;
+  /** Epoch milliseconds. */
+  time: number;
+  value: number;
+  tags: Record<string, string>;
+}
+
+/** What a metric is (k6's metric types). */
+export type MetricKind = 'trend' | 'rate' | 'counter' | 'gauge';
+
+/** Which samples a statistic is about: one metric, and the samples whose tags include every given tag. */
+export interface SeriesSelector {
+  metric: string;
+  tags?: Record<string, string>;
+}
+
+export type PhaseKind = 'baseline' | 'fault' | 'recovery';
+
+/** A time window of the run. Phases are derived from the fault timeline (src/experiment/phases.ts). */
+export interface Phase {
+  /** `baseline`, `fault:<faultId>`, `recovery:<faultId>`. */
+  id: string;
+  kind: PhaseKind;
+  faultId?: string;
+  /** Epoch milliseconds, start inclusive, end exclusive. */
+  startMs: number;
+  endMs: number;
+}
+
+/** Statistics of a selector's samples over one window. Fields a kind does not have are absent. */
+export interface Stats {
+  kind: MetricKind;
+  count: number;
+  /** trend: milliseconds (or the metric's unit) from an HDR histogram; gauge: last/min/max. */
+  min?: number;
+  max?: number;
+  mean?: number;
+  p50?: number;
+  p90?: number;
+  p95?: number;
+  p99?: number;
+  /** rate: share of non-zero samples (0..1); `passes` of them. */
+  rate?: number;
+  passes?: number;
+  /** counter: sum of the values; per second over the window. */
+  sum?: number;
+  perSecond?: number;
+  /** gauge: the value of the latest sample (by time). */
+  last?: number;
+}
+
+/** One row of the per-phase table. */
+export interface PhaseStatsRow {
+  selector: SeriesSelector;
+  /** Human label: `metric{tag=value,…}`. */
+  label: string;
+  phase: string;
+  stats: Stats;
+}
+
+/** One point of a time series (a fixed window, e.g. 1 s). */
+export interface SeriesPoint {
+  /** Window start, milliseconds since the run's start. */
+  t: number;
+  stats: Stats;
+}
+
+export interface Series {
+  selector: SeriesSelector;
+  label: string;
+  windowMs: number;
+  points: SeriesPoint[];
+}
+
+export type FaultMechanism = 'toxiproxy' | 'nft' | 'process';
+
+/** What happened to one fault of the timeline. */
+export interface FaultRecord {
+  id: string;
+  /** Named fault (`redis-outage`, …) or `custom`. */
+  name: string;
+  mechanism: FaultMechanism;
+  /** The dependency / process / path it acts on (e.g. `redis`, `turn-udp`, `target:chat`). */
+  target: string;
+  params: Record<string, unknown>;
+  /** Seconds from the run's start, as planned. */
+  plannedStartS: number;
+  plannedDurationS: number;
+  /** Epoch ms, when it was really applied / removed (absent when it never was). */
+  appliedAtMs?: number;
+  removedAtMs?: number;
+  /** verify() after apply: did it land, and what was seen. */
+  verified: boolean;
+  verifyDetail: string;
+  /** rollback() confirmed the path is clean again. */
+  rolledBack: boolean;
+  error?: string;
+}
+
+/** Calibration: did a fault measurably land on the path the workload uses? */
+export interface CalibrationResult {
+  faultId: string;
+  selector: SeriesSelector;
+  label: string;
+  /** e.g. "median delta ≈ 150 ms ±10%", "samples during the fault ≥ 5". */
+  expected: string;
+  observed: number | null;
+  ok: boolean;
+  detail: string;
+}
+
+export interface HypothesisResult {
+  id: string;
+  description: string;
+  /** Phase id it was evaluated on (or `run` for whole-run checks such as nothing-lost). */
+  phase: string;
+  claims: string[];
+  verdict: Verdict;
+  /** The number compared, e.g. 0.97 for a rate, 1240 for a p95 in ms. */
+  observed: number | null;
+  /** The condition as text, e.g. `p95 < 1000 ms`. */
+  expected: string;
+  /** Why this verdict (numbers a reviewer can check). */
+  evidence: string;
+}
+
+export interface ClaimSource {
+  /** File in shared/secureconnect/, e.g. 002_4e8d9492772e3056.txt */
+  file: string;
+  section: string;
+  line: number;
+  quote: string;
+}
+
+export interface ClaimResult {
+  id: string;
+  title: string;
+  source: ClaimSource;
+  verdict: Verdict;
+  /** The verdict the catalogue expects for this target profile (null: no expectation, e.g. an external target). */
+  expected: Verdict | null;
+  /** verdict === expected (true when there is no expectation and the verdict is not INCONCLUSIVE). */
+  asExpected: boolean;
+  hypotheses: string[];
+  reason: string;
+}
+
+export interface RunFile {
+  /** What it is: `report`, `junit`, `json`, `manifest`, `samples`, `k6-summary`, `screenshot`, `log`. */
+  kind: string;
+  /** Relative to the run directory. */
+  path: string;
+}
+
+export interface RunResult {
+  runId: string;
+  experiment: string;
+  description: string;
+  target: { kind: 'embedded' | 'external'; profile?: string; baseUrl: string };
+  /** Epoch ms. */
+  startedAtMs: number;
+  endedAtMs: number;
+  phases: Phase[];
+  faults: FaultRecord[];
+  phaseTable: PhaseStatsRow[];
+  series: Series[];
+  calibration: CalibrationResult[];
+  hypotheses: HypothesisResult[];
+  claims: ClaimResult[];
+  /** Workload runs: k6 exit codes, failed thresholds, sample counts. */
+  workloads: { id: string; scenario: string; profile: string; exitCode: number | null; samples: number; failedThresholds: string[] }[];
+  /** 0: every claim as expected; 1: some claim not as expected; 2: the run itself failed (error set). */
+  exitCode: number;
+  error?: string;
+  files: RunFile[];
+}
