@@ -1,0 +1,302 @@
+/**
+ * report.html: one self-contained file (inline CSS and SVG, no scripts, no external requests) that a
+ * reviewer can open from the run directory. Every string passes through esc() (redact + escape).
+ * Key elements carry data-* attributes (data-claim-id, data-verdict, data-fault-band, data-phase-id…)
+ * so tests can check what the page shows.
+ */
+import type { ClaimResult, RunResult, Stats, Verdict } from '../src/results/model.js';
+import { renderChart } from './charts.js';
+import { claimAsExpected, esc, fmtDuration, fmtIso, fmtNum, fmtPct, fmtRel, hypothesisAsExpected, notAsExpected, outcomeText } from './common.js';
+
+/** Badge colours; tests compare the computed background colour with these. */
+export const VERDICT_COLOURS: Record<Verdict, string> = { PASS: '#1a7f37', FAIL: '#cf222e', INCONCLUSIVE: '#9a6700' };
+
+const CSS = `
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #24292f; background: #f6f8fa; margin: 0; }
+main { max-width: 1280px; margin: 0 auto; padding: 20px 24px 40px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+p.description { margin: 0 0 12px; color: #57606a; }
+section { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: 12px 16px; margin-top: 16px; }
+section > h2:first-child { margin-top: 0; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { border: 1px solid #d0d7de; padding: 5px 8px; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr max-content 1fr; gap: 4px 14px; margin: 8px 0 0; }
+dl.meta dt { color: #57606a; }
+dl.meta dd { margin: 0; font-variant-numeric: tabular-nums; }
+.outcome { display: inline-block; font-weight: 600; padding: 4px 10px; border-radius: 6px; margin-top: 10px; }
+.outcome.ok { background: #dafbe1; color: #116329; border: 1px solid #1a7f37; }
+.outcome.bad { background: #ffebe9; color: #a40e26; border: 1px solid #cf222e; }
+.badge { display: inline-block; min-width: 44px; text-align: center; font-size: 11px; font-weight: 700; letter-spacing: .02em; padding: 2px 7px; border-radius: 10px; color: #fff; }
+.badge.PASS { background-color: ${VERDICT_COLOURS.PASS}; }
+.badge.FAIL { background-color: ${VERDICT_COLOURS.FAIL}; }
+.badge.INCONCLUSIVE { background-color: ${VERDICT_COLOURS.INCONCLUSIVE}; }
+.badge.outline { background-color: transparent; border: 1.5px solid currentColor; }
+.badge.outline.PASS { color: ${VERDICT_COLOURS.PASS}; }
+.badge.outline.FAIL { color: ${VERDICT_COLOURS.FAIL}; }
+.badge.outline.INCONCLUSIVE { color: ${VERDICT_COLOURS.INCONCLUSIVE}; }
+.badge.outline.none { color: #57606a; }
+.yes { color: #1a7f37; font-weight: 700; }
+.no { color: #cf222e; font-weight: 700; }
+tr.not-as-expected > td:first-child { box-shadow: inset 4px 0 0 #cf222e; }
+blockquote { margin: 0 0 4px; padding: 2px 8px; border-left: 3px solid #d0d7de; color: #57606a; font-size: 12px; white-space: pre-wrap; }
+.source { font-size: 11px; color: #57606a; }
+.note { font-size: 12px; color: #116329; margin-top: 4px; }
+.muted { color: #57606a; font-weight: normal; }
+.error-box { background: #ffebe9; border: 1px solid #cf222e; border-radius: 6px; padding: 8px 12px; margin-top: 12px; white-space: pre-wrap; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; }
+figure.chart-figure { margin: 0; }
+figure.chart-figure figcaption { font-weight: 600; margin-bottom: 4px; }
+svg.chart { display: block; max-width: 100%; height: auto; font-family: inherit; }
+ul.legend { list-style: none; margin: 4px 0 0; padding: 0 0 0 64px; display: flex; gap: 16px; font-size: 12px; }
+ul.legend li { display: flex; align-items: center; gap: 6px; }
+.swatch { display: inline-block; }
+.swatch.line { width: 18px; height: 3px; }
+.swatch.band { width: 16px; height: 12px; opacity: .45; }
+.cell-stats { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.cell-stats .n { color: #57606a; }
+code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
+ul.files { margin: 0; padding-left: 18px; }
+`;
+
+function badge(v: Verdict, extra = ''): string {
+  return `<span class="badge ${v}${extra}" data-badge="${v}">${v}</span>`;
+}
+
+function tick(ok: boolean): string {
+  return ok ? '<span class="yes" data-ok="true">✓</span>' : '<span class="no" data-ok="false">✗</span>';
+}
+
+function header(result: RunResult): string {
+  const bad = notAsExpected(result).length > 0 || result.error !== undefined;
+  const t = result.target;
+  const rows: [string, string, string][] = [
+    ['experiment', 'Experiment', esc(result.experiment)],
+    ['run-id', 'Run', `<code>${esc(result.runId)}</code>`],
+    ['target', 'Target', `${esc(t.kind)}${t.profile !== undefined ? ` · profile <b>${esc(t.profile)}</b>` : ''}`],
+    ['base-url', 'Base URL', `<code>${esc(t.baseUrl)}</code>`],
+    ['started', 'Started', esc(fmtIso(result.startedAtMs))],
+    ['ended', 'Ended', esc(fmtIso(result.endedAtMs))],
+    ['duration', 'Duration', esc(fmtDuration(result.endedAtMs - result.startedAtMs))],
+    ['exit-code', 'Exit code', `<code>${esc(result.exitCode)}</code>`],
+  ];
+  return [
+    '<header id="header">',
+    `<h1>${esc(result.experiment)} <span class="muted">— run ${esc(result.runId)}</span></h1>`,
+    `<p class="description">${esc(result.description)}</p>`,
+    `<dl class="meta">${rows.map(([id, k, v]) => `<dt>${k}</dt><dd data-field="${id}">${v}</dd>`).join('')}</dl>`,
+    `<div id="outcome" class="outcome ${bad ? 'bad' : 'ok'}" data-exit-code="${esc(result.exitCode)}" data-not-as-expected="${notAsExpected(result).length}">${esc(outcomeText(result))} · exit code ${esc(result.exitCode)}</div>`,
+    result.error !== undefined ? `<div class="error-box" id="run-error"><b>Run error:</b> ${esc(result.error)}</div>` : '',
+    '</header>',
+  ].join('\n');
+}
+
+function claimRow(c: ClaimResult): string {
+  const ok = claimAsExpected(c);
+  const expected = c.expected === null ? '<span class="badge outline none" data-badge="none">none</span>' : badge(c.expected, ' outline');
+  const note =
+    ok && c.verdict === 'FAIL' ? '<div class="note">Expected FAIL: the defect the audit documents was detected, as the catalogue says.</div>' : '';
+  return (
+    `<tr data-claim-id="${esc(c.id)}" data-verdict="${c.verdict}" data-expected="${esc(c.expected ?? '')}" data-as-expected="${ok}" class="${ok ? 'as-expected' : 'not-as-expected'}">` +
+    `<td><code>${esc(c.id)}</code></td>` +
+    `<td>${esc(c.title)}</td>` +
+    `<td class="verdict">${badge(c.verdict)}</td>` +
+    `<td class="expected">${expected}</td>` +
+    `<td class="as-expected">${tick(ok)}</td>` +
+    `<td class="audit"><blockquote>${esc(c.source.quote)}</blockquote><div class="source">${esc(c.source.file)} · §${esc(c.source.section)} · line ${esc(c.source.line)}</div></td>` +
+    `<td class="reason">${esc(c.reason)}${note}${c.hypotheses.length ? `<div class="source">hypotheses: ${c.hypotheses.map((h) => `<a href="#hyp-${esc(h)}">${esc(h)}</a>`).join(', ')}</div>` : ''}</td>` +
+    '</tr>'
+  );
+}
+
+function claimsTable(result: RunResult): string {
+  return section(
+    'claims',
+    `Claims (${result.claims.length})`,
+    table(
+      ['Claim', 'Title', 'Verdict', 'Expected', 'As expected', 'Audit quote', 'Reason'],
+      result.claims.map(claimRow),
+      'claims-table',
+    ),
+  );
+}
+
+function section(id: string, title: string, body: string): string {
+  return `<section id="${id}"><h2>${title}</h2>\n${body}\n</section>`;
+}
+
+function table(headers: string[], rows: string[], id: string, emptyText = 'none'): string {
+  if (rows.length === 0) return `<p class="muted" id="${id}" data-empty="true">${esc(emptyText)}</p>`;
+  return `<table id="${id}"><thead><tr>${headers.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+}
+
+function statsCell(s: Stats): string {
+  const n = `<span class="n">n=${s.count}</span>`;
+  const parts: string[] = [];
+  switch (s.kind) {
+    case 'trend':
+      for (const k of ['p50', 'p95', 'p99'] as const) if (s[k] !== undefined) parts.push(`<span data-stat="${k}">${k} ${fmtNum(s[k])}</span>`);
+      if (parts.length) parts[parts.length - 1] += ' ms';
+      break;
+    case 'rate':
+      parts.push(`<span data-stat="rate">rate ${fmtPct(s.rate)}</span>`);
+      if (s.passes !== undefined) parts.push(`<span data-stat="passes">${s.passes} non-zero</span>`);
+      break;
+    case 'counter':
+      parts.push(`<span data-stat="sum">sum ${fmtNum(s.sum)}</span>`, `<span data-stat="perSecond">${fmtNum(s.perSecond)}/s</span>`);
+      break;
+    case 'gauge':
+      parts.push(`<span data-stat="min">min ${fmtNum(s.min)}</span>`, `<span data-stat="max">max ${fmtNum(s.max)}</span>`);
+      break;
+  }
+  return `<div class="cell-stats">${n} · ${parts.join(' · ')}</div>`;
+}
+
+function phaseTable(result: RunResult): string {
+  const phaseIds = result.phases.map((p) => p.id);
+  for (const r of result.phaseTable) if (!phaseIds.includes(r.phase)) phaseIds.push(r.phase);
+  const labels: string[] = [];
+  for (const r of result.phaseTable) if (!labels.includes(r.label)) labels.push(r.label);
+  const phaseById = new Map(result.phases.map((p) => [p.id, p]));
+  const head = [
+    'Series',
+    ...phaseIds.map((id) => {
+      const p = phaseById.get(id);
+      const span = p ? `<div class="source">${fmtRel(p.startMs, result.startedAtMs)} … ${fmtRel(p.endMs, result.startedAtMs)}</div>` : '';
+      return `<span data-phase-id="${esc(id)}">${esc(id)}</span>${span}`;
+    }),
+  ];
+  const rows = labels.map((label) => {
+    const cells = phaseIds.map((pid) => {
+      const r = result.phaseTable.find((x) => x.label === label && x.phase === pid);
+      return `<td data-phase="${esc(pid)}">${r ? statsCell(r.stats) : '<span class="muted">—</span>'}</td>`;
+    });
+    return `<tr data-row-label="${esc(label)}"><td><code>${esc(label)}</code></td>${cells.join('')}</tr>`;
+  });
+  return section('phases', 'Per-phase statistics', table(head, rows, 'phase-table', 'no per-phase statistics'));
+}
+
+function hypothesesTable(result: RunResult): string {
+  const rows = result.hypotheses.map((h) => {
+    const ok = hypothesisAsExpected(h, result);
+    return (
+      `<tr id="hyp-${esc(h.id)}" data-hypothesis-id="${esc(h.id)}" data-verdict="${h.verdict}" data-as-expected="${ok}">` +
+      `<td><code>${esc(h.id)}</code><div class="source">${esc(h.description)}</div></td>` +
+      `<td><code>${esc(h.phase)}</code></td>` +
+      `<td>${esc(h.expected)}</td>` +
+      `<td class="num">${esc(fmtNum(h.observed, 3))}</td>` +
+      `<td>${badge(h.verdict)}</td>` +
+      `<td>${esc(h.evidence)}</td>` +
+      `<td>${h.claims.map((c) => `<code>${esc(c)}</code>`).join(', ')}</td>` +
+      '</tr>'
+    );
+  });
+  return section('hypotheses', `Hypotheses (${result.hypotheses.length})`, table(['Hypothesis', 'Phase', 'Expected', 'Observed', 'Verdict', 'Evidence', 'Claims'], rows, 'hypotheses-table'));
+}
+
+function calibrationTable(result: RunResult): string {
+  const rows = result.calibration.map(
+    (c) =>
+      `<tr data-calibration-fault="${esc(c.faultId)}" data-ok="${c.ok}"><td><code>${esc(c.faultId)}</code></td><td><code>${esc(c.label)}</code></td>` +
+      `<td>${esc(c.expected)}</td><td class="num">${esc(fmtNum(c.observed, 3))}</td><td>${tick(c.ok)}</td><td>${esc(c.detail)}</td></tr>`,
+  );
+  return section(
+    'calibration',
+    'Calibration <span class="muted">— did each fault measurably land on the path the workload uses?</span>',
+    table(['Fault', 'Series', 'Expected', 'Observed', 'OK', 'Detail'], rows, 'calibration-table', 'no calibration checks'),
+  );
+}
+
+function faultTable(result: RunResult): string {
+  const s0 = result.startedAtMs;
+  const rows = result.faults.map((f) => {
+    const actual = f.appliedAtMs !== undefined && f.removedAtMs !== undefined ? `${((f.removedAtMs - f.appliedAtMs) / 1000).toFixed(2)} s` : '—';
+    return (
+      `<tr data-fault-id="${esc(f.id)}" data-verified="${f.verified}" data-rolled-back="${f.rolledBack}">` +
+      `<td><code>${esc(f.id)}</code></td><td>${esc(f.name)}</td><td>${esc(f.mechanism)}</td><td><code>${esc(f.target)}</code></td>` +
+      `<td><code>${esc(JSON.stringify(f.params))}</code></td>` +
+      `<td class="num">+${esc(fmtNum(f.plannedStartS))} s for ${esc(fmtNum(f.plannedDurationS))} s</td>` +
+      `<td class="num" data-applied-at-ms="${f.appliedAtMs ?? ''}">${esc(fmtRel(f.appliedAtMs, s0))}</td>` +
+      `<td class="num" data-removed-at-ms="${f.removedAtMs ?? ''}">${esc(fmtRel(f.removedAtMs, s0))}</td>` +
+      `<td class="num">${esc(actual)}</td>` +
+      `<td>${tick(f.verified)} ${esc(f.verifyDetail)}</td>` +
+      `<td>${tick(f.rolledBack)}</td>` +
+      `<td>${f.error !== undefined ? esc(f.error) : ''}</td>` +
+      '</tr>'
+    );
+  });
+  return section(
+    'faults',
+    'Fault timeline',
+    table(['Fault', 'Name', 'Mechanism', 'Target', 'Params', 'Planned', 'Applied', 'Removed', 'Actual', 'Verified', 'Rolled back', 'Error'], rows, 'fault-table', 'no faults'),
+  );
+}
+
+function workloadsTable(result: RunResult): string {
+  const rows = result.workloads.map(
+    (w) =>
+      `<tr data-workload-id="${esc(w.id)}" data-exit-code="${w.exitCode ?? ''}"><td><code>${esc(w.id)}</code></td><td>${esc(w.scenario)}</td><td>${esc(w.profile)}</td>` +
+      `<td class="num">${w.exitCode === null ? '—' : esc(w.exitCode)}${w.exitCode !== null && w.exitCode !== 0 ? ' <span class="no">✗</span>' : ''}</td>` +
+      `<td class="num">${esc(w.samples)}</td><td>${w.failedThresholds.length ? w.failedThresholds.map((t) => `<code>${esc(t)}</code>`).join('<br>') : '<span class="muted">none</span>'}</td></tr>`,
+  );
+  return section('workloads', 'Workloads', table(['Workload', 'Scenario', 'Profile', 'Exit code', 'Samples', 'Failed thresholds'], rows, 'workloads-table', 'no workloads'));
+}
+
+/** A relative link inside the run directory (each segment percent-encoded; absolute paths kept as text). */
+function fileHref(path: string): string | null {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith('/') || path.split('/').includes('..')) return null;
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+function filesList(result: RunResult): string {
+  if (result.files.length === 0) return section('files', 'Files', '<p class="muted">none</p>');
+  const items = result.files.map((f) => {
+    const href = fileHref(f.path);
+    const name = `<code>${esc(f.path)}</code>`;
+    return `<li data-file-kind="${esc(f.kind)}">${href !== null ? `<a href="${esc(href)}">${name}</a>` : name} <span class="muted">(${esc(f.kind)})</span></li>`;
+  });
+  return section('files', 'Files <span class="muted">— relative to the run directory</span>', `<ul class="files">${items.join('')}</ul>`);
+}
+
+function charts(result: RunResult): string {
+  const figs = result.series.map((s, i) => renderChart(s, result, i)).filter(Boolean);
+  return section(
+    'charts',
+    'Charts <span class="muted">— shaded bands: fault windows (hover for values)</span>',
+    figs.length ? `<div class="charts">${figs.join('\n')}</div>` : '<p class="muted">no latency or rate series</p>',
+  );
+}
+
+export function toHtml(result: RunResult): string {
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    // No network at all: nothing here may load from elsewhere.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${esc(`${result.experiment} — ${result.runId} — ${outcomeText(result)}`)}</title>`,
+    `<style>${CSS}</style>`,
+    '</head>',
+    `<body data-run-id="${esc(result.runId)}" data-exit-code="${esc(result.exitCode)}">`,
+    '<main>',
+    header(result),
+    claimsTable(result),
+    charts(result),
+    phaseTable(result),
+    hypothesesTable(result),
+    calibrationTable(result),
+    faultTable(result),
+    workloadsTable(result),
+    filesList(result),
+    '</main>',
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}

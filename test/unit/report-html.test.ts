@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import type { RunResult } from '../../src/results/model.js';
+import { registerSecret } from '../../src/util/redact.js';
+import { toHtml } from '../../reports/html.js';
+import { toJUnit } from '../../reports/junit.js';
+import { resultToJson } from '../../reports/json.js';
+import { niceStep } from '../../reports/charts.js';
+
+const SAMPLE = 'fixtures/sample-run/result.json';
+const sample = (): RunResult => JSON.parse(readFileSync(SAMPLE, 'utf8')) as RunResult;
+const count = (s: string, re: RegExp): number => s.match(re)?.length ?? 0;
+
+describe('toHtml', () => {
+  it('shows the header, one row per claim, a chart per trend/rate series with a band per fault, the phase columns', () => {
+    const r = sample();
+    const html = toHtml(r);
+    expect(html).toContain('<div id="outcome" class="outcome bad" data-exit-code="1" data-not-as-expected="1">1 claim not as expected · exit code 1</div>');
+    expect(html).toContain('<dd data-field="target">embedded · profile <b>audited</b></dd>');
+    expect(html).toContain('<dd data-field="duration">40.2 s</dd>');
+    for (const c of r.claims) {
+      expect(html).toContain(`<tr data-claim-id="${c.id}" data-verdict="${c.verdict}" data-expected="${c.expected}" data-as-expected="${c.verdict === c.expected}"`);
+    }
+    expect(count(html, /<tr data-claim-id=/g)).toBe(r.claims.length);
+    expect(count(html, /<svg [^>]*class="chart"/g)).toBe(3);
+    expect(count(html, /data-fault-band="redis"/g)).toBe(3);
+    expect(html).toContain('redis (redis-outage)</text>');
+    expect(count(html, /data-legend="p95"/g)).toBe(1);
+    expect(count(html, /data-legend="rate"/g)).toBe(2);
+    for (const p of ['baseline', 'fault:redis', 'recovery:redis']) expect(html).toContain(`<span data-phase-id="${p}">${p}</span>`);
+    expect(html).toContain('Expected FAIL: the defect the audit documents was detected');
+    expect(html).toContain('002_4e8d9492772e3056.txt · §5. FAILURE &amp; RESILIENCE ANALYSIS → Redis Down · line 170');
+  });
+
+  it('is self-contained: no scripts, no external resources', () => {
+    const html = toHtml(sample());
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(/i);
+    expect(html).not.toMatch(/\ssrc=/i);
+    // The only absolute URLs are the SVG namespace and the target's base URL, shown as text.
+    const urls = [...html.matchAll(/https?:\/\/[^\s"<]+/g)].map((m) => m[0]);
+    expect(new Set(urls)).toEqual(new Set(['http://www.w3.org/2000/svg', 'http://198.18.0.2:8080']));
+    for (const href of [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]!)) expect(href).toMatch(/^(#|[^/:]+(\/[^/:]+)*$)/);
+  });
+
+  it('escapes < & " \' in every text it shows', () => {
+    const r = sample();
+    const nasty = `<img src=x onerror="alert('x')"> & co`;
+    r.claims[0]!.title = nasty;
+    r.claims[0]!.reason = nasty;
+    r.claims[0]!.source.quote = nasty;
+    r.hypotheses[0]!.evidence = nasty;
+    r.faults[0]!.verifyDetail = nasty;
+    r.series[0]!.label = nasty;
+    r.workloads[0]!.failedThresholds = [nasty];
+    r.files.push({ kind: 'log', path: `logs/${nasty}.log` });
+    const html = toHtml(r);
+    expect(html).not.toContain('<img');
+    expect(html).not.toContain(`"alert(`);
+    const escaped = '&lt;img src=x onerror=&quot;alert(&apos;x&apos;)&quot;&gt; &amp; co';
+    expect(count(html, new RegExp(escaped.replace(/[()]/g, '\\$&'), 'g'))).toBeGreaterThanOrEqual(8);
+  });
+
+  it('never contains a registered secret, a bearer token or a password (HTML, JUnit and JSON)', () => {
+    const secret = 'sctok_9f8e7d6c5b4a3210ffee';
+    registerSecret(secret);
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
+    const r = sample();
+    r.description = `run with token ${secret}`;
+    r.claims[1]!.reason = `GET /v1/auth/me with Authorization: Bearer ${jwt} answered 200`;
+    r.claims[1]!.title = `revoked ${secret} accepted`;
+    r.hypotheses[2]!.evidence = `probe token=${secret}; jwt ${jwt}`;
+    r.faults[0]!.params = { password: 'hunter2-redis-pass', proxy: 'redis' };
+    r.faults[0]!.verifyDetail = `redis AUTH password=hunter2-redis-pass ok`;
+    r.series[0]!.label = `http_req_duration{token=${secret}}`;
+    r.workloads[0]!.failedThresholds = [`checks{token:${secret}}`];
+    r.error = `k6 crashed: ${secret}`;
+    r.target.baseUrl = `http://198.18.0.2:8080/?X-Amz-Signature=deadbeefcafe`;
+    for (const [name, out] of [['html', toHtml(r)], ['junit', toJUnit(r)], ['json', resultToJson(r)]] as const) {
+      for (const s of [secret, jwt, 'hunter2-redis-pass', 'deadbeefcafe']) expect(out, `${name} contains ${s}`).not.toContain(s);
+      expect(out, name).toContain('[REDACTED]');
+    }
+  });
+
+  it('picks nice tick steps', () => {
+    expect(niceStep(40, 8)).toBe(5);
+    expect(niceStep(2100, 5)).toBe(500);
+    expect(niceStep(8, 5)).toBe(2);
+    expect(niceStep(100, 5)).toBe(20);
+  });
+});
