@@ -2,8 +2,9 @@ import type { TestProject } from 'vitest/node';
 import { Lab } from '../../src/lab/lab.js';
 
 /** One lab for every integration test file: started once, torn down at the end, also on failure. */
-export const TEST_LAB = 'itest';
-export const TEST_BASE_PORT = 23000;
+/** SCH_TEST_LAB / SCH_TEST_BASE_PORT let two integration runs share the machine (each its own lab). */
+export const TEST_LAB = process.env.SCH_TEST_LAB ?? 'itest';
+export const TEST_BASE_PORT = Number(process.env.SCH_TEST_BASE_PORT ?? 23000);
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
