@@ -84,5 +84,7 @@ export function labCommand(): Command {
 export function reportError(e: unknown): never {
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`error: ${redact(msg)}\n`);
-  process.exit(e instanceof LabError ? 2 : 1);
+  // Bad input / refused runs: 2 (CI can tell them from a crash, 1).
+  const usage = e instanceof LabError || (e instanceof Error && ['ExperimentError', 'RunRefused', 'ScenarioInputError', 'BudgetError', 'FaultError', 'ResultFileError'].includes(e.name));
+  process.exit(usage ? 2 : 1);
 }

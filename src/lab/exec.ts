@@ -17,6 +17,8 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { timeoutM
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (e) => {
+      // An abort (opts.signal) kills the child; its 'close' still reports how it ended.
+      if (e.name === 'AbortError') return;
       clearTimeout(timer);
       reject(new Error(`cannot run ${cmd}: ${e.message}`));
     });

@@ -1,0 +1,211 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { listExperiments, loadExperiment } from '../experiment/load.js';
+import { loadClaims } from '../experiment/claims.js';
+import { runExperiment, RUNS_DIR, type RunManifest } from '../experiment/runner.js';
+import { listNamedFaults } from '../../chaos/index.js';
+import type { RunResult } from '../results/model.js';
+import { table } from './table.js';
+import { parsePort } from './lab-commands.js';
+import { redact } from '../util/redact.js';
+
+/** Exit codes CI can use. */
+export const EXIT = { ok: 0, notAsExpected: 1, runFailed: 2, usage: 2, interrupted: 130 } as const;
+
+function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('a duration like 90, 90s, 5m or 2h');
+  const n = Number(m[1]) * ({ s: 1, m: 60, h: 3600 } as const)[(m[2] ?? 's') as 's' | 'm' | 'h'];
+  if (n <= 0 || n > 24 * 3600) throw new InvalidArgumentError('between 1 s and 24 h');
+  return n;
+}
+
+function parseEnv(v: string, prev: Record<string, string> = {}): Record<string, string> {
+  const m = /^([A-Z][A-Z0-9_]*)=(.*)$/s.exec(v);
+  if (!m) throw new InvalidArgumentError(`"${v}" is not KEY=value with an upper-case KEY`);
+  return { ...prev, [m[1]!]: m[2]! };
+}
+
+function parseSeed(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 31) throw new InvalidArgumentError('a non-negative integer');
+  return n;
+}
+
+/** The verdict table printed at the end of a run. */
+export function verdictTable(r: RunResult): string {
+  return table(['CLAIM', 'VERDICT', 'EXPECTED', 'OK', 'TITLE'], r.claims.map((c) => [c.id, c.verdict, c.expected ?? '-', c.asExpected ? 'yes' : 'NO', c.title]));
+}
+
+function summary(r: RunResult, dir: string): string {
+  const lines = [
+    '',
+    verdictTable(r),
+    '',
+    r.error ? `run error: ${r.error}` : r.exitCode === 0 ? 'every claim got its expected verdict' : `${r.claims.filter((c) => !c.asExpected).length} claim(s) not as expected`,
+    `report: ${join(dir, 'report.html')}`,
+    `junit:  ${join(dir, 'junit.xml')}   json: ${join(dir, 'result.json')}`,
+  ];
+  return redact(lines.join('\n'));
+}
+
+/** SIGINT / SIGTERM abort the run: the runner rolls every fault back and reports what it measured. */
+async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; interrupted: boolean }> {
+  const ac = new AbortController();
+  let interrupted = false;
+  const on = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) {
+      process.stderr.write(`\n${sig} again: still rolling back faults, please wait\n`);
+      return;
+    }
+    interrupted = true;
+    process.stderr.write(`\n${sig}: stopping the load and rolling back every fault…\n`);
+    ac.abort();
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  try {
+    return { value: await fn(ac.signal), interrupted };
+  } finally {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  }
+}
+
+function progressPrinter(): (line: string) => void {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  return (line: string) => {
+    const isTick = line.startsWith('t=');
+    if (tty && isTick) {
+      process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 120) - 1)}`);
+      return;
+    }
+    if (isTick && Date.now() - last < 10_000) return; // logs: one progress line per 10 s
+    if (isTick) last = Date.now();
+    process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`);
+  };
+}
+
+interface RunFlags {
+  profile?: 'audited' | 'hardened';
+  duration?: number;
+  seed?: number;
+  lab: string;
+  basePort?: number;
+  keepLab?: boolean;
+  targetEnv?: Record<string, string>;
+  allowRemote?: boolean;
+  screenshot: boolean;
+  out?: string;
+  json?: boolean;
+}
+
+async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): Promise<never> {
+  const experiment = replayOf ? replayOf.experiment : await loadExperiment(nameOrFile);
+  const { value: r, interrupted } = await interruptible((signal) => runExperiment({
+    experiment,
+    ...(f.profile ? { profile: f.profile } : {}),
+    ...(f.duration ? { durationS: f.duration } : {}),
+    ...(f.seed !== undefined ? { seed: f.seed } : replayOf ? { seed: replayOf.seed } : {}),
+    labName: f.lab,
+    ...(f.basePort ? { basePort: f.basePort } : {}),
+    ...(f.keepLab ? { keepLab: true } : {}),
+    ...(f.targetEnv ? { targetEnv: f.targetEnv } : replayOf?.options.targetEnv ? { targetEnv: replayOf.options.targetEnv } : {}),
+    allowRemote: f.allowRemote ?? replayOf?.options.allowRemote ?? false,
+    screenshot: f.screenshot,
+    ...(f.out ? { runsDir: resolve(f.out) } : {}),
+    onProgress: progressPrinter(),
+    signal,
+  }));
+  const dir = join(f.out ? resolve(f.out) : RUNS_DIR, r.runId);
+  if (f.json) process.stdout.write(`${JSON.stringify({ runId: r.runId, dir, exitCode: r.exitCode, claims: r.claims.map((c) => ({ id: c.id, verdict: c.verdict, expected: c.expected, asExpected: c.asExpected })) })}\n`);
+  else process.stdout.write(`${summary(r, dir)}\n`);
+  process.exit(interrupted ? EXIT.interrupted : r.exitCode);
+}
+
+function runFlags(c: Command): Command {
+  return c
+    .addOption(new Option('--profile <profile>', 'reference-target profile (embedded targets)').choices(['audited', 'hardened']))
+    .option('--duration <time>', 'stretch the timeline to this length (e.g. 10m, 2h); faults keep their length', parseDuration)
+    .option('--seed <n>', 'seed for run ids and anything random (recorded in the manifest)', parseSeed)
+    .option('--lab <name>', 'lab to use: attached if up, else started and stopped after the run', 'sch')
+    .option('--base-port <port>', 'lab base port when the run starts it', parsePort)
+    .option('--keep-lab', 'leave a lab this run started running')
+    .option('--target-env <KEY=value>', 'extra environment for the embedded target (repeatable)', parseEnv)
+    .option('--allow-remote', 'allow a target outside loopback and the lab network')
+    .option('--no-screenshot', 'skip rendering the report to report.png in headless Chromium')
+    .option('--out <dir>', `where run folders go (default ${RUNS_DIR})`)
+    .option('--json', 'print a JSON summary instead of the verdict table');
+}
+
+export function runCommand(): Command {
+  return runFlags(new Command('run')
+    .description('run an experiment (name from fixtures/experiments/ or a file) and write its reports')
+    .argument('<experiment>', 'experiment name (see `sch list`) or a .ts/.json/.yaml file')
+    .addHelpText('after', `
+Exit codes: 0 every claim got its expected verdict, 1 some did not, 2 the run failed or bad input,
+130 interrupted (every fault is rolled back first).
+
+Examples:
+  sch run soak-chaos                        # the default suite on the embedded lab + reference target
+  sch run redis-outage --profile hardened
+  sch run soak-chaos --duration 30m --seed 42`))
+    .action(async (name: string, f: RunFlags) => doRun(name, f));
+}
+
+export function replayCommand(): Command {
+  return runFlags(new Command('replay')
+    .description('run again what a previous run ran (its manifest: experiment, seed, profile, target environment)')
+    .argument('<run>', 'a run folder (or its manifest.json)'))
+    .action(async (path: string, f: RunFlags) => {
+      const file = path.endsWith('.json') ? resolve(path) : join(resolve(path), 'manifest.json');
+      if (!existsSync(file)) throw new InvalidArgumentError(`${file}: no run manifest there`);
+      const m = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
+      if (typeof m.seed !== 'number' || typeof m.experiment !== 'object') throw new Error(`${file}: not a run manifest (seed / experiment missing)`);
+      const prof = m.options.profile === 'audited' || m.options.profile === 'hardened' ? m.options.profile : undefined;
+      await doRun(m.experiment.name, { ...f, ...(f.profile || !prof ? {} : { profile: prof }) }, m);
+    });
+}
+
+export function listCommand(): Command {
+  return new Command('list')
+    .description('list experiments, claims and named faults')
+    .addOption(new Option('--what <kind>', 'only one list').choices(['experiments', 'claims', 'faults']))
+    .action(async (o: { what?: string }) => {
+      const out: string[] = [];
+      if (!o.what || o.what === 'experiments') {
+        const rows: string[][] = [];
+        for (const n of listExperiments()) {
+          const e = await loadExperiment(n);
+          rows.push([n, `${e.durationS}s`, e.faults.map((f) => f.id).join(',') || '-', [...new Set(e.hypotheses.flatMap((h) => h.claims))].join(',')]);
+        }
+        out.push(table(['EXPERIMENT', 'LENGTH', 'FAULTS', 'CLAIMS'], rows), '');
+      }
+      if (!o.what || o.what === 'claims') {
+        out.push(table(['CLAIM', 'AUDITED', 'HARDENED', 'EXPERIMENTS', 'TITLE'], loadClaims().map((c) => [c.id, c.expected.audited, c.expected.hardened, c.experiments.join(','), c.title])), '');
+      }
+      if (!o.what || o.what === 'faults') {
+        out.push(table(['FAULT', 'MECHANISM', 'TARGET', 'DESCRIPTION'], listNamedFaults().map((f) => [f.name, f.mechanism, f.target, f.description])), '');
+      }
+      process.stdout.write(`${out.join('\n')}`);
+    });
+}
+
+export function reportCommand(): Command {
+  return new Command('report')
+    .description('re-render a run\'s reports (HTML, JUnit, JSON) from its result.json, and print its verdicts')
+    .argument('<run>', 'a run folder (or its result.json)')
+    .option('--screenshot', 'also render report.png in headless Chromium')
+    .action(async (path: string, o: { screenshot?: boolean }) => {
+      const { readResultJson, writeReports, screenshotReport } = await import('../../reports/index.js');
+      const file = path.endsWith('.json') ? resolve(path) : join(resolve(path), 'result.json');
+      const dir = resolve(file, '..');
+      const r = await readResultJson(file);
+      await writeReports(r, dir);
+      if (o.screenshot) await screenshotReport(join(dir, 'report.html'), join(dir, 'report.png'));
+      process.stdout.write(`${summary(r, dir)}\n`);
+      process.exit(r.exitCode);
+    });
+}

@@ -1,0 +1,64 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse } from 'yaml';
+import { HARNESS_ROOT } from '../lab/paths.js';
+import { ExperimentError, validateExperiment, type Experiment } from './spec.js';
+
+export const EXPERIMENTS_DIR = join(HARNESS_ROOT, 'fixtures', 'experiments');
+
+/** The experiments shipped in fixtures/experiments/ (one `<name>.ts` each). */
+export function listExperiments(dir: string = EXPERIMENTS_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => /^[a-z0-9][a-z0-9-]*\.ts$/.test(f)).map((f) => f.slice(0, -3)).sort();
+}
+
+/**
+ * An experiment by name (fixtures/experiments/<name>.ts) or by file (.ts / .js exporting default
+ * `defineExperiment(...)`, or .json / .yaml data). Errors name the file and the field.
+ */
+export async function loadExperiment(nameOrPath: string, dir: string = EXPERIMENTS_DIR): Promise<Experiment> {
+  const looksLikePath = /[/\\]|\.(ts|js|mjs|json|ya?ml)$/.test(nameOrPath);
+  const file = looksLikePath ? resolve(nameOrPath) : join(dir, `${nameOrPath}.ts`);
+  if (!existsSync(file)) {
+    throw new ExperimentError(looksLikePath
+      ? `experiment file ${file} not found`
+      : `unknown experiment "${nameOrPath}" (known: ${listExperiments(dir).join(', ') || 'none'}; or give a file path)`);
+  }
+  const ext = extname(file);
+  if (ext === '.json' || ext === '.yaml' || ext === '.yml') {
+    let raw: unknown;
+    try {
+      raw = ext === '.json' ? JSON.parse(readFileSync(file, 'utf8')) : parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ExperimentError(`${file}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+    }
+    return validateExperiment(raw, file);
+  }
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (e) {
+    // defineExperiment validates at import: keep its field-by-field message, prefixed with the file.
+    if (e instanceof ExperimentError) throw new ExperimentError(e.message.replace(/^experiment:/gm, `${file}:`));
+    throw new ExperimentError(`${file}: cannot load: ${(e as Error).message}`);
+  }
+  if (mod.default === undefined) throw new ExperimentError(`${file}: no default export (export default defineExperiment({...}))`);
+  return validateExperiment(mod.default, file);
+}
+
+/**
+ * Stretch (or shrink) the timeline to a new total duration: fault start times and recovery windows
+ * scale; each fault keeps its length (breaker cooldowns and the hypotheses' stated times are absolute).
+ */
+export function scaleExperiment(e: Experiment, durationS: number): Experiment {
+  if (!(durationS > 0)) throw new ExperimentError(`--duration must be positive (got ${durationS})`);
+  const k = durationS / e.durationS;
+  const r = (x: number) => Math.round(x * k * 10) / 10;
+  return {
+    ...e,
+    durationS,
+    recoveryS: r(e.recoveryS),
+    faults: e.faults.map((f) => ({ ...f, startS: r(f.startS), durationS: Math.min(f.durationS, Math.max(1, durationS - r(f.startS))) })),
+  };
+}

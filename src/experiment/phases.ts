@@ -1,0 +1,31 @@
+import type { FaultRecord, Phase } from '../results/model.js';
+
+/**
+ * The run's phases from what really happened (applied / removed times, not the plan):
+ * `baseline` from the start to the first fault, then for each applied fault `fault:<id>` while it was
+ * on and `recovery:<id>` for `recoveryS` after it was removed (cut at the next fault and at the end).
+ * Overlapping faults give overlapping phases; a fault never applied gives none.
+ */
+export function derivePhases(runStartMs: number, runEndMs: number, faults: readonly FaultRecord[], recoveryS: number): Phase[] {
+  const applied = faults
+    .filter((f): f is FaultRecord & { appliedAtMs: number } => typeof f.appliedAtMs === 'number')
+    .sort((a, b) => a.appliedAtMs - b.appliedAtMs);
+  const firstFault = applied[0]?.appliedAtMs ?? runEndMs;
+  const phases: Phase[] = [{ id: 'baseline', kind: 'baseline', startMs: runStartMs, endMs: Math.max(runStartMs, Math.min(firstFault, runEndMs)) }];
+  for (const f of applied) {
+    const removed = Math.min(f.removedAtMs ?? runEndMs, runEndMs);
+    phases.push({ id: `fault:${f.id}`, kind: 'fault', faultId: f.id, startMs: f.appliedAtMs, endMs: Math.max(f.appliedAtMs, removed) });
+    const next = applied.find((g) => g.appliedAtMs >= removed && g !== f)?.appliedAtMs ?? Infinity;
+    const end = Math.min(removed + recoveryS * 1000, next, runEndMs);
+    if (end > removed) phases.push({ id: `recovery:${f.id}`, kind: 'recovery', faultId: f.id, startMs: removed, endMs: end });
+  }
+  return phases;
+}
+
+/** The phases a hypothesis' `phase` pattern names (`fault:*` → every fault phase). */
+export function phasesMatching(pattern: string, phases: readonly Phase[]): Phase[] {
+  if (pattern === 'run') return [];
+  const m = /^(fault|recovery):\*$/.exec(pattern);
+  if (m) return phases.filter((p) => p.kind === m[1]);
+  return phases.filter((p) => p.id === pattern);
+}
