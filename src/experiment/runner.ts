@@ -89,7 +89,8 @@ export function checkTargetAddress(baseUrl: string, labAddress: string | null, a
   }
   if (allowRemote) return;
   const h = host.replace(/^\[|\]$/g, '');
-  if (LOOPBACK.test(h) || (labAddress !== null && h === labAddress) || (isIP(h) === 4 && h.startsWith('198.18.') && labAddress !== null)) return;
+  // 198.18.0.0/15 is where labs put their namespaces (RFC 2544 benchmarking space: never routed).
+  if (LOOPBACK.test(h) || (labAddress !== null && h === labAddress) || (isIP(h) === 4 && /^198\.1[89]\./.test(h))) return;
   throw new RunRefused(`target ${baseUrl} is outside loopback and the lab's network: load and faults would leave this machine. Pass --allow-remote if that is intended.`);
 }
 
@@ -121,6 +122,9 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((
   }
   signal?.addEventListener('abort', done, { once: true });
 });
+
+/** 1 s windows up to 10 minutes, then at most ~600 windows: memory stays bounded on long soaks. */
+export const windowMsFor = (durationS: number): number => Math.max(1000, Math.ceil(durationS / 600) * 1000);
 
 /** Default series for the report, plus everything hypotheses and calibration read. */
 function selectorsFor(e: Experiment, pathDeps: DependencyName[]): SeriesSelector[] {
@@ -472,7 +476,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   // ---- analysis
   const records = actives.map((a) => a.record);
   const phases = derivePhases(runStartMs, runEndMs, records, e.recoveryS);
-  const pipeline = new ResultPipeline({ phases, selectors: selectorsFor(e, [...new Set(records.filter((r) => r.mechanism === 'toxiproxy').map((r) => r.target as DependencyName))]), runStartMs, windowMs: 1000 });
+  const pipeline = new ResultPipeline({ phases, selectors: selectorsFor(e, [...new Set(records.filter((r) => r.mechanism === 'toxiproxy').map((r) => r.target as DependencyName))]), runStartMs, windowMs: windowMsFor(e.durationS) });
   const workloads: RunResult['workloads'] = [];
   for (const w of e.workloads) {
     const samples = join(dir, 'workloads', w.id, 'samples.json.gz');

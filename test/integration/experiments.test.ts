@@ -10,6 +10,7 @@ import { defineExperiment } from '../../src/experiment/spec.js';
 import { runExperiment, type RunOptions } from '../../src/experiment/runner.js';
 import type { RunResult } from '../../src/results/model.js';
 import { testLab } from './helpers.js';
+import { startTarget } from '../../src/lab/target.js';
 import { leftovers } from './chaos-leftovers.js';
 
 /**
@@ -116,6 +117,40 @@ describe('calibration', () => {
     expect(verdicts(r)).toEqual({ 'CALIBRATION-PG': 'PASS', 'CALIBRATION-MINIO': 'INCONCLUSIVE' });
     expect(r.calibration.find((c) => c.faultId === 'minio' && c.label.startsWith('sc_proxy_connections'))!.detail).toMatch(/does not use/);
   }, 180_000);
+});
+
+describe('external targets', () => {
+  it('runs against a base URL it did not start (no lab needed without faults), and refuses one outside loopback / the lab', async () => {
+    const t = await startTarget(lab, { profile: 'hardened', portBase: 80, instance: 'ext', services: ['auth', 'gateway'], env: { RATE_LIMIT_PER_MINUTE: '1000000' } });
+    try {
+      const experiment = defineExperiment({
+        name: 'external-smoke', description: 'probes against a deployment the harness did not start',
+        target: { kind: 'external', baseUrl: t.baseUrl }, durationS: 4,
+        workloads: [{ id: 'probes', scenario: 'probes', env: { SC_PROBES: 'authed', SC_PROBE_RATE: '2', SC_USERS: '2' } }],
+        hypotheses: [{ id: 'authed', description: 'authenticated calls answer 200', claims: ['EXTERNAL-SMOKE'], phase: 'run', select: { metric: 'sc_probe_ok', tags: { probe: 'authed' } }, stat: 'rate', op: '>=', value: 1 }],
+      });
+      const r = await runExperiment({ experiment, labName: 'no-such-lab', runsDir });
+      expect(r.error, explain(r)).toBeUndefined();
+      expect(r.target).toMatchObject({ kind: 'external', baseUrl: t.baseUrl });
+      expect(r.claims).toMatchObject([{ id: 'EXTERNAL-SMOKE', verdict: 'PASS', expected: null, asExpected: true }]);
+      await expect(runExperiment({ experiment: { ...experiment, target: { kind: 'external', baseUrl: 'https://secureconnect.example.com' } }, runsDir })).rejects.toThrow(/outside loopback.*--allow-remote/);
+      // The manifest is enough to run it again.
+      const manifest = JSON.parse(readFileSync(join(runsDir, r.runId, 'manifest.json'), 'utf8')) as { seed: number; experiment: { name: string } };
+      expect(manifest.experiment.name).toBe('external-smoke');
+      const replay = await new Promise<{ code: number; out: string }>((res) => {
+        const c = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['replay', join(runsDir, r.runId), '--json', '--no-screenshot', '--out', runsDir, '--lab', 'no-such-lab'], { cwd: HARNESS_ROOT });
+        let out = '';
+        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        c.on('exit', (code) => res({ code: code ?? 1, out }));
+      });
+      expect(replay.code, replay.out).toBe(0);
+      const again = JSON.parse(replay.out.trim().split('\n').pop()!) as { runId: string; claims: { id: string; verdict: string }[] };
+      expect(again.claims).toEqual([expect.objectContaining({ id: 'EXTERNAL-SMOKE', verdict: 'PASS' })]);
+      expect((JSON.parse(readFileSync(join(runsDir, again.runId, 'manifest.json'), 'utf8')) as { seed: number }).seed).toBe(manifest.seed);
+    } finally {
+      await t.stop();
+    }
+  }, 120_000);
 });
 
 describe('rollback', () => {
