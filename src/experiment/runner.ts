@@ -16,7 +16,7 @@ import { startTarget, type RunningTarget } from '../lab/target.js';
 import type { DependencyName } from '../topology/topology.js';
 import { DEPENDENCY_NAMES } from '../topology/topology.js';
 import { runScenario, type ScenarioRunResult } from '../scenarios/run.js';
-import { checkFanout, parseK6Log, type FanoutReport } from '../scenarios/fanout-checker.js';
+import { checkFanoutRun, parseK6Log, type FanoutReport } from '../scenarios/fanout-checker.js';
 import { conversationHistory } from '../scenarios/history.js';
 import { ResultPipeline } from '../results/pipeline.js';
 import { K6Tail } from '../results/k6-reader.js';
@@ -438,22 +438,25 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
         continue;
       }
       const parsed = parseK6Log(`${r.stdout}\n${r.stderr}`);
-      if (!parsed.setup) {
+      const setups = parsed.setups.length ? parsed.setups : parsed.setup ? [parsed.setup] : [];
+      if (setups.length === 0) {
         fanout[h.workload] = { error: 'no SETUP line in the k6 log (setup failed?)' };
         continue;
       }
       try {
         // The service may still be recovering (a breaker cooling down): retry a bounded while.
-        let history: string[] | undefined;
-        for (let attempt = 0, until = Date.now() + 30_000; history === undefined; attempt++) {
-          try {
-            history = await conversationHistory(baseUrl, parsed.setup.conversation_id);
-          } catch (err) {
-            if (Date.now() > until || attempt >= 30) throw err;
-            await sleep(1000);
+        const history: Record<string, string[]> = {};
+        for (const s of setups) {
+          for (let attempt = 0, until = Date.now() + 30_000; history[s.conversation_id] === undefined; attempt++) {
+            try {
+              history[s.conversation_id] = await conversationHistory(baseUrl, s.conversation_id);
+            } catch (err) {
+              if (Date.now() > until || attempt >= 30) throw err;
+              await sleep(1000);
+            }
           }
         }
-        fanout[h.workload] = checkFanout({ sent: parsed.sent, deliveries: parsed.deliveries, recipients: parsed.setup.recipients, history });
+        fanout[h.workload] = checkFanoutRun(parsed, history);
         writeFileSync(join(dir, 'workloads', h.workload, 'fanout.json'), `${JSON.stringify(fanout[h.workload], null, 2)}\n`);
         files.push({ kind: 'fanout', path: `workloads/${h.workload}/fanout.json` });
       } catch (err) {

@@ -9,6 +9,11 @@ export const BUNDLES_DIR = join(HARNESS_ROOT, 'reports', 'runs', '.bundles');
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
+/** Bad input to a scenario run (unknown scenario or profile, bad URL, unreachable target): nothing was started. */
+export class ScenarioInputError extends Error {
+  override name = 'ScenarioInputError';
+}
+
 /** The scenarios found in scenarios/ (each `<name>.ts`). */
 export function listScenarios(dir: string = SCENARIOS_DIR): string[] {
   if (!existsSync(dir)) return [];
@@ -19,7 +24,7 @@ export function listScenarios(dir: string = SCENARIOS_DIR): string[] {
 export function scenarioSource(name: string, dir: string = SCENARIOS_DIR): string {
   const src = join(dir, `${name}.ts`);
   if (!NAME.test(name) || !existsSync(src)) {
-    throw new Error(`unknown scenario "${name}" (known: ${listScenarios(dir).join(', ') || 'none'})`);
+    throw new ScenarioInputError(`unknown scenario "${name}" (known: ${listScenarios(dir).join(', ') || 'none'})`);
   }
   return src;
 }

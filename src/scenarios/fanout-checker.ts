@@ -3,8 +3,8 @@
  * exactly once, in each sender's order, and is in the conversation's history.
  */
 
-export interface SentRecord { client_message_id: string; seq: number; sender?: string; message_id?: string | null; acked: boolean }
-export interface DeliveryRecord { recipient: string; client_message_id: string; seq?: number; sender?: string }
+export interface SentRecord { client_message_id: string; seq: number; sender?: string; message_id?: string | null; acked: boolean; conversation_id?: string; via?: 'rest' | 'ws' }
+export interface DeliveryRecord { recipient: string; client_message_id: string; seq?: number; sender?: string; conversation_id?: string }
 export interface SetupRecord { conversation_id: string; recipients: string[] }
 
 export interface FanoutInput {
@@ -78,7 +78,14 @@ export function checkFanout(i: FanoutInput): FanoutReport {
   return { expected, delivered, lost, duplicates, orderViolations, missingFromHistory, completeness: expected === 0 ? 1 : delivered / expected };
 }
 
-export interface ParsedK6Log { setup: SetupRecord | null; sent: SentRecord[]; deliveries: DeliveryRecord[] }
+export interface ParsedK6Log {
+  /** The first SETUP line (the only one when the run had one conversation). */
+  setup: SetupRecord | null;
+  /** Every SETUP line: one per conversation. */
+  setups: SetupRecord[];
+  sent: SentRecord[];
+  deliveries: DeliveryRecord[];
+}
 
 const LINE = /\b(SETUP|SENT|DELIVERY) (\{.*\})\s*$/;
 
@@ -95,7 +102,7 @@ function messageOf(line: string): string {
 
 /** Extracts the SETUP / SENT / DELIVERY lines that scenarios/chat-fanout.ts writes with console.log. */
 export function parseK6Log(text: string): ParsedK6Log {
-  const out: ParsedK6Log = { setup: null, sent: [], deliveries: [] };
+  const out: ParsedK6Log = { setup: null, setups: [], sent: [], deliveries: [] };
   for (const line of text.split('\n')) {
     if (!/(SETUP|SENT|DELIVERY) /.test(line)) continue;
     const m = LINE.exec(messageOf(line).trim());
@@ -105,20 +112,67 @@ export function parseK6Log(text: string): ParsedK6Log {
     if (typeof v !== 'object' || v === null) continue;
     const o = v as Record<string, unknown>;
     if (m[1] === 'SETUP' && typeof o.conversation_id === 'string' && Array.isArray(o.recipients)) {
-      out.setup = { conversation_id: o.conversation_id, recipients: o.recipients.filter((x): x is string => typeof x === 'string') };
+      const rec = { conversation_id: o.conversation_id, recipients: o.recipients.filter((x): x is string => typeof x === 'string') };
+      out.setups.push(rec);
+      out.setup ??= rec;
     } else if (m[1] === 'SENT' && typeof o.client_message_id === 'string' && typeof o.seq === 'number') {
       out.sent.push({
         client_message_id: o.client_message_id, seq: o.seq, acked: o.acked === true,
         ...(typeof o.sender === 'string' ? { sender: o.sender } : {}),
         ...(typeof o.message_id === 'string' ? { message_id: o.message_id } : {}),
+        ...(typeof o.conversation_id === 'string' ? { conversation_id: o.conversation_id } : {}),
+        ...(o.via === 'rest' || o.via === 'ws' ? { via: o.via } : {}),
       });
     } else if (m[1] === 'DELIVERY' && typeof o.recipient === 'string' && typeof o.client_message_id === 'string') {
       out.deliveries.push({
         recipient: o.recipient, client_message_id: o.client_message_id,
         ...(typeof o.seq === 'number' ? { seq: o.seq } : {}),
         ...(typeof o.sender === 'string' ? { sender: o.sender } : {}),
+        ...(typeof o.conversation_id === 'string' ? { conversation_id: o.conversation_id } : {}),
       });
     }
   }
   return out;
+}
+
+export interface ConversationReport extends FanoutReport { conversation_id: string; recipients: number; acked: number }
+export interface FanoutRunReport extends FanoutReport {
+  /** One report per conversation (SETUP line). */
+  conversations: ConversationReport[];
+  /** Acked sends per path. */
+  ackedVia: { rest: number; ws: number };
+  /** Sends never acked (timeouts, errors). */
+  unacked: number;
+}
+
+/**
+ * Checks a whole run with one or several conversations: each conversation (its SETUP line) is checked on
+ * its own sends and deliveries (records without conversation_id belong to the only conversation), and the
+ * totals are summed. `history` maps a conversation id to the ids found in its history (absent: not checked,
+ * nothing counts as missing).
+ */
+export function checkFanoutRun(log: ParsedK6Log, history?: Record<string, string[]>): FanoutRunReport {
+  const setups = log.setups.length ? log.setups : log.setup ? [log.setup] : [];
+  const only = setups.length === 1 ? setups[0]!.conversation_id : undefined;
+  const convOf = (r: { conversation_id?: string }) => r.conversation_id ?? only;
+  const conversations: ConversationReport[] = setups.map((s) => {
+    const sent = log.sent.filter((x) => convOf(x) === s.conversation_id);
+    const ids = history?.[s.conversation_id] ?? sent.flatMap((x) => [x.client_message_id]);
+    const r = checkFanout({ sent, deliveries: log.deliveries.filter((d) => convOf(d) === s.conversation_id), recipients: s.recipients, history: ids });
+    return { ...r, conversation_id: s.conversation_id, recipients: new Set(s.recipients).size, acked: sent.filter((x) => x.acked).length };
+  });
+  const expected = conversations.reduce((t, c) => t + c.expected, 0);
+  const delivered = conversations.reduce((t, c) => t + c.delivered, 0);
+  return {
+    expected,
+    delivered,
+    lost: conversations.flatMap((c) => c.lost),
+    duplicates: conversations.flatMap((c) => c.duplicates),
+    orderViolations: conversations.flatMap((c) => c.orderViolations),
+    missingFromHistory: conversations.flatMap((c) => c.missingFromHistory),
+    completeness: expected === 0 ? 1 : delivered / expected,
+    conversations,
+    ackedVia: { rest: log.sent.filter((x) => x.acked && x.via !== 'ws').length, ws: log.sent.filter((x) => x.acked && x.via === 'ws').length },
+    unacked: log.sent.filter((x) => !x.acked).length,
+  };
 }

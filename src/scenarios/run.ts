@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { binaries, HARNESS_ROOT } from '../lab/paths.js';
 import { run } from '../lab/exec.js';
-import { bundleScenario, scenarioSource, type BundleResult } from './bundle.js';
+import { bundleScenario, scenarioSource, ScenarioInputError, type BundleResult } from './bundle.js';
 import { loadBudgets, thresholdsFor, BUDGETS_FILE, type K6Thresholds } from './budgets.js';
 import { durationSeconds } from '../../scenarios/lib/duration.ts';
+
+export { ScenarioInputError };
 
 export const PROFILES = ['smoke', 'load', 'stress', 'spike', 'soak'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -31,6 +34,133 @@ export const PROFILE_PLANS: Record<Profile, ProfilePlan> = {
   soak: { startRate: 1, stages: [{ target: 10, duration: '1m' }, { target: 10, duration: '30m' }, { target: 0, duration: '1m' }], preVUs: 20, maxVUs: 200, gracefulStop: '30s' },
 };
 
+/** Default soak plateau (the soak profile's middle stage); `soakDuration` / SC_SOAK_DURATION replace it. */
+export const SOAK_DEFAULT_DURATION = '30m';
+const DURATION_RE = /^(\d+(\.\d+)?(ms|h|m|s))+$/;
+
+/**
+ * The profile's plan; for `soak`, the plateau lasts `soakDuration` (a k6 duration, e.g. "2h", "45m").
+ * A bad duration → ScenarioInputError.
+ */
+export function planFor(profile: Profile, o: { soakDuration?: string } = {}): ProfilePlan {
+  if (!(PROFILES as readonly string[]).includes(profile)) throw new ScenarioInputError(`unknown profile "${String(profile)}" (known: ${PROFILES.join(', ')})`);
+  const plan = PROFILE_PLANS[profile];
+  if (o.soakDuration === undefined) return plan;
+  if (!DURATION_RE.test(o.soakDuration) || durationSeconds(o.soakDuration) <= 0) throw new ScenarioInputError(`soak duration "${o.soakDuration}" is not a k6 duration (e.g. 45m, 2h, 1h30m)`);
+  if (profile !== 'soak') return plan;
+  const stages = plan.stages.map((st, i) => (i === 1 ? { ...st, duration: o.soakDuration! } : st));
+  return { ...plan, stages };
+}
+
+/** Total length of a plan in seconds (stages + graceful stop). */
+export function planSeconds(p: ProfilePlan): number {
+  return p.stages.reduce((t, s) => t + durationSeconds(s.duration), 0) + durationSeconds(p.gracefulStop);
+}
+
+function soakOf(o: { soakDuration?: string; env?: Record<string, string> }): { soakDuration?: string } {
+  const d = o.soakDuration ?? o.env?.SC_SOAK_DURATION;
+  return d === undefined || d === '' ? {} : { soakDuration: d };
+}
+
+function checkUrl(what: string, url: string): void {
+  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new ScenarioInputError(`${what} "${url}" is not an http(s) URL`);
+}
+
+/** The k6 environment of a run: the profile's plan as SC_* variables, then the caller's `env` (wins). */
+export function scenarioEnv(baseUrl: string, profile: Profile, plan: ProfilePlan, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SC_BASE_URL: baseUrl.replace(/\/+$/, ''),
+    SC_PROFILE: profile,
+    SC_RUN_ID: randomBytes(4).toString('hex'),
+    SC_STAGES: JSON.stringify(plan.stages),
+    SC_START_RATE: String(plan.startRate),
+    SC_PRE_VUS: String(plan.preVUs),
+    SC_MAX_VUS: String(plan.maxVUs),
+    SC_GRACEFUL_STOP: plan.gracefulStop,
+    ...extra,
+  };
+}
+
+const envArgs = (env: Record<string, string>): string[] => Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+
+/**
+ * GET `<url>/health` within `timeoutMs` (default 3 s): any HTTP answer below 500 counts as reachable (the gateway's
+ * and every service's `/health`, contract tag `health`). Else a ScenarioInputError `target <url> is not reachable: …`.
+ */
+export async function probeTarget(url: string, timeoutMs = 3000): Promise<void> {
+  const base = url.replace(/\/+$/, '');
+  let status: number;
+  try {
+    const r = await fetch(`${base}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    status = r.status;
+    await r.body?.cancel().catch(() => undefined);
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    const why = err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
+    throw new ScenarioInputError(`target ${base} is not reachable: ${why}`);
+  }
+  if (status >= 500) throw new ScenarioInputError(`target ${base} is not reachable: ${base}/health answered HTTP ${status}`);
+}
+
+/** Like exec.run, but hands each output line to `onLine` as it comes. */
+async function runStreaming(cmd: string, args: string[], opts: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv; signal?: AbortSignal }, onLine: (line: string, stream: 'stdout' | 'stderr') => void) {
+  const { spawn } = await import('node:child_process');
+  return new Promise<{ code: number; stdout: string; stderr: string }>((res, rej) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGTERM' as const } : {}) });
+    const out = { stdout: '', stderr: '' };
+    const partial = { stdout: '', stderr: '' };
+    const take = (stream: 'stdout' | 'stderr') => (d: Buffer) => {
+      const text = d.toString();
+      out[stream] += text;
+      const lines = (partial[stream] + text).split('\n');
+      partial[stream] = lines.pop() ?? '';
+      for (const l of lines) onLine(l, stream);
+    };
+    child.stdout.on('data', take('stdout'));
+    child.stderr.on('data', take('stderr'));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    child.on('error', (e) => { if (e.name === 'AbortError') return; clearTimeout(timer); rej(new Error(`cannot run ${cmd}: ${e.message}`)); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      res({ code: code ?? (signal ? 128 : 1), stdout: out.stdout, stderr: signal === 'SIGKILL' && code === null ? `${out.stderr}\n(timed out after ${opts.timeoutMs} ms)` : out.stderr });
+    });
+  });
+}
+
+export interface ExecutionRequirements {
+  /** The most VUs the plan can use. */
+  maxVUs: number;
+  /** The whole run's longest duration (seconds), graceful stops included. */
+  totalDurationSeconds: number;
+  /** k6's own answer (`k6 inspect --execution-requirements`). */
+  raw: Record<string, unknown>;
+}
+
+/**
+ * What a scenario under a profile would run, without running it: the same bundle, thresholds and
+ * environment as runScenario, through `k6 inspect --execution-requirements` (k6 validates the options and
+ * the executors, and runs no setup). Bad input → ScenarioInputError / BudgetError; k6 refusing → Error.
+ */
+export async function inspectScenario(o: { name: string; profile: Profile; baseUrl?: string; env?: Record<string, string>; soakDuration?: string; budgetsFile?: string; scenariosDir?: string }): Promise<ExecutionRequirements> {
+  const plan = planFor(o.profile, soakOf(o));
+  scenarioSource(o.name, o.scenariosDir);
+  const thresholds = thresholdsFor(loadBudgets(o.budgetsFile ?? BUDGETS_FILE), o.name);
+  const bundle = await bundleScenario(o.name, o.scenariosDir ? { scenariosDir: o.scenariosDir } : {});
+  const dir = mkdtempSync(join(tmpdir(), 'sch-inspect-'));
+  try {
+    const optionsPath = join(dir, 'options.json');
+    writeFileSync(optionsPath, JSON.stringify({ thresholds }));
+    const env = scenarioEnv(o.baseUrl ?? 'http://127.0.0.1:9', o.profile, plan, o.env);
+    const r = await run(binaries().k6, ['inspect', '--execution-requirements', '--config', optionsPath, ...envArgs(env), bundle.path], { cwd: HARNESS_ROOT, timeoutMs: 60_000, env: { ...process.env, K6_NO_COLOR: '1' } });
+    if (r.code !== 0) throw new Error(`k6 inspect ${o.name} (${o.profile}) exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+    const raw = JSON.parse(r.stdout) as Record<string, unknown>;
+    const totalDuration = String(raw.totalDuration ?? '0s');
+    return { maxVUs: Number(raw.maxVUs ?? 0), totalDurationSeconds: durationSeconds(totalDuration), raw };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export interface RunScenarioOptions {
   name: string;
   baseUrl: string;
@@ -43,6 +173,26 @@ export interface RunScenarioOptions {
   timeoutMs?: number;
   /** Budgets file (default fixtures/budgets.yaml). */
   budgetsFile?: string;
+  /** Soak plateau length (k6 duration); else env.SC_SOAK_DURATION; else 30m. Only the soak profile uses it. */
+  soakDuration?: string;
+  /** Probe `<baseUrl>/health` (and SC_VIDEO_URL's) before any load (default true); unreachable → ScenarioInputError. */
+  probe?: boolean;
+  /** Probe timeout (default 3000 ms). */
+  probeTimeoutMs?: number;
+  /** Where scenarios live (default scenarios/). */
+  scenariosDir?: string;
+  /** Samples file name inside outDir (default samples.json.gz). */
+  samplesFile?: string;
+  /** Extra k6 run tags (`--tag k=v`) on every sample. */
+  tags?: Record<string, string>;
+  /** Each line k6 writes while it runs (progress). */
+  onOutput?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Write k6's raw samples (default true: experiments need them). Off, a pure load run costs k6 only what
+   * its summary costs (the JSON sample stream is k6's most expensive part: ~30 % of the request rate at
+   * several thousand requests/s on loopback, bench/k6-overhead.ts). */
+  samples?: boolean;
+  /** Aborting stops k6 with SIGTERM (it ends the test and still writes its summary and samples). */
+  signal?: AbortSignal;
 }
 
 export interface ScenarioRunResult {
@@ -71,43 +221,40 @@ export const K6_THRESHOLDS_FAILED = 99;
  * scenario without budgets) throws before any load; k6 is killed after `timeoutMs`.
  */
 export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunResult> {
-  if (!(PROFILES as readonly string[]).includes(o.profile)) throw new Error(`unknown profile "${String(o.profile)}" (known: ${PROFILES.join(', ')})`);
-  scenarioSource(o.name);
+  const plan = planFor(o.profile, { ...soakOf(o) });
+  scenarioSource(o.name, o.scenariosDir);
   const thresholds = thresholdsFor(loadBudgets(o.budgetsFile ?? BUDGETS_FILE), o.name);
-  if (!/^https?:\/\/[^\s]+$/.test(o.baseUrl)) throw new Error(`baseUrl "${o.baseUrl}" is not an http(s) URL`);
+  checkUrl('baseUrl', o.baseUrl);
+  if (o.env?.SC_VIDEO_URL !== undefined) checkUrl('SC_VIDEO_URL', o.env.SC_VIDEO_URL);
   const k6 = binaries().k6;
   if (!existsSync(k6)) throw new Error(`k6 not found at ${k6}: run scripts/setup --only go-tools`);
+  if (o.probe !== false) {
+    await probeTarget(o.baseUrl, o.probeTimeoutMs);
+    if (o.env?.SC_VIDEO_URL) await probeTarget(o.env.SC_VIDEO_URL, o.probeTimeoutMs);
+  }
 
-  const bundle = await bundleScenario(o.name);
+  const bundle = await bundleScenario(o.name, o.scenariosDir ? { scenariosDir: o.scenariosDir } : {});
   const outDir = resolve(o.outDir);
   mkdirSync(outDir, { recursive: true });
   const optionsPath = join(outDir, 'options.json');
   const summaryPath = join(outDir, 'summary.json');
-  const samplesPath = join(outDir, 'samples.json.gz');
+  const samplesPath = join(outDir, o.samplesFile ?? 'samples.json.gz');
   writeFileSync(optionsPath, `${JSON.stringify({ thresholds }, null, 2)}\n`);
 
-  const plan = PROFILE_PLANS[o.profile];
-  const env: Record<string, string> = {
-    SC_BASE_URL: o.baseUrl.replace(/\/+$/, ''),
-    SC_PROFILE: o.profile,
-    SC_RUN_ID: randomBytes(4).toString('hex'),
-    SC_STAGES: JSON.stringify(plan.stages),
-    SC_START_RATE: String(plan.startRate),
-    SC_PRE_VUS: String(plan.preVUs),
-    SC_MAX_VUS: String(plan.maxVUs),
-    SC_GRACEFUL_STOP: plan.gracefulStop,
-    ...o.env,
-  };
+  const env = scenarioEnv(o.baseUrl, o.profile, plan, o.env);
   const timeoutMs = o.timeoutMs ?? (planSeconds(plan) + 60) * 1000;
   const args = [
     'run', '--quiet', '--no-usage-report', '--no-color',
     '--config', optionsPath,
-    '--out', `json=${samplesPath}`,
+    ...(o.samples === false ? [] : ['--out', `json=${samplesPath}`]),
     '--summary-export', summaryPath,
-    ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    ...Object.entries(o.tags ?? {}).flatMap(([k, v]) => ['--tag', `${k}=${v}`]),
+    ...envArgs(env),
     bundle.path,
   ];
-  const r = await run(k6, args, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, K6_NO_COLOR: '1' } });
+  const r = o.onOutput
+    ? await runStreaming(k6, args, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, K6_NO_COLOR: '1' }, ...(o.signal ? { signal: o.signal } : {}) }, o.onOutput)
+    : await run(k6, args, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, K6_NO_COLOR: '1' }, ...(o.signal ? { signal: o.signal, killSignal: 'SIGTERM' as const } : {}) });
   const timedOut = r.stderr.includes(`(timed out after ${timeoutMs} ms)`);
   const failedThresholds = existsSync(summaryPath) ? failedThresholdsOf(readSummary(summaryPath)) : [];
   writeFileSync(join(outDir, 'k6.log'), `${r.stdout}\n--- stderr ---\n${r.stderr}`);
@@ -126,9 +273,6 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
   };
 }
 
-function planSeconds(p: ProfilePlan): number {
-  return p.stages.reduce((t, s) => t + durationSeconds(s.duration), 0) + durationSeconds(p.gracefulStop);
-}
 
 /** k6's --summary-export (legacy format): each metric's values and, for thresholds, whether each failed. */
 export interface K6Summary {

@@ -7,6 +7,7 @@ import { startTarget, type RunningTarget } from '../../src/lab/target.js';
 import { runScenario, type ScenarioRunResult } from '../../src/scenarios/run.js';
 import { checkFanout, parseK6Log, type FanoutReport, type ParsedK6Log } from '../../src/scenarios/fanout-checker.js';
 import { testLab } from './helpers.js';
+import { conversationHistory as historyOf } from '../../src/scenarios/history.js';
 
 /** The chat fan-out workload (k6, REST sends + one socket per receiver): complete and exactly-once, then planted faults are found. */
 const GROUP = 5;
@@ -26,31 +27,6 @@ async function json(res: Response): Promise<{ data?: Record<string, unknown> }> 
   return (await res.json()) as { data?: Record<string, unknown> };
 }
 
-/** Every client id and message id in the conversation's history (read by a fresh user through the gateway). */
-async function historyOf(baseUrl: string, conversationId: string): Promise<string[]> {
-  const id = randomBytes(4).toString('hex');
-  const reg = await fetch(`${baseUrl}/v1/auth/register`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `fanout-reader-${id}@load.test`, username: `fanout_reader_${id}`, password: `pw-${id}-long`, display_name: 'Fanout reader' }),
-  });
-  expect(reg.status).toBe(201);
-  const token = (await json(reg)).data!.access_token as string;
-  const ids: string[] = [];
-  let pageState = '';
-  for (let page = 0; page < 100; page++) {
-    const q = new URLSearchParams({ conversation_id: conversationId, limit: '100', ...(pageState ? { page_state: pageState } : {}) });
-    const res = await fetch(`${baseUrl}/v1/messages?${q.toString()}`, { headers: { authorization: `Bearer ${token}` } });
-    expect(res.status).toBe(200);
-    const d = (await json(res)).data as { messages: { message_id: string; client_message_id?: string }[]; next_page_state: string; has_more: boolean };
-    for (const m of d.messages) {
-      ids.push(m.message_id);
-      if (m.client_message_id) ids.push(m.client_message_id);
-    }
-    if (!d.has_more) break;
-    pageState = d.next_page_state;
-  }
-  return ids;
-}
 
 async function fanoutRun(target: RunningTarget, dir: string, prefix: string): Promise<{ r: ScenarioRunResult; log: ParsedK6Log; report: FanoutReport }> {
   const r = await runScenario({

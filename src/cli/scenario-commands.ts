@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { HARNESS_ROOT } from '../lab/paths.js';
+import { listScenarios, scenarioSource } from '../scenarios/bundle.js';
+import { BudgetError, loadBudgets } from '../scenarios/budgets.js';
+import { K6_THRESHOLDS_FAILED, PROFILES, ScenarioInputError, planFor, planSeconds, runScenario, type Profile } from '../scenarios/run.js';
+import { redact } from '../util/redact.js';
+import { table } from './table.js';
+
+/** Exit codes of `sch scenario run`. */
+export const EXIT = { passed: 0, failed: 1, badInput: 2, thresholds: K6_THRESHOLDS_FAILED } as const;
+
+/** The first sentence of a scenario's header comment (its one-line description). */
+export function scenarioDescription(name: string): string {
+  const src = readFileSync(scenarioSource(name), 'utf8');
+  const m = /\/\*\*([\s\S]*?)\*\//.exec(src);
+  if (!m) return '';
+  const text = m[1]!.split('\n').map((l) => l.replace(/^\s*\*\s?/, '')).join(' ').replace(/\s+/g, ' ').trim();
+  return (/^(.*?\.)(\s|$)/.exec(text)?.[1] ?? text).replace(/\s*\(k6, bundled by [^)]*\)/, '').replace(/\.$/, '');
+}
+
+/** `K=V` → [K, V]; the key must look like an environment variable. */
+export function parseEnvPair(pair: string): [string, string] {
+  const i = pair.indexOf('=');
+  const k = i > 0 ? pair.slice(0, i) : '';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new ScenarioInputError(`--env "${pair}" is not K=V (K a variable name)`);
+  return [k, pair.slice(i + 1)];
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function fail(e: unknown): never {
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`error: ${redact(msg)}\n`);
+  process.exit(e instanceof ScenarioInputError || e instanceof BudgetError ? EXIT.badInput : EXIT.failed);
+}
+
+export function scenarioCommand(): Command {
+  const sc = new Command('scenario').description('k6 workloads (scenarios/*.ts) with the budgets of fixtures/budgets.yaml as thresholds');
+
+  sc.command('list')
+    .description('every scenario, whether it has budgets, and what it does')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) => {
+      let budgets: Record<string, unknown> = {};
+      try { budgets = loadBudgets().scenarios; } catch (e) { fail(e); }
+      const rows = listScenarios().map((name) => ({ name, budgets: name in budgets, description: scenarioDescription(name) }));
+      if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      else process.stdout.write(`${table(['SCENARIO', 'BUDGETS', 'DESCRIPTION'], rows.map((r) => [r.name, r.budgets ? 'yes' : 'MISSING', r.description]))}\n`);
+      process.stderr.write(`profiles: ${PROFILES.join(', ')}\n`);
+    });
+
+  sc.command('run')
+    .description('run one scenario with k6 against a target; exit 0 when every budget holds, 99 when a threshold was crossed, 2 on bad input (nothing started), 1 otherwise')
+    .argument('<name>', 'scenario (see: sch scenario list)')
+    .requiredOption('--base-url <url>', 'the target\'s gateway, e.g. http://198.18.0.2:21200 (its /health is probed first)')
+    .addOption(new Option('--profile <profile>', `load profile: ${PROFILES.join(', ')}`).default('smoke'))
+    .option('--env <K=V>', 'k6 environment for the scenario (repeatable), e.g. --env SC_GROUP_SIZE=50 --env SC_VIDEO_URL=http://…', collect, [] as string[])
+    .option('--out <dir>', 'where the run\'s files go (default reports/runs/<name>-<profile>-<time>)')
+    .option('--soak-duration <duration>', 'soak plateau length (k6 duration: 45m, 2h); soak profile only')
+    .option('--timeout <seconds>', 'kill k6 after this long (default: the profile\'s length + 60 s)')
+    .option('--no-probe', 'do not probe <base-url>/health first')
+    .option('--quiet', 'no progress lines')
+    .option('--no-samples', 'do not write k6\'s raw samples (a pure load run: k6\'s JSON sample stream is its most expensive part)')
+    .exitOverride((err) => {
+      // commander's own parse errors (missing --base-url, unknown option) are bad input too.
+      process.exit(err.exitCode === 0 ? EXIT.passed : EXIT.badInput);
+    })
+    .action(async (name: string, o: { baseUrl: string; profile: string; env: string[]; out?: string; soakDuration?: string; timeout?: string; probe: boolean; quiet?: boolean; samples: boolean }) => {
+      try {
+        const env = Object.fromEntries(o.env.map(parseEnvPair));
+        const profile = o.profile as Profile;
+        scenarioSource(name);
+        const soak = o.soakDuration ?? env.SC_SOAK_DURATION;
+        const plan = planFor(profile, soak ? { soakDuration: soak } : {});
+        let timeoutMs: number | undefined;
+        if (o.timeout !== undefined) {
+          const t = Number(o.timeout);
+          if (!Number.isFinite(t) || t <= 0) throw new ScenarioInputError(`--timeout ${o.timeout} is not a positive number of seconds`);
+          timeoutMs = t * 1000;
+        }
+        const outDir = o.out ?? join(HARNESS_ROOT, 'reports', 'runs', `${name}-${profile}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        const started = Date.now();
+        const expectS = Math.round(planSeconds(plan));
+        const tick = o.quiet ? null : setInterval(() => {
+          process.stderr.write(`[scenario] ${name} (${profile}): ${Math.round((Date.now() - started) / 1000)} s of about ${expectS} s\n`);
+        }, 10_000);
+        if (!o.quiet) process.stderr.write(`[scenario] ${name} (${profile}) against ${o.baseUrl}: output in ${outDir}\n`);
+        let r;
+        try {
+          r = await runScenario({
+            name, baseUrl: o.baseUrl, profile, env, outDir, probe: o.probe, samples: o.samples,
+            ...(soak ? { soakDuration: soak } : {}), ...(timeoutMs ? { timeoutMs } : {}),
+            ...(o.quiet ? {} : { onOutput: (line: string) => { if (/level=(error|warning)/.test(line)) process.stderr.write(`[k6] ${redact(line)}\n`); } }),
+          });
+        } finally {
+          if (tick) clearInterval(tick);
+        }
+        const failed = new Set(r.failedThresholds);
+        const rows = Object.entries(r.thresholds).flatMap(([metric, exprs]) => exprs.map((x) => [metric, x, failed.has(`${metric}: ${x}`) ? 'CROSSED' : 'ok']));
+        process.stdout.write(`${table(['METRIC', 'THRESHOLD', 'RESULT'], rows)}\n`);
+        process.stderr.write(`[scenario] k6 exited ${r.exitCode}${r.timedOut ? ' (timed out)' : ''} after ${((Date.now() - started) / 1000).toFixed(1)} s; summary ${r.summaryPath}\n`);
+        if (r.thresholdsPassed) process.exitCode = EXIT.passed;
+        else if (r.exitCode === K6_THRESHOLDS_FAILED || r.failedThresholds.length) {
+          process.stderr.write(`[scenario] thresholds crossed: ${r.failedThresholds.join('; ')}\n`);
+          process.exitCode = EXIT.thresholds;
+        } else {
+          process.stderr.write(`[scenario] k6 failed; last lines:\n${redact(r.stderr.split('\n').slice(-15).join('\n'))}\n`);
+          process.exitCode = EXIT.failed;
+        }
+      } catch (e) {
+        fail(e);
+      }
+    });
+  return sc;
+}
