@@ -209,8 +209,8 @@ export class Lab {
     // (an init that does not reap orphans) that pid stays a zombie and PostgreSQL refuses to start;
     // its socket lock file likewise.
     if (name === 'postgres') {
-      removeStalePidFile(join(this.state.dir, 'data', 'postgres', 'postmaster.pid'));
-      removeStalePidFile(join(this.state.dir, 'run', 'postgres', `.s.PGSQL.${this.ports.service.postgres}.lock`));
+      await removeStalePidFile(join(this.state.dir, 'data', 'postgres', 'postmaster.pid'));
+      await removeStalePidFile(join(this.state.dir, 'run', 'postgres', `.s.PGSQL.${this.ports.service.postgres}.lock`));
     }
     const spec = this.state.specs?.[name] ?? (await def.prepare(ctx));
     const rec = spawnDetached(spec, this.execPrefix);
@@ -302,17 +302,21 @@ export async function waitHealthy(def: ServiceDefinition, ctx: LabContext, rec: 
 }
 
 /** Remove a pid file whose first line names no live process (gone, or a zombie). */
-function removeStalePidFile(file: string): void {
+/** Remove a pid file whose process is gone (or a zombie), waiting up to `waitMs` for a dying one to finish. */
+async function removeStalePidFile(file: string, waitMs = 10_000): Promise<void> {
   if (!existsSync(file)) return;
   const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
-  let alive = false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    alive = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    alive = false;
-  }
-  if (!alive) rmSync(file, { force: true });
+  const alive = (): boolean => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  };
+  // A SIGKILLed postmaster can still be tearing down (its children first) when the restart begins.
+  for (const end = Date.now() + waitMs; alive() && Date.now() < end;) await sleep(100);
+  if (!alive()) rmSync(file, { force: true });
 }
 
 function abortCheck(signal?: AbortSignal): void {
