@@ -4,7 +4,7 @@ import { errText, type FaultContext } from './fault.js';
 import { readJournal, journalFile } from './journal.js';
 import { signalTree, treeStates } from './process/targets.js';
 import { createFault } from './spec.js';
-import { deleteToxic, listToxics, proxyEnabled, proxyNames, setProxyEnabled } from './toxics/api.js';
+import { deleteToxic, listToxics, proxyEnabled, proxyNames, setProxyEnabled, TOXIC_PREFIX } from './toxics/api.js';
 import { CHAIN_PREFIX, deleteChains, listChains } from './udp/nft.js';
 import { rmSync } from 'node:fs';
 import { sleep } from '../src/lab/exec.js';
@@ -73,10 +73,12 @@ export async function cleanupFaults(lab: Lab, o: { log?: (line: string) => void 
   await attempt('toxiproxy sweep', async () => {
     for (const proxy of await proxyNames(lab)) {
       for (const t of await listToxics(lab, proxy)) {
+        // Someone else's Toxiproxy: only the harness's own toxics (the journal re-enabled what it disabled).
+        if (lab.isExternal && !t.name.startsWith(TOXIC_PREFIX)) continue;
         await deleteToxic(lab, proxy, t.name);
         report.toxicsRemoved++;
       }
-      if (!(await proxyEnabled(lab, proxy))) {
+      if (!lab.isExternal && !(await proxyEnabled(lab, proxy))) {
         await setProxyEnabled(lab, proxy, true);
         report.proxiesEnabled++;
       }

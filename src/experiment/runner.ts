@@ -256,10 +256,17 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
 
   try {
     // ---- lab and target
-    if (e.target.kind === 'embedded' || e.faults.length > 0) {
+    if (e.target.kind === 'external' && e.faults.length > 0 && e.target.toxiproxyUrl) {
+      // The deployment's own Toxiproxy (its proxies named after the dependencies): Toxiproxy faults only.
+      checkTargetAddress(e.target.toxiproxyUrl, null, o.allowRemote ?? false);
+      lab = await Lab.external(e.target.toxiproxyUrl);
+      ctx = { lab, log };
+      const clean = await cleanupFaults(lab, { log });
+      if (clean.journal.length > 0) progress(`cleaned up after a previous run: ${clean.journal.length} fault(s) from its journal`);
+    } else if (e.target.kind === 'embedded' || e.faults.length > 0) {
       lab = await Lab.attach(labName);
       if (!lab) {
-        if (e.target.kind === 'external') throw new RunRefused(`faults on an external target need a lab whose Toxiproxy fronts it: no lab "${labName}" is up (sch lab up --name ${labName})`);
+        if (e.target.kind === 'external') throw new RunRefused(`faults on an external target need its Toxiproxy (target.toxiproxyUrl) or a lab whose Toxiproxy fronts it: no lab "${labName}" is up (sch lab up --name ${labName})`);
         progress(`starting lab "${labName}"…`);
         lab = await Lab.up({ name: labName, ...(o.basePort ? { basePort: o.basePort } : {}), onProgress: (l) => log(`[lab] ${l}`), ...(o.signal ? { signal: o.signal } : {}) });
         startedLab = true;
@@ -352,7 +359,8 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
           () => { const s: Sample = { metric: 'sc_path_ok', time: now, value: 0, tags: { dep: d } }; pathSamples.push(s); appendFileSync(pathLog, `${JSON.stringify(s)}\n`); },
         ).finally(() => inFlight.delete(d));
       }
-      if (now < probeFrom) {
+      // Connections are counted in the lab's namespace; an external deployment's are not visible from here.
+      if (now < probeFrom && !lab.isExternal) {
         for (const d of proxyDeps) {
           try {
             const s: Sample = { metric: 'sc_proxy_connections', time: now, value: await proxyConnections(lab, lab.endpoint(d).port), tags: { proxy: d } };
@@ -503,7 +511,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     pipeline.add(s);
   }
 
-  const calibration = calibrate(records, pipeline);
+  const calibration = calibrate(records, pipeline, { exposure: !lab?.isExternal });
   const removedAtMs: Record<string, number | undefined> = {};
   for (const r of records) if (r.appliedAtMs !== undefined) removedAtMs[r.id] = r.removedAtMs;
   const input = { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs };
@@ -541,7 +549,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
  * Toxiproxy faults: the target held connections through that proxy before the fault — a fault on a
  * path nothing uses proves nothing, and its claims become INCONCLUSIVE.
  */
-export function calibrate(records: FaultRecord[], p: Pick<ResultPipeline, 'stats'>): CalibrationResult[] {
+export function calibrate(records: FaultRecord[], p: Pick<ResultPipeline, 'stats'>, o: { exposure?: boolean } = {}): CalibrationResult[] {
   const out: CalibrationResult[] = [];
   for (const r of records) {
     if (r.appliedAtMs === undefined) continue;
@@ -558,6 +566,7 @@ export function calibrate(records: FaultRecord[], p: Pick<ResultPipeline, 'stats
       const ok = delta !== null && Math.abs(delta - latency) <= 0.1 * latency;
       out.push({ faultId: r.id, selector: sel, label: label(sel), expected: `median delta ≈ ${latency} ms ±10%`, observed: delta, ok, detail: delta === null ? `no path samples (baseline ${before ?? 'none'}, fault ${during.count})` : `baseline p50 ${before!.toFixed(1)} ms, fault p50 ${d!.toFixed(1)} ms over ${during.count} probes: delta ${delta.toFixed(1)} ms` });
     }
+    if (o.exposure === false) continue;
     const connSel = { metric: 'sc_proxy_connections', tags: { proxy: dep } };
     const base = p.stats(connSel, 'baseline');
     const conns = base.count > 0 ? (base.max ?? 0) : null;

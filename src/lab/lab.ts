@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Toxiproxy } from 'toxiproxy-node-client';
@@ -72,18 +73,61 @@ export class Lab {
   get ports(): LabPorts { return this.state.ports; }
   get credentials(): LabCredentials { return this.state.credentials; }
   get netns(): NetnsLayout | null { return this.state.netns; }
-  get toxiproxyUrl(): string { return `http://${this.address}:${this.ports.toxiproxyApi}`; }
+  get toxiproxyUrl(): string { return this.state.external?.toxiproxyUrl ?? `http://${this.address}:${this.ports.toxiproxyApi}`; }
+  /** An external deployment's Toxiproxy rather than a lab this harness started. */
+  get isExternal(): boolean { return this.state.external !== undefined; }
   /** Command prefix that runs a program inside the lab's network (empty without a namespace). */
   get execPrefix(): string[] { return nsPrefix(this.state.netns?.name ?? null); }
 
   /** Where a target reaches a dependency: always its Toxiproxy proxy. */
   endpoint(dep: DependencyName): { host: string; port: number } {
+    if (this.state.external) return this.externalAddress(dep, 'listen');
     return { host: this.address, port: this.ports.proxy[dep] };
   }
 
   /** The real server, bypassing its proxy: for health checks and calibration only. */
   directEndpoint(dep: DependencyName): { host: string; port: number } {
+    if (this.state.external) return this.externalAddress(dep, 'upstream');
     return { host: this.address, port: this.ports.service[dep] };
+  }
+
+  private externalAddress(dep: DependencyName, which: 'listen' | 'upstream'): { host: string; port: number } {
+    const p = this.state.proxies[dep];
+    if (!p) throw new LabError(`the Toxiproxy at ${this.toxiproxyUrl} has no proxy named "${dep}" (the harness expects proxies named after the dependencies, as in docker/toxiproxy.json)`);
+    const m = /^(.*):(\d+)$/.exec(p[which]);
+    if (!m) throw new LabError(`proxy ${dep}: cannot read ${which} address "${p[which]}"`);
+    const host = m[1]!.replace(/^\[|\]$/g, '');
+    // A proxy listening on every interface is reached where its API is.
+    return { host: which === 'listen' && (host === '' || host === '0.0.0.0' || host === '::') ? new URL(this.toxiproxyUrl).hostname : host, port: Number(m[2]) };
+  }
+
+  /**
+   * An external deployment's Toxiproxy as a fault host: its proxies (named after the dependencies, as
+   * docker/toxiproxy.json names them) take Toxiproxy faults; there is no namespace and no process to
+   * signal. A state directory is kept for the fault journal, so a killed run is cleaned up next time.
+   */
+  static async external(toxiproxyUrl: string): Promise<Lab> {
+    const url = toxiproxyUrl.replace(/\/+$/, '');
+    let proxies: Record<string, { listen: string; upstream: string }>;
+    try {
+      const res = await fetch(`${url}/proxies`, { signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      proxies = (await res.json()) as typeof proxies;
+    } catch (e) {
+      throw new LabError(`the Toxiproxy API at ${url} does not answer: ${(e as Error).message}`);
+    }
+    const name = `ext-${createHash('sha256').update(url).digest('hex').slice(0, 8)}`;
+    const dir = stateDir(name);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const known: LabState['proxies'] = {};
+    for (const d of DEPENDENCY_NAMES) if (proxies[d]) known[d] = { listen: proxies[d].listen, upstream: proxies[d].upstream };
+    const state: LabState = {
+      version: 1, name, dir, phase: 'up', createdAt: new Date().toISOString(), ownerPid: process.pid, netns: null,
+      address: new URL(url).hostname, ports: labPorts(21000), credentials: generateCredentials(), services: [], processes: [], proxies: known,
+      external: { toxiproxyUrl: url },
+    };
+    writeState(state);
+    return new Lab(state);
   }
 
   context(): LabContext {

@@ -27,6 +27,8 @@ export interface LabState {
   targets?: { instance: string; profile: string; baseUrl: string; serviceUrls: Record<string, string> }[];
   /** How each process (by record name) was spawned, so a fault can restart it exactly as it was. */
   specs?: Record<string, ProcessSpec>;
+  /** Not a lab this harness started: an external deployment's Toxiproxy (Toxiproxy faults only). */
+  external?: { toxiproxyUrl: string };
 }
 
 export const stateFile = (dir: string): string => join(dir, 'lab.json');

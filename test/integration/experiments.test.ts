@@ -153,6 +153,31 @@ describe('external targets', () => {
   }, 120_000);
 });
 
+describe('external target with its own Toxiproxy', () => {
+  it('faults go through the deployment\'s Toxiproxy (proxies named after the dependencies); only the harness\'s toxics are swept', async () => {
+    const t = await startTarget(lab, { profile: 'hardened', portBase: 70, instance: 'ext2', services: ['auth', 'chat', 'gateway'], env: { RATE_LIMIT_PER_MINUTE: '1000000' } });
+    // Someone else's toxic on that Toxiproxy: the run must leave it alone.
+    const own = await fetch(`${lab.toxiproxyUrl}/proxies/postgres/toxics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'operator-own', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 1, jitter: 0 } }) });
+    expect(own.status).toBe(200);
+    try {
+      const base = await loadExperiment('redis-outage');
+      const r = await runExperiment({ experiment: { ...base, target: { kind: 'external', baseUrl: t.baseUrl, toxiproxyUrl: lab.toxiproxyUrl } }, labName: 'no-such-lab', runsDir });
+      expect(r.error, explain(r)).toBeUndefined();
+      expect(verdicts(r), explain(r)).toEqual({ 'REDIS-LOGIN': 'PASS', 'REDIS-CHAT': 'PASS', 'REDIS-REVOCATION': 'PASS' });
+      expect(r.claims.every((c) => c.expected === null && c.asExpected)).toBe(true);
+      expect(r.faults[0]).toMatchObject({ id: 'redis', verified: true, rolledBack: true });
+      // No connection count from outside a deployment: calibration is verify() only.
+      expect(r.calibration.map((c) => c.label)).toEqual(['redis-outage applied']);
+      const left = await leftovers(lab);
+      expect(left.toxics).toEqual(['postgres/operator-own']);
+      expect(left.disabledProxies).toEqual([]);
+    } finally {
+      await fetch(`${lab.toxiproxyUrl}/proxies/postgres/toxics/operator-own`, { method: 'DELETE' });
+      await t.stop();
+    }
+  }, 180_000);
+});
+
 describe('rollback', () => {
   /** Four mechanisms at once: proxy down, latency toxic, nft UDP loss, a paused process. */
   function writeFaultyExperiment(): string {
