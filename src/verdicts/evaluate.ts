@@ -8,6 +8,7 @@ import type { Claim } from '../experiment/claims.js';
 import { expectedVerdict } from '../experiment/claims.js';
 import type { Hypothesis, NothingLostHypothesis, Op, RecoversHypothesis, StatName, ThresholdHypothesis } from '../experiment/spec.js';
 import { phasesMatching } from '../experiment/phases.js';
+import { selectorLabel } from '../results/pipeline.js';
 
 /** What the checker needs from the result pipeline. */
 export interface StatsSource {
@@ -27,10 +28,8 @@ export interface EvaluationInput {
   runEndMs: number;
 }
 
-export function label(s: SeriesSelector): string {
-  const t = Object.entries(s.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-  return t ? `${s.metric}{${t}}` : s.metric;
-}
+/** `metric{tag=value,…}`: the same label the pipeline and the report use. */
+export const label = (s: SeriesSelector): string => selectorLabel(s);
 
 /** The named statistic, or null when there is nothing to read. */
 export function statValue(s: Stats, stat: StatName): number | null {
