@@ -36,6 +36,7 @@ import { WebSocket } from 'k6/websockets';
 import { setTimeout, clearTimeout } from 'k6/timers';
 import type { Options, Scenario } from 'k6/options';
 import { num, str } from './lib/env.ts';
+import { registerUsers } from './lib/users.ts';
 import { durationSeconds } from './lib/duration.ts';
 import { envStages, isSet } from './lib/stages.ts';
 import { wsBase, wsHeaders } from './lib/ws.ts';
@@ -96,31 +97,13 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 interface User { user_id: string; token: string }
 interface SetupData { base: string; video: string; conversation_id: string; users: User[] }
 
-function register(base: string, ids: string[]): User[] {
-  const out: User[] = [];
-  for (let i = 0; i < ids.length; i += 20) {
-    const chunk = ids.slice(i, i + 20);
-    const rs = http.batch(chunk.map((id) => ({
-      method: 'POST', url: `${base}/v1/auth/register`,
-      body: JSON.stringify({ email: `k6-${id}@load.test`, username: `k6_${id}`.slice(0, 30).replace(/[^A-Za-z0-9_.-]/g, '_'), password: `pw-${id}-long`, display_name: `Caller ${id}` }),
-      params: { headers: JSON_HEADERS, tags: { name: 'register' } },
-    })));
-    rs.forEach((r, j) => {
-      if (r.status !== 201) fail(`register ${chunk[j]}: HTTP ${r.status} ${String(r.body).slice(0, 200)}`);
-      const d = (r.json() as { data: { user: { user_id: string }; access_token: string } }).data;
-      out.push({ user_id: d.user.user_id, token: d.access_token });
-    });
-  }
-  return out;
-}
-
 export function setup(): SetupData {
   const base = (__ENV.SC_BASE_URL ?? '').replace(/\/+$/, '');
   const video = (__ENV.SC_VIDEO_URL ?? '').replace(/\/+$/, '');
   if (!base) fail('SC_BASE_URL is not set');
   if (!video) fail('SC_VIDEO_URL is not set (video-service itself: the signaling socket is not reachable through the gateway, contract N01)');
   const run = str('SC_RUN_ID', 'r');
-  const users = register(base, Array.from({ length: POOL }, (_, i) => `${run}-cs${i}`));
+  const users = registerUsers(base, Array.from({ length: POOL }, (_, i) => `${run}-cs${i}`), { display: 'Caller' });
   const c = http.post(`${base}/v1/conversations`, JSON.stringify({ title: `calls ${run}`, type: 'group', participant_ids: users.map((u) => u.user_id) }), {
     headers: { ...JSON_HEADERS, authorization: `Bearer ${users[0]!.token}` }, tags: { name: 'create_conversation' },
   });

@@ -37,6 +37,7 @@ import { WebSocket } from 'k6/websockets';
 import { setInterval, clearInterval, setTimeout } from 'k6/timers';
 import type { Options, Scenario } from 'k6/options';
 import { num, str } from './lib/env.ts';
+import { registerUsers } from './lib/users.ts';
 import { durationSeconds } from './lib/duration.ts';
 import { envStages, isSet, stagesSeconds } from './lib/stages.ts';
 import { wsBase, wsHeaders } from './lib/ws.ts';
@@ -127,33 +128,13 @@ interface User { user_id: string; token: string }
 interface Conversation { conversation_id: string; receivers: number }
 interface SetupData { base: string; sender: User; receivers: User[]; conversations: Conversation[] }
 
-function userBody(id: string): string {
-  const username = `k6_${id}`.slice(0, 30).replace(/[^A-Za-z0-9_.-]/g, '_');
-  return JSON.stringify({ email: `k6-${id}@load.test`, username, password: `pw-${id}-long`, display_name: `Fanout ${id}` });
-}
-
-/** Registers users in parallel batches (the auth service hashes each password). */
-function registerAll(base: string, ids: string[]): User[] {
-  const out: User[] = [];
-  for (let i = 0; i < ids.length; i += 20) {
-    const chunk = ids.slice(i, i + 20);
-    const rs = http.batch(chunk.map((id) => ({ method: 'POST', url: `${base}/v1/auth/register`, body: userBody(id), params: { headers: JSON_HEADERS, tags: { name: 'register' } } })));
-    rs.forEach((r, j) => {
-      if (r.status !== 201) fail(`register ${chunk[j]}: HTTP ${r.status} ${String(r.body).slice(0, 200)}`);
-      const d = (r.json() as { data: { user: { user_id: string }; access_token: string } }).data;
-      out.push({ user_id: d.user.user_id, token: d.access_token });
-    });
-  }
-  return out;
-}
-
 export function setup(): SetupData {
   const base = __ENV.SC_BASE_URL;
   if (!base) fail('SC_BASE_URL is not set');
   const run = str('SC_RUN_ID', 'r');
-  const [sender] = registerAll(base, [`${run}-fs`]);
+  const [sender] = registerUsers(base, [`${run}-fs`], { display: 'Fanout' });
   const max = Math.max(...GROUPS);
-  const receivers = registerAll(base, Array.from({ length: max }, (_, i) => `${run}-fr${i}`));
+  const receivers = registerUsers(base, Array.from({ length: max }, (_, i) => `${run}-fr${i}`), { display: 'Fanout' });
   const conversations: Conversation[] = GROUPS.map((n, k) => {
     const members = receivers.slice(0, n).map((r) => r.user_id);
     const c = http.post(`${base}/v1/conversations`, JSON.stringify({ title: `fanout ${run} ${k}`, type: n === 1 ? 'direct' : 'group', participant_ids: [sender!.user_id, ...members] }), {

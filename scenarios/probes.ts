@@ -34,6 +34,7 @@ import { WebSocket } from 'k6/websockets';
 import { setTimeout } from 'k6/timers';
 import type { Options, Scenario } from 'k6/options';
 import { num, str } from './lib/env.ts';
+import { registerUsers, type RegisteredUser } from './lib/users.ts';
 
 export const PROBES = ['login', 'authed', 'revoked', 'send', 'deliver', 'upload', 'ws_origin', 'ws_saturation', 'rate_limit'] as const;
 type Probe = (typeof PROBES)[number];
@@ -91,7 +92,7 @@ const close1013 = new Counter('sc_ws_close_1013');
 type Res = RefinedResponse<ResponseType | undefined>;
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-interface Account { email: string; password: string; user_id: string; token: string }
+type Account = RegisteredUser;
 interface SetupData { base: string; accounts: Account[]; revoked: string; conversation_id: string; sender: string; receiver: string; uploader: string }
 
 function body<T>(r: Res): T | null {
@@ -116,33 +117,20 @@ function recordFailure(probe: string, r: Res): void {
   clearError.add(clear ? 1 : 0, { probe });
 }
 
-function register(base: string, id: string): Account {
-  const email = `probe-${id}@load.test`;
-  const password = `pw-${id}-long`;
-  const username = `pr_${id}`.slice(0, 30).replace(/[^A-Za-z0-9_.-]/g, '_');
-  const r = http.post(`${base}/v1/auth/register`, JSON.stringify({ email, username, password, display_name: `Probe ${id}` }), { headers: JSON_HEADERS, tags: { name: 'setup' } });
-  if (r.status !== 201) fail(`setup: register ${id}: HTTP ${r.status} ${String(r.body).slice(0, 200)}`);
-  const d = body<{ data: { user: { user_id: string }; access_token: string } }>(r)!.data;
-  return { email, password, user_id: d.user.user_id, token: d.access_token };
-}
-
 export function setup(): SetupData {
   const base = __ENV.SC_BASE_URL;
   if (!base) fail('SC_BASE_URL is not set');
   const run = str('SC_RUN_ID', 'r');
-  const accounts: Account[] = [];
-  for (let i = 0; i < num('SC_USERS', 10); i++) accounts.push(register(base, `${run}-${i}`));
-  const victim = register(base, `${run}-rv`);
+  const naming = { email: 'probe', username: 'pr', display: 'Probe', tag: 'setup' };
+  const accounts: Account[] = registerUsers(base, Array.from({ length: num('SC_USERS', 10) }, (_, i) => `${run}-${i}`), naming);
+  const [victim, sender, receiver, uploader] = registerUsers(base, [`${run}-rv`, `${run}-s`, `${run}-d`, `${run}-u`], naming) as [Account, Account, Account, Account];
   const lo = http.post(`${base}/v1/auth/logout`, '{}', { headers: { ...JSON_HEADERS, authorization: `Bearer ${victim.token}` }, tags: { name: 'setup' } });
   if (lo.status !== 200) fail(`setup: logout: HTTP ${lo.status} ${String(lo.body).slice(0, 200)}`);
-  const sender = register(base, `${run}-s`);
-  const receiver = register(base, `${run}-d`);
   const c = http.post(`${base}/v1/conversations`, JSON.stringify({ title: `probes ${run}`, type: 'direct', participant_ids: [sender.user_id, receiver.user_id] }), {
     headers: { ...JSON_HEADERS, authorization: `Bearer ${sender.token}` }, tags: { name: 'setup' },
   });
   if (c.status !== 201) fail(`setup: create conversation: HTTP ${c.status} ${String(c.body).slice(0, 200)}`);
   const conversation_id = body<{ data: { conversation_id: string } }>(c)!.data.conversation_id;
-  const uploader = register(base, `${run}-u`);
   return { base, accounts, revoked: victim.token, conversation_id, sender: sender.token, receiver: receiver.token, uploader: uploader.token };
 }
 

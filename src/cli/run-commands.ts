@@ -8,6 +8,7 @@ import { listNamedFaults } from '../../chaos/index.js';
 import type { RunResult } from '../results/model.js';
 import { table } from './table.js';
 import { parsePort } from './lab-commands.js';
+import { parseEnvPair } from './scenario-commands.js';
 import { redact } from '../util/redact.js';
 
 /** Exit codes CI can use. */
@@ -22,9 +23,12 @@ function parseDuration(v: string): number {
 }
 
 function parseEnv(v: string, prev: Record<string, string> = {}): Record<string, string> {
-  const m = /^([A-Z][A-Z0-9_]*)=(.*)$/s.exec(v);
-  if (!m) throw new InvalidArgumentError(`"${v}" is not KEY=value with an upper-case KEY`);
-  return { ...prev, [m[1]!]: m[2]! };
+  try {
+    const [k, value] = parseEnvPair(v);
+    return { ...prev, [k]: value };
+  } catch {
+    throw new InvalidArgumentError(`"${v}" is not KEY=value (KEY a variable name)`);
+  }
 }
 
 function parseSeed(v: string): number {

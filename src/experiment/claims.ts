@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { HARNESS_ROOT } from '../lab/paths.js';
 import { AUDIT_DIR } from '../scenarios/budgets.js';
+import { AuditQuotes } from '../util/audit-quotes.js';
 import type { ClaimSource, Verdict } from '../results/model.js';
 import { ExperimentError, formatIssues } from './spec.js';
 
@@ -43,28 +44,14 @@ export function loadClaims(file: string = CLAIMS_FILE): Claim[] {
   return r.data.claims;
 }
 
-const normalize = (s: string): string => s.replace(/[^\x20-\x7e]/g, '').replace(/\s+/g, ' ').trim();
 
 /** Each claim's quote must be on the line it names (compared as ASCII, whitespace collapsed). */
 export function verifyClaimSources(claims: Claim[], auditDir: string = AUDIT_DIR): string[] {
-  const problems: string[] = [];
-  const cache = new Map<string, string[] | null>();
-  for (const c of claims) {
-    if (!cache.has(c.source.file)) {
-      const f = join(auditDir, c.source.file);
-      cache.set(c.source.file, existsSync(f) ? readFileSync(f, 'utf8').split('\n') : null);
-    }
-    const lines = cache.get(c.source.file);
-    if (!lines) {
-      problems.push(`${c.id}: audit ${c.source.file} not found in ${auditDir}`);
-      continue;
-    }
-    const line = lines[c.source.line - 1];
-    if (line === undefined || !normalize(line).includes(normalize(c.source.quote))) {
-      problems.push(`${c.id}: ${c.source.file}:${c.source.line} does not read "${c.source.quote}"`);
-    }
-  }
-  return problems;
+  const quotes = new AuditQuotes(auditDir);
+  return claims.flatMap((c) => {
+    const p = quotes.problem(c.source);
+    return p ? [`${c.id}: ${p}`] : [];
+  });
 }
 
 /** The verdict a claim is expected to get on a reference profile (null for an external target). */

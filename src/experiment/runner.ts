@@ -342,6 +342,11 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     // ---- path probes (calibration) and proxy byte counters (exposure), once a second
     const pathLog = join(dir, 'path-probes.jsonl');
     files.push({ kind: 'path-probes', path: 'path-probes.jsonl' });
+    /** The runner's own samples: kept for the analysis and appended to disk as they come. */
+    const keep = (s: Sample): void => {
+      pathSamples.push(s);
+      appendFileSync(pathLog, `${JSON.stringify(s)}\n`);
+    };
     const inFlight = new Set<string>();
     // Connection counts first (the target's own use of each path), then path probes from 4 s before the
     // first fault on (their own connections would otherwise count).
@@ -355,17 +360,15 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
         inFlight.add(d);
         const ep = lab.endpoint(d);
         void probeRtt(d, ep.host, ep.port, { timeoutMs: 8000 }).then(
-          (ms) => { const s: Sample = { metric: 'sc_path_rtt', time: now, value: ms, tags: { dep: d } }; pathSamples.push(s); appendFileSync(pathLog, `${JSON.stringify(s)}\n`); },
-          () => { const s: Sample = { metric: 'sc_path_ok', time: now, value: 0, tags: { dep: d } }; pathSamples.push(s); appendFileSync(pathLog, `${JSON.stringify(s)}\n`); },
+          (ms) => keep({ metric: 'sc_path_rtt', time: now, value: ms, tags: { dep: d } }),
+          () => keep({ metric: 'sc_path_ok', time: now, value: 0, tags: { dep: d } }),
         ).finally(() => inFlight.delete(d));
       }
       // Connections are counted in the lab's namespace; an external deployment's are not visible from here.
       if (now < probeFrom && !lab.isExternal) {
         for (const d of proxyDeps) {
           try {
-            const s: Sample = { metric: 'sc_proxy_connections', time: now, value: await proxyConnections(lab, lab.endpoint(d).port), tags: { proxy: d } };
-            pathSamples.push(s);
-            appendFileSync(pathLog, `${JSON.stringify(s)}\n`);
+            keep({ metric: 'sc_proxy_connections', time: now, value: await proxyConnections(lab, lab.endpoint(d).port), tags: { proxy: d } });
           } catch (err) {
             log(`connections through ${d}: ${(err as Error).message}`);
           }

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { HARNESS_ROOT } from '../lab/paths.js';
+import { AuditQuotes } from '../util/audit-quotes.js';
 
 export const BUDGETS_FILE = join(HARNESS_ROOT, 'fixtures', 'budgets.yaml');
 /** Where the audits named by `source.file` live: the shared documents beside the clone (SC_AUDIT_DIR to override). */
@@ -153,7 +154,6 @@ export function thresholdsFor(budgets: BudgetsFile, scenario: string): K6Thresho
   return out;
 }
 
-const normalize = (s: string): string => s.replace(/[^\x20-\x7e]/g, '').replace(/\s+/g, ' ').trim();
 
 /**
  * Check each budget's source against the audit: the quoted text is on the named line (compared without
@@ -162,23 +162,15 @@ const normalize = (s: string): string => s.replace(/[^\x20-\x7e]/g, '').replace(
  */
 export function verifySources(budgets: BudgetsFile, auditDir: string = AUDIT_DIR): string[] {
   const problems: string[] = [];
-  const cache = new Map<string, string[] | null>();
+  const quotes = new AuditQuotes(auditDir);
   for (const [name, s] of Object.entries(budgets.scenarios)) {
     const all: [string, Budget][] = [
       ...s.scenario.map((b, i): [string, Budget] => [`scenarios.${name}.scenario[${i}]`, b]),
       ...Object.entries(s.steps).flatMap(([step, list]) => list.map((b, i): [string, Budget] => [`scenarios.${name}.steps.${step}[${i}]`, b])),
     ];
     for (const [path, b] of all) {
-      if (!cache.has(b.source.file)) {
-        const f = join(auditDir, b.source.file);
-        cache.set(b.source.file, existsSync(f) ? readFileSync(f, 'utf8').split('\n') : null);
-      }
-      const lines = cache.get(b.source.file);
-      if (!lines) { problems.push(`${path}: audit ${b.source.file} not found in ${auditDir}`); continue; }
-      const line = lines[b.source.line - 1];
-      if (line === undefined || !normalize(line).includes(normalize(b.source.quote))) {
-        problems.push(`${path}: ${b.source.file}:${b.source.line} does not read "${b.source.quote}" (it reads ${JSON.stringify(line ?? '(past the end)')})`);
-      }
+      const p = quotes.problem(b.source);
+      if (p) problems.push(`${path}: ${p}`);
     }
   }
   return problems;
