@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { Lab } from '../src/lab/lab.js';
 import { HARNESS_ROOT } from '../src/lab/paths.js';
 import { startTarget } from '../src/lab/target.js';
-import { readSummary, runScenario } from '../src/scenarios/run.js';
-import { checkFanoutRun, parseK6Log } from '../src/scenarios/fanout-checker.js';
+import { readSummary, runScenario } from '../src/k6/run.js';
+import { checkFanoutRun, parseK6Log } from '../src/k6/fanout-checker.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { binaries, HARNESS_ROOT } from '../src/lab/paths.js';
 import { run } from '../src/lab/exec.js';
-import { bundleScenario } from '../src/scenarios/bundle.js';
-import { readSummary, runScenario } from '../src/scenarios/run.js';
+import { bundleScenario } from '../src/k6/bundle.js';
+import { readSummary, runScenario } from '../src/k6/run.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,5 +1,5 @@
 /**
- * Call signaling workload (k6, bundled by src/scenarios/bundle.ts). Each iteration is one call:
+ * Call signaling workload (k6, bundled by src/k6/bundle.ts). Each iteration is one call:
  *
  * 1. `initiate`: the caller POSTs /v1/calls/initiate through the gateway (`call_type`, `conversation_id`,
  *    `callee_ids`; the answer's id is `CallID`, contract N13).

@@ -1,5 +1,5 @@
 /**
- * Chat fan-out workload (k6, bundled by src/scenarios/bundle.ts).
+ * Chat fan-out workload (k6, bundled by src/k6/bundle.ts).
  *
  * setup() registers one sender and the receivers (in parallel batches) and creates the conversations through the API:
  * one per entry of SC_GROUPS (member counts, the sender included: "2" is a 1:1 `direct` conversation), or a single
@@ -20,7 +20,7 @@
  *     sender (the target persists and fans out socket messages); ids `${prefix}[-c${k}]-${n}` (`-w${n}` when both
  *     paths run), sender key `ws`; `sc_ack_latency` = send → echo. Never echoed within SC_ACK_TIMEOUT: acked false.
  *   Both log `SENT {"client_message_id","seq","sender","message_id","acked","conversation_id","via"}`.
- * setup() logs `SETUP {"conversation_id","recipients"}` per conversation. src/scenarios/fanout-checker.ts reads these lines.
+ * setup() logs `SETUP {"conversation_id","recipients"}` per conversation. src/k6/fanout-checker.ts reads these lines.
  * Received server frames are checked with the contract's validator (`sc_invalid_frames`, SC_VALIDATE=0 to skip).
  *
  * Environment: SC_BASE_URL (required), SC_GROUP_SIZE (10 receivers), SC_GROUPS (e.g. "2,10,50"), SC_SEND_VIA (rest),

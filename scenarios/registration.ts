@@ -1,10 +1,10 @@
 /**
- * Registration workload (k6, bundled by src/scenarios/bundle.ts).
+ * Registration workload (k6, bundled by src/k6/bundle.ts).
  *
  * Open model (ramping-arrival-rate): each iteration is one new user going through
  * register → login → refresh → GET /v1/auth/profile → logout → the revoked access token is refused (401).
  *
- * Environment (__ENV; src/scenarios/run.ts sets them from the profile):
+ * Environment (__ENV; src/k6/run.ts sets them from the profile):
  * - SC_BASE_URL   the gateway (required)
  * - SC_STAGES     JSON [{ "target": <iterations/s>, "duration": "10s" }, …]; else built from:
  * - SC_RATE (iterations/s at the plateau, default 2), SC_RAMP (default "5s"), SC_DURATION (plateau, default "10s")

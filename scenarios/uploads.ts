@@ -1,5 +1,5 @@
 /**
- * Uploads workload (k6, bundled by src/scenarios/bundle.ts).
+ * Uploads workload (k6, bundled by src/k6/bundle.ts).
  *
  * setup() registers one user and logs in. Open model (constant-arrival-rate, SC_RATE iterations/s for
  * SC_DURATION): each iteration takes a size from SC_UPLOAD_SIZES (round-robin on the scenario iteration),

@@ -1,4 +1,4 @@
-/** Arrival-rate stages from k6's __ENV (SC_STAGES, set by src/scenarios/run.ts from the profile). Plain TypeScript. */
+/** Arrival-rate stages from k6's __ENV (SC_STAGES, set by src/k6/run.ts from the profile). Plain TypeScript. */
 import { durationSeconds } from './duration.ts';
 
 export interface Stage { target: number; duration: string }

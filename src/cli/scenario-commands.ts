@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { HARNESS_ROOT } from '../lab/paths.js';
-import { listScenarios, scenarioSource } from '../scenarios/bundle.js';
-import { BudgetError, loadBudgets } from '../scenarios/budgets.js';
-import { K6_THRESHOLDS_FAILED, PROFILES, ScenarioInputError, planFor, planSeconds, runScenario, type Profile } from '../scenarios/run.js';
+import { listScenarios, scenarioSource } from '../k6/bundle.js';
+import { BudgetError, loadBudgets } from '../k6/budgets.js';
+import { K6_THRESHOLDS_FAILED, PROFILES, ScenarioInputError, planFor, planSeconds, runScenario, type Profile } from '../k6/run.js';
 import { redact } from '../util/redact.js';
 import { table } from './table.js';
 

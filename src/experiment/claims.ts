@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { HARNESS_ROOT } from '../lab/paths.js';
-import { AUDIT_DIR } from '../scenarios/budgets.js';
+import { AUDIT_DIR } from '../k6/budgets.js';
 import { AuditQuotes } from '../util/audit-quotes.js';
 import type { ClaimSource, Verdict } from '../results/model.js';
 import { ExperimentError, formatIssues } from './spec.js';

@@ -4,7 +4,7 @@
  * stored as plain data (the run manifest holds it as JSON, so a run can be replayed).
  */
 import { z } from 'zod';
-import { PROFILES as LOAD_PROFILES } from '../scenarios/run.js';
+import { PROFILES as LOAD_PROFILES } from '../k6/run.js';
 import { FaultSpecSchema } from '../../chaos/spec.js';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;

@@ -3,7 +3,7 @@
  * pipeline computed; no I/O, so every rule is unit-tested with hand-made numbers.
  */
 import type { CalibrationResult, ClaimResult, HypothesisResult, Phase, SeriesSelector, Stats, Verdict } from '../results/model.js';
-import type { FanoutReport } from '../scenarios/fanout-checker.js';
+import type { FanoutReport } from '../k6/fanout-checker.js';
 import type { Claim } from '../experiment/claims.js';
 import { expectedVerdict } from '../experiment/claims.js';
 import type { Hypothesis, NothingLostHypothesis, Op, RecoversHypothesis, StatName, ThresholdHypothesis } from '../experiment/spec.js';

@@ -1,5 +1,5 @@
 import { expect, inject } from 'vitest';
-import { checksOf, readSamples, readSummary } from '../../src/scenarios/run.js';
+import { checksOf, readSamples, readSummary } from '../../src/k6/run.js';
 import { Lab } from '../../src/lab/lab.js';
 
 /** The shared test lab started by global-setup.ts. */

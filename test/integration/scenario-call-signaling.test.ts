@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { startTarget, type RunningTarget } from '../../src/lab/target.js';
-import { checksOf, readSummary, runScenario, type ScenarioRunResult } from '../../src/scenarios/run.js';
+import { checksOf, readSummary, runScenario, type ScenarioRunResult } from '../../src/k6/run.js';
 import { run } from '../../src/lab/exec.js';
 import { expectEveryStepPassed, testLab } from './helpers.js';
 

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { startTarget, type RunningTarget } from '../../src/lab/target.js';
-import { readSummary, runScenario } from '../../src/scenarios/run.js';
-import { checkFanoutRun, parseK6Log, type FanoutRunReport, type ParsedK6Log } from '../../src/scenarios/fanout-checker.js';
+import { readSummary, runScenario } from '../../src/k6/run.js';
+import { checkFanoutRun, parseK6Log, type FanoutRunReport, type ParsedK6Log } from '../../src/k6/fanout-checker.js';
 import { testLab } from './helpers.js';
-import { conversationHistory as historyOf } from '../../src/scenarios/history.js';
+import { conversationHistory as historyOf } from '../../src/k6/history.js';
 
 /** chat-fanout's send paths and group sizes on a hardened target: the socket send path, a group of 50, several conversations at once. */
 let lab: Lab;

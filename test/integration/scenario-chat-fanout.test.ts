@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { startTarget, type RunningTarget } from '../../src/lab/target.js';
-import { runScenario, type ScenarioRunResult } from '../../src/scenarios/run.js';
-import { checkFanout, parseK6Log, type FanoutReport, type ParsedK6Log } from '../../src/scenarios/fanout-checker.js';
+import { runScenario, type ScenarioRunResult } from '../../src/k6/run.js';
+import { checkFanout, parseK6Log, type FanoutReport, type ParsedK6Log } from '../../src/k6/fanout-checker.js';
 import { testLab } from './helpers.js';
-import { conversationHistory as historyOf } from '../../src/scenarios/history.js';
+import { conversationHistory as historyOf } from '../../src/k6/history.js';
 
 /** The chat fan-out workload (k6, REST sends + one socket per receiver): complete and exactly-once, then planted faults are found. */
 const GROUP = 5;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { startTarget, type RunningTarget } from '../../src/lab/target.js';
-import { checksOf, readSamples, readSummary, runScenario } from '../../src/scenarios/run.js';
+import { checksOf, readSamples, readSummary, runScenario } from '../../src/k6/run.js';
 import { expectEveryStepPassed, testLab } from './helpers.js';
 
 /** The uploads workload (k6) against a hardened target: every step within budget, checksums equal, quota enforced. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { AUDIT_DIR, BUDGETS_FILE, BudgetError, loadBudgets, parseBudgets, thresholdsFor, verifySources } from '../../src/scenarios/budgets.js';
+import { AUDIT_DIR, BUDGETS_FILE, BudgetError, loadBudgets, parseBudgets, thresholdsFor, verifySources } from '../../src/k6/budgets.js';
 
 const FILE = 'budgets-under-test.yaml';
 const budget = (over: Record<string, unknown> = {}) => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkFanout, parseK6Log, type DeliveryRecord, type SentRecord } from '../../src/scenarios/fanout-checker.js';
+import { checkFanout, parseK6Log, type DeliveryRecord, type SentRecord } from '../../src/k6/fanout-checker.js';
 
 const R = ['alice', 'bob', 'carol'];
 const sent: SentRecord[] = [0, 1, 2, 3].map((seq) => ({ client_message_id: `p-${seq}`, seq, sender: 'vu1', message_id: `m-${seq}`, acked: true }));

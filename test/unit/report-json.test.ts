@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { RunResult } from '../../src/results/model.js';
 import { readResultJson, ResultFileError, resultToJson, writeResultJson } from '../../reports/json.js';
 import { parse as parseYaml } from 'yaml';
-import { AUDIT_DIR } from '../../src/scenarios/budgets.js';
+import { AUDIT_DIR } from '../../src/k6/budgets.js';
 
 const CATALOGUE = 'fixtures/claims.yaml';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkFanoutRun, parseK6Log } from '../../src/scenarios/fanout-checker.js';
+import { checkFanoutRun, parseK6Log } from '../../src/k6/fanout-checker.js';
 
 /** checkFanoutRun: several conversations (SC_GROUPS), REST and socket sends, from the k6 log lines. */
 const line = (kind: string, o: unknown) => `time="2026-01-01T00:00:00Z" level=info msg="${kind} ${JSON.stringify(o).replace(/"/g, '\\"')}" source=console`;

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { run } from '../../src/lab/exec.js';
-import { BudgetError, loadBudgets } from '../../src/scenarios/budgets.js';
-import { ScenarioInputError, probeTarget, runScenario } from '../../src/scenarios/run.js';
+import { BudgetError, loadBudgets } from '../../src/k6/budgets.js';
+import { ScenarioInputError, probeTarget, runScenario } from '../../src/k6/run.js';
 import { parseEnvPair, scenarioDescription } from '../../src/cli/scenario-commands.js';
 
 /** Bad input is refused before any load: unknown scenario / profile, unreachable target, malformed budgets; and the CLI's exit codes. */

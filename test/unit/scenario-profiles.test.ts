@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { listScenarios } from '../../src/scenarios/bundle.js';
-import { PROFILES, PROFILE_PLANS, ScenarioInputError, inspectScenario, planFor, planSeconds, type Profile } from '../../src/scenarios/run.js';
+import { listScenarios } from '../../src/k6/bundle.js';
+import { PROFILES, PROFILE_PLANS, ScenarioInputError, inspectScenario, planFor, planSeconds, type Profile } from '../../src/k6/run.js';
 
 /**
  * Every scenario under every profile is a plan k6 accepts (`k6 inspect --execution-requirements`: options,

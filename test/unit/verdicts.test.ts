@@ -6,7 +6,7 @@ import { calibrate } from '../../src/experiment/runner.js';
 import { HypothesisSchema, type Hypothesis } from '../../src/experiment/spec.js';
 import { loadClaims } from '../../src/experiment/claims.js';
 import type { FaultRecord, Sample } from '../../src/results/model.js';
-import type { FanoutReport } from '../../src/scenarios/fanout-checker.js';
+import type { FanoutReport } from '../../src/k6/fanout-checker.js';
 
 const T0 = 1_800_000_000_000;
 const s = (sec: number) => T0 + sec * 1000;
