@@ -3,14 +3,30 @@ import { labCommand, reportError } from './lab-commands.js';
 import { topologyCommand } from './topology-commands.js';
 import { targetCommand } from './target-commands.js';
 import { scenarioCommand } from './scenario-commands.js';
-import { runCommand, replayCommand, listCommand, reportCommand } from './run-commands.js';
+import { runCommand, replayCommand, listCommand, reportCommand, analyzeCommand } from './run-commands.js';
+import { auditDir, auditDirProblem, setAuditDir } from '../util/audit-quotes.js';
 
 const program = new Command('sch')
   .description('SecureConnect load-and-chaos harness: load (k6) + faults on a timeline + audit claims → verdicts')
   .showHelpAfterError()
+  .option('--audit-dir <dir>', 'SecureConnect\'s audits, quoted by budgets and claims (default: SC_AUDIT_DIR, else ../shared/secureconnect beside the repository)')
+  .hook('preAction', () => {
+    const dir = program.opts<{ auditDir?: string }>().auditDir;
+    if (dir === undefined) return;
+    setAuditDir(dir);
+    const problem = auditDirProblem();
+    if (problem) {
+      // Bad input: exit 2, like every refused input.
+      process.stderr.write(`error: --audit-dir ${dir}: ${problem}\n`);
+      process.exit(2);
+    }
+    // Child processes (replays, test runs) see the same audits.
+    process.env.SC_AUDIT_DIR = auditDir();
+  })
   .addCommand(runCommand())
   .addCommand(listCommand())
   .addCommand(reportCommand())
+  .addCommand(analyzeCommand())
   .addCommand(replayCommand())
   .addCommand(labCommand())
   .addCommand(topologyCommand())

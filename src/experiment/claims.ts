@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { HARNESS_ROOT } from '../lab/paths.js';
-import { AUDIT_DIR } from '../k6/budgets.js';
-import { AuditQuotes } from '../util/audit-quotes.js';
+import { AuditQuotes, auditDir } from '../util/audit-quotes.js';
 import type { ClaimSource, Verdict } from '../results/model.js';
 import { ExperimentError, formatIssues } from './spec.js';
 
@@ -45,9 +44,9 @@ export function loadClaims(file: string = CLAIMS_FILE): Claim[] {
 }
 
 
-/** Each claim's quote must be on the line it names (compared as ASCII, whitespace collapsed). */
-export function verifyClaimSources(claims: Claim[], auditDir: string = AUDIT_DIR): string[] {
-  const quotes = new AuditQuotes(auditDir);
+/** Each claim's quote must be on the line it names (compared as ASCII, whitespace collapsed); audits from auditDir() (--audit-dir). */
+export function verifyClaimSources(claims: Claim[], dir: string = auditDir()): string[] {
+  const quotes = new AuditQuotes(dir);
   return claims.flatMap((c) => {
     const p = quotes.problem(c.source);
     return p ? [`${c.id}: ${p}`] : [];

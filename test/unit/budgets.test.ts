@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
-import { AUDIT_DIR, BUDGETS_FILE, BudgetError, loadBudgets, parseBudgets, thresholdsFor, verifySources } from '../../src/k6/budgets.js';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUDGETS_FILE, BudgetError, loadBudgets, parseBudgets, thresholdsFor, verifySources } from '../../src/k6/budgets.js';
+import { auditDirProblem } from '../../src/util/audit-quotes.js';
+import { skipWithoutAudits } from './audit-skip.js';
 
 const FILE = 'budgets-under-test.yaml';
 const budget = (over: Record<string, unknown> = {}) => ({
@@ -35,9 +39,20 @@ describe('fixtures/budgets.yaml', () => {
     }
   });
 
-  // The audits live beside the clone (shared/), not in it: reported as skipped where they are absent.
-  it.skipIf(!existsSync(AUDIT_DIR))('every budget quotes its audit line word for word', () => {
+  // The audits live beside the clone (../shared), not in it: where they are absent this is skipped, saying why.
+  it('every budget quotes its audit line word for word', (ctx) => {
+    skipWithoutAudits(ctx, 'budget quotes');
     expect(verifySources(loadBudgets())).toEqual([]);
+  });
+
+  it('the quote check finds a quote that is not on its line, and an audit that is not there', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sch-audit-'));
+    writeFileSync(join(dir, '003_x.txt'), 'line one\n2. High latency (p95 > 1s)\n');
+    expect(auditDirProblem(dir)).toBeNull();
+    const at = (line: number, file = '003_x.txt') => parseBudgets(doc({ login: [budget({ source: { file, line, section: 's', quote: 'High latency (p95 > 1s)' } })] }), FILE);
+    expect(verifySources(at(2), dir)).toEqual([]);
+    expect(verifySources(at(1), dir)).toEqual(['scenarios.reg.steps.login[0]: 003_x.txt:1 does not read "High latency (p95 > 1s)" (it reads "line one")']);
+    expect(verifySources(at(1, '002_y.txt'), dir)).toEqual([`scenarios.reg.steps.login[0]: audit 002_y.txt not found in ${dir}`]);
   });
 
   it('the step tags match the registration scenario\'s steps', () => {
