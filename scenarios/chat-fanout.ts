@@ -210,7 +210,8 @@ function messageId(k: number, n: number, viaWs: boolean): string {
   return `${prefix}${conv}-${viaWs && VIA === 'both' ? 'w' : ''}${n}`;
 }
 
-function logSent(o: { client_message_id: string; seq: number; sender: string; message_id: string | null; acked: boolean; conversation_id: string; via: 'rest' | 'ws' }): void {
+/** `sent_at`: when the send started (its phase); `outcome`: acked, refused (an answer), hung (none within the timeout). */
+function logSent(o: { client_message_id: string; seq: number; sender: string; message_id: string | null; acked: boolean; conversation_id: string; via: 'rest' | 'ws'; sent_at: number; outcome: 'acked' | 'refused' | 'hung' }): void {
   console.log(`SENT ${JSON.stringify(o)}`);
 }
 
@@ -221,7 +222,8 @@ export function sender(data: SetupData): void {
   const senderKey = `vu${exec.vu.idInTest}`;
   const seq = exec.vu.iterationInScenario;
   const id = messageId(k, n, false);
-  const content = JSON.stringify({ id, seq, sender: senderKey, sentAt: Date.now() });
+  const sentAt = Date.now();
+  const content = JSON.stringify({ id, seq, sender: senderKey, sentAt });
   const r = http.post(`${data.base}/v1/messages`, JSON.stringify({ conversation_id: c.conversation_id, content, client_message_id: id, sequence: seq }), {
     headers: { ...JSON_HEADERS, authorization: `Bearer ${data.sender.token}` }, tags: { name: 'send', via: 'rest' },
   });
@@ -230,7 +232,8 @@ export function sender(data: SetupData): void {
   try { messageId_ = (r.json() as { data?: { message_id?: string } }).data?.message_id; } catch { /* not JSON */ }
   const acked = check(r, { 'send: 201 with message_id': (x) => x.status === 201 && typeof messageId_ === 'string' });
   if (acked) sent.add(1, { via: 'rest' });
-  logSent({ client_message_id: id, seq, sender: senderKey, message_id: messageId_ ?? null, acked, conversation_id: c.conversation_id, via: 'rest' });
+  const outcome = acked ? 'acked' : r.status === 0 && r.error_code === 1050 ? 'hung' : 'refused';
+  logSent({ client_message_id: id, seq, sender: senderKey, message_id: messageId_ ?? null, acked, conversation_id: c.conversation_id, via: 'rest', sent_at: sentAt, outcome });
 }
 
 interface Pending { id: string; seq: number; sentAt: number; conversation_id: string }
@@ -256,7 +259,8 @@ export function wsSender(data: SetupData): void {
       sent.add(1, { via: 'ws' });
     }
     check(null, { 'send (ws): echoed to the sender': () => acked });
-    logSent({ client_message_id: id, seq: p.seq, sender: 'ws', message_id: messageId, acked, conversation_id: p.conversation_id, via: 'ws' });
+    // A frame never echoed got no answer at all: for the socket path that is a hung send.
+    logSent({ client_message_id: id, seq: p.seq, sender: 'ws', message_id: messageId, acked, conversation_id: p.conversation_id, via: 'ws', sent_at: p.sentAt, outcome: acked ? 'acked' : 'hung' });
   };
 
   data.conversations.forEach((c) => {

@@ -1,9 +1,18 @@
 /**
- * Checks a chat fan-out run (scenarios/chat-fanout.ts): every acked message reaches every online recipient
- * exactly once, in each sender's order, and is in the conversation's history.
+ * Checks a chat fan-out run (scenarios/chat-fanout.ts): every message the target took — acknowledged, or
+ * found in the conversation's history without an ack (a socket send whose echo never came) — reaches every
+ * online recipient exactly once, in each sender's order; every acknowledged message is in history.
  */
 
-export interface SentRecord { client_message_id: string; seq: number; sender?: string; message_id?: string | null; acked: boolean; conversation_id?: string; via?: 'rest' | 'ws' }
+/** How a send ended: acknowledged, refused with an answer, or no answer within the client's timeout. */
+export type SendOutcome = 'acked' | 'refused' | 'hung';
+
+export interface SentRecord {
+  client_message_id: string; seq: number; sender?: string; message_id?: string | null; acked: boolean; conversation_id?: string; via?: 'rest' | 'ws';
+  /** When the send started (epoch ms): the phase a message belongs to. */
+  sent_at?: number;
+  outcome?: SendOutcome;
+}
 export interface DeliveryRecord { recipient: string; client_message_id: string; seq?: number; sender?: string; conversation_id?: string }
 export interface SetupRecord { conversation_id: string; recipients: string[] }
 
@@ -20,7 +29,7 @@ export interface Pair { client_message_id: string; recipient: string }
 export interface OrderViolation { sender: string; recipient: string; client_message_id: string; seq: number; after: number }
 
 export interface FanoutReport {
-  /** acked messages × recipients. */
+  /** Messages the target took (acked or in history) × recipients. */
   expected: number;
   /** Distinct (acked message, recipient) pairs delivered. */
   delivered: number;
@@ -31,12 +40,24 @@ export interface FanoutReport {
   missingFromHistory: string[];
   /** delivered / expected (1 when nothing was expected). */
   completeness: number;
+  /** Sends by outcome (refused: answered with an error; hung: no answer). */
+  acked: number;
+  refused: number;
+  hung: number;
+  /** Messages in history whose send was never acknowledged (they must be delivered all the same). */
+  unackedStored: number;
 }
 
 const key = (id: string, r: string) => `${id}\u0000${r}`;
 
+const outcomeOf = (s: SentRecord): SendOutcome => s.outcome ?? (s.acked ? 'acked' : 'refused');
+
 export function checkFanout(i: FanoutInput): FanoutReport {
-  const acked = i.sent.filter((s) => s.acked);
+  const hist = new Set(i.history);
+  const stored = (s: SentRecord) => hist.has(s.client_message_id) || (!!s.message_id && hist.has(s.message_id));
+  // A message the target stored must reach everyone online, ack or no ack: for socket sends the ack *is*
+  // the fan-out echo, so an unacknowledged message may be exactly the one that was lost.
+  const acked = i.sent.filter((s) => s.acked || stored(s));
   const ackedIds = new Set(acked.map((s) => s.client_message_id));
   const recipients = [...new Set(i.recipients)];
   const counts = new Map<string, number>();
@@ -69,13 +90,14 @@ export function checkFanout(i: FanoutInput): FanoutReport {
     else highest.set(k, seq);
   }
 
-  const hist = new Set(i.history);
-  const missingFromHistory = acked
-    .filter((s) => !hist.has(s.client_message_id) && !(s.message_id && hist.has(s.message_id)))
-    .map((s) => s.client_message_id);
+  const missingFromHistory = acked.filter((s) => s.acked && !stored(s)).map((s) => s.client_message_id);
 
   const expected = acked.length * recipients.length;
-  return { expected, delivered, lost, duplicates, orderViolations, missingFromHistory, completeness: expected === 0 ? 1 : delivered / expected };
+  const count = (o: SendOutcome) => i.sent.filter((s) => outcomeOf(s) === o).length;
+  return {
+    expected, delivered, lost, duplicates, orderViolations, missingFromHistory, completeness: expected === 0 ? 1 : delivered / expected,
+    acked: count('acked'), refused: count('refused'), hung: count('hung'), unackedStored: acked.filter((s) => !s.acked).length,
+  };
 }
 
 export interface ParsedK6Log {
@@ -122,6 +144,8 @@ export function parseK6Log(text: string): ParsedK6Log {
         ...(typeof o.message_id === 'string' ? { message_id: o.message_id } : {}),
         ...(typeof o.conversation_id === 'string' ? { conversation_id: o.conversation_id } : {}),
         ...(o.via === 'rest' || o.via === 'ws' ? { via: o.via } : {}),
+        ...(typeof o.sent_at === 'number' ? { sent_at: o.sent_at } : {}),
+        ...(o.outcome === 'acked' || o.outcome === 'refused' || o.outcome === 'hung' ? { outcome: o.outcome } : {}),
       });
     } else if (m[1] === 'DELIVERY' && typeof o.recipient === 'string' && typeof o.client_message_id === 'string') {
       out.deliveries.push({
@@ -135,7 +159,7 @@ export function parseK6Log(text: string): ParsedK6Log {
   return out;
 }
 
-export interface ConversationReport extends FanoutReport { conversation_id: string; recipients: number; acked: number }
+export interface ConversationReport extends FanoutReport { conversation_id: string; recipients: number }
 export interface FanoutRunReport extends FanoutReport {
   /** One report per conversation (SETUP line). */
   conversations: ConversationReport[];
@@ -151,15 +175,16 @@ export interface FanoutRunReport extends FanoutReport {
  * totals are summed. `history` maps a conversation id to the ids found in its history (absent: not checked,
  * nothing counts as missing).
  */
-export function checkFanoutRun(log: ParsedK6Log, history?: Record<string, string[]>): FanoutRunReport {
+export function checkFanoutRun(full: ParsedK6Log, history?: Record<string, string[]>, o: { sentFrom?: number; sentTo?: number } = {}): FanoutRunReport {
+  const log = o.sentFrom === undefined && o.sentTo === undefined ? full : sentWithin(full, o.sentFrom ?? -Infinity, o.sentTo ?? Infinity);
   const setups = log.setups.length ? log.setups : log.setup ? [log.setup] : [];
   const only = setups.length === 1 ? setups[0]!.conversation_id : undefined;
   const convOf = (r: { conversation_id?: string }) => r.conversation_id ?? only;
   const conversations: ConversationReport[] = setups.map((s) => {
     const sent = log.sent.filter((x) => convOf(x) === s.conversation_id);
-    const ids = history?.[s.conversation_id] ?? sent.flatMap((x) => [x.client_message_id]);
+    const ids = history?.[s.conversation_id] ?? sent.filter((x) => x.acked).map((x) => x.client_message_id);
     const r = checkFanout({ sent, deliveries: log.deliveries.filter((d) => convOf(d) === s.conversation_id), recipients: s.recipients, history: ids });
-    return { ...r, conversation_id: s.conversation_id, recipients: new Set(s.recipients).size, acked: sent.filter((x) => x.acked).length };
+    return { ...r, conversation_id: s.conversation_id, recipients: new Set(s.recipients).size };
   });
   const expected = conversations.reduce((t, c) => t + c.expected, 0);
   const delivered = conversations.reduce((t, c) => t + c.delivered, 0);
@@ -171,8 +196,26 @@ export function checkFanoutRun(log: ParsedK6Log, history?: Record<string, string
     orderViolations: conversations.flatMap((c) => c.orderViolations),
     missingFromHistory: conversations.flatMap((c) => c.missingFromHistory),
     completeness: expected === 0 ? 1 : delivered / expected,
+    acked: conversations.reduce((t, c) => t + c.acked, 0),
+    refused: conversations.reduce((t, c) => t + c.refused, 0),
+    hung: conversations.reduce((t, c) => t + c.hung, 0),
+    unackedStored: conversations.reduce((t, c) => t + c.unackedStored, 0),
     conversations,
     ackedVia: { rest: log.sent.filter((x) => x.acked && x.via !== 'ws').length, ws: log.sent.filter((x) => x.acked && x.via === 'ws').length },
     unacked: log.sent.filter((x) => !x.acked).length,
   };
+}
+
+/** The sends that started in [from, to) and the deliveries of those messages (a phase's share of a run). */
+export function sentWithin(log: ParsedK6Log, from: number, to: number): ParsedK6Log {
+  const sent = log.sent.filter((s) => s.sent_at !== undefined && s.sent_at >= from && s.sent_at < to);
+  const ids = new Set(sent.map((s) => s.client_message_id));
+  return { ...log, sent, deliveries: log.deliveries.filter((d) => ids.has(d.client_message_id)) };
+}
+
+/** What the checker reconciles for one chat-fanout workload: its k6 records and each conversation's history. */
+export interface FanoutData {
+  log: ParsedK6Log;
+  /** conversation id → the ids found in its history (read after the run). */
+  history: Record<string, string[]>;
 }

@@ -9,8 +9,11 @@
  * are cut by hand: the metric name is read first (lines of unwanted metrics are skipped without
  * further work), the time is parsed with a per-second cache, and the tags' JSON text is compared with
  * the 16 most recent tag sets, then looked up in a Map (k6 repeats a few tag sets), so each distinct
- * set is JSON.parsed once. Anything else (Metric lines, other key orders, fields after the tags)
- * goes through JSON.parse; a test checks both paths give the same samples. See bench/pipeline.ts.
+ * set is JSON.parsed once. Anything else (Metric lines, other key orders, fields after the tags such as
+ * `metadata`) goes through JSON.parse; a test checks both paths give the same samples. See bench/pipeline.ts.
+ *
+ * Time: a Point whose metadata holds `t0` (epoch ms, set by the probes before each request) is timed at
+ * t0, the request's start; every other Point at k6's own time (when the request ended).
  *
  * The tags objects handed to onSample are shared between samples with identical tags: read them,
  * never modify them.
@@ -379,7 +382,11 @@ export class K6LineParser {
         this.skipped++;
         return;
       }
-      const time = parseK6Time(data.time);
+      // k6 stamps a sample when its request ends; probes put the request's start in metadata `t0`, and a
+      // request belongs to the phase in which it started (a hang started inside a fault stays in that fault).
+      const meta = data.metadata as { t0?: unknown } | undefined;
+      const t0 = typeof meta?.t0 === 'string' && /^\d{10,15}$/.test(meta.t0) ? Number(meta.t0) : undefined;
+      const time = t0 ?? parseK6Time(data.time);
       if (time !== time) {
         this.badLines++;
         return;

@@ -96,9 +96,19 @@ export interface FaultRecord {
   /** Seconds from the run's start, as planned. */
   plannedStartS: number;
   plannedDurationS: number;
-  /** Epoch ms, when it was really applied / removed (absent when it never was). */
+  /** Epoch ms, as scheduled from the run's start. */
+  scheduledApplyMs?: number;
+  scheduledRemoveMs?: number;
+  /** Epoch ms, when it was really applied (in effect) / removed (rollback confirmed); absent when it never was. */
   appliedAtMs?: number;
   removedAtMs?: number;
+  /** Epoch ms: the rollback was issued (at the scheduled end, whatever verify() was doing). */
+  rollbackIssuedAtMs?: number;
+  /** Epoch ms: verify() started / answered (it runs beside the fault, never delaying its rollback). */
+  verifyStartedAtMs?: number;
+  verifiedAtMs?: number;
+  /** Latency-type faults: the latency (ms) a request through the path should gain (calibration's yardstick). */
+  expectedLatencyMs?: number;
   /** verify() after apply: did it land, and what was seen. */
   verified: boolean;
   verifyDetail: string;
@@ -122,6 +132,13 @@ export interface CalibrationResult {
 export interface HypothesisResult {
   id: string;
   description: string;
+  /** `check` decides PASS / FAIL; `precondition` only gates the checks that rely on it. */
+  role: 'check' | 'precondition';
+  /** The preconditions that did not hold and made this check INCONCLUSIVE. */
+  gatedBy?: string[];
+  /** The verdict expected on this reference profile (null: no expectation). */
+  expectedVerdict: Verdict | null;
+  asExpected: boolean;
   /** Phase id it was evaluated on (or `run` for whole-run checks such as nothing-lost). */
   phase: string;
   claims: string[];

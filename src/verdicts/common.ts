@@ -1,0 +1,124 @@
+/**
+ * What every hypothesis kind shares: the narrow view of the statistics it reads, the fields every
+ * hypothesis has (id, claims, role, expected verdicts), and small helpers. Pure: no I/O.
+ */
+import { z } from 'zod';
+import type { CalibrationResult, Phase, SeriesSelector, Stats, Verdict } from '../results/model.js';
+import type { FanoutData } from '../k6/fanout-checker.js';
+import { selectorLabel } from '../results/pipeline.js';
+
+/** What the checker needs from the result pipeline. A sample is counted in the phase in which its request started. */
+export interface StatsSource {
+  stats(selector: SeriesSelector, phaseId: string): Stats;
+  windowStats(selector: SeriesSelector, fromMs: number, toMs: number): Stats;
+}
+
+export interface EvaluationInput {
+  phases: Phase[];
+  source: StatsSource;
+  /** Per fault id: did it land on the target's path (all calibration rows of the fault ok)? */
+  calibration: CalibrationResult[];
+  /** Fan-out records and histories per workload id (or why there are none). */
+  fanout: Record<string, FanoutData | { error: string }>;
+  /** When each applied fault was removed (epoch ms), per id; absent: never applied. */
+  removedAtMs: Record<string, number | undefined>;
+  runEndMs: number;
+}
+
+const ID = /^[a-z0-9][a-z0-9-]*$/;
+export const hypothesisId = () => z.string().regex(ID, 'lower-case letters, digits and dashes');
+const VERDICT = z.enum(['PASS', 'FAIL', 'INCONCLUSIVE']);
+
+export const SelectorSchema = z.object({ metric: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a k6 metric name'), tags: z.record(z.string(), z.string()).optional() }).strict();
+export type Selector = z.output<typeof SelectorSchema>;
+
+/** A phase pattern: `baseline`, `run`, `fault:<id>`, `recovery:<id>`, `fault:*`, `recovery:*`. */
+export const PhasePattern = z.string().regex(/^(baseline|run|(fault|recovery):([a-z0-9][a-z0-9-]*|\*))$/, 'baseline | run | fault:<id> | recovery:<id> | fault:* | recovery:*');
+
+/** Fields of every hypothesis. */
+export const hypothesisBase = {
+  id: hypothesisId(),
+  description: z.string().min(1),
+  claims: z.array(z.string().regex(/^[A-Z][A-Z0-9-]*$/, 'a claim id from fixtures/claims.yaml (upper case)')).min(1),
+  /**
+   * `check` decides PASS / FAIL; `precondition` shows the probe worked before the fault — when it does not
+   * hold, the checks that rely on it are INCONCLUSIVE (a broken probe proves nothing either way).
+   */
+  role: z.enum(['check', 'precondition']).default('check'),
+  /** For a check: the preconditions it relies on (default: every precondition of its claims). */
+  requires: z.array(hypothesisId()).optional(),
+  /** The verdict expected on each reference profile (default: PASS for preconditions; the claim's for checks). */
+  expected: z.record(z.string(), VERDICT).optional(),
+};
+
+export type HypothesisCommon = {
+  id: string; description: string; claims: string[]; role: 'check' | 'precondition'; requires?: string[] | undefined; expected?: Record<string, Verdict> | undefined;
+};
+
+/** One evaluated hypothesis before claims and roles are applied. */
+export interface KindResult {
+  verdict: Verdict;
+  observed: number | null;
+  /** The condition as text. */
+  expected: string;
+  phase: string;
+  evidence: string;
+}
+
+/** `metric{tag=value,…}`: the same label the pipeline and the report use. */
+export const label = (s: SeriesSelector): string => selectorLabel(s);
+
+export type StatName = 'p50' | 'p90' | 'p95' | 'p99' | 'max' | 'min' | 'mean' | 'rate' | 'count' | 'sum' | 'perSecond';
+
+/** The named statistic, or null when there is nothing to read. A count or sum over no sample is 0. */
+export function statValue(s: Stats, stat: StatName): number | null {
+  if (s.count === 0) return stat === 'count' || stat === 'sum' ? 0 : null;
+  const v = ({ p50: s.p50, p90: s.p90, p95: s.p95, p99: s.p99, max: s.max, min: s.min, mean: s.mean, rate: s.rate, count: s.count, sum: s.sum ?? (s.kind === 'counter' ? 0 : undefined), perSecond: s.perSecond } as Record<StatName, number | undefined>)[stat];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+export type Op = '<' | '<=' | '>' | '>=' | '==';
+export function compare(a: number, op: Op, b: number): boolean {
+  switch (op) {
+    case '<': return a < b;
+    case '<=': return a <= b;
+    case '>': return a > b;
+    case '>=': return a >= b;
+    case '==': return a === b;
+  }
+}
+
+export const fmt = (v: number, unit: string): string => {
+  const n = Math.abs(v) >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toFixed(3).replace(/0+$/, '').replace(/\.$/, '');
+  return unit === 'ratio' || unit === 'count' ? n : `${n} ${unit}`;
+};
+
+/** Worst first: FAIL outranks INCONCLUSIVE outranks PASS. An empty list has no verdict: INCONCLUSIVE. */
+const RANK: Record<Verdict, number> = { FAIL: 2, INCONCLUSIVE: 1, PASS: 0 };
+export const worst = (vs: Verdict[]): Verdict => (vs.length === 0 ? 'INCONCLUSIVE' : vs.reduce<Verdict>((w, v) => (RANK[v] > RANK[w] ? v : w), 'PASS'));
+
+/** Why a fault's phase proves nothing (its calibration failed), or null. */
+export function calibrationProblem(faultId: string | undefined, cal: readonly CalibrationResult[]): string | null {
+  if (!faultId) return null;
+  const bad = cal.filter((c) => c.faultId === faultId && !c.ok);
+  return bad.length ? `fault ${faultId} did not measurably land on the target's path: ${bad.map((c) => `${c.label}: expected ${c.expected}, ${c.detail}`).join('; ')}` : null;
+}
+
+/** The attempt marker every probe writes before its request (counted where the request started). */
+export const ATTEMPT_METRIC = 'sc_attempt';
+/** One sample per answered attempt, tagged with the outcome class. */
+export const OUTCOME_METRIC = 'sc_outcome';
+
+/** The attempts behind a selector: a probe's attempt markers when it names a probe, else the selector's own samples. */
+export function attemptsSelector(select: Selector, explicit?: Selector): SeriesSelector {
+  if (explicit) return explicit;
+  const probe = select.tags?.probe;
+  return probe ? { metric: ATTEMPT_METRIC, tags: { probe } } : select;
+}
+
+/** Per-phase results folded into one: the worst verdict, its phase and number shown, every phase's evidence. */
+export function foldPhases(pattern: string, results: { phase: string; verdict: Verdict; observed: number | null; evidence: string }[]): Pick<KindResult, 'verdict' | 'observed' | 'phase' | 'evidence'> {
+  const verdict = worst(results.map((r) => r.verdict));
+  const shown = results.find((r) => r.verdict === verdict);
+  return { verdict, observed: shown?.observed ?? null, phase: results.length === 1 && shown ? shown.phase : pattern, evidence: results.map((r) => r.evidence).join('; ') };
+}

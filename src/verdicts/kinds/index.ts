@@ -1,0 +1,41 @@
+/**
+ * The hypothesis kinds: one module each (schema, the series it reads, evaluate). A new kind is one file
+ * here plus one entry below; the experiment schema, the runner's selectors and the checker loop over this.
+ */
+import { z } from 'zod';
+import type { SeriesSelector } from '../../results/model.js';
+import type { EvaluationInput, KindResult } from '../common.js';
+import { NothingLostSchema, evaluateNothingLost, nothingLostSelectors, type NothingLostHypothesis } from './nothing-lost.js';
+import { OutcomesSchema, evaluateOutcomes, outcomesSelectors, type OutcomesHypothesis } from './outcomes.js';
+import { RecoversSchema, evaluateRecovers, recoversSelectors, type RecoversHypothesis } from './recovers.js';
+import { ThresholdSchema, evaluateThreshold, thresholdSelectors, type ThresholdHypothesis } from './threshold.js';
+
+export type Hypothesis = ThresholdHypothesis | OutcomesHypothesis | RecoversHypothesis | NothingLostHypothesis;
+
+interface Kind<H extends Hypothesis> {
+  selectors(h: H): SeriesSelector[];
+  evaluate(h: H, i: EvaluationInput): KindResult;
+}
+
+const KINDS: { [K in Hypothesis['kind']]: Kind<Extract<Hypothesis, { kind: K }>> } = {
+  threshold: { selectors: thresholdSelectors, evaluate: evaluateThreshold },
+  outcomes: { selectors: outcomesSelectors, evaluate: evaluateOutcomes },
+  recovers: { selectors: recoversSelectors, evaluate: evaluateRecovers },
+  'nothing-lost': { selectors: nothingLostSelectors, evaluate: evaluateNothingLost },
+};
+
+/** `kind` picks the schema, so an error names the field of that kind. */
+const ByKind = z.discriminatedUnion('kind', [ThresholdSchema.extend({ kind: z.literal('threshold') }), OutcomesSchema, RecoversSchema, NothingLostSchema]);
+
+/** A hypothesis of any kind; without `kind` it is a threshold (the common case in experiment files). */
+export const HypothesisSchema = z.preprocess((v) => (typeof v === 'object' && v !== null && !('kind' in v) ? { ...v, kind: 'threshold' } : v), ByKind);
+
+export function selectorsOf(h: Hypothesis): SeriesSelector[] {
+  return (KINDS[h.kind] as Kind<Hypothesis>).selectors(h);
+}
+
+export function evaluateKind(h: Hypothesis, i: EvaluationInput): KindResult {
+  return (KINDS[h.kind] as Kind<Hypothesis>).evaluate(h, i);
+}
+
+export type { ThresholdHypothesis, OutcomesHypothesis, RecoversHypothesis, NothingLostHypothesis };

@@ -1,0 +1,97 @@
+/**
+ * `recovers`: after a fault is removed, `stat(select)` comes back within tolerance of its baseline within
+ * `withinS`, and stays back for the rest of that fault's recovery phase (a relapse is a FAIL, its window
+ * named). No applied fault, or a baseline with nothing to come back to, is INCONCLUSIVE.
+ */
+import { z } from 'zod';
+import type { SeriesSelector } from '../../results/model.js';
+import { SelectorSchema, attemptsSelector, calibrationProblem, fmt, hypothesisBase, label, statValue, worst, type EvaluationInput, type KindResult } from '../common.js';
+import { STATS } from './threshold.js';
+
+export const RecoversSchema = z.object({
+  kind: z.literal('recovers'),
+  ...hypothesisBase,
+  /** A fault id, or `*` for every fault of the timeline. */
+  fault: z.string().regex(/^([a-z0-9][a-z0-9-]*|\*)$/),
+  select: SelectorSchema,
+  stat: z.enum(STATS),
+  /** Back means: for latency stats ≤ baseline × factor + slack; for `rate` ≥ baseline − slack. */
+  factor: z.number().positive().default(1.5),
+  /** Default: 50 (ms) for latency stats, 0.05 for rate. */
+  slack: z.number().min(0).optional(),
+  withinS: z.number().positive(),
+  /** Window the statistic is computed over while scanning (s). */
+  windowS: z.number().positive().default(3),
+  /** Attempts a window needs to be judged; the baseline needs `minAttempts` × 3. */
+  minAttempts: z.number().int().min(1).default(3),
+}).strict();
+export type RecoversHypothesis = z.output<typeof RecoversSchema>;
+
+export function recoversSelectors(h: RecoversHypothesis): SeriesSelector[] {
+  return [h.select, attemptsSelector(h.select)];
+}
+
+export function evaluateRecovers(h: RecoversHypothesis, i: EvaluationInput): KindResult {
+  const isRate = h.stat === 'rate';
+  const slack = h.slack ?? (isRate ? 0.05 : 50);
+  const unit = isRate ? 'ratio' : 'ms';
+  const expected = isRate
+    ? `${h.stat}(${label(h.select)}) back to ≥ baseline − ${slack} within ${h.withinS} s and stays back`
+    : `${h.stat}(${label(h.select)}) back to ≤ baseline × ${h.factor} + ${slack} within ${h.withinS} s and stays back`;
+  const phase = h.fault === '*' ? 'recovery:*' : `recovery:${h.fault}`;
+  const out = (verdict: KindResult['verdict'], observed: number | null, evidence: string): KindResult => ({ verdict, observed, expected, phase, evidence });
+  const att = attemptsSelector(h.select);
+  const baseline = i.source.stats(h.select, 'baseline');
+  const baseAttempts = i.source.stats(att, 'baseline').count;
+  const b = statValue(baseline, h.stat);
+  if (b === null || baseAttempts < h.minAttempts * 3) return out('INCONCLUSIVE', null, `baseline: ${baseAttempts} attempts of ${label(att)} (need ${h.minAttempts * 3})`);
+  // A baseline of zero successes (or zero latency) is a probe that never worked: nothing to come back to.
+  if (b === 0) return out('INCONCLUSIVE', null, `baseline ${h.stat} of ${label(h.select)} is 0: the probe never worked before the fault, so recovery proves nothing`);
+  const limit = isRate ? b - slack : b * h.factor + slack;
+  const faults = h.fault === '*' ? Object.keys(i.removedAtMs) : [h.fault];
+  if (faults.length === 0) return out('INCONCLUSIVE', null, 'no fault was applied: nothing to recover from');
+  const win = h.windowS * 1000;
+  const isBack = (v: number) => (isRate ? v >= limit : v <= limit);
+  const per = faults.map((fid) => {
+    const removed = i.removedAtMs[fid];
+    if (removed === undefined) return { verdict: 'INCONCLUSIVE' as const, observed: null, evidence: `${fid}: never applied, or never removed` };
+    const cal = calibrationProblem(fid, i.calibration);
+    if (cal) return { verdict: 'INCONCLUSIVE' as const, observed: null, evidence: cal };
+    const recovery = i.phases.find((p) => p.id === `recovery:${fid}`);
+    const phaseEnd = Math.min(recovery?.endMs ?? removed + h.withinS * 1000, i.runEndMs);
+    const judged = (t: number) => {
+      const s = i.source.windowStats(h.select, t, t + win);
+      const v = statValue(s, h.stat);
+      return v === null || i.source.windowStats(att, t, t + win).count < h.minAttempts ? null : v;
+    };
+    // Scan 1 s steps from the removal: the first window whose statistic is back is the recovery time.
+    let sawData = false;
+    let backAt: number | null = null;
+    for (let t = removed; t + win <= Math.min(removed + (h.withinS + h.windowS) * 1000, i.runEndMs + 1); t += 1000) {
+      const v = judged(t);
+      if (v === null) continue;
+      sawData = true;
+      if (isBack(v) && t - removed <= h.withinS * 1000) {
+        backAt = t;
+        break;
+      }
+    }
+    if (backAt === null) {
+      if (!sawData) return { verdict: 'INCONCLUSIVE' as const, observed: null, evidence: `${fid}: not enough attempts after the removal to judge (run ended or workload idle)` };
+      const after = statValue(i.source.windowStats(h.select, removed, Math.min(removed + h.withinS * 1000, i.runEndMs)), h.stat);
+      return { verdict: 'FAIL' as const, observed: null, evidence: `${fid}: not back within ${h.withinS} s (${h.stat} over that time ${fmt(after ?? NaN, unit)} vs limit ${fmt(limit, unit)})` };
+    }
+    const secs = (backAt - removed) / 1000;
+    // Then it must stay back: consecutive windows to the end of the recovery phase.
+    for (let t = backAt + win; t + win <= phaseEnd; t += win) {
+      const v = judged(t);
+      if (v !== null && !isBack(v)) {
+        return { verdict: 'FAIL' as const, observed: secs, evidence: `${fid}: back after ${secs} s, then relapsed in [+${((t - removed) / 1000).toFixed(0)} s, +${((t + win - removed) / 1000).toFixed(0)} s) (${h.stat} ${fmt(v, unit)} vs limit ${fmt(limit, unit)})` };
+      }
+    }
+    return { verdict: 'PASS' as const, observed: secs, evidence: `${fid}: back after ${secs} s and stayed back to the end of its recovery phase (${h.stat} baseline ${fmt(b, unit)}, limit ${fmt(limit, unit)})` };
+  });
+  const verdict = worst(per.map((p) => p.verdict));
+  const observed = per.every((p) => p.observed !== null) ? Math.max(...per.map((p) => p.observed as number)) : null;
+  return out(verdict, observed, per.map((p) => p.evidence).join('; '));
+}
