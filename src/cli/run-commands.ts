@@ -3,7 +3,10 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { listExperiments, loadExperiment } from '../experiment/load.js';
 import { loadClaims } from '../experiment/claims.js';
-import { runExperiment, RUNS_DIR, type RunManifest } from '../experiment/runner.js';
+import { runExperiment, RUNS_DIR } from '../experiment/runner.js';
+import { analyzeRun } from '../experiment/analyze.js';
+import { readManifest } from '../experiment/history.js';
+import type { RunManifest } from '../experiment/history.js';
 import { listNamedFaults } from '../../chaos/index.js';
 import type { RunResult } from '../results/model.js';
 import { table } from './table.js';
@@ -164,12 +167,30 @@ export function replayCommand(): Command {
     .description('run again what a previous run ran (its manifest: experiment, seed, profile, target environment)')
     .argument('<run>', 'a run folder (or its manifest.json)'))
     .action(async (path: string, f: RunFlags) => {
-      const file = path.endsWith('.json') ? resolve(path) : join(resolve(path), 'manifest.json');
-      if (!existsSync(file)) throw new InvalidArgumentError(`${file}: no run manifest there`);
-      const m = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
-      if (typeof m.seed !== 'number' || typeof m.experiment !== 'object') throw new Error(`${file}: not a run manifest (seed / experiment missing)`);
+      const dir = path.endsWith('.json') ? resolve(path, '..') : resolve(path);
+      const m = readManifest(dir);
       const prof = m.options.profile === 'audited' || m.options.profile === 'hardened' ? m.options.profile : undefined;
       await doRun(m.experiment.name, { ...f, ...(f.profile || !prof ? {} : { profile: prof }) }, m);
+    });
+}
+
+export function analyzeCommand(): Command {
+  return new Command('analyze')
+    .description('re-derive a run\'s phases, calibration, verdicts and reports from its run directory alone (its history), and print its verdicts')
+    .argument('<run>', 'a run folder')
+    .option('--screenshot', 'also render report.png in headless Chromium')
+    .option('--json', 'print a JSON summary instead of the verdict table')
+    .addHelpText('after', `
+The run folder holds the whole history (manifest.json, run.json, observations.jsonl, workloads/*/); this
+rewrites result.json, junit.xml and report.html from it with the current checker. Exit codes as for run.`)
+    .action(async (path: string, o: { screenshot?: boolean; json?: boolean }) => {
+      const dir = resolve(path);
+      const { writeReports } = await import('../../reports/index.js');
+      const r = await analyzeRun(dir);
+      r.files = [...r.files, ...(await writeReports(r, dir, { screenshot: o.screenshot === true }))];
+      if (o.json) process.stdout.write(`${JSON.stringify({ runId: r.runId, dir, exitCode: r.exitCode, claims: r.claims.map((c) => ({ id: c.id, verdict: c.verdict, expected: c.expected, asExpected: c.asExpected })) })}\n`);
+      else process.stdout.write(`${summary(r, dir)}\n`);
+      process.exit(r.exitCode);
     });
 }
 

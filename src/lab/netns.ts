@@ -72,3 +72,16 @@ export async function netnsRuleset(name: string): Promise<string> {
 export function nsPrefix(name: string | null): string[] {
   return name ? ['ip', 'netns', 'exec', name] : [];
 }
+
+/**
+ * A further host-side source address in the lab's /24 (`.10 + n`), for a load generator that must look
+ * like another client (a rate-limit burst that would otherwise throttle every other probe). Idempotent;
+ * it goes with the veth when the lab is taken down.
+ */
+export async function ensureHostAddress(l: NetnsLayout, n: number): Promise<string> {
+  if (!Number.isInteger(n) || n < 0 || n > 200) throw new Error(`source address index ${n} out of range 0..200`);
+  const address = l.hostAddress.replace(/\.\d+$/, `.${10 + n}`);
+  const shown = await run('ip', ['-o', 'addr', 'show', 'dev', l.hostVeth]);
+  if (!shown.stdout.includes(` ${address}/`)) await runOk('ip', ['addr', 'add', `${address}/${l.prefixLength}`, 'dev', l.hostVeth]);
+  return address;
+}

@@ -1,0 +1,138 @@
+/**
+ * Analysis of a run from its history alone (src/experiment/history.ts): phases from the faults as they
+ * happened, every sample through the result pipeline, calibration, hypotheses, claims, the reports.
+ * The runner ends with exactly this, so `sch analyze <run>` on a copied run directory reproduces its
+ * result.json — and a newer checker can re-judge an old run.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ResultPipeline } from '../results/pipeline.js';
+import type { MetricKind, RunFile, RunResult, SeriesSelector } from '../results/model.js';
+import { parseK6Log, type FanoutData } from '../k6/fanout-checker.js';
+import { redact } from '../util/redact.js';
+import { evaluateClaims, evaluateHypotheses } from '../verdicts/evaluate.js';
+import { label } from '../verdicts/common.js';
+import { selectorsOf } from '../verdicts/kinds/index.js';
+import { calibrate } from './calibration.js';
+import { loadClaims, type Claim } from './claims.js';
+import { derivePhases } from './phases.js';
+import { HISTORY_FILES, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir } from './history.js';
+import type { Experiment } from './spec.js';
+
+/** 1 s windows up to 10 minutes, then at most ~600 windows: memory stays bounded on long soaks. */
+export const windowMsFor = (durationS: number): number => Math.max(1000, Math.ceil(durationS / 600) * 1000);
+
+/** The runner's observations and their kinds. */
+const OBSERVATION_KINDS: Record<string, MetricKind> = { sc_path_rtt: 'trend', sc_target_connections: 'gauge', sc_proxy_bytes: 'gauge' };
+
+/** Default series for the report, plus everything hypotheses and calibration read. */
+export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): SeriesSelector[] {
+  const out = new Map<string, SeriesSelector>();
+  const add = (s: SeriesSelector) => out.set(label(s), s.tags ? { metric: s.metric, tags: s.tags } : { metric: s.metric });
+  add({ metric: 'http_req_duration' });
+  add({ metric: 'http_req_failed' });
+  for (const w of e.workloads) {
+    if (w.scenario === 'probes') {
+      for (const p of (w.env.SC_PROBES ?? 'login,authed,revoked,send,deliver').split(',').map((x) => x.trim()).filter(Boolean)) {
+        add({ metric: 'sc_probe_ok', tags: { probe: p } });
+        add({ metric: 'sc_probe_duration', tags: { probe: p === 'upload' ? 'upload_api' : p } });
+      }
+    }
+    if (w.scenario === 'chat-fanout') {
+      add({ metric: 'sc_delivery_latency' });
+      add({ metric: 'sc_ack_latency' });
+    }
+  }
+  for (const h of e.hypotheses) for (const s of selectorsOf(h)) add(s);
+  for (const d of proxyDeps) {
+    add({ metric: 'sc_path_rtt', tags: { dep: d } });
+    add({ metric: 'sc_target_connections', tags: { proxy: d } });
+    add({ metric: 'sc_proxy_bytes', tags: { proxy: d } });
+  }
+  return [...out.values()];
+}
+
+/** The files of a history, in a fixed order (result.json lists them). */
+function historyFiles(dir: string, e: Experiment): RunFile[] {
+  const files: RunFile[] = [{ kind: 'manifest', path: HISTORY_FILES.manifest }, { kind: 'run', path: HISTORY_FILES.run }, { kind: 'log', path: HISTORY_FILES.log }];
+  if (existsSync(join(dir, HISTORY_FILES.observations))) files.push({ kind: 'observations', path: HISTORY_FILES.observations });
+  for (const w of e.workloads) {
+    const wd = workloadDir(dir, w.id);
+    if (!existsSync(wd)) continue;
+    const present = new Set(readdirSync(wd));
+    if (present.has(WORKLOAD_FILES.samples)) files.push({ kind: 'samples', path: `workloads/${w.id}/${WORKLOAD_FILES.samples}` });
+    if (present.has(WORKLOAD_FILES.summary)) files.push({ kind: 'k6-summary', path: `workloads/${w.id}/${WORKLOAD_FILES.summary}` });
+    if (present.has(WORKLOAD_FILES.log)) files.push({ kind: 'k6-log', path: `workloads/${w.id}/${WORKLOAD_FILES.log}` });
+    if (present.has(WORKLOAD_FILES.history)) files.push({ kind: 'history', path: `workloads/${w.id}/${WORKLOAD_FILES.history}` });
+  }
+  return files;
+}
+
+export interface AnalyzeOptions {
+  claims?: Claim[];
+  /** Where the analysis says what it reads (progress on long runs). */
+  log?: (line: string) => void;
+}
+
+/** Re-derive a run's result from its directory (no report is written: see writeReports). */
+export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<RunResult> {
+  const m = readManifest(dir);
+  const end = readRunEnd(dir);
+  const e = m.experiment;
+  const runStartMs = m.runStartMs ?? end.runEndMs;
+  const records = m.timeline;
+  const phases = derivePhases(runStartMs, end.runEndMs, records, e.recoveryS);
+  const proxyDeps = [...new Set(records.filter((r) => r.mechanism === 'toxiproxy').map((r) => r.target))];
+  const pipeline = new ResultPipeline({ phases, selectors: selectorsFor(e, proxyDeps), runStartMs, runEndMs: end.runEndMs, windowMs: windowMsFor(e.durationS), metricKinds: { ...OBSERVATION_KINDS, sc_attempt: 'counter', sc_outcome: 'counter' } });
+
+  const workloads: RunResult['workloads'] = [];
+  for (const w of e.workloads) {
+    const samples = join(workloadDir(dir, w.id), WORKLOAD_FILES.samples);
+    let points = 0;
+    if (existsSync(samples)) {
+      o.log?.(`reading samples of ${w.id}`);
+      points = (await pipeline.readK6(samples, { extraTags: { workload: w.id } })).points;
+    }
+    const we = end.workloads.find((x) => x.id === w.id);
+    workloads.push({ id: w.id, scenario: w.scenario, profile: w.profile, exitCode: we?.exitCode ?? null, samples: points, failedThresholds: we?.failedThresholds ?? [] });
+  }
+  for (const s of readObservations(dir)) if (s.metric !== 'sc_path_ok') pipeline.add(s);
+
+  const calibration = calibrate({ records, source: pipeline, exposure: m.target?.kind === 'external' ? 'proxy-counters' : 'processes', runStartMs });
+  const fanout: Record<string, FanoutData | { error: string }> = {};
+  for (const h of e.hypotheses) {
+    if (h.kind !== 'nothing-lost' || fanout[h.workload]) continue;
+    const logPath = join(workloadDir(dir, h.workload), WORKLOAD_FILES.log);
+    if (!existsSync(logPath)) {
+      fanout[h.workload] = { error: 'the workload left no k6 log (it never ran?)' };
+      continue;
+    }
+    const log = parseK6Log(readFileSync(logPath, 'utf8'));
+    const history = readConversationHistory(dir, h.workload);
+    if (log.setups.length === 0) fanout[h.workload] = { error: 'no SETUP record in the k6 log (setup failed?)' };
+    else if ('error' in history) fanout[h.workload] = { error: `history: ${String(history.error)}` };
+    else fanout[h.workload] = { log, history };
+  }
+
+  const removedAtMs: Record<string, number | undefined> = {};
+  for (const r of records) if (r.appliedAtMs !== undefined) removedAtMs[r.id] = r.removedAtMs;
+  const claimsCatalogue = o.claims ?? loadClaims();
+  const profile = m.target?.profile ?? m.options.profile;
+  const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs }, claimsCatalogue, profile);
+  const claims = evaluateClaims(claimsCatalogue, hypotheses, profile);
+
+  // A workload that did not run to its end (k6 aborted, crashed, timed out) is a failed run, not a verdict.
+  const failed = end.workloads.find((w) => w.failure !== undefined);
+  const error = end.error ?? (failed ? `workload ${failed.id}: ${failed.failure}` : undefined);
+  const exitCode = end.interrupted ? 130 : error ? 2 : claims.some((c) => !c.asExpected) ? 1 : 0;
+  return {
+    runId: m.runId, experiment: e.name, description: e.description,
+    target: { kind: e.target.kind, ...(profile ? { profile } : {}), baseUrl: m.target?.baseUrl ?? '' },
+    startedAtMs: runStartMs, endedAtMs: end.runEndMs,
+    phases, faults: records, phaseTable: pipeline.phaseTable(), series: pipeline.series(),
+    calibration, hypotheses, claims, workloads,
+    exitCode,
+    ...(error ? { error: redact(error) } : {}),
+    files: historyFiles(dir, e),
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Calibration: proof that each fault sat on the target's own path — not that the target showed a
+ * symptom (a system that masks a fault is exactly what PASS means). For every applied fault:
+ *   1. its own verify() confirmed it landed (measured on the wire);
+ *   2. latency faults: a protocol round trip through the proxy during the fault minus baseline ≈ the
+ *      fault's latency (±10 %): the toxic is on that proxy and as large as it says;
+ *   3. Toxiproxy faults: the target's own traffic crosses that proxy —
+ *      embedded: the target's processes held connections to it during the baseline (ss -p, by pid);
+ *      external: the deployment's Toxiproxy counted bytes through it between the run's start and the
+ *      fault's end (Toxiproxy adds a connection's bytes when it closes, so a pool that never reconnects
+ *      stays invisible: INCONCLUSIVE, said so).
+ * A fault whose calibration fails makes the checks of its phases INCONCLUSIVE.
+ */
+import type { CalibrationResult, FaultRecord } from '../results/model.js';
+import type { StatsSource } from '../verdicts/common.js';
+import { label, statValue } from '../verdicts/common.js';
+
+export interface CalibrationInput {
+  records: readonly FaultRecord[];
+  source: StatsSource;
+  /** How the exposure is evidenced: the target's processes (embedded), the proxy's counters (external). */
+  exposure: 'processes' | 'proxy-counters';
+  runStartMs: number;
+}
+
+export function calibrate(i: CalibrationInput): CalibrationResult[] {
+  const out: CalibrationResult[] = [];
+  for (const r of i.records) {
+    if (r.appliedAtMs === undefined) continue;
+    out.push({ faultId: r.id, selector: { metric: 'fault' }, label: `${r.name} applied`, expected: 'verify() confirms it landed', observed: r.verified ? 1 : 0, ok: r.verified && !r.error, detail: r.error ?? r.verifyDetail });
+    if (r.mechanism !== 'toxiproxy') continue;
+    const dep = r.target;
+    if (r.expectedLatencyMs !== undefined) {
+      const latency = r.expectedLatencyMs;
+      const sel = { metric: 'sc_path_rtt', tags: { dep } };
+      const before = statValue(i.source.stats(sel, 'baseline'), 'p50');
+      const during = i.source.stats(sel, `fault:${r.id}`);
+      const d = statValue(during, 'p50');
+      const delta = before !== null && d !== null ? d - before : null;
+      const ok = delta !== null && Math.abs(delta - latency) <= 0.1 * latency;
+      out.push({ faultId: r.id, selector: sel, label: label(sel), expected: `median delta ≈ ${latency} ms ±10%`, observed: delta, ok, detail: delta === null ? `no path samples (baseline ${before ?? 'none'}, fault ${during.count})` : `baseline p50 ${before!.toFixed(1)} ms, fault p50 ${d!.toFixed(1)} ms over ${during.count} probes: delta ${delta.toFixed(1)} ms` });
+    }
+    if (i.exposure === 'processes') {
+      const sel = { metric: 'sc_target_connections', tags: { proxy: dep } };
+      const base = i.source.stats(sel, 'baseline');
+      const conns = base.count > 0 ? (base.max ?? 0) : null;
+      out.push({
+        faultId: r.id, selector: sel, label: label(sel), expected: 'the target\'s own processes hold connections through the proxy before the fault (≥ 1)', observed: conns, ok: (conns ?? 0) >= 1,
+        detail: conns === null ? `no connection count for ${dep} during the baseline (the observer never ran: was the baseline shorter than 1 s?)`
+          : conns >= 1 ? `the target's processes held up to ${conns} connection(s) through the ${dep} proxy during the baseline`
+            : `the target's processes held no connection through the ${dep} proxy during the baseline: the fault is not on the target's path`,
+      });
+    } else {
+      const sel = { metric: 'sc_proxy_bytes', tags: { proxy: dep } };
+      // The runner's own path probes (latency faults, from 4 s before the first fault) cross the proxy too: stop before them.
+      const end = r.expectedLatencyMs !== undefined ? r.appliedAtMs - 4500 : (r.removedAtMs ?? r.appliedAtMs) + 5000;
+      const first = i.source.windowStats(sel, i.runStartMs - 60_000, r.appliedAtMs);
+      const upTo = i.source.windowStats(sel, i.runStartMs - 60_000, end);
+      const moved = first.count > 0 && upTo.count > 0 ? (upTo.max ?? 0) - (first.min ?? 0) : null;
+      out.push({
+        faultId: r.id, selector: sel, label: label(sel), expected: 'the deployment\'s Toxiproxy counts traffic through the proxy during the run (bytes > 0)', observed: moved, ok: (moved ?? 0) > 0,
+        detail: moved === null ? `no reading of ${dep}'s proxy counters (Toxiproxy's /metrics needs -proxy-metrics)`
+          : moved > 0 ? `${moved} bytes through the ${dep} proxy between the run's start and the fault's end`
+            : `no bytes through the ${dep} proxy between the run's start and the fault's end: the fault is not on the target's path (or its connections never closed: Toxiproxy counts bytes when a connection ends)`,
+      });
+    }
+  }
+  return out;
+}

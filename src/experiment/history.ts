@@ -1,0 +1,196 @@
+/**
+ * A run directory is the run's whole history (Jepsen's history): everything `analyze` needs to
+ * re-derive phases, calibration, every verdict and the reports, with nothing kept in memory only.
+ *
+ *   manifest.json            what was asked: the experiment as run, seed, options, versions; then, as the run
+ *                            goes, runStartMs and the fault timeline (scheduled and actual times, verify, rollback)
+ *   run.json                 how it ended: runEndMs, a run error, each workload's k6 exit and failure
+ *   observations.jsonl       the runner's own samples: path RTT through faulted proxies, the target's own
+ *                            connections through them, the proxies' traffic counters (one JSON Sample a line)
+ *   workloads/<id>/          k6's raw samples (samples.json.gz), summary.json, k6.log (console output: the
+ *                            fan-out SETUP / SENT / DELIVERY records), options.json
+ *   workloads/<id>/history.json   chat workloads: each conversation's history, read after the run
+ *   run.log                  the runner's log
+ * Derived (rewritten by `sch analyze`): result.json, junit.xml, report.html, report.png.
+ *
+ * Every file is read back through a zod schema, so a damaged history fails naming the file and field.
+ */
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { FaultRecord, Sample } from '../results/model.js';
+import { ExperimentError, formatIssues, validateExperiment, type Experiment } from './spec.js';
+
+export const HISTORY_FILES = {
+  manifest: 'manifest.json',
+  run: 'run.json',
+  observations: 'observations.jsonl',
+  log: 'run.log',
+} as const;
+
+export const workloadDir = (runDir: string, id: string): string => join(runDir, 'workloads', id);
+export const WORKLOAD_FILES = { samples: 'samples.json.gz', summary: 'summary.json', log: 'k6.log', history: 'history.json' } as const;
+
+const FaultRecordSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  mechanism: z.enum(['toxiproxy', 'nft', 'process']),
+  target: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  plannedStartS: z.number(),
+  plannedDurationS: z.number(),
+  scheduledApplyMs: z.number().optional(),
+  scheduledRemoveMs: z.number().optional(),
+  appliedAtMs: z.number().optional(),
+  removedAtMs: z.number().optional(),
+  rollbackIssuedAtMs: z.number().optional(),
+  verifyStartedAtMs: z.number().optional(),
+  verifiedAtMs: z.number().optional(),
+  expectedLatencyMs: z.number().optional(),
+  verified: z.boolean(),
+  verifyDetail: z.string(),
+  rolledBack: z.boolean(),
+  error: z.string().optional(),
+}).strict();
+
+/** How the target was reached, and what the exposure check needs to know of it. */
+const TargetInfoSchema = z.object({
+  kind: z.enum(['embedded', 'external']),
+  profile: z.string().optional(),
+  baseUrl: z.string(),
+  /** External targets: faults through the deployment's own Toxiproxy. */
+  toxiproxyUrl: z.string().optional(),
+}).strict();
+
+export const ManifestSchema = z.object({
+  runId: z.string(),
+  createdAt: z.string(),
+  seed: z.number().int(),
+  experiment: z.unknown(),
+  options: z.object({
+    profile: z.string().optional(),
+    targetEnv: z.record(z.string(), z.string()).optional(),
+    workloadEnv: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+    labName: z.string(),
+    basePort: z.number().optional(),
+    allowRemote: z.boolean(),
+  }).strict(),
+  versions: z.record(z.string(), z.string()),
+  target: TargetInfoSchema.optional(),
+  runStartMs: z.number().optional(),
+  timeline: z.array(FaultRecordSchema),
+}).strict();
+
+export type RunManifest = Omit<z.output<typeof ManifestSchema>, 'experiment' | 'timeline'> & { experiment: Experiment; timeline: FaultRecord[] };
+
+const WorkloadEndSchema = z.object({
+  id: z.string(),
+  scenario: z.string(),
+  profile: z.string(),
+  /** k6's exit code (null: k6 never ran). */
+  exitCode: z.number().int().nullable(),
+  /** Why the workload counts as a failed run (k6 aborted, crashed, timed out, could not start); absent when it ran. */
+  failure: z.string().optional(),
+  failedThresholds: z.array(z.string()),
+}).strict();
+export type WorkloadEnd = z.output<typeof WorkloadEndSchema>;
+
+export const RunEndSchema = z.object({
+  runEndMs: z.number(),
+  /** The run could not be carried out (refused target, lab failure, a workload that never ran…). */
+  error: z.string().optional(),
+  interrupted: z.boolean(),
+  workloads: z.array(WorkloadEndSchema),
+}).strict();
+export type RunEnd = z.output<typeof RunEndSchema>;
+
+const SampleSchema = z.object({ metric: z.string(), time: z.number(), value: z.number(), tags: z.record(z.string(), z.string()) }).strict();
+
+export class HistoryError extends Error {
+  override name = 'HistoryError';
+}
+
+function readJson<S extends z.ZodType>(dir: string, file: string, schema: S): z.output<S> {
+  const path = join(dir, file);
+  if (!existsSync(path)) throw new HistoryError(`${path}: missing (is ${dir} a run directory?)`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new HistoryError(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new HistoryError(formatIssues(path, r.error.issues));
+  return r.data;
+}
+
+export function writeManifest(dir: string, m: RunManifest): void {
+  writeFileSync(join(dir, HISTORY_FILES.manifest), `${JSON.stringify(m, null, 2)}\n`);
+}
+
+export function readManifest(dir: string): RunManifest {
+  const m = readJson(dir, HISTORY_FILES.manifest, ManifestSchema);
+  let experiment: Experiment;
+  try {
+    experiment = validateExperiment(m.experiment, `${join(dir, HISTORY_FILES.manifest)}: experiment`);
+  } catch (e) {
+    throw new HistoryError(e instanceof ExperimentError ? e.message : String(e));
+  }
+  return { ...m, experiment, timeline: m.timeline as FaultRecord[] };
+}
+
+export function writeRunEnd(dir: string, r: RunEnd): void {
+  writeFileSync(join(dir, HISTORY_FILES.run), `${JSON.stringify(r, null, 2)}\n`);
+}
+
+export function readRunEnd(dir: string): RunEnd {
+  return readJson(dir, HISTORY_FILES.run, RunEndSchema);
+}
+
+/** Appends one observation (the runner's own sample) to observations.jsonl. */
+export function appendObservation(dir: string, s: Sample): void {
+  appendFileSync(join(dir, HISTORY_FILES.observations), `${JSON.stringify(s)}\n`);
+}
+
+/** Every observation; a line cut short by a crash is skipped, any other bad line names the file and line. */
+export function readObservations(dir: string): Sample[] {
+  const path = join(dir, HISTORY_FILES.observations);
+  if (!existsSync(path)) return [];
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const out: Sample[] = [];
+  lines.forEach((l, i) => {
+    if (l.trim() === '') return;
+    let v: unknown;
+    try {
+      v = JSON.parse(l);
+    } catch {
+      if (i === lines.length - 1) return; // the last line, cut short
+      throw new HistoryError(`${path}:${i + 1}: not valid JSON`);
+    }
+    const r = SampleSchema.safeParse(v);
+    if (!r.success) throw new HistoryError(formatIssues(`${path}:${i + 1}`, r.error.issues));
+    out.push(r.data);
+  });
+  return out;
+}
+
+const HistorySchema = z.record(z.string(), z.array(z.string()));
+
+export function writeConversationHistory(dir: string, workload: string, h: Record<string, string[]>): void {
+  writeFileSync(join(workloadDir(dir, workload), WORKLOAD_FILES.history), `${JSON.stringify(h)}\n`);
+}
+
+/** A chat workload's conversation histories, or why there are none. */
+export function readConversationHistory(dir: string, workload: string): Record<string, string[]> | { error: string } {
+  const d = workloadDir(dir, workload);
+  const path = join(d, WORKLOAD_FILES.history);
+  if (!existsSync(path)) {
+    const why = join(d, 'history-error.txt');
+    return { error: existsSync(why) ? readFileSync(why, 'utf8').trim() : 'no conversation history was read after the run' };
+  }
+  return readJson(d, WORKLOAD_FILES.history, HistorySchema);
+}
+
+export function writeHistoryError(dir: string, workload: string, why: string): void {
+  writeFileSync(join(workloadDir(dir, workload), 'history-error.txt'), `${why}\n`);
+}

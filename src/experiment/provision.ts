@@ -1,0 +1,133 @@
+/**
+ * Provisioning for one run: the lab (attached, or started and later stopped), a clean fault state (a
+ * killed run's journal rolled back), and the target — the reference target started in the lab, or an
+ * external deployment (with its own Toxiproxy when it has faults). Teardown undoes exactly what was set up.
+ */
+import { Lab } from '../lab/lab.js';
+import { stopProcess } from '../lab/process.js';
+import { writeState } from '../lab/state.js';
+import { ensureHostAddress } from '../lab/netns.js';
+import { startTarget, type RunningTarget } from '../lab/target.js';
+import { cleanupFaults, type FaultContext } from '../../chaos/index.js';
+import { checkTargetAddress, TargetRefused } from '../util/target-address.js';
+import type { Experiment } from './spec.js';
+
+/** A refused run (a target outside the lab without --allow-remote, faults with nowhere to go). */
+export class RunRefused extends TargetRefused {
+  override name = 'RunRefused';
+}
+
+/** A target outside loopback and the lab's namespace is refused unless allowRemote. */
+export function checkRunTarget(url: string, labAddress: string | null, allowRemote: boolean): void {
+  try {
+    checkTargetAddress(url, labAddress, allowRemote);
+  } catch (e) {
+    throw e instanceof TargetRefused ? new RunRefused(e.message) : e;
+  }
+}
+
+export interface ProvisionOptions {
+  labName: string;
+  basePort?: number;
+  keepLab?: boolean;
+  allowRemote: boolean;
+  runId: string;
+  targetEnv?: Record<string, string>;
+  /** Port offset of the embedded target inside the lab's target range (0..90, default 90). */
+  targetPortBase?: number;
+  signal?: AbortSignal;
+  log: (line: string) => void;
+  progress: (line: string) => void;
+}
+
+/** The runner's own target instance in the lab (its processes are named target-<service>-exp). */
+const TARGET_INSTANCE = 'exp';
+
+export class Provision {
+  lab: Lab | null = null;
+  target: RunningTarget | null = null;
+  baseUrl: string;
+  /** The video service, where the signaling socket lives (contract N01: not behind the gateway). */
+  videoUrl: string | undefined;
+  private startedLab = false;
+
+  constructor(private readonly e: Experiment, private readonly o: ProvisionOptions) {
+    this.baseUrl = e.target.kind === 'external' ? e.target.baseUrl : '';
+    if (e.target.kind === 'external') checkRunTarget(e.target.baseUrl, null, o.allowRemote);
+  }
+
+  get faultContext(): FaultContext | null {
+    return this.lab ? { lab: this.lab, log: this.o.log } : null;
+  }
+
+  async up(): Promise<void> {
+    const { e, o } = this;
+    if (e.target.kind === 'external' && e.faults.length > 0 && e.target.toxiproxyUrl) {
+      // The deployment's own Toxiproxy (its proxies named after the dependencies): Toxiproxy faults only.
+      checkRunTarget(e.target.toxiproxyUrl, null, o.allowRemote);
+      this.lab = await Lab.external(e.target.toxiproxyUrl);
+      const clean = await cleanupFaults(this.lab, { log: o.log });
+      if (clean.journal.length > 0) o.progress(`cleaned up after a previous run: ${clean.journal.length} fault(s) from its journal`);
+    } else if (e.target.kind === 'embedded' || e.faults.length > 0) {
+      this.lab = await Lab.attach(o.labName);
+      if (!this.lab) {
+        if (e.target.kind === 'external') throw new RunRefused(`faults on an external target need its Toxiproxy (target.toxiproxyUrl) or a lab whose Toxiproxy fronts it: no lab "${o.labName}" is up (sch lab up --name ${o.labName})`);
+        o.progress(`starting lab "${o.labName}"…`);
+        this.lab = await Lab.up({ name: o.labName, ...(o.basePort ? { basePort: o.basePort } : {}), onProgress: (l) => o.log(`[lab] ${l}`), ...(o.signal ? { signal: o.signal } : {}) });
+        this.startedLab = true;
+      }
+      // A previous run killed outright may have left faults behind: its journal says which.
+      const clean = await cleanupFaults(this.lab, { log: o.log });
+      const leftovers = clean.journal.length + clean.restarted.length + clean.resumed.length;
+      if (leftovers > 0) o.progress(`cleaned up after a previous run: ${JSON.stringify({ journal: clean.journal.length, resumed: clean.resumed.length, restarted: clean.restarted.length })}`);
+    }
+    if (e.target.kind === 'embedded') {
+      const lab = this.lab!;
+      await this.stopLeftoverTarget();
+      o.progress(`starting the reference target (${e.target.profile})…`);
+      this.target = await startTarget(lab, {
+        profile: e.target.profile, instance: TARGET_INSTANCE, portBase: o.targetPortBase ?? 90,
+        // Its own rate-limit window: the limiter's counters live in the shared Redis, and one run's burst must not throttle the next.
+        env: { RATE_LIMIT_SCOPE: `run-${o.runId}`, ...e.target.env, ...(o.targetEnv ?? {}) },
+        ...(e.target.services ? { services: e.target.services } : {}),
+      });
+      this.baseUrl = this.target.baseUrl;
+      if (!e.target.services || e.target.services.includes('video')) this.videoUrl = this.target.serviceUrls.video;
+      checkRunTarget(this.baseUrl, lab.address, o.allowRemote);
+    }
+  }
+
+  /** The embedded target's processes now (re-read: a process fault may have restarted one). */
+  targetPids(): number[] {
+    if (!this.lab || !this.target) return [];
+    this.lab.refreshState();
+    return this.lab.state.processes.filter((p) => p.name.startsWith('target-') && p.name.endsWith(`-${TARGET_INSTANCE}`)).map((p) => p.pid);
+  }
+
+  /** A source address of its own for the nth workload that asks for one (lab namespace: a further host address; host loopback: 127.0.0.x). */
+  async sourceAddress(n: number): Promise<string> {
+    const layout = this.lab?.netns ?? null;
+    if (layout) return ensureHostAddress(layout, n);
+    return `127.0.0.${10 + n}`;
+  }
+
+  async down(): Promise<void> {
+    const { o } = this;
+    if (this.lab) await cleanupFaults(this.lab, { log: o.log }).catch((err: Error) => o.log(`cleanup: ${err.message}`));
+    if (this.target) await this.target.stop().catch((err: Error) => o.log(`target stop: ${err.message}`));
+    if (this.lab && this.startedLab && !o.keepLab) await Lab.down(o.labName).catch((err: Error) => o.log(`lab down: ${err.message}`));
+  }
+
+  /** A run killed outright leaves its target running: stop it before starting a new one on the same ports. */
+  private async stopLeftoverTarget(): Promise<void> {
+    const lab = this.lab!;
+    lab.refreshState();
+    const mine = lab.state.processes.filter((p) => p.name.startsWith('target-') && p.name.endsWith(`-${TARGET_INSTANCE}`));
+    if (mine.length === 0) return;
+    this.o.log(`stopping ${mine.length} target process(es) left by a previous run`);
+    await Promise.all(mine.map((p) => stopProcess(p, 5000)));
+    lab.state.processes = lab.state.processes.filter((p) => !mine.includes(p));
+    lab.state.targets = (lab.state.targets ?? []).filter((t) => t.instance !== TARGET_INSTANCE);
+    writeState(lab.state);
+  }
+}
