@@ -1,12 +1,12 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { join } from 'node:path';
-import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { Lab } from '../../src/lab/lab.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { loadExperiment } from '../../src/experiment/load.js';
 import { loadClaims } from '../../src/experiment/claims.js';
-import { defineExperiment } from '../../src/experiment/spec.js';
+import { defineExperiment, type Experiment } from '../../src/experiment/spec.js';
 import { runExperiment, type RunOptions } from '../../src/experiment/runner.js';
 import type { RunResult } from '../../src/results/model.js';
 import { testLab } from './helpers.js';
@@ -34,29 +34,75 @@ const explain = (r: RunResult) => `${r.error ?? ''}\n${r.hypotheses.map((h) => `
 
 const EXPERIMENTS = ['redis-outage', 'cassandra-slow', 'minio-down', 'api-guards', 'recovery'];
 
-describe('every claim gets its expected verdict on both reference profiles', () => {
+/** soak-chaos as the main job runs it, shortened: the same workloads and checks, 10 s faults. */
+async function shortSoak(): Promise<Experiment> {
+  const e = await loadExperiment('soak-chaos');
+  return {
+    ...e, durationS: 84, recoveryS: 12,
+    faults: e.faults.map((f, i) => ({ ...f, startS: 14 + i * 22, durationS: 10 })),
+  };
+}
+
+/** Every claim and every hypothesis with an expectation got it; reports written; nothing left behind. */
+async function expectAsCatalogued(r: RunResult, profile: 'audited' | 'hardened'): Promise<void> {
   const claims = loadClaims();
+  expect(r.error, explain(r)).toBeUndefined();
+  expect(r.claims.length).toBeGreaterThan(0);
+  for (const c of r.claims) {
+    expect(c.verdict, `${c.id}\n${explain(r)}`).toBe(claims.find((x) => x.id === c.id)!.expected[profile]);
+    expect(c.asExpected).toBe(true);
+  }
+  for (const h of r.hypotheses) {
+    expect(h.expectedVerdict, `${h.id} has no expectation on ${profile}`).not.toBeNull();
+    expect(h.verdict, `${h.id}: ${h.evidence}\n${explain(r)}`).toBe(h.expectedVerdict);
+  }
+  if (profile === 'hardened') expect(r.claims.every((c) => c.verdict === 'PASS')).toBe(true);
+  expect(r.exitCode).toBe(0);
+  const dir = join(runsDir, r.runId);
+  for (const f of ['result.json', 'junit.xml', 'report.html', 'manifest.json', 'run.json']) expect(existsSync(join(dir, f)), f).toBe(true);
+  expect((JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as RunResult).claims.map((c) => c.verdict)).toEqual(r.claims.map((c) => c.verdict));
+  expect(await leftovers(lab)).toEqual({ toxics: [], disabledProxies: [], faultChains: [], paused: [] });
+}
+
+describe('every claim and every hypothesis gets its expected verdict on both reference profiles', () => {
   for (const name of EXPERIMENTS) {
     for (const profile of ['audited', 'hardened'] as const) {
       it(`${name} on ${profile}`, async () => {
-        const r = await run(name, { profile });
-        expect(r.error, explain(r)).toBeUndefined();
-        expect(r.claims.length).toBeGreaterThan(0);
-        for (const c of r.claims) {
-          const want = claims.find((x) => x.id === c.id)!.expected[profile];
-          expect(c.verdict, `${c.id}\n${explain(r)}`).toBe(want);
-          expect(c.asExpected).toBe(true);
-        }
-        if (profile === 'hardened') expect(r.claims.every((c) => c.verdict === 'PASS')).toBe(true);
-        expect(r.exitCode).toBe(0);
-        // Reports are written and say what the result says.
-        const dir = join(runsDir, r.runId);
-        for (const f of ['result.json', 'junit.xml', 'report.html', 'manifest.json']) expect(existsSync(join(dir, f)), f).toBe(true);
-        expect((JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as RunResult).claims.map((c) => c.verdict)).toEqual(r.claims.map((c) => c.verdict));
-        expect(await leftovers(lab)).toEqual({ toxics: [], disabledProxies: [], faultChains: [], paused: [] });
+        await expectAsCatalogued(await run(name, { profile }), profile);
       }, 180_000);
     }
   }
+  for (const profile of ['audited', 'hardened'] as const) {
+    it(`soak-chaos (shortened) on ${profile}: the guards hold or fail under each fault as the profile does`, async () => {
+      const r = await runExperiment({ experiment: await shortSoak(), profile, labName: lab.name, runsDir });
+      await expectAsCatalogued(r, profile);
+      // The report says which guard failed under which fault.
+      const failed = r.hypotheses.filter((h) => h.verdict === 'FAIL').map((h) => h.id).sort();
+      if (profile === 'audited') expect(failed).toEqual(expect.arrayContaining(['revoked-chat-socket-refused-during-redis', 'revoked-refused-during-redis', 'revoked-signaling-refused-during-redis']));
+      expect(failed.filter((id) => /during-(cassandra|minio)$/.test(id) && /revoked|origin|rate-limit/.test(id))).toEqual([]);
+    }, 300_000);
+  }
+});
+
+describe('sch analyze re-derives a run from its directory alone', () => {
+  it('a copied run directory reproduces result.json', async () => {
+    const r = await run('api-guards', { profile: 'hardened' });
+    const copy = join(runsDir, `copy-of-${r.runId}`);
+    cpSync(join(runsDir, r.runId), copy, { recursive: true });
+    const original = readFileSync(join(copy, 'result.json'), 'utf8');
+    rmSync(join(copy, 'result.json'));
+    rmSync(join(copy, 'report.html'));
+    const res = await new Promise<{ code: number; out: string }>((done) => {
+      const c = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['analyze', copy, '--json'], { cwd: HARNESS_ROOT });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      c.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      c.on('exit', (code) => done({ code: code ?? 1, out }));
+    });
+    expect(res.code, res.out).toBe(0);
+    expect(readFileSync(join(copy, 'result.json'), 'utf8')).toBe(original);
+    expect(existsSync(join(copy, 'report.html'))).toBe(true);
+  }, 180_000);
 });
 
 describe('each check FAILs on a target with the defect', () => {
@@ -75,16 +121,57 @@ describe('each check FAILs on a target with the defect', () => {
   it('foreign origin allowed and no rate limit: WS-ORIGIN and RATE-LIMIT FAIL', async () => {
     const r = await run('api-guards', { profile: 'hardened', targetEnv: { CORS_ALLOWED_ORIGINS: 'https://evil.example', RATE_LIMIT_PER_MINUTE: '100000000' } });
     expect(verdicts(r), explain(r)).toEqual({ 'WS-ORIGIN': 'FAIL', 'WS-SATURATION': 'PASS', 'RATE-LIMIT': 'FAIL' });
+    expect(r.hypotheses.find((h) => h.id === 'rate-limit-429')!.evidence).toMatch(/not-throttled 1/);
   }, 180_000);
 
-  it('a breaker that stays open 25 s and a dropped fan-out: RECOVERY-LATENCY and NO-MESSAGE-LOSS FAIL', async () => {
-    const r = await run('recovery', {
-      profile: 'hardened',
-      targetEnv: { CASSANDRA_BREAKER_OPEN_MS: '25000', SC_TEST_DROP_DELIVERY_OF: 'lossy-2' },
-      workloadEnv: { chat: { SC_MESSAGE_ID_PREFIX: 'lossy' } },
-    });
-    expect(verdicts(r), explain(r)).toEqual({ 'RECOVERY-LATENCY': 'FAIL', 'NO-MESSAGE-LOSS': 'FAIL' });
-    expect(r.hypotheses.find((h) => h.id === 'nothing-lost')!.evidence).toMatch(/lost 5 \(lossy-2/);
+  it('a breaker that stays open 25 s: RECOVERY-LATENCY FAIL', async () => {
+    const r = await run('recovery', { profile: 'hardened', targetEnv: { CASSANDRA_BREAKER_OPEN_MS: '25000' } });
+    expect(verdicts(r)['RECOVERY-LATENCY'], explain(r)).toBe('FAIL');
+  }, 180_000);
+
+  it('deliveries dropped inside the fault: NO-MESSAGE-LOSS FAIL, naming the message', async () => {
+    const ids = Array.from({ length: 15 }, (_, i) => `lossy-${24 + i * 2}`).join(',');
+    const r = await run('recovery', { profile: 'audited', targetEnv: { SC_TEST_DROP_DELIVERY_OF: ids }, workloadEnv: { chat: { SC_MESSAGE_ID_PREFIX: 'lossy' } } });
+    expect(verdicts(r)['NO-MESSAGE-LOSS'], explain(r)).toBe('FAIL');
+    expect(r.hypotheses.find((h) => h.id === 'nothing-lost')!.evidence).toMatch(/lost \d+ \(lossy-\d+/);
+  }, 180_000);
+
+  it('a send that hangs past the fault\'s end is counted in that fault\'s phase: CASSANDRA-FAIL-FAST FAIL', async () => {
+    const r = await run('cassandra-slow', { profile: 'hardened', targetEnv: { SC_TEST_HANG_SENDS: '3' } });
+    const h = r.hypotheses.find((x) => x.id === 'send-never-hangs')!;
+    expect(h.verdict, explain(r)).toBe('FAIL');
+    expect(h.phase).toBe('fault:cassandra');
+    expect(h.evidence).toMatch(/hang 3/);
+    expect(verdicts(r)['CASSANDRA-FAIL-FAST']).toBe('FAIL');
+  }, 180_000);
+});
+
+describe('a broken probe or a fault off the target\'s path is never a PASS or an "expected" FAIL', () => {
+  it('the revoked token answered 429: refusal is not "throttled", so REDIS-REVOCATION is INCONCLUSIVE, not the expected FAIL', async () => {
+    const r = await run('redis-outage', { profile: 'audited', targetEnv: { SC_TEST_THROTTLE_REVOKED: '1' }, workloadEnv: { probes: { SC_PROBES: 'login,revoked,deliver' } } });
+    expect(verdicts(r)['REDIS-REVOCATION'], explain(r)).toBe('INCONCLUSIVE');
+    expect(r.hypotheses.find((h) => h.id === 'revoked-works-before')!).toMatchObject({ verdict: 'FAIL' });
+    expect(r.hypotheses.find((h) => h.id === 'revoked-works-before')!.evidence).toMatch(/throttled \d+/);
+    expect(r.hypotheses.find((h) => h.id === 'revoked-refused-during-outage')!).toMatchObject({ verdict: 'INCONCLUSIVE', gatedBy: ['revoked-works-before'] });
+    expect(r.exitCode).toBe(1);
+  }, 180_000);
+
+  it('the send probe dead (every send a 500): CASSANDRA-FAIL-FAST is INCONCLUSIVE, not the expected FAIL', async () => {
+    const r = await run('cassandra-slow', { profile: 'audited', targetEnv: { SC_TEST_SEND_STATUS: '500' } });
+    expect(verdicts(r), explain(r)).toEqual({ 'CASSANDRA-FAIL-FAST': 'INCONCLUSIVE' });
+    expect(r.hypotheses.find((h) => h.id === 'send-works-before')!.evidence).toMatch(/server-error/);
+  }, 180_000);
+
+  it('no socket ever opens: WS-SATURATION and WS-ORIGIN are INCONCLUSIVE, not the expected FAIL / PASS', async () => {
+    const r = await run('api-guards', { profile: 'audited', targetEnv: { SC_TEST_REFUSE_SOCKETS: '1' } });
+    expect(verdicts(r), explain(r)).toEqual({ 'WS-ORIGIN': 'INCONCLUSIVE', 'WS-SATURATION': 'INCONCLUSIVE', 'RATE-LIMIT': 'PASS' });
+  }, 180_000);
+
+  it('the target connected straight to Redis (its proxy not on the path): every claim of the outage is INCONCLUSIVE', async () => {
+    const direct = lab.directEndpoint('redis');
+    const r = await run('redis-outage', { profile: 'audited', targetEnv: { REDIS_HOST: direct.host, REDIS_PORT: String(direct.port) } });
+    expect(verdicts(r), explain(r)).toEqual({ 'REDIS-LOGIN': 'INCONCLUSIVE', 'REDIS-CHAT': 'INCONCLUSIVE', 'REDIS-REVOCATION': 'INCONCLUSIVE' });
+    expect(r.calibration.find((c) => c.label === 'sc_target_connections{proxy=redis}')!.detail).toMatch(/not on the target's path/);
   }, 180_000);
 });
 
@@ -115,7 +202,8 @@ describe('calibration', () => {
     const during = r.phaseTable.find((x) => x.label === 'sc_probe_duration{probe=login}' && x.phase === 'fault:pg')!.stats.p50!;
     expect(during - before).toBeGreaterThan(135);
     expect(verdicts(r)).toEqual({ 'CALIBRATION-PG': 'PASS', 'CALIBRATION-MINIO': 'INCONCLUSIVE' });
-    expect(r.calibration.find((c) => c.faultId === 'minio' && c.label.startsWith('sc_proxy_connections'))!.detail).toMatch(/does not use/);
+    expect(r.calibration.find((c) => c.faultId === 'minio' && c.label.startsWith('sc_target_connections'))!.detail).toMatch(/not on the target's path/);
+    expect(r.calibration.find((c) => c.faultId === 'pg' && c.label.startsWith('sc_target_connections'))!.ok).toBe(true);
   }, 180_000);
 });
 
@@ -127,7 +215,7 @@ describe('external targets', () => {
         name: 'external-smoke', description: 'probes against a deployment the harness did not start',
         target: { kind: 'external', baseUrl: t.baseUrl }, durationS: 4,
         workloads: [{ id: 'probes', scenario: 'probes', env: { SC_PROBES: 'authed', SC_PROBE_RATE: '2', SC_USERS: '2' } }],
-        hypotheses: [{ id: 'authed', description: 'authenticated calls answer 200', claims: ['EXTERNAL-SMOKE'], phase: 'run', select: { metric: 'sc_probe_ok', tags: { probe: 'authed' } }, stat: 'rate', op: '>=', value: 1 }],
+        hypotheses: [{ id: 'authed', description: 'authenticated calls answer 200', claims: ['EXTERNAL-SMOKE'], phase: 'run', select: { metric: 'sc_probe_ok', tags: { probe: 'authed' } }, stat: 'rate', op: '>=', value: 1, minAttempts: 4 }],
       });
       const r = await runExperiment({ experiment, labName: 'no-such-lab', runsDir });
       expect(r.error, explain(r)).toBeUndefined();
@@ -166,8 +254,9 @@ describe('external target with its own Toxiproxy', () => {
       expect(verdicts(r), explain(r)).toEqual({ 'REDIS-LOGIN': 'PASS', 'REDIS-CHAT': 'PASS', 'REDIS-REVOCATION': 'PASS' });
       expect(r.claims.every((c) => c.expected === null && c.asExpected)).toBe(true);
       expect(r.faults[0]).toMatchObject({ id: 'redis', verified: true, rolledBack: true });
-      // No connection count from outside a deployment: calibration is verify() only.
-      expect(r.calibration.map((c) => c.label)).toEqual(['redis-outage applied']);
+      // From outside a deployment: verify(), and the deployment's Toxiproxy counting the target's bytes through the proxy.
+      expect(r.calibration.map((c) => c.label)).toEqual(['redis-outage applied', 'sc_proxy_bytes{proxy=redis}']);
+      expect(r.calibration.every((c) => c.ok), explain(r)).toBe(true);
       const left = await leftovers(lab);
       expect(left.toxics).toEqual(['postgres/operator-own']);
       expect(left.disabledProxies).toEqual([]);
@@ -193,7 +282,7 @@ describe('rollback', () => {
         { id: 'turn', fault: 'turn-loss', startS: 3, durationS: 50 },
         { id: 'pause', process: { action: 'pause', target: 'coturn' }, startS: 3, durationS: 50 },
       ],
-      hypotheses: [{ id: 'authed', description: 'd', claims: ['ROLLBACK-TEST'], phase: 'baseline', select: { metric: 'sc_probe_ok', tags: { probe: 'authed' } }, stat: 'rate', op: '>=', value: 0 }],
+      hypotheses: [{ kind: 'outcomes', id: 'authed', description: 'authenticated calls keep working', claims: ['ROLLBACK-TEST'], phase: 'run', probe: 'authed', accept: ['served'], minAttempts: 4 }],
     }));
     return file;
   }
@@ -225,6 +314,12 @@ describe('rollback', () => {
     expect(await cli.exited).toBe(130);
     expect(await leftovers(lab)).toEqual({ toxics: [], disabledProxies: [], faultChains: [], paused: [] });
     expect(cli.stderr()).toMatch(/rolling back every fault/);
+    // The partial result is a real verdict over what was measured, and says it was interrupted.
+    const dir = readdirSync(runsDir).filter((d) => d.endsWith('-faulty')).map((d) => join(runsDir, d)).sort().pop()!;
+    const partial = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as RunResult;
+    expect(partial.exitCode).toBe(130);
+    expect(partial.error).toMatch(/interrupted/);
+    expect(partial.claims).toMatchObject([{ id: 'ROLLBACK-TEST', verdict: 'PASS' }]);
   }, 180_000);
 
   it('SIGKILL mid-fault: the faults stay, and the next start removes every one', async () => {
@@ -240,7 +335,7 @@ describe('rollback', () => {
       experiment: defineExperiment({
         name: 'after-crash', description: 'a short run after a crash', target: { kind: 'embedded', profile: 'hardened', services: ['auth', 'gateway'], env: { RATE_LIMIT_PER_MINUTE: '1000000' } }, durationS: 4,
         workloads: [{ id: 'probes', scenario: 'probes', env: { SC_PROBES: 'authed', SC_PROBE_RATE: '2', SC_USERS: '2' } }],
-        hypotheses: [{ id: 'authed', description: 'authenticated calls work after the cleanup', claims: ['AFTER-CRASH'], phase: 'run', select: { metric: 'sc_probe_ok', tags: { probe: 'authed' } }, stat: 'rate', op: '>=', value: 1 }],
+        hypotheses: [{ id: 'authed', description: 'authenticated calls work after the cleanup', claims: ['AFTER-CRASH'], phase: 'run', select: { metric: 'sc_probe_ok', tags: { probe: 'authed' } }, stat: 'rate', op: '>=', value: 1, minAttempts: 4 }],
       }), labName: lab.name, runsDir,
     });
     expect(await leftovers(lab)).toEqual({ toxics: [], disabledProxies: [], faultChains: [], paused: [] });
