@@ -11,6 +11,7 @@ import { spawnDetached, stopProcess, isAlive, killPid, tailFile, type ProcessRec
 import { readState, writeState, removeState, type LabState } from './state.js';
 import { sleep } from './exec.js';
 import { SERVICES } from './services/index.js';
+import { restartTargetService } from './target.js';
 import type { LabContext, ServiceDefinition, ServiceName } from './services/types.js';
 import { redact } from '../util/redact.js';
 
@@ -268,6 +269,18 @@ export class Lab {
       await this.createProxies();
     }
     return rec;
+  }
+
+  /** One service's own probe (a real request), bounded: whether it serves again after a process fault. */
+  async probeService(name: ServiceName, timeoutMs = 5000): Promise<string> {
+    const def = SERVICES.find((d) => d.name === name);
+    if (!def) throw new LabError(`no service ${name}`);
+    return withTimeout(def.probe(this.context()), timeoutMs);
+  }
+
+  /** Restart one reference-target process (record `target-<service>[-<instance>]`) and wait for its /health. */
+  restartTargetService(recordName: string, healthUrl: string): Promise<ProcessRecord> {
+    return restartTargetService(this, recordName, healthUrl);
   }
 
   async status(): Promise<ServiceStatus[]> {
