@@ -1,5 +1,5 @@
-import type { FaultMechanism } from '../src/results/model.js';
 import { BaseFault, type CheckResult, type Fault, type FaultContext, type FaultMeta } from './fault.js';
+import type { FaultMechanism } from './types.js';
 
 /**
  * Several faults as one (e.g. turn-outage: UDP outage + coturn's TCP proxy down). Each part keeps

@@ -1,10 +1,58 @@
-import type { Lab } from '../src/lab/lab.js';
-import type { FaultMechanism } from '../src/results/model.js';
 import { journalAdd, journalRemove } from './journal.js';
-import type { FaultSpec } from './spec-types.js';
+import type { FaultSpec } from './spec.js';
+import type { DependencyName, FaultMechanism, LabServiceName } from './types.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** A process the lab recorded: enough to find it in /proc and not mistake a process that reused its pid. */
+export interface FaultProcessRecord {
+  readonly name: string;
+  readonly pid: number;
+  /** Field 22 of /proc/<pid>/stat when it started. */
+  readonly startTime: string;
+}
+
+/**
+ * All chaos/ knows of a lab: what its faults act on and how to put a process back. `Lab`
+ * (src/lab/lab.ts) satisfies it structurally; a test can pass a small fake. Narrow on purpose, so
+ * how a lab is started and laid out can change without touching a fault.
+ */
+export interface FaultLab {
+  /** Names the journal: stateDir()/<name>/faults.json. */
+  readonly name: string;
+  /** An external deployment's Toxiproxy: no namespace, no processes, and only the harness's own toxics are touched. */
+  readonly isExternal: boolean;
+  readonly toxiproxyUrl: string;
+  /** Where a target reaches a dependency: its Toxiproxy proxy. */
+  endpoint(dep: DependencyName): Endpoint;
+  /** The real server, bypassing its proxy: a baseline for latency toxics. */
+  directEndpoint(dep: DependencyName): Endpoint;
+  /** The lab's network namespace, where nft faults live (null on the host loopback). */
+  readonly netns: { readonly name: string } | null;
+  /** Address the lab's servers bind, and coturn's UDP listener and relay range there (UDP faults). */
+  readonly address: string;
+  readonly ports: { readonly service: { readonly coturn: number }; readonly turnRelay: { readonly min: number; readonly max: number } };
+  /** The lab's state file as last read: its services, process records and reference targets. */
+  readonly state: {
+    readonly services: readonly LabServiceName[];
+    readonly processes: readonly FaultProcessRecord[];
+    readonly targets?: readonly { readonly instance: string; readonly serviceUrls: Readonly<Record<string, string>> }[];
+  };
+  /** Re-read the state file: another process (a target, a fault) may have changed it. */
+  refreshState(): void;
+  /** Restart a lab service exactly as it was started and wait until its probe answers. */
+  restartService(name: LabServiceName): Promise<FaultProcessRecord>;
+  /** Restart a reference-target process (record `target-<service>[-<instance>]`) and wait for its /health. */
+  restartTargetService(recordName: string, healthUrl: string): Promise<FaultProcessRecord>;
+  /** The service's own probe (a real request); rejects when it does not answer within timeoutMs. */
+  probeService(name: LabServiceName, timeoutMs?: number): Promise<string>;
+}
 
 export interface FaultContext {
-  lab: Lab;
+  lab: FaultLab;
   log?: (line: string) => void;
 }
 

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stateDir } from '../src/lab/paths.js';
-import type { Lab } from '../src/lab/lab.js';
-import type { FaultMechanism } from '../src/results/model.js';
-import type { FaultSpec } from './spec-types.js';
+import type { FaultLab } from './fault.js';
+import type { FaultSpec } from './spec.js';
+import type { FaultMechanism } from './types.js';
 
 /**
  * Faults applied and not yet rolled back, next to the lab's state file (stateDir()/<lab>/faults.json):
@@ -23,7 +23,7 @@ export interface JournalEntry {
 
 export const journalFile = (labName: string): string => join(stateDir(labName), 'faults.json');
 
-export function readJournal(lab: Pick<Lab, 'name'>): JournalEntry[] {
+export function readJournal(lab: Pick<FaultLab, 'name'>): JournalEntry[] {
   const f = journalFile(lab.name);
   if (!existsSync(f)) return [];
   try {
@@ -42,11 +42,11 @@ function writeJournal(labName: string, faults: JournalEntry[]): void {
   renameSync(`${f}.tmp`, f);
 }
 
-export function journalAdd(lab: Pick<Lab, 'name'>, entry: JournalEntry): void {
+export function journalAdd(lab: Pick<FaultLab, 'name'>, entry: JournalEntry): void {
   writeJournal(lab.name, [...readJournal(lab).filter((e) => e.id !== entry.id), entry]);
 }
 
-export function journalRemove(lab: Pick<Lab, 'name'>, id: string): void {
+export function journalRemove(lab: Pick<FaultLab, 'name'>, id: string): void {
   const before = readJournal(lab);
   if (before.some((e) => e.id === id)) writeJournal(lab.name, before.filter((e) => e.id !== id));
 }

@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import type { FaultMechanism } from '../src/results/model.js';
-import type { DependencyName } from '../src/topology/topology.js';
 import { CompositeFault } from './composite.js';
 import type { Fault, FaultMeta } from './fault.js';
 import { KillRestartFault } from './process/kill-restart.js';
@@ -8,6 +6,7 @@ import { ProxyDownFault } from './toxics/proxy-down.js';
 import { latencyToxic } from './toxics/latency.js';
 import { ToxicFault } from './toxics/toxic-fault.js';
 import type { ToxicKind } from './toxics/toxic-fault.js';
+import type { DependencyName, FaultMechanism } from './types.js';
 import { UdpFault } from './udp/udp-fault.js';
 import { udpLoss } from './udp/loss.js';
 import { udpOutage } from './udp/outage.js';

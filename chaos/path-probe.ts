@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import type { DependencyName } from '../src/topology/topology.js';
+import type { DependencyName } from './types.js';
 
 /**
  * Protocol-level probes through a TCP path (usually a Toxiproxy proxy): each sends the cheapest

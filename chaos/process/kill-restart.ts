@@ -1,19 +1,16 @@
-import { sleep } from '../../src/lab/exec.js';
-import { isAlive, type ProcessRecord } from '../../src/lab/process.js';
-import { restartTargetService } from '../../src/lab/target.js';
-import type { Lab } from '../../src/lab/lab.js';
-import { BaseFault, errText, type CheckResult, type FaultContext, type FaultMeta } from '../fault.js';
-import { recordOf, resolveProcessTarget, serviceHealthy, signalTree, type ProcessTarget } from './targets.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BaseFault, errText, type CheckResult, type FaultContext, type FaultLab, type FaultMeta, type FaultProcessRecord } from '../fault.js';
+import { isAlive, recordOf, resolveProcessTarget, serviceHealthy, signalTree, type ProcessTarget } from './targets.js';
 
 /** Restart a service from its kept spawn spec and wait until it answers. */
-export async function restartProcessTarget(lab: Lab, t: ProcessTarget): Promise<ProcessRecord> {
-  return t.kind === 'lab' ? lab.restartService(t.service) : restartTargetService(lab, t.recordName, t.healthUrl);
+export async function restartProcessTarget(lab: FaultLab, t: ProcessTarget): Promise<FaultProcessRecord> {
+  return t.kind === 'lab' ? lab.restartService(t.service) : lab.restartTargetService(t.recordName, t.healthUrl);
 }
 
 /** SIGKILL the service's process group (a crash: no shutdown, no flush); rollback restarts it with the same config. */
 export class KillRestartFault extends BaseFault {
   readonly mechanism = 'process' as const;
-  private killed: ProcessRecord | null = null;
+  private killed: FaultProcessRecord | null = null;
 
   constructor(meta: FaultMeta, private readonly processTarget: string) {
     super(meta);

@@ -1,7 +1,6 @@
-import { sleep } from '../../src/lab/exec.js';
-import { isAlive } from '../../src/lab/process.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BaseFault, errText, type CheckResult, type FaultContext, type FaultMeta } from '../fault.js';
-import { recordOf, resolveProcessTarget, serviceHealthy, signalTree, statesText, treeStates } from './targets.js';
+import { isAlive, recordOf, resolveProcessTarget, serviceHealthy, signalTree, statesText, treeStates } from './targets.js';
 
 const allStopped = (s: Record<string, number>): boolean => Object.keys(s).length > 0 && Object.keys(s).every((k) => k === 'T');
 

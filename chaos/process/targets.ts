@@ -1,27 +1,27 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import type { Lab } from '../../src/lab/lab.js';
-import type { ProcessRecord } from '../../src/lab/process.js';
-import { SERVICES } from '../../src/lab/services/index.js';
-import type { ServiceName } from '../../src/lab/services/types.js';
-import { FaultError } from '../fault.js';
+import { FaultError, type FaultLab, type FaultProcessRecord } from '../fault.js';
+import { DEPENDENCY_NAMES, type LabServiceName } from '../types.js';
+
+/** Every server a lab may run (which ones this lab runs is in its state). */
+const LAB_SERVICES: readonly LabServiceName[] = ['toxiproxy', ...DEPENDENCY_NAMES];
 
 /** A process a fault acts on: a lab service, or one service of a reference target. */
 export type ProcessTarget =
-  | { kind: 'lab'; service: ServiceName; recordName: string }
+  | { kind: 'lab'; service: LabServiceName; recordName: string }
   | { kind: 'target'; instance: string; service: string; recordName: string; healthUrl: string };
 
 /**
  * `redis` (a lab service), `target:chat` (the target's chat service: the `default` instance, or the
  * only one), `target:<instance>:chat`. Resolved against the current state file.
  */
-export function resolveProcessTarget(lab: Lab, target: string): ProcessTarget {
+export function resolveProcessTarget(lab: FaultLab, target: string): ProcessTarget {
   lab.refreshState();
   const parts = target.split(':');
   if (parts[0] !== 'target') {
-    const def = SERVICES.find((d) => d.name === target);
-    if (!def || parts.length !== 1) throw new FaultError(`unknown process target "${target}": expected a lab service (${SERVICES.map((d) => d.name).join(', ')}) or target:<service> / target:<instance>:<service>`);
-    if (!lab.state.services.includes(def.name)) throw new FaultError(`lab "${lab.name}" does not run ${def.name}`);
-    return { kind: 'lab', service: def.name, recordName: def.name };
+    const service = LAB_SERVICES.find((s) => s === target);
+    if (!service || parts.length !== 1) throw new FaultError(`unknown process target "${target}": expected a lab service (${LAB_SERVICES.join(', ')}) or target:<service> / target:<instance>:<service>`);
+    if (!lab.state.services.includes(service)) throw new FaultError(`lab "${lab.name}" does not run ${service}`);
+    return { kind: 'lab', service, recordName: service };
   }
   const targets = lab.state.targets ?? [];
   const [instanceName, service] = parts.length === 3 ? [parts[1]!, parts[2]!] : parts.length === 2 ? [null, parts[1]!] : [null, ''];
@@ -34,10 +34,29 @@ export function resolveProcessTarget(lab: Lab, target: string): ProcessTarget {
   return { kind: 'target', instance: t.instance, service, recordName, healthUrl: `${url}/health` };
 }
 
-export function recordOf(lab: Lab, t: ProcessTarget): ProcessRecord {
+export function recordOf(lab: FaultLab, t: ProcessTarget): FaultProcessRecord {
   const rec = lab.state.processes.find((p) => p.name === t.recordName);
   if (!rec) throw new FaultError(`no process record ${t.recordName} in lab "${lab.name}"`);
   return rec;
+}
+
+/**
+ * The recorded process is still the one the lab started: same pid and start time (not a process that
+ * reused the pid), and not a zombie. As src/lab/process.ts `isAlive`, read from /proc the same way.
+ */
+export function isAlive(rec: Pick<FaultProcessRecord, 'pid' | 'startTime'>): boolean {
+  const rest = statFields(rec.pid);
+  return rest !== null && rest[19] === rec.startTime && rest[0] !== 'Z';
+}
+
+/** The fields of /proc/<pid>/stat after the parenthesised command name (rest[0] is the state); null when gone. */
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
 }
 
 /** Field 3 of /proc/<pid>/stat: R, S, D, T (stopped), Z…; null when the pid is gone. */
@@ -108,13 +127,9 @@ export function treeStates(pid: number): Record<string, number> {
 export const statesText = (s: Record<string, number>): string => Object.entries(s).map(([k, v]) => `${v}×${k}`).join(' ') || 'none';
 
 /** Is the service answering: its lab probe, or the target service's /health. */
-export async function serviceHealthy(lab: Lab, t: ProcessTarget, timeoutMs = 5000): Promise<{ ok: boolean; detail: string }> {
+export async function serviceHealthy(lab: FaultLab, t: ProcessTarget, timeoutMs = 5000): Promise<{ ok: boolean; detail: string }> {
   try {
-    if (t.kind === 'lab') {
-      const def = SERVICES.find((d) => d.name === t.service)!;
-      const detail = await Promise.race([def.probe(lab.context()), new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))]);
-      return { ok: true, detail };
-    }
+    if (t.kind === 'lab') return { ok: true, detail: await lab.probeService(t.service, timeoutMs) };
     const r = await fetch(t.healthUrl, { signal: AbortSignal.timeout(timeoutMs) });
     return { ok: r.ok, detail: `HTTP ${r.status}` };
   } catch (e) {

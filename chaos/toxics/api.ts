@@ -1,7 +1,10 @@
-import type { ICreateToxicBody, ToxicType as ClientToxicType } from 'toxiproxy-node-client';
-import type { Lab } from '../../src/lab/lab.js';
-import type { DependencyName } from '../../src/topology/topology.js';
-import type { ToxicStream, ToxicType } from '../spec-types.js';
+import { Toxiproxy, type ICreateToxicBody, type ToxicType as ClientToxicType } from 'toxiproxy-node-client';
+import type { FaultLab } from '../fault.js';
+import type { DependencyName } from '../types.js';
+import type { ToxicStream, ToxicType } from './mechanism.js';
+
+/** All the Toxiproxy API needs of a lab: where its API answers. */
+type ToxiproxyHost = Pick<FaultLab, 'toxiproxyUrl'>;
 
 /** Every toxic the harness adds is named `sch-<faultId>…`, so a sweep can find them all. */
 export const TOXIC_PREFIX = 'sch-';
@@ -15,7 +18,7 @@ export interface ToxicInfo {
   attributes: Record<string, number>;
 }
 
-async function api<T>(lab: Lab, method: 'GET' | 'DELETE' | 'POST', path: string, body?: unknown): Promise<T | null> {
+async function api<T>(lab: ToxiproxyHost, method: 'GET' | 'DELETE' | 'POST', path: string, body?: unknown): Promise<T | null> {
   const res = await fetch(`${lab.toxiproxyUrl}${path}`, {
     method,
     signal: AbortSignal.timeout(5000),
@@ -28,36 +31,38 @@ async function api<T>(lab: Lab, method: 'GET' | 'DELETE' | 'POST', path: string,
 }
 
 /** Toxics of one proxy through the REST API (the client's Proxy.toJson() leaves them out). */
-export async function listToxics(lab: Lab, proxy: string): Promise<ToxicInfo[]> {
+export async function listToxics(lab: ToxiproxyHost, proxy: string): Promise<ToxicInfo[]> {
   return (await api<ToxicInfo[]>(lab, 'GET', `/proxies/${encodeURIComponent(proxy)}/toxics`)) ?? [];
 }
 
-export async function deleteToxic(lab: Lab, proxy: string, name: string): Promise<void> {
+export async function deleteToxic(lab: ToxiproxyHost, proxy: string, name: string): Promise<void> {
   await api(lab, 'DELETE', `/proxies/${encodeURIComponent(proxy)}/toxics/${encodeURIComponent(name)}`);
 }
 
-export async function addToxic(lab: Lab, proxy: DependencyName, t: { name: string; type: ToxicType; stream: ToxicStream; toxicity: number; attributes: Record<string, number> }): Promise<void> {
-  const p = await lab.toxiproxy().get(proxy);
+const client = (lab: ToxiproxyHost): Toxiproxy => new Toxiproxy(lab.toxiproxyUrl);
+
+export async function addToxic(lab: ToxiproxyHost, proxy: DependencyName, t: { name: string; type: ToxicType; stream: ToxicStream; toxicity: number; attributes: Record<string, number> }): Promise<void> {
+  const p = await client(lab).get(proxy);
   const body: ICreateToxicBody<Record<string, number>> = { name: t.name, type: t.type as ClientToxicType, stream: t.stream, toxicity: t.toxicity, attributes: t.attributes };
   await p.addToxic(body);
 }
 
-export async function proxyNames(lab: Lab): Promise<string[]> {
-  return Object.keys(await lab.toxiproxy().getAll());
+export async function proxyNames(lab: ToxiproxyHost): Promise<string[]> {
+  return Object.keys(await client(lab).getAll());
 }
 
-export async function proxyEnabled(lab: Lab, proxy: string): Promise<boolean> {
+export async function proxyEnabled(lab: ToxiproxyHost, proxy: string): Promise<boolean> {
   const p = await api<{ enabled: boolean }>(lab, 'GET', `/proxies/${encodeURIComponent(proxy)}`);
   return p?.enabled ?? false;
 }
 
-export async function setProxyEnabled(lab: Lab, proxy: DependencyName | string, enabled: boolean): Promise<void> {
-  const p = await lab.toxiproxy().get(proxy);
+export async function setProxyEnabled(lab: ToxiproxyHost, proxy: DependencyName | string, enabled: boolean): Promise<void> {
+  const p = await client(lab).get(proxy);
   await p.update({ enabled, listen: p.listen, upstream: p.upstream });
 }
 
 /** Remove the toxics whose name starts with `prefix` from one proxy; returns how many. */
-export async function removeToxics(lab: Lab, proxy: string, prefix: string): Promise<number> {
+export async function removeToxics(lab: ToxiproxyHost, proxy: string, prefix: string): Promise<number> {
   const mine = (await listToxics(lab, proxy)).filter((t) => t.name.startsWith(prefix));
   for (const t of mine) await deleteToxic(lab, proxy, t.name);
   return mine.length;

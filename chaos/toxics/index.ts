@@ -1,6 +1,6 @@
-import type { ToxicType } from '../spec-types.js';
 import { bandwidthToxic } from './bandwidth.js';
 import { latencyToxic } from './latency.js';
+import type { ToxicType } from './mechanism.js';
 import { limitDataToxic } from './limit-data.js';
 import { resetPeerToxic } from './reset-peer.js';
 import { slicerToxic } from './slicer.js';

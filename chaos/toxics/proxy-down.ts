@@ -1,6 +1,6 @@
-import type { DependencyName } from '../../src/topology/topology.js';
 import { BaseFault, errText, type CheckResult, type FaultContext, type FaultMeta } from '../fault.js';
 import { probeRtt, probeRtts } from '../path-probe.js';
+import type { DependencyName } from '../types.js';
 import { proxyEnabled, setProxyEnabled } from './api.js';
 
 /** The dependency's proxy disabled: its listener closes, so new connections are refused and open ones drop. */

@@ -1,14 +1,13 @@
 import type { z } from 'zod';
-import type { Lab } from '../../src/lab/lab.js';
-import type { DependencyName } from '../../src/topology/topology.js';
-import { BaseFault, errText, type CheckResult, type FaultContext, type FaultMeta } from '../fault.js';
+import { BaseFault, errText, type CheckResult, type FaultContext, type FaultLab, type FaultMeta } from '../fault.js';
 import { probeRtts } from '../path-probe.js';
-import type { ToxicStream, ToxicType } from '../spec-types.js';
+import type { DependencyName } from '../types.js';
+import type { ToxicStream, ToxicType } from './mechanism.js';
 import { addToxic, listToxics, deleteToxic, toxicName } from './api.js';
 
 /** What a toxic's verify() gets: the proxied path and the baseline measured before apply. */
 export interface ToxicProbeContext {
-  lab: Lab;
+  lab: FaultLab;
   dep: DependencyName;
   host: string;
   port: number;
@@ -50,7 +49,7 @@ export class ToxicFault extends BaseFault {
     return toxicName(this.id);
   }
 
-  private path(lab: Lab): { host: string; port: number } {
+  private path(lab: FaultLab): { host: string; port: number } {
     return lab.endpoint(this.o.proxy);
   }
 

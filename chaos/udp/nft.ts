@@ -1,6 +1,5 @@
 import { run } from '../../src/lab/exec.js';
-import type { Lab } from '../../src/lab/lab.js';
-import { FaultError } from '../fault.js';
+import { FaultError, type FaultLab } from '../fault.js';
 
 /** The lab's own nft table inside its namespace (created by netns.ts); fault chains live here. */
 export const NFT_FAMILY = 'inet';
@@ -10,7 +9,7 @@ export const CHAIN_PREFIX = 'fault-';
 
 export const faultChains = (faultId: string): { input: string; output: string } => ({ input: `${CHAIN_PREFIX}${faultId}-in`, output: `${CHAIN_PREFIX}${faultId}-out` });
 
-export function requireNetns(lab: Lab, faultId: string, what: string): string {
+export function requireNetns(lab: Pick<FaultLab, 'netns'>, faultId: string, what: string): string {
   const ns = lab.netns?.name;
   if (!ns) throw new FaultError(`fault "${faultId}" (${what}) needs the lab network namespace (nftables on UDP): start the lab as root without --no-netns`);
   return ns;
@@ -58,6 +57,6 @@ export async function deleteChains(ns: string, chains: string[]): Promise<number
 }
 
 /** coturn's UDP listener and its relay range: what the UDP faults act on. */
-export function turnPortSet(lab: Lab): string {
+export function turnPortSet(lab: Pick<FaultLab, 'ports'>): string {
   return `{ ${lab.ports.service.coturn}, ${lab.ports.turnRelay.min}-${lab.ports.turnRelay.max} }`;
 }

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { sleep } from '../../src/lab/exec.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface StunBurstResult {
   sent: number;

@@ -1,5 +1,4 @@
-import type { Lab } from '../../src/lab/lab.js';
-import { BaseFault, errText, type CheckResult, type FaultContext, type FaultMeta } from '../fault.js';
+import { BaseFault, errText, type CheckResult, type FaultContext, type FaultLab, type FaultMeta } from '../fault.js';
 import { chainCounters, deleteChains, faultChains, listChains, nft, requireNetns, turnPortSet, NFT_FAMILY, NFT_TABLE, type RuleCounter } from './nft.js';
 import { stunBurst, type StunBurstResult } from './stun-burst.js';
 
@@ -58,7 +57,7 @@ export class UdpFault extends BaseFault {
     await nft(ns, ['-f', '-'], `${script}\n`);
   }
 
-  private async measure(lab: Lab, ns: string, burst: number): Promise<UdpMeasure | null> {
+  private async measure(lab: FaultLab, ns: string, burst: number): Promise<UdpMeasure | null> {
     const b = burst > 0 ? await stunBurst(lab.address, lab.ports.service.coturn, { count: burst }) : null;
     const { input, output } = this.chains();
     const ci = await chainCounters(ns, input);

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { z } from 'zod';
-import type { Lab } from '../../src/lab/lab.js';
-import { FaultSpecSchema, createFault, formatIssues, listNamedFaults, parseFaultSpec } from '../../chaos/index.js';
+import { FaultSpecSchema, MECHANISMS, createFault, formatIssues, listNamedFaults, parseFaultSpec, type FaultLab } from '../../chaos/index.js';
 
 const issuesOf = (input: unknown, prefix = ''): string[] => {
   const r = FaultSpecSchema.safeParse(input);
@@ -43,6 +42,17 @@ describe('fault specs', () => {
     expect(() => parseFaultSpec({ id: 'x', fault: 'postgres-slow', params: { latencyMs: -1 } }, 'faults[0]')).toThrow(/faults\[0\]\.params\.latencyMs/);
   });
 
+  it('takes its mechanism keys from the registry, in registry order', () => {
+    const keys = MECHANISMS.flatMap((m) => Object.keys(m.specs));
+    expect(keys).toEqual(['toxic', 'proxyDown', 'udp', 'process']);
+    expect(issuesOf({ id: 'x' })).toEqual([`(spec): needs one of ${['fault', ...keys].join(', ')}`]);
+    // Each key builds a fault of the mechanism that declares it.
+    const examples: Record<string, unknown> = { toxic: { proxy: 'redis', type: 'timeout', attributes: { timeout: 0 } }, proxyDown: 'redis', udp: { action: 'outage' }, process: { action: 'kill-restart', target: 'redis' } };
+    for (const m of MECHANISMS) for (const key of Object.keys(m.specs)) expect(createFault({ id: 'k', [key]: examples[key] }).mechanism, key).toBe(m.name);
+    expect(createFault({ id: 'k', proxyDown: 'redis' }).params).toEqual({ proxyDown: 'redis' });
+    expect(createFault({ id: 'k', udp: { action: 'loss', percent: 5 } }).params).toEqual({ action: 'loss', percent: 5 });
+  });
+
   it('lists every named fault with its defaults', () => {
     const names = listNamedFaults().map((f) => f.name);
     expect(names).toEqual(['redis-outage', 'cassandra-slow', 'minio-down', 'turn-loss', 'turn-outage', 'redis-crash-restart', 'postgres-slow']);
@@ -53,8 +63,15 @@ describe('fault specs', () => {
 
 describe('UDP faults without the lab namespace', () => {
   it('apply throws an error naming the fault and the namespace it needs', async () => {
-    // A lab on the host loopback (no namespace): only the fields a UDP fault reads before nft.
-    const lab = { name: 'nons', netns: null, address: '127.0.0.1', ports: { service: { coturn: 1 }, turnRelay: { min: 2, max: 3 } } } as unknown as Lab;
+    // A lab on the host loopback (no namespace): all a fault may ask of a lab, nothing behind it.
+    const none = (): never => {
+      throw new Error('not in this test');
+    };
+    const lab: FaultLab = {
+      name: 'nons', isExternal: false, toxiproxyUrl: 'http://127.0.0.1:1', netns: null, address: '127.0.0.1',
+      ports: { service: { coturn: 1 }, turnRelay: { min: 2, max: 3 } }, state: { services: [], processes: [] },
+      endpoint: none, directEndpoint: none, refreshState: () => undefined, restartService: none, restartTargetService: none, probeService: none,
+    };
     const saved = process.env.SCH_STATE_DIR;
     // The journal goes next to the (here absent) lab state: keep it in a scratch folder.
     process.env.SCH_STATE_DIR = mkdtempSync(`${tmpdir()}/sch-unit-`);
