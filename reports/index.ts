@@ -4,17 +4,17 @@
  * what is written, so result.json and the HTML's file list name every report.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import type { RunFile, RunResult } from '../src/results/model.js';
-import { launchChromium } from '../src/media/chromium.js';
 import { toHtml } from './html.js';
 import { toJUnit } from './junit.js';
 import { writeResultJson } from './json.js';
+import { screenshotReport } from './screenshot.js';
 
 export { toHtml } from './html.js';
 export { toJUnit } from './junit.js';
 export { readResultJson, writeResultJson, resultToJson, ResultFileError } from './json.js';
+export { screenshotReport, type ScreenshotOptions } from './screenshot.js';
 
 export const REPORT_FILES = { json: 'result.json', junit: 'junit.xml', report: 'report.html', screenshot: 'report.png' } as const;
 
@@ -54,36 +54,4 @@ export async function writeReports(result: RunResult, dir: string, opts: WriteRe
   }
   await writeResultJson(full, dir);
   return written;
-}
-
-export interface ScreenshotOptions {
-  /** Viewport width in CSS pixels (default 1360). */
-  width?: number;
-  /** Chromium binary (default /usr/bin/chromium). */
-  executablePath?: string;
-}
-
-/**
- * Renders report.html in headless Chromium (on the host: no namespace) and saves a full-page PNG.
- * Any request that is not the file itself is blocked: a report must not reach the network.
- * Returns the screenshot as a RunFile, its path relative to the HTML's directory.
- */
-export async function screenshotReport(htmlPath: string, pngPath: string, opts: ScreenshotOptions = {}): Promise<RunFile> {
-  const session = await launchChromium(opts.executablePath ? { executablePath: opts.executablePath } : {});
-  try {
-    const page = await session.browser.newPage();
-    await page.setViewport({ width: opts.width ?? 1360, height: 900, deviceScaleFactor: 1 });
-    const url = pathToFileURL(resolve(htmlPath)).href;
-    await page.setRequestInterception(true);
-    page.on('request', (req) => {
-      if (req.url() === url || req.url().startsWith('data:')) void req.continue();
-      else void req.abort('blockedbyclient');
-    });
-    await page.goto(url, { waitUntil: 'load', timeout: 30_000 });
-    await mkdir(dirname(pngPath), { recursive: true });
-    await page.screenshot({ path: pngPath as `${string}.png`, fullPage: true, type: 'png' });
-  } finally {
-    await session.close();
-  }
-  return { kind: 'screenshot', path: relative(dirname(resolve(htmlPath)), resolve(pngPath)) };
 }

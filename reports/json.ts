@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunResult } from '../src/results/model.js';
+import type { FaultMechanism, RunResult, Verdict } from '../src/results/model.js';
 import { redact } from '../src/util/redact.js';
 
 /** Top-level keys in the order the model declares them; other keys follow alphabetically. */
@@ -70,7 +70,10 @@ export class ResultFileError extends Error {
 
 type Check = (v: unknown, field: string) => void;
 
-const VERDICTS = ['PASS', 'FAIL', 'INCONCLUSIVE'] as const;
+/** Every value of a model union, for the runtime check: a value the model gains and the list lacks is a compile error here. */
+const allOf = <U extends string>() => <const L extends readonly U[]>(values: L & ([Exclude<U, L[number]>] extends [never] ? unknown : never)): L => values;
+const VERDICTS = allOf<Verdict>()(['PASS', 'FAIL', 'INCONCLUSIVE']);
+const MECHANISMS = allOf<FaultMechanism>()(['toxiproxy', 'nft', 'process']);
 
 function describe(v: unknown): string {
   if (v === undefined) return 'missing';
@@ -131,7 +134,7 @@ export function validateRunResult(doc: unknown, file: string): asserts doc is Ru
       obj({
         id: str,
         name: str,
-        mechanism: oneOf(['toxiproxy', 'nft', 'process']),
+        mechanism: oneOf(MECHANISMS),
         target: str,
         params: record,
         plannedStartS: num,
