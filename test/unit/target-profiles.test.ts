@@ -1,27 +1,152 @@
-import { describe, expect, it } from 'vitest';
+/**
+ * The reference target's profile switches as its README documents them: the table names every
+ * switch with the variable that sets it; each variable, read by the target's own config loader,
+ * flips that switch alone on either profile; and one switch's documented effect, through the real
+ * auth guard (the others need the lab: test/integration/target-*.test.ts run both profiles).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROFILES, SWITCHES, resolveSwitches } from '../../fixtures/secureconnect/target/kit/profiles.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { PROFILES, SWITCHES, resolveSwitches, type ProfileName, type Switches } from '../../fixtures/secureconnect/target/kit/profiles.js';
+import { loadConfig } from '../../fixtures/secureconnect/target/kit/config.js';
+import { authGuard, blacklistKey } from '../../fixtures/secureconnect/target/kit/auth-guard.js';
+import { mirrorFor } from '../../fixtures/secureconnect/target/kit/revocation-mirror.js';
+import { Jwt } from '../../fixtures/secureconnect/target/kit/jwt.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 
+interface Row {
+  name: string;
+  env: string;
+  audit: string;
+  audited: string;
+  hardened: string;
+}
+
+/** The switch table between the README's markers, one object per row. */
+function readmeRows(): Row[] {
+  const readme = readFileSync(join(HARNESS_ROOT, 'fixtures', 'secureconnect', 'target', 'README.md'), 'utf8');
+  const block = readme.split('<!-- switches:begin -->')[1]?.split('<!-- switches:end -->')[0];
+  if (!block) throw new Error('README has no switches:begin / switches:end block');
+  return block.trim().split('\n').slice(2).map((line) => {
+    const cells = line.split(' | ').map((c) => c.replace(/^\|\s*|\s*\|$/g, '').trim());
+    const [name, env, audit, audited, hardened] = cells;
+    return { name: name!, env: env!.replace(/`/g, ''), audit: audit!, audited: audited!, hardened: hardened! };
+  });
+}
+
+const SWITCH_NAMES = Object.keys(PROFILES.audited) as (keyof Switches)[];
+const OTHER: Record<ProfileName, ProfileName> = { audited: 'hardened', hardened: 'audited' };
+const asEnv = (v: Switches[keyof Switches]): string => (typeof v === 'number' ? String(v) : v ? 'on' : 'off');
+const differing = (a: Switches, b: Switches): string[] => SWITCH_NAMES.filter((k) => a[k] !== b[k]);
+const config = (env: Record<string, string>) => loadConfig('chat', { JWT_SECRET: 'j'.repeat(32), ...env });
+
 describe('reference target profiles', () => {
-  it('the README table is exactly the switch list', () => {
-    const readme = readFileSync(join(HARNESS_ROOT, 'fixtures', 'secureconnect', 'target', 'README.md'), 'utf8');
-    const block = readme.split('<!-- switches:begin -->')[1]!.split('<!-- switches:end -->')[0]!.trim().split('\n').slice(2);
-    expect(block).toEqual(SWITCHES.map((s) => `| ${s.name} | \`${s.env}\` | ${s.audit} | ${s.audited} | ${s.hardened} |`));
+  it('the README table documents every switch, with the variable and audit line the module gives', () => {
+    const rows = readmeRows();
+    expect(rows.map((r) => r.name).sort()).toEqual([...SWITCH_NAMES].sort());
+    expect(rows).toEqual(SWITCHES.map((s) => ({ name: s.name, env: s.env, audit: s.audit, audited: s.audited, hardened: s.hardened })));
+    // A number the table states is the profile's number.
+    const limit = rows.find((r) => r.name === 'participantLimit')!;
+    expect(limit.audited).toBe(String(PROFILES.audited.participantLimit));
+    expect(limit.hardened.split(' ')[0]).toBe(String(PROFILES.hardened.participantLimit));
   });
 
-  it('every switch differs between the profiles', () => {
-    for (const s of SWITCHES) expect(PROFILES.audited[s.name], s.name).not.toEqual(PROFILES.hardened[s.name]);
-    expect(Object.keys(PROFILES.audited).sort()).toEqual(SWITCHES.map((s) => s.name).sort());
+  it('SC_PROFILE picks the profile (audited by default) for every service config', () => {
+    expect(config({}).profile).toBe('audited');
+    expect(config({}).switches).toEqual(PROFILES.audited);
+    expect(config({ SC_PROFILE: 'hardened' }).switches).toEqual(PROFILES.hardened);
   });
 
-  it('one switch can be flipped alone; bad values name the variable', () => {
-    const r = resolveSwitches({ SC_PROFILE: 'hardened', SC_SWITCH_REVOCATION_FAIL_CLOSED: 'off' });
-    expect(r.switches).toEqual({ ...PROFILES.hardened, revocationFailClosed: false });
+  it('each documented variable flips its switch alone, on either profile: one defect at a time', () => {
+    for (const profile of ['audited', 'hardened'] as const) {
+      for (const row of readmeRows()) {
+        const name = row.name as keyof Switches;
+        const wanted = PROFILES[OTHER[profile]][name];
+        const c = config({ SC_PROFILE: profile, [row.env]: asEnv(wanted) });
+        expect(c.profile).toBe(profile);
+        expect(c.switches[name], `${profile} + ${row.env}=${asEnv(wanted)}`).toBe(wanted);
+        expect(differing(PROFILES[profile], c.switches), `${profile} + ${row.env}`).toEqual([name]);
+      }
+    }
+  });
+
+  it('bad values name the variable', () => {
     expect(resolveSwitches({ SC_SWITCH_PARTICIPANT_LIMIT: '8' }).switches.participantLimit).toBe(8);
     expect(() => resolveSwitches({ SC_PROFILE: 'secure' })).toThrow(/SC_PROFILE/);
     expect(() => resolveSwitches({ SC_SWITCH_CASSANDRA_GUARD: 'yes' })).toThrow(/SC_SWITCH_CASSANDRA_GUARD must be on or off/);
     expect(() => resolveSwitches({ SC_SWITCH_PARTICIPANT_LIMIT: '1' })).toThrow(/SC_SWITCH_PARTICIPANT_LIMIT/);
+  });
+});
+
+/** Redis as the guard and its revocation mirror use it (EXISTS, SCAN), with an off switch for the outage. */
+class ScriptedRedis {
+  up = true;
+  readonly revoked = new Set<string>();
+  async exists(key: string): Promise<number> {
+    this.check();
+    return [...this.revoked].some((jti) => blacklistKey(jti) === key) ? 1 : 0;
+  }
+  async scan(): Promise<[string, string[]]> {
+    this.check();
+    return ['0', [...this.revoked].map(blacklistKey)];
+  }
+  private check(): void {
+    if (!this.up) throw new Error('connect ECONNREFUSED (Redis down)');
+  }
+}
+
+describe('revocationFailClosed, through the auth guard', () => {
+  const apps: FastifyInstance[] = [];
+  const redises: Redis[] = [];
+  afterEach(async () => {
+    for (const r of redises.splice(0)) mirrorFor(r).stop();
+    for (const a of apps.splice(0)) await a.close();
+  });
+
+  async function guarded(profile: ProfileName, fake: ScriptedRedis) {
+    const redis = fake as unknown as Redis;
+    redises.push(redis);
+    const jwt = new Jwt('s'.repeat(32));
+    const app = Fastify();
+    apps.push(app);
+    app.get('/me', { preHandler: authGuard(jwt, redis, config({ SC_PROFILE: profile }).switches) }, async (req) => ({ user: req.user?.user_id }));
+    await app.ready();
+    const token = async (user: string) => jwt.issue({ user_id: user, email: `${user}@example.test`, username: user }, 'access');
+    const call = async (t: string) => {
+      const r = await app.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${t}` } });
+      return { status: r.statusCode, retryAfter: r.headers['retry-after'] };
+    };
+    return { token, call };
+  }
+
+  it('audited: with Redis down a revoked token is accepted (fail-open)', async () => {
+    const redis = new ScriptedRedis();
+    const g = await guarded('audited', redis);
+    const revoked = await g.token('u1');
+    redis.revoked.add(revoked.jti);
+    expect((await g.call(revoked.token)).status).toBe(401);
+    redis.up = false;
+    expect((await g.call(revoked.token)).status).toBe(200);
+  });
+
+  it('hardened: with Redis down the mirror decides (revoked refused, others work); never synced: 503 + Retry-After', async () => {
+    const redis = new ScriptedRedis();
+    const g = await guarded('hardened', redis);
+    const revoked = await g.token('u1');
+    const other = await g.token('u2');
+    redis.revoked.add(revoked.jti);
+    expect((await g.call(other.token)).status).toBe(200);
+    // The mirror's first copy is taken as it starts (first call): give it a moment to land.
+    await new Promise((r) => setTimeout(r, 50));
+    redis.up = false;
+    expect((await g.call(revoked.token)).status).toBe(401);
+    expect((await g.call(other.token)).status).toBe(200);
+
+    const cold = new ScriptedRedis();
+    cold.up = false;
+    const c = await guarded('hardened', cold);
+    expect(await c.call((await c.token('u3')).token)).toEqual({ status: 503, retryAfter: '5' });
   });
 });
