@@ -3,13 +3,23 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { HARNESS_ROOT } from '../lab/paths.js';
 import { listScenarios, scenarioSource } from '../k6/bundle.js';
-import { BudgetError, loadBudgets } from '../k6/budgets.js';
-import { K6_THRESHOLDS_FAILED, PROFILES, ScenarioInputError, planFor, planSeconds, runScenario, type Profile } from '../k6/run.js';
+import { loadBudgets } from '../k6/budgets.js';
+import { K6_THRESHOLDS_FAILED, PROFILES, ScenarioInputError, planFor, planSeconds, runScenario, type Profile, type ThresholdResult } from '../k6/run.js';
 import { redact } from '../util/redact.js';
 import { table } from './table.js';
 
-/** Exit codes of `sch scenario run`. */
-export const EXIT = { passed: 0, failed: 1, badInput: 2, thresholds: K6_THRESHOLDS_FAILED } as const;
+/**
+ * Exit codes of `sch scenario run`: 0 every budget held on real samples; 99 a threshold was crossed or its
+ * metric got no samples; 2 bad input (nothing sent) or the run failed (k6 aborted, crashed, timed out).
+ */
+export const EXIT = { passed: 0, badInput: 2, runFailed: 2, thresholds: K6_THRESHOLDS_FAILED } as const;
+
+/** The RESULT column of the threshold table. */
+export function thresholdCell(t: ThresholdResult): string {
+  if (t.status === 'crossed') return 'CROSSED';
+  if (t.status === 'no data') return t.optional ? 'no data (optional)' : 'NO DATA';
+  return 'ok';
+}
 
 /** The first sentence of a scenario's header comment (its one-line description). */
 export function scenarioDescription(name: string): string {
@@ -33,7 +43,8 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 function fail(e: unknown): never {
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`error: ${redact(msg)}\n`);
-  process.exit(e instanceof ScenarioInputError || e instanceof BudgetError ? EXIT.badInput : EXIT.failed);
+  // Bad input (ScenarioInputError, BudgetError, TargetRefused: nothing was sent) and a run that could not go on both exit 2.
+  process.exit(EXIT.runFailed);
 }
 
 export function scenarioCommand(): Command {
@@ -52,7 +63,7 @@ export function scenarioCommand(): Command {
     });
 
   sc.command('run')
-    .description('run one scenario with k6 against a target; exit 0 when every budget holds, 99 when a threshold was crossed, 2 on bad input (nothing started), 1 otherwise')
+    .description('run one scenario with k6 against a target; exit 0 when every budget holds on real samples, 99 when a threshold was crossed or its metric got no samples ("no data"), 2 on bad input (nothing sent) or when the run failed (k6 aborted: setup error, script error, crash, timeout)')
     .argument('<name>', 'scenario (see: sch scenario list)')
     .requiredOption('--base-url <url>', 'the target\'s gateway, e.g. http://198.18.0.2:21200 (its /health is probed first)')
     .addOption(new Option('--profile <profile>', `load profile: ${PROFILES.join(', ')}`).default('smoke'))
@@ -61,13 +72,14 @@ export function scenarioCommand(): Command {
     .option('--soak-duration <duration>', 'soak plateau length (k6 duration: 45m, 2h); soak profile only')
     .option('--timeout <seconds>', 'kill k6 after this long (default: the profile\'s length + 60 s)')
     .option('--no-probe', 'do not probe <base-url>/health first')
+    .option('--allow-remote', 'send load to a target outside loopback and the lab\'s network (198.18.0.0/15); refused without it, before anything is sent')
     .option('--quiet', 'no progress lines')
     .option('--no-samples', 'do not write k6\'s raw samples (a pure load run: k6\'s JSON sample stream is its most expensive part)')
     .exitOverride((err) => {
       // commander's own parse errors (missing --base-url, unknown option) are bad input too.
       process.exit(err.exitCode === 0 ? EXIT.passed : EXIT.badInput);
     })
-    .action(async (name: string, o: { baseUrl: string; profile: string; env: string[]; out?: string; soakDuration?: string; timeout?: string; probe: boolean; quiet?: boolean; samples: boolean }) => {
+    .action(async (name: string, o: { baseUrl: string; profile: string; env: string[]; out?: string; soakDuration?: string; timeout?: string; probe: boolean; quiet?: boolean; samples: boolean; allowRemote?: boolean }) => {
       try {
         const env = Object.fromEntries(o.env.map(parseEnvPair));
         const profile = o.profile as Profile;
@@ -90,24 +102,29 @@ export function scenarioCommand(): Command {
         let r;
         try {
           r = await runScenario({
-            name, baseUrl: o.baseUrl, profile, env, outDir, probe: o.probe, samples: o.samples,
+            name, baseUrl: o.baseUrl, profile, env, outDir, probe: o.probe, samples: o.samples, allowRemote: o.allowRemote === true,
             ...(soak ? { soakDuration: soak } : {}), ...(timeoutMs ? { timeoutMs } : {}),
             ...(o.quiet ? {} : { onOutput: (line: string) => { if (/level=(error|warning)/.test(line)) process.stderr.write(`[k6] ${redact(line)}\n`); } }),
           });
         } finally {
           if (tick) clearInterval(tick);
         }
-        const failed = new Set(r.failedThresholds);
-        const rows = Object.entries(r.thresholds).flatMap(([metric, exprs]) => exprs.map((x) => [metric, x, failed.has(`${metric}: ${x}`) ? 'CROSSED' : 'ok']));
-        process.stdout.write(`${table(['METRIC', 'THRESHOLD', 'RESULT'], rows)}\n`);
         process.stderr.write(`[scenario] k6 exited ${r.exitCode}${r.timedOut ? ' (timed out)' : ''} after ${((Date.now() - started) / 1000).toFixed(1)} s; summary ${r.summaryPath}\n`);
-        if (r.thresholdsPassed) process.exitCode = EXIT.passed;
-        else if (r.exitCode === K6_THRESHOLDS_FAILED || r.failedThresholds.length) {
-          process.stderr.write(`[scenario] thresholds crossed: ${r.failedThresholds.join('; ')}\n`);
-          process.exitCode = EXIT.thresholds;
+        if (r.outcome === 'failed') {
+          // Its thresholds say nothing (k6 judges metrics it never fed as 0): no table, the failure.
+          process.stderr.write(`error: run failed: ${r.failure ?? `k6 exited ${r.exitCode}`}\n`);
+          process.exitCode = EXIT.runFailed;
+          return;
+        }
+        const rows = r.thresholdResults.map((t) => [t.selector, t.expression, thresholdCell(t)]);
+        process.stdout.write(`${table(['METRIC', 'THRESHOLD', 'RESULT'], rows)}\n`);
+        if (r.outcome === 'passed') {
+          process.exitCode = EXIT.passed;
         } else {
-          process.stderr.write(`[scenario] k6 failed; last lines:\n${redact(r.stderr.split('\n').slice(-15).join('\n'))}\n`);
-          process.exitCode = EXIT.failed;
+          const noData = new Set(r.noData);
+          const listed = r.failedThresholds.map((t) => (noData.has(t) ? `${t} (no data)` : t));
+          process.stderr.write(`[scenario] thresholds crossed: ${listed.join('; ') || `k6 exited ${r.exitCode}`}\n`);
+          process.exitCode = EXIT.thresholds;
         }
       } catch (e) {
         fail(e);

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { HARNESS_ROOT } from '../lab/paths.js';
-import { AuditQuotes } from '../util/audit-quotes.js';
+import { AuditQuotes, auditDir } from '../util/audit-quotes.js';
 
 export const BUDGETS_FILE = join(HARNESS_ROOT, 'fixtures', 'budgets.yaml');
-/** Where the audits named by `source.file` live: the shared documents beside the clone (SC_AUDIT_DIR to override). */
-export const AUDIT_DIR = process.env.SC_AUDIT_DIR ?? join(HARNESS_ROOT, '..', 'shared', 'secureconnect');
+/** @deprecated moved to src/util/audit-quotes.ts (use auditDir(), which follows --audit-dir); kept for existing importers. */
+export { AUDIT_DIR } from '../util/audit-quotes.js';
 
 export type BudgetOp = '<' | '<=' | '>' | '>=' | '==';
 export type BudgetUnit = 'ms' | 'ratio' | 'count';
@@ -25,6 +25,8 @@ export interface Budget {
   op: BudgetOp;
   value: number;
   unit: BudgetUnit;
+  /** The metric may have no samples in a run (e.g. a path only some settings take): then not judged. Default false: no data crosses the budget. */
+  optional: boolean;
   source: BudgetSource;
 }
 
@@ -109,9 +111,9 @@ function budgetList(v: unknown, path: string, bad: (path: string, msg: string) =
 
 function budget(v: unknown, path: string, bad: (path: string, msg: string) => never): Budget {
   if (!isObj(v)) return bad(path, 'must be a mapping');
-  const known = ['metric', 'stat', 'op', 'value', 'unit', 'source'];
+  const known = ['metric', 'stat', 'op', 'value', 'unit', 'optional', 'source'];
   for (const k of Object.keys(v)) if (!known.includes(k)) bad(`${path}.${k}`, `unknown field (expected ${known.join(', ')})`);
-  const { metric, stat, op, value, unit, source } = v;
+  const { metric, stat, op, value, unit, optional, source } = v;
   if (typeof metric !== 'string' || !METRIC.test(metric)) bad(`${path}.metric`, `must be a k6 metric name (got ${JSON.stringify(metric)})`);
   if (typeof stat !== 'string' || !STAT.test(stat)) bad(`${path}.stat`, `must be p(NN), avg, med, min, max, rate, count or value (got ${JSON.stringify(stat)})`);
   if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op)) bad(`${path}.op`, `must be one of ${OPS.join(' ')} (got ${JSON.stringify(op)})`);
@@ -121,7 +123,11 @@ function budget(v: unknown, path: string, bad: (path: string, msg: string) => ne
   if (unit === 'ratio' && (n < 0 || n > 1)) bad(`${path}.value`, `a ratio must be within 0..1 (got ${n})`);
   if ((unit === 'ms' || unit === 'count') && n < 0) bad(`${path}.value`, `must not be negative (got ${n})`);
   if (stat === 'rate' && unit !== 'ratio') bad(`${path}.unit`, 'a rate is a ratio');
-  return { metric: metric as string, stat: stat as string, op: op as BudgetOp, value: n, unit: unit as BudgetUnit, source: budgetSource(source, `${path}.source`, bad) };
+  if (optional !== undefined && typeof optional !== 'boolean') bad(`${path}.optional`, `must be true or false (got ${JSON.stringify(optional)})`);
+  return {
+    metric: metric as string, stat: stat as string, op: op as BudgetOp, value: n, unit: unit as BudgetUnit,
+    optional: optional === true, source: budgetSource(source, `${path}.source`, bad),
+  };
 }
 
 function budgetSource(v: unknown, path: string, bad: (path: string, msg: string) => never): BudgetSource {
@@ -139,18 +145,35 @@ export function thresholdExpression(b: Budget): string {
   return `${b.stat}${b.op}${b.value}`;
 }
 
-/** The k6 `thresholds` for one scenario; an unknown scenario → an Error naming it. */
-export function thresholdsFor(budgets: BudgetsFile, scenario: string): K6Thresholds {
+/** One k6 threshold of a scenario: its metric selector and expression, and whether the metric may lack data. */
+export interface ThresholdSpec {
+  /** `metric` or `metric{step:<step>}`. */
+  selector: string;
+  expression: string;
+  /** Every budget behind this threshold is optional (one that is not demands data). */
+  optional: boolean;
+}
+
+/** The thresholds of one scenario, one entry per (selector, expression); an unknown scenario → a BudgetError naming it. */
+export function thresholdSpecs(budgets: BudgetsFile, scenario: string): ThresholdSpec[] {
   const s = budgets.scenarios[scenario];
   if (!s) throw new BudgetError(`no budgets for scenario "${scenario}" (known: ${Object.keys(budgets.scenarios).join(', ') || 'none'})`);
-  const out: K6Thresholds = {};
-  const add = (key: string, b: Budget) => {
-    const list = (out[key] ??= []);
-    const expr = thresholdExpression(b);
-    if (!list.includes(expr)) list.push(expr);
+  const out: ThresholdSpec[] = [];
+  const add = (selector: string, b: Budget) => {
+    const expression = thresholdExpression(b);
+    const prev = out.find((t) => t.selector === selector && t.expression === expression);
+    if (prev) prev.optional &&= b.optional;
+    else out.push({ selector, expression, optional: b.optional });
   };
   for (const b of s.scenario) add(b.metric, b);
   for (const [step, list] of Object.entries(s.steps)) for (const b of list) add(`${b.metric}{step:${step}}`, b);
+  return out;
+}
+
+/** The k6 `thresholds` for one scenario; an unknown scenario → an Error naming it. */
+export function thresholdsFor(budgets: BudgetsFile, scenario: string): K6Thresholds {
+  const out: K6Thresholds = {};
+  for (const t of thresholdSpecs(budgets, scenario)) (out[t.selector] ??= []).push(t.expression);
   return out;
 }
 
@@ -160,9 +183,9 @@ export function thresholdsFor(budgets: BudgetsFile, scenario: string): K6Thresho
  * non-ASCII characters and with whitespace collapsed). Returns one message per mismatch; audits absent
  * from `auditDir` are reported too.
  */
-export function verifySources(budgets: BudgetsFile, auditDir: string = AUDIT_DIR): string[] {
+export function verifySources(budgets: BudgetsFile, dir: string = auditDir()): string[] {
   const problems: string[] = [];
-  const quotes = new AuditQuotes(auditDir);
+  const quotes = new AuditQuotes(dir);
   for (const [name, s] of Object.entries(budgets.scenarios)) {
     const all: [string, Budget][] = [
       ...s.scenario.map((b, i): [string, Budget] => [`scenarios.${name}.scenario[${i}]`, b]),

@@ -40,6 +40,51 @@ export interface BundleResult {
 
 const BUILD_OPTIONS = { format: 'esm', platform: 'neutral', target: 'es2020', external: ['k6', 'k6/*'] } as const;
 
+/** The environment variable naming the file the bundle's handleSummary writes (set by src/k6/run.ts). */
+export const SUMMARY_EXPORT_ENV = 'SCH_SUMMARY_EXPORT';
+
+/**
+ * Appended to every bundle: k6's end-of-test summary in its legacy `--summary-export` format (what
+ * readSummary reads), written to $SCH_SUMMARY_EXPORT, WITHOUT `setup_data`. k6's own export includes
+ * whatever setup() returned, and the scenarios' setup() returns the test accounts' bearer tokens.
+ * Without SCH_SUMMARY_EXPORT (a caller passing --summary-export itself) setup_data is deleted from the
+ * object k6 exports and k6's default handling goes on. Plain ES2020: it is not bundled.
+ */
+export const SUMMARY_FOOTER = `
+// ---- added by src/k6/bundle.ts: the summary without setup() data (it holds the test accounts' tokens)
+export function handleSummary(data) {
+  delete data.setup_data;
+  var path = __ENV.${SUMMARY_EXPORT_ENV};
+  if (!path) return undefined;
+  var byName = function (list) {
+    if (!Array.isArray(list)) return list || {};
+    var o = {};
+    for (var i = 0; i < list.length; i++) o[list[i].name] = list[i];
+    return o;
+  };
+  var group = function (g) {
+    var groups = byName(g.groups);
+    var out = {};
+    for (var k in groups) out[k] = group(groups[k]);
+    return { name: g.name, path: g.path, id: g.id, groups: out, checks: byName(g.checks) };
+  };
+  var metrics = {};
+  for (var name in data.metrics) {
+    var m = data.metrics[name];
+    var v = JSON.parse(JSON.stringify(m.values));
+    if (m.type === 'rate' && Object.prototype.hasOwnProperty.call(v, 'rate')) { v.value = v.rate; delete v.rate; }
+    if (m.thresholds && Object.keys(m.thresholds).length > 0) {
+      v.thresholds = {};
+      for (var t in m.thresholds) v.thresholds[t] = !m.thresholds[t].ok;
+    }
+    metrics[name] = v;
+  }
+  var out = {};
+  out[path] = JSON.stringify({ root_group: group(data.root_group), metrics: metrics }, null, 4);
+  return out;
+}
+`;
+
 /**
  * Bundle scenarios/<name>.ts into reports/runs/.bundles/<name>.js for k6 (ESM, `k6` and `k6/*` external),
  * reusing the previous bundle when no input changed (hash of every input file, recorded in <name>.json).
@@ -70,8 +115,11 @@ export async function bundleScenario(name: string, opts: { scenariosDir?: string
     logLevel: 'silent',
     legalComments: 'none',
   });
-  const code = r.outputFiles[0]?.text;
-  if (code === undefined) throw new Error(`esbuild produced no output for scenario "${name}"`);
+  const built = r.outputFiles[0]?.text;
+  if (built === undefined) throw new Error(`esbuild produced no output for scenario "${name}"`);
+  const exported = Object.values(r.metafile.outputs).flatMap((o) => o.exports);
+  if (exported.includes('handleSummary')) throw new ScenarioInputError(`scenario "${name}" exports handleSummary: the harness adds its own (the summary must not hold setup() data); remove it`);
+  const code = `${built}${SUMMARY_FOOTER}`;
   const inputs = Object.keys(r.metafile.inputs).map((p) => join(HARNESS_ROOT, p)).sort();
   const hash = hashInputs(inputs);
   mkdirSync(outDir, { recursive: true });
@@ -84,6 +132,7 @@ export async function bundleScenario(name: string, opts: { scenariosDir?: string
 function hashInputs(files: string[]): string {
   const h = createHash('sha256');
   h.update(JSON.stringify(BUILD_OPTIONS));
+  h.update(SUMMARY_FOOTER);
   for (const f of [...files].sort()) {
     h.update(f);
     h.update('\0');

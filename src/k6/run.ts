@@ -5,11 +5,14 @@ import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { binaries, HARNESS_ROOT } from '../lab/paths.js';
 import { run } from '../lab/exec.js';
-import { bundleScenario, scenarioSource, ScenarioInputError, type BundleResult } from './bundle.js';
-import { loadBudgets, thresholdsFor, BUDGETS_FILE, type K6Thresholds } from './budgets.js';
+import { redact } from '../util/redact.js';
+import { checkTargetAddress } from '../util/target-address.js';
+import { bundleScenario, scenarioSource, ScenarioInputError, SUMMARY_EXPORT_ENV, type BundleResult } from './bundle.js';
+import { loadBudgets, thresholdSpecs, thresholdsFor, BUDGETS_FILE, type K6Thresholds, type ThresholdSpec } from './budgets.js';
 import { durationSeconds } from '../../scenarios/lib/duration.ts';
 
 export { ScenarioInputError };
+export { TargetRefused } from '../util/target-address.js';
 
 export const PROFILES = ['smoke', 'load', 'stress', 'spike', 'soak'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -102,10 +105,10 @@ export async function probeTarget(url: string, timeoutMs = 3000): Promise<void> 
   if (status >= 500) throw new ScenarioInputError(`target ${base} is not reachable: ${base}/health answered HTTP ${status}`);
 }
 
-/** Like exec.run, but hands each output line to `onLine` as it comes. */
+/** Like exec.run, but hands each output line to `onLine` as it comes, and says whether it killed the command (timeout) or a signal ended it. */
 async function runStreaming(cmd: string, args: string[], opts: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv; signal?: AbortSignal }, onLine: (line: string, stream: 'stdout' | 'stderr') => void) {
   const { spawn } = await import('node:child_process');
-  return new Promise<{ code: number; stdout: string; stderr: string }>((res, rej) => {
+  return new Promise<{ code: number; stdout: string; stderr: string; signal: NodeJS.Signals | null; timedOut: boolean }>((res, rej) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGTERM' as const } : {}) });
     const out = { stdout: '', stderr: '' };
     const partial = { stdout: '', stderr: '' };
@@ -118,11 +121,13 @@ async function runStreaming(cmd: string, args: string[], opts: { cwd: string; ti
     };
     child.stdout.on('data', take('stdout'));
     child.stderr.on('data', take('stderr'));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs);
     child.on('error', (e) => { if (e.name === 'AbortError') return; clearTimeout(timer); rej(new Error(`cannot run ${cmd}: ${e.message}`)); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      res({ code: code ?? (signal ? 128 : 1), stdout: out.stdout, stderr: signal === 'SIGKILL' && code === null ? `${out.stderr}\n(timed out after ${opts.timeoutMs} ms)` : out.stderr });
+      for (const stream of ['stdout', 'stderr'] as const) if (partial[stream] !== '') onLine(partial[stream], stream);
+      res({ code: code ?? (signal ? 128 : 1), stdout: out.stdout, stderr: timedOut ? `${out.stderr}\n(timed out after ${opts.timeoutMs} ms)` : out.stderr, signal, timedOut });
     });
   });
 }
@@ -179,6 +184,13 @@ export interface RunScenarioOptions {
   probe?: boolean;
   /** Probe timeout (default 3000 ms). */
   probeTimeoutMs?: number;
+  /**
+   * Send load outside loopback and the lab's network (198.18.0.0/15, or `labAddress`). Default false: a
+   * baseUrl or `*_URL` variable of `env` elsewhere → TargetRefused before anything is sent.
+   */
+  allowRemote?: boolean;
+  /** The lab's address, also accepted as local (the 198.18.0.0/15 labs are anyway). */
+  labAddress?: string | null;
   /** Where scenarios live (default scenarios/). */
   scenariosDir?: string;
   /** Samples file name inside outDir (default samples.json.gz). */
@@ -193,14 +205,47 @@ export interface RunScenarioOptions {
   samples?: boolean;
   /** Aborting stops k6 with SIGTERM (it ends the test and still writes its summary and samples). */
   signal?: AbortSignal;
+  /** k6 options that only exist as environment variables of the k6 process (e.g. K6_LOCAL_IPS: the source address). */
+  k6Env?: Record<string, string>;
+}
+
+/**
+ * How a run ended. `passed`: k6 ran to its end and every threshold held on real samples. `thresholds`:
+ * k6 ran to its end and a threshold was crossed or its metric had no samples (and its budget is not
+ * optional). `failed`: the run itself failed — k6 aborted (setup/teardown error, script error: 107…),
+ * crashed, timed out, was interrupted, or wrote no summary — so its thresholds say nothing.
+ */
+export type ScenarioOutcome = 'passed' | 'thresholds' | 'failed';
+
+/** `no data`: the metric got no sample (absent from the summary, or count 0). */
+export type ThresholdStatus = 'ok' | 'crossed' | 'no data';
+
+export interface ThresholdResult {
+  /** `metric` or `metric{tag:value}`. */
+  selector: string;
+  expression: string;
+  status: ThresholdStatus;
+  /** Its budget allows no data (then `no data` does not count as crossed). */
+  optional: boolean;
 }
 
 export interface ScenarioRunResult {
+  outcome: ScenarioOutcome;
+  /** Why the run failed (k6's error messages, redacted), when outcome is `failed`; else null. */
+  failure: string | null;
+  /** k6's own exit code (0, 99 thresholds crossed, 107 script error, …). */
   exitCode: number;
-  /** No threshold crossed (k6 exits 99 when one is). */
+  /** outcome === 'passed'. */
   thresholdsPassed: boolean;
-  /** Each crossed threshold as `<metric selector>: <expression>`, from the summary. */
+  /**
+   * Each threshold that did not hold as `<metric selector>: <expression>`: crossed, or without data (and
+   * not optional). Those without data are listed in `noData` too.
+   */
   failedThresholds: string[];
+  /** The thresholds in failedThresholds whose metric had no samples. */
+  noData: string[];
+  /** Every threshold with its status (empty when k6 wrote no summary). */
+  thresholdResults: ThresholdResult[];
   timedOut: boolean;
   summaryPath: string;
   samplesPath: string;
@@ -215,17 +260,47 @@ export interface ScenarioRunResult {
 /** k6 exit code when thresholds were crossed. */
 export const K6_THRESHOLDS_FAILED = 99;
 
+/** k6's exit codes (go.k6.io/k6/v2 errext/exitcodes), for failure messages. */
+export const K6_EXIT_CODES: Readonly<Record<number, string>> = {
+  97: 'cloud test run failed', 98: 'cloud progress unavailable', 99: 'thresholds crossed', 100: 'setup() timed out',
+  101: 'teardown() timed out', 102: 'timed out', 103: 'stopped through the REST API', 104: 'invalid configuration',
+  105: 'aborted by a signal', 106: 'cannot start the REST API', 107: 'script exception', 108: 'aborted by the script (test.abort)',
+  109: 'Go panic', 110: 'marked as failed',
+};
+
+/**
+ * k6's system tags on samples: its defaults without `url` and `name`. Both hold a request's full URL
+ * (`name` when the script sets none), and URLs carry credentials: a socket's `?token=`, presigned
+ * `X-Amz-Signature`s. A `name` the script sets is a plain tag and stays. Nothing in src/results or the
+ * reports reads either.
+ */
+export const SYSTEM_TAGS = ['proto', 'subproto', 'status', 'method', 'group', 'check', 'error', 'error_code', 'tls_version', 'scenario', 'service', 'expected_response'] as const;
+
+/** The summary's trend statistics: the scenarios' own, `count` (how no data is told apart) and any the budgets use. */
+const TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
+
+/** Variables of `env` that name a place the scenario sends traffic to. */
+const isTargetVariable = (k: string): boolean => /_URL$/.test(k);
+
 /**
  * Run one scenario with k6: bundle it, give it the budgets' thresholds (k6 --config <outDir>/options.json),
  * write the samples (gzipped JSON lines) and the summary into outDir. An unknown scenario or profile (or a
- * scenario without budgets) throws before any load; k6 is killed after `timeoutMs`.
+ * scenario without budgets), a target outside loopback and the lab without `allowRemote` (TargetRefused),
+ * or an unreachable one throws before any load; k6 is killed after `timeoutMs`. `outcome` says how it ended.
  */
 export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunResult> {
   const plan = planFor(o.profile, { ...soakOf(o) });
   scenarioSource(o.name, o.scenariosDir);
-  const thresholds = thresholdsFor(loadBudgets(o.budgetsFile ?? BUDGETS_FILE), o.name);
+  const specs = thresholdSpecs(loadBudgets(o.budgetsFile ?? BUDGETS_FILE), o.name);
+  const thresholds: K6Thresholds = {};
+  for (const t of specs) (thresholds[t.selector] ??= []).push(t.expression);
   checkUrl('baseUrl', o.baseUrl);
   if (o.env?.SC_VIDEO_URL !== undefined) checkUrl('SC_VIDEO_URL', o.env.SC_VIDEO_URL);
+  // Before anything is sent (the /health probe included): every place the scenario would send to.
+  const allowRemote = o.allowRemote ?? false;
+  const labAddress = o.labAddress ?? null;
+  checkTargetAddress(o.baseUrl, labAddress, allowRemote);
+  for (const [k, v] of Object.entries(o.env ?? {})) if (isTargetVariable(k) && v !== '') checkTargetAddress(v, labAddress, allowRemote, k);
   const k6 = binaries().k6;
   if (!existsSync(k6)) throw new Error(`k6 not found at ${k6}: run scripts/setup --only go-tools`);
   if (o.probe !== false) {
@@ -240,29 +315,55 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
   const summaryPath = join(outDir, 'summary.json');
   const samplesPath = join(outDir, o.samplesFile ?? 'samples.json.gz');
   writeFileSync(optionsPath, `${JSON.stringify({ thresholds }, null, 2)}\n`);
+  // A summary left by an earlier run in the same directory must not pass for this one's.
+  rmSync(summaryPath, { force: true });
 
-  const env = scenarioEnv(o.baseUrl, o.profile, plan, o.env);
+  // The summary is written by the bundle's handleSummary (src/k6/bundle.ts), without setup() data.
+  const env = { ...scenarioEnv(o.baseUrl, o.profile, plan, o.env), [SUMMARY_EXPORT_ENV]: summaryPath };
   const timeoutMs = o.timeoutMs ?? (planSeconds(plan) + 60) * 1000;
+  const budgetStats = specs.map((t) => /^(p\([\d.]+\))/.exec(t.expression)?.[1]).filter((x): x is string => x !== undefined);
   const args = [
     'run', '--quiet', '--no-usage-report', '--no-color',
     '--config', optionsPath,
+    '--system-tags', SYSTEM_TAGS.join(','),
+    '--summary-trend-stats', [...new Set([...TREND_STATS, ...budgetStats])].join(','),
     ...(o.samples === false ? [] : ['--out', `json=${samplesPath}`]),
-    '--summary-export', summaryPath,
     ...Object.entries(o.tags ?? {}).flatMap(([k, v]) => ['--tag', `${k}=${v}`]),
     ...envArgs(env),
     bundle.path,
   ];
-  const r = o.onOutput
-    ? await runStreaming(k6, args, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, K6_NO_COLOR: '1' }, ...(o.signal ? { signal: o.signal } : {}) }, o.onOutput)
-    : await run(k6, args, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, K6_NO_COLOR: '1' }, ...(o.signal ? { signal: o.signal, killSignal: 'SIGTERM' as const } : {}) });
-  const timedOut = r.stderr.includes(`(timed out after ${timeoutMs} ms)`);
-  const failedThresholds = existsSync(summaryPath) ? failedThresholdsOf(readSummary(summaryPath)) : [];
-  writeFileSync(join(outDir, 'k6.log'), `${r.stdout}\n--- stderr ---\n${r.stderr}`);
+  const r = await runStreaming(k6, args, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, ...(o.k6Env ?? {}), K6_NO_COLOR: '1' }, ...(o.signal ? { signal: o.signal } : {}) }, o.onOutput ?? (() => undefined));
+  // k6 logs failed requests with their URL (tokens, signatures): the log on disk is redacted.
+  writeFileSync(join(outDir, 'k6.log'), redact(`${r.stdout}\n--- stderr ---\n${r.stderr}`));
+
+  let summary: K6Summary | null = null;
+  let summaryProblem: string | null = null;
+  if (!existsSync(summaryPath)) summaryProblem = `k6 wrote no summary (${summaryPath})`;
+  else {
+    try {
+      summary = readSummary(summaryPath);
+    } catch (e) {
+      summaryProblem = (e as Error).message;
+    }
+  }
+  const thresholdResults = summary ? judgeThresholds(summary, specs) : [];
+  const counted = thresholdResults.filter((t) => t.status === 'crossed' || (t.status === 'no data' && !t.optional));
+  const failedThresholds = counted.map((t) => `${t.selector}: ${t.expression}`).sort();
+  const noData = counted.filter((t) => t.status === 'no data').map((t) => `${t.selector}: ${t.expression}`).sort();
+  const failure = runFailure({ exitCode: r.code, signal: r.signal, timedOut: r.timedOut, timeoutMs, interrupted: o.signal?.aborted === true, stderr: r.stderr, summaryProblem });
+  // Exit 99 with nothing counted: k6 crossed only optional thresholds without data (an empty rate reads 0), else trust k6.
+  const onlyOptionalEmpty = thresholdResults.some((t) => t.optional && t.status === 'no data');
+  const k6Crossed = r.code === K6_THRESHOLDS_FAILED && !onlyOptionalEmpty;
+  const outcome: ScenarioOutcome = failure !== null ? 'failed' : failedThresholds.length > 0 || k6Crossed ? 'thresholds' : 'passed';
   return {
+    outcome,
+    failure,
     exitCode: r.code,
-    thresholdsPassed: !timedOut && r.code !== K6_THRESHOLDS_FAILED && existsSync(summaryPath) && failedThresholds.length === 0,
+    thresholdsPassed: outcome === 'passed',
     failedThresholds,
-    timedOut,
+    noData,
+    thresholdResults,
+    timedOut: r.timedOut,
     summaryPath,
     samplesPath,
     optionsPath,
@@ -271,6 +372,81 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
     stdout: r.stdout,
     stderr: r.stderr,
   };
+}
+
+/**
+ * Why a k6 run failed, or null when it ran to its end (exit 0, or 99 for crossed thresholds) and wrote its
+ * summary. The text carries k6's own error messages (redacted).
+ */
+export function runFailure(o: { exitCode: number; signal?: NodeJS.Signals | null; timedOut: boolean; timeoutMs?: number; interrupted?: boolean; stderr: string; summaryProblem: string | null }): string | null {
+  const errors = k6Errors(o.stderr);
+  const why = errors.length ? `: ${errors.join(' | ')}` : '';
+  let failure: string | null = null;
+  if (o.timedOut) failure = `k6 did not finish within ${Math.round((o.timeoutMs ?? 0) / 1000)} s and was killed${why}`;
+  else if (o.interrupted) failure = `interrupted: k6 was stopped (exit ${o.exitCode}${o.signal ? `, ${o.signal}` : ''})${why}`;
+  else if (o.signal) failure = `k6 was killed by ${o.signal}${why}`;
+  else if (o.exitCode !== 0 && o.exitCode !== K6_THRESHOLDS_FAILED) {
+    const meaning = K6_EXIT_CODES[o.exitCode];
+    const tail = errors.length ? why : `; last lines: ${o.stderr.trim().split('\n').slice(-5).join(' | ')}`;
+    failure = `k6 exited ${o.exitCode}${meaning ? ` (${meaning})` : ''}${tail}`;
+  } else if (o.summaryProblem !== null) failure = `${o.summaryProblem}${why}`;
+  return failure === null ? null : redact(failure);
+}
+
+/** logfmt value `"…"` → text (k6 escapes quotes, backslashes, newlines and tabs). */
+function unquote(v: string): string {
+  return v.replace(/\\(.)/g, (_m, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
+}
+
+/**
+ * k6's error messages from its log (stderr): each `level=error` line's msg (first line: a GoError's stack is
+ * dropped) with its hint, and panics. Deduplicated, at most 5.
+ */
+export function k6Errors(stderr: string): string[] {
+  const out: string[] = [];
+  for (const line of stderr.split('\n')) {
+    let text: string | null = null;
+    if (/\blevel=(error|fatal|panic)\b/.test(line)) {
+      const msg = /\bmsg="((?:[^"\\]|\\.)*)"/.exec(line) ?? /\bmsg=(\S+)/.exec(line);
+      const hint = /\bhint="((?:[^"\\]|\\.)*)"/.exec(line);
+      const first = msg ? unquote(msg[1]!).split('\n')[0]!.trim() : line.trim();
+      text = hint ? `${first} (${unquote(hint[1]!)})` : first;
+    } else if (/^(panic:|fatal error:)/.test(line)) text = line.trim();
+    if (text && !out.includes(text)) out.push(text);
+  }
+  return out.slice(0, 5);
+}
+
+/** Whether a summary metric got samples: absent, count 0, or a rate with no pass and no fail → no. */
+export function hasSamples(m: Record<string, unknown> | undefined): boolean {
+  if (m === undefined) return false;
+  const n = (k: string): number => (typeof m[k] === 'number' ? (m[k] as number) : 0);
+  // Rate: passes + fails. Trend (count is always in the summary, TREND_STATS) and Counter: count. A counter
+  // that only ever got add(0) reads as no data too: the summary cannot tell it apart (mark its budget optional).
+  if ('passes' in m || 'fails' in m) return n('passes') + n('fails') > 0;
+  if ('count' in m) return n('count') > 0;
+  // Gauge (value, min, max): only an all-zero one is indistinguishable from none.
+  return Object.entries(m).some(([k, v]) => k !== 'thresholds' && typeof v === 'number' && v !== 0);
+}
+
+/**
+ * Every threshold of the run with its status, from the summary: `crossed` as k6 judged it, `no data` when its
+ * metric had no samples (k6 judges an empty metric as 0 and may call `p(95)<1000` ok). The budgets' thresholds
+ * come first (with their `optional`), then any other threshold the summary holds.
+ */
+export function judgeThresholds(s: K6Summary, specs: readonly ThresholdSpec[]): ThresholdResult[] {
+  const status = (selector: string, expression: string): ThresholdStatus => {
+    const m = s.metrics[selector];
+    if (!hasSamples(m)) return 'no data';
+    return m?.thresholds?.[expression] === true ? 'crossed' : 'ok';
+  };
+  const out: ThresholdResult[] = specs.map((t) => ({ selector: t.selector, expression: t.expression, status: status(t.selector, t.expression), optional: t.optional }));
+  for (const [selector, m] of Object.entries(s.metrics)) {
+    for (const expression of Object.keys(m.thresholds ?? {})) {
+      if (!out.some((t) => t.selector === selector && t.expression === expression)) out.push({ selector, expression, status: status(selector, expression), optional: false });
+    }
+  }
+  return out;
 }
 
 

@@ -115,12 +115,18 @@ describe('sch scenario (CLI)', () => {
     expect(parseEnvPair('SC_X=a=b')).toEqual(['SC_X', 'a=b']);
   }, 60_000);
 
-  it('run: a target whose every call fails crosses the thresholds: exit 99, the crossed ones listed', async () => {
+  it('run: a target whose every call fails crosses the thresholds: exit 99, the crossed ones listed; steps never reached read "NO DATA", not "ok"', async () => {
     const out = join(tmp, 'cli-fail');
     const r = await sch(['scenario', 'run', 'registration', '--base-url', healthy, '--profile', 'smoke', '--out', out, '--quiet'], 90_000);
     expect(r.code, r.stderr.slice(-1500)).toBe(99);
     expect(r.stdout).toMatch(/http_req_failed\s+rate<0\.05\s+CROSSED/);
     expect(r.stderr).toMatch(/thresholds crossed: .*http_req_failed: rate<0\.05/);
+    // register fails, so no later step ever ran: their p(95) is k6's 0 over nothing.
+    for (const step of ['login', 'refresh', 'profile', 'logout', 'revoked']) {
+      expect(r.stdout).toMatch(new RegExp(`sc_step_duration\\{step:${step}\\}\\s+p\\(95\\)<1000\\s+NO DATA`));
+      expect(r.stderr).toContain(`sc_step_duration{step:${step}}: p(95)<1000 (no data)`);
+    }
+    expect(r.stdout).toMatch(/sc_revoked_token_accepted\s+count<1\s+no data \(optional\)/);
     expect(existsSync(join(out, 'summary.json'))).toBe(true);
   }, 90_000);
 
