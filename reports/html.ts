@@ -184,12 +184,13 @@ function hypothesesTable(result: RunResult): string {
   const rows = result.hypotheses.map((h) => {
     const ok = hypothesisAsExpected(h, result);
     return (
-      `<tr id="hyp-${esc(h.id)}" data-hypothesis-id="${esc(h.id)}" data-verdict="${h.verdict}" data-as-expected="${ok}">` +
-      `<td><code>${esc(h.id)}</code><div class="source">${esc(h.description)}</div></td>` +
+      `<tr id="hyp-${esc(h.id)}" data-hypothesis-id="${esc(h.id)}" data-role="${h.role}" data-verdict="${h.verdict}" data-as-expected="${ok}">` +
+      `<td><code>${esc(h.id)}</code>${h.role === 'precondition' ? ' <span class="muted">precondition</span>' : ''}<div class="source">${esc(h.description)}</div>` +
+      `${h.gatedBy?.length ? `<div class="source">not judged: precondition ${h.gatedBy.map((g) => `<a href="#hyp-${esc(g)}">${esc(g)}</a>`).join(', ')} did not hold</div>` : ''}</td>` +
       `<td><code>${esc(h.phase)}</code></td>` +
       `<td>${esc(h.expected)}</td>` +
       `<td class="num">${esc(fmtNum(h.observed, 3))}</td>` +
-      `<td>${badge(h.verdict)}</td>` +
+      `<td>${badge(h.verdict)}${h.expectedVerdict ? `<div class="source">expected ${esc(h.expectedVerdict)}</div>` : ''}</td>` +
       `<td>${esc(h.evidence)}</td>` +
       `<td>${h.claims.map((c) => `<code>${esc(c)}</code>`).join(', ')}</td>` +
       '</tr>'
@@ -211,6 +212,13 @@ function calibrationTable(result: RunResult): string {
   );
 }
 
+/** How far an actual time is from its schedule (ms), shown under the time. */
+function late(actual: number | undefined, scheduled: number | undefined): string {
+  if (actual === undefined || scheduled === undefined) return '';
+  const d = Math.round(actual - scheduled);
+  return `<div class="source" data-schedule-delta-ms="${d}">${d >= 0 ? '+' : ''}${d} ms vs schedule</div>`;
+}
+
 function faultTable(result: RunResult): string {
   const s0 = result.startedAtMs;
   const rows = result.faults.map((f) => {
@@ -220,8 +228,8 @@ function faultTable(result: RunResult): string {
       `<td><code>${esc(f.id)}</code></td><td>${esc(f.name)}</td><td>${esc(f.mechanism)}</td><td><code>${esc(f.target)}</code></td>` +
       `<td><code>${esc(JSON.stringify(f.params))}</code></td>` +
       `<td class="num">+${esc(fmtNum(f.plannedStartS))} s for ${esc(fmtNum(f.plannedDurationS))} s</td>` +
-      `<td class="num" data-applied-at-ms="${f.appliedAtMs ?? ''}">${esc(fmtRel(f.appliedAtMs, s0))}</td>` +
-      `<td class="num" data-removed-at-ms="${f.removedAtMs ?? ''}">${esc(fmtRel(f.removedAtMs, s0))}</td>` +
+      `<td class="num" data-applied-at-ms="${f.appliedAtMs ?? ''}">${esc(fmtRel(f.appliedAtMs, s0))}${late(f.appliedAtMs, f.scheduledApplyMs)}</td>` +
+      `<td class="num" data-removed-at-ms="${f.removedAtMs ?? ''}">${esc(fmtRel(f.removedAtMs, s0))}${late(f.removedAtMs, f.scheduledRemoveMs)}</td>` +
       `<td class="num">${esc(actual)}</td>` +
       `<td>${tick(f.verified)} ${esc(f.verifyDetail)}</td>` +
       `<td>${tick(f.rolledBack)}</td>` +

@@ -139,8 +139,14 @@ export function validateRunResult(doc: unknown, file: string): asserts doc is Ru
         params: record,
         plannedStartS: num,
         plannedDurationS: num,
+        scheduledApplyMs: optional(num),
+        scheduledRemoveMs: optional(num),
         appliedAtMs: optional(num),
         removedAtMs: optional(num),
+        rollbackIssuedAtMs: optional(num),
+        verifyStartedAtMs: optional(num),
+        verifiedAtMs: optional(num),
+        expectedLatencyMs: optional(num),
         verified: bool,
         verifyDetail: str,
         rolledBack: bool,
@@ -151,7 +157,10 @@ export function validateRunResult(doc: unknown, file: string): asserts doc is Ru
     series: arr(obj({ selector, label: str, windowMs: num, points: arr(obj({ t: num, stats })) })),
     calibration: arr(obj({ faultId: str, selector, label: str, expected: str, observed: numOrNull, ok: bool, detail: str })),
     hypotheses: arr(
-      obj({ id: str, description: str, phase: str, claims: strings, verdict: oneOf(VERDICTS), observed: numOrNull, expected: str, evidence: str }),
+      obj({
+        id: str, description: str, role: oneOf(['check', 'precondition']), gatedBy: optional(strings), phase: str, claims: strings, verdict: oneOf(VERDICTS),
+        expectedVerdict: oneOf([...VERDICTS, null]), asExpected: bool, observed: numOrNull, expected: str, evidence: str,
+      }),
     ),
     claims: arr(
       obj({

@@ -9,7 +9,16 @@ const history = sent.map((s) => s.client_message_id);
 describe('checkFanout', () => {
   it('reports zeros on a clean set', () => {
     const r = checkFanout({ sent, deliveries: clean(), recipients: R, history });
-    expect(r).toEqual({ expected: 12, delivered: 12, lost: [], duplicates: [], orderViolations: [], missingFromHistory: [], completeness: 1 });
+    expect(r).toEqual({ expected: 12, delivered: 12, lost: [], duplicates: [], orderViolations: [], missingFromHistory: [], completeness: 1, acked: 4, refused: 0, hung: 0, unackedStored: 0 });
+  });
+
+  it('a message in history without an ack is due all the same: its missing deliveries are losses', () => {
+    const r = checkFanout({ sent: [...sent, { client_message_id: 'p-7', seq: 7, sender: 'vu1', acked: false, outcome: 'hung' }], deliveries: clean(), recipients: R, history: [...history, 'p-7'] });
+    expect(r.unackedStored).toBe(1);
+    expect(r.hung).toBe(1);
+    expect(r.expected).toBe(15);
+    expect(r.lost.map((l) => l.client_message_id)).toEqual(['p-7', 'p-7', 'p-7']);
+    expect(r.missingFromHistory).toEqual([]);
   });
 
   it('finds a planted loss (and ignores unacked messages)', () => {
