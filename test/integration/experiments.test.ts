@@ -34,11 +34,13 @@ const explain = (r: RunResult) => `${r.error ?? ''}\n${r.hypotheses.map((h) => `
 
 const EXPERIMENTS = ['redis-outage', 'cassandra-slow', 'minio-down', 'api-guards', 'recovery'];
 
-/** soak-chaos as the main job runs it, shortened: the same workloads and checks, 10 s faults. */
+/** soak-chaos as the main job runs it, shortened: the same workloads and checks, 10 s faults, twice the probe rate. */
 async function shortSoak(): Promise<Experiment> {
   const e = await loadExperiment('soak-chaos');
+  const faster: Record<string, Record<string, string>> = { probes: { SC_PROBE_RATE: '2' }, burst: { SC_RATE_LIMIT_EVERY: '3s' } };
   return {
     ...e, durationS: 84, recoveryS: 12,
+    workloads: e.workloads.map((w) => ({ ...w, env: { ...w.env, ...(faster[w.id] ?? {}) } })),
     faults: e.faults.map((f, i) => ({ ...f, startS: 14 + i * 22, durationS: 10 })),
   };
 }

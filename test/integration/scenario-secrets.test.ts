@@ -119,4 +119,18 @@ describe('no credential in a run\'s files (summary, samples, log, options)', () 
     expect(secrets.filter((s) => s.startsWith('eyJ')).length).toBeGreaterThanOrEqual(flows * 6);
     expectNoSecrets(out, secrets);
   }, 150_000);
+
+  it('probes (what experiments run): the revoked, sender, receiver and account tokens are nowhere on disk', async () => {
+    seen.clear();
+    const out = join(runRoot, 'probes');
+    const r = await runScenario({
+      name: 'probes', baseUrl: relayUrl, profile: 'smoke', outDir: out, timeoutMs: 120_000,
+      env: { SC_PROBES: 'login,authed,revoked,revoked_ws_chat,deliver,ws_origin', SC_PROBE_RATE: '2', SC_DURATION: '3s', SC_USERS: '2', SC_RUN_ID: `sec${randomBytes(3).toString('hex')}` },
+    });
+    expect(r.outcome, `${r.failure ?? ''} ${r.failedThresholds.join('; ')}`).not.toBe('failed');
+    // 6 accounts (2 + revoked, sender, receiver, uploader) and the logins' tokens.
+    const secrets = [...seen];
+    expect(secrets.filter((s) => s.startsWith('eyJ')).length).toBeGreaterThanOrEqual(12);
+    expectNoSecrets(out, secrets);
+  }, 180_000);
 });

@@ -19,6 +19,10 @@ describe('checkFanout', () => {
     expect(r.expected).toBe(15);
     expect(r.lost.map((l) => l.client_message_id)).toEqual(['p-7', 'p-7', 'p-7']);
     expect(r.missingFromHistory).toEqual([]);
+    // Delivered late (after p-0…p-3): no order promise for a send that was never acknowledged.
+    const late = checkFanout({ sent: [...sent, { client_message_id: 'p-7', seq: 0, sender: 'vu1', acked: false }], deliveries: [...clean(), ...R.map((recipient) => ({ recipient, client_message_id: 'p-7', seq: 0, sender: 'vu1' }))], recipients: R, history: [...history, 'p-7'] });
+    expect(late.lost).toEqual([]);
+    expect(late.orderViolations).toEqual([]);
   });
 
   it('finds a planted loss (and ignores unacked messages)', () => {

@@ -193,6 +193,14 @@ describe('recovers', () => {
     expect(r.evidence).toMatch(/back after 2 s, then relapsed in \[\+\d+ s, \+\d+ s\)/);
   });
 
+  it('one noisy window is not a relapse; the seconds before a next fault are left out (they feel that fault)', () => {
+    expect(evaluateHypothesis(rec(), input(lat((t) => ((t >= 20 && t < 37) || (t >= 44 && t < 45) ? 3000 : 20)), phases, faults)).verdict).toBe('PASS');
+    const two = [fault('redis', 20, 35), fault('next', 45, 55)];
+    const ph = derivePhases(s(0), s(60), two, 15);
+    const p = lat((t) => ((t >= 20 && t < 37) || t >= 42 ? 3000 : 20));
+    expect(evaluateHypothesis(rec(), input(p, ph, two)).verdict).toBe('PASS');
+  });
+
   it('no applied fault, or a baseline that is zero, → INCONCLUSIVE (never the vacuous PASS)', () => {
     const p = lat(() => 20);
     const star = h({ kind: 'recovers', id: 'r', description: 'd', claims: ['X'], fault: '*', select: sel, stat: 'p95', withinS: 10 });

@@ -1,7 +1,7 @@
 /**
  * `recovers`: after a fault is removed, `stat(select)` comes back within tolerance of its baseline within
- * `withinS`, and stays back for the rest of that fault's recovery phase (a relapse is a FAIL, its window
- * named). No applied fault, or a baseline with nothing to come back to, is INCONCLUSIVE.
+ * `withinS`, and stays back for the rest of that fault's recovery phase (a relapse — two consecutive
+ * windows past the limit — is a FAIL, its windows named). No applied fault, or a baseline with nothing to come back to, is INCONCLUSIVE.
  */
 import { z } from 'zod';
 import type { SeriesSelector } from '../../results/model.js';
@@ -26,6 +26,9 @@ export const RecoversSchema = z.object({
   minAttempts: z.number().int().min(1).default(3),
 }).strict();
 export type RecoversHypothesis = z.output<typeof RecoversSchema>;
+
+/** Left out of the stay-back scan before a next fault: its requests may already feel that fault. */
+const NEXT_FAULT_GUARD_MS = 5000;
 
 export function recoversSelectors(h: RecoversHypothesis): SeriesSelector[] {
   return [h.select, attemptsSelector(h.select)];
@@ -82,12 +85,22 @@ export function evaluateRecovers(h: RecoversHypothesis, i: EvaluationInput): Kin
       return { verdict: 'FAIL' as const, observed: null, evidence: `${fid}: not back within ${h.withinS} s (${h.stat} over that time ${fmt(after ?? NaN, unit)} vs limit ${fmt(limit, unit)})` };
     }
     const secs = (backAt - removed) / 1000;
-    // Then it must stay back: consecutive windows to the end of the recovery phase.
-    for (let t = backAt + win; t + win <= phaseEnd; t += win) {
+    // Then it must stay back to the end of the recovery phase: a relapse is two consecutive windows past the
+    // limit (one window of a few samples is noise). When the next fault cuts the phase, its last seconds are
+    // left out: requests started there may already feel that fault (they count where they started).
+    const cutByNextFault = recovery !== undefined && recovery.endMs < removed + h.withinS * 1000 + h.windowS * 1000 && recovery.endMs < i.runEndMs;
+    const until = phaseEnd - (cutByNextFault ? NEXT_FAULT_GUARD_MS : 0);
+    let bad: { t: number; v: number } | null = null;
+    for (let t = backAt + win; t + win <= until; t += win) {
       const v = judged(t);
-      if (v !== null && !isBack(v)) {
-        return { verdict: 'FAIL' as const, observed: secs, evidence: `${fid}: back after ${secs} s, then relapsed in [+${((t - removed) / 1000).toFixed(0)} s, +${((t + win - removed) / 1000).toFixed(0)} s) (${h.stat} ${fmt(v, unit)} vs limit ${fmt(limit, unit)})` };
+      if (v === null || isBack(v)) {
+        bad = null;
+        continue;
       }
+      if (bad) {
+        return { verdict: 'FAIL' as const, observed: secs, evidence: `${fid}: back after ${secs} s, then relapsed in [+${((bad.t - removed) / 1000).toFixed(0)} s, +${((t + win - removed) / 1000).toFixed(0)} s) (${h.stat} ${fmt(bad.v, unit)} then ${fmt(v, unit)} vs limit ${fmt(limit, unit)})` };
+      }
+      bad = { t, v };
     }
     return { verdict: 'PASS' as const, observed: secs, evidence: `${fid}: back after ${secs} s and stayed back to the end of its recovery phase (${h.stat} baseline ${fmt(b, unit)}, limit ${fmt(limit, unit)})` };
   });
