@@ -126,6 +126,14 @@ describe('outcomes', () => {
     expect(r.evidence).toMatch(/3 never answered/);
   });
 
+  it('an attempt the end of the run cut off (no time left to answer) is neither a hang nor counted', () => {
+    const ph = derivePhases(s(0), s(59), faults, 30);
+    const p = pipelineWith(ph, probe('send', (t) => (t > 58 ? null : 'served')), 59, 0.5);
+    const r = evaluateHypothesis(h({ kind: 'outcomes', id: 'n', description: 'd', claims: ['X'], phase: 'recovery:redis', probe: 'send', accept: ['served'] }), input(p, ph, faults, { runEndMs: s(59) }));
+    expect(r.verdict).toBe('PASS');
+    expect(r.evidence).toMatch(/1 cut off by the end of the run, not counted/);
+  });
+
   it('too few attempts → INCONCLUSIVE; every attempt accepted → PASS', () => {
     const p = pipelineWith(phases, probe('login', () => 'served'), 60, 2);
     expect(evaluateHypothesis(h({ kind: 'outcomes', id: 'l', description: 'd', claims: ['X'], phase: 'fault:redis', probe: 'login', accept: ['served'] }), input(p, phases, faults)).verdict).toBe('INCONCLUSIVE');

@@ -31,35 +31,51 @@ export function outcomesSelectors(h: OutcomesHypothesis): SeriesSelector[] {
   return [attemptSel(h.probe), ...OUTCOME_CLASSES.map((c) => outcomeSel(h.probe, c))];
 }
 
-/** Attempts of a probe in one phase, by class (unanswered attempts counted as `hang`). */
-export function outcomeCounts(i: EvaluationInput, probe: string, phaseId: string): { attempts: number; byClass: Partial<Record<OutcomeClass, number>>; unanswered: number } {
-  const attempts = i.source.stats(attemptSel(probe), phaseId).count;
-  const byClass: Partial<Record<OutcomeClass, number>> = {};
-  let answered = 0;
-  for (const c of OUTCOME_CLASSES) {
-    const n = i.source.stats(outcomeSel(probe, c), phaseId).count;
-    if (n > 0) byClass[c] = n;
-    answered += n;
-  }
-  const unanswered = Math.max(0, attempts - answered);
-  if (unanswered > 0) byClass.hang = (byClass.hang ?? 0) + unanswered;
-  return { attempts, byClass, unanswered };
+/**
+ * How long after its start an attempt must have had an answer: the probes' request timeout (15 s) plus a
+ * margin. An attempt started later than this before the run's end and never answered was cut off by the
+ * end of the run (an interrupted run stops k6 mid-request): not a hang, and not counted.
+ */
+export const ANSWER_WINDOW_MS = 20_000;
+
+/** Attempts of a probe in one phase, by class (unanswered attempts counted as `hang`, those cut off by the run's end left out). */
+export function outcomeCounts(i: EvaluationInput, probe: string, phase: { id: string; startMs: number; endMs: number }): { attempts: number; byClass: Partial<Record<OutcomeClass, number>>; unanswered: number; cutOff: number } {
+  const count = (sel: SeriesSelector, late: boolean) => (late ? i.source.windowStats(sel, Math.max(phase.startMs, i.runEndMs - ANSWER_WINDOW_MS), phase.endMs).count : i.source.stats(sel, phase.id).count);
+  const tally = (late: boolean) => {
+    const byClass: Partial<Record<OutcomeClass, number>> = {};
+    let answered = 0;
+    for (const c of OUTCOME_CLASSES) {
+      const n = count(outcomeSel(probe, c), late);
+      if (n > 0) byClass[c] = n;
+      answered += n;
+    }
+    return { attempts: count(attemptSel(probe), late), byClass, answered };
+  };
+  const all = tally(false);
+  // Attempts near the run's end with no answer yet: the run ended, not the target.
+  const late = phase.endMs > i.runEndMs - ANSWER_WINDOW_MS ? tally(true) : { attempts: 0, answered: 0 };
+  const cutOff = Math.max(0, late.attempts - late.answered);
+  const attempts = all.attempts - cutOff;
+  const unanswered = Math.max(0, attempts - all.answered);
+  if (unanswered > 0) all.byClass.hang = (all.byClass.hang ?? 0) + unanswered;
+  return { attempts, byClass: all.byClass, unanswered, cutOff };
 }
 
 export function evaluateOutcomes(h: OutcomesHypothesis, i: EvaluationInput): KindResult {
   const expected = `share of ${h.probe} attempts that are ${h.accept.join(' | ')} ≥ ${h.share}`;
-  const phases = h.phase === 'run' ? [{ id: 'run', faultId: undefined }] : phasesMatching(h.phase, i.phases);
+  const whole = { startMs: Math.min(...i.phases.map((p) => p.startMs), i.runEndMs), endMs: i.runEndMs };
+  const phases = h.phase === 'run' ? [{ id: 'run', faultId: undefined, ...whole }] : phasesMatching(h.phase, i.phases);
   if (phases.length === 0) return { verdict: 'INCONCLUSIVE', observed: null, expected, phase: h.phase, evidence: `no phase ${h.phase} in this run (was the fault applied?)` };
   const results = phases.map((p) => {
     const cal = calibrationProblem(p.faultId, i.calibration);
     if (cal) return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: null, evidence: cal };
-    const { attempts, byClass, unanswered } = outcomeCounts(i, h.probe, p.id);
+    const { attempts, byClass, unanswered, cutOff } = outcomeCounts(i, h.probe, p);
     const classes = Object.entries(byClass).map(([c, n]) => `${c} ${n}`).join(', ') || 'none';
     if (attempts < h.minAttempts) return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: null, evidence: `${p.id}: ${attempts} attempts of ${h.probe} (need ${h.minAttempts}); outcomes: ${classes}` };
     const good = h.accept.reduce((t, c) => t + (byClass[c] ?? 0), 0);
     const share = good / attempts;
     const ok = share >= h.share;
-    return { phase: p.id, verdict: ok ? 'PASS' as const : 'FAIL' as const, observed: share, evidence: `${p.id}: ${good}/${attempts} ${h.probe} attempts accepted (${(share * 100).toFixed(1)} %, need ${(h.share * 100).toFixed(1)} %); outcomes: ${classes}${unanswered ? ` (${unanswered} never answered)` : ''}` };
+    return { phase: p.id, verdict: ok ? 'PASS' as const : 'FAIL' as const, observed: share, evidence: `${p.id}: ${good}/${attempts} ${h.probe} attempts accepted (${(share * 100).toFixed(1)} %, need ${(h.share * 100).toFixed(1)} %); outcomes: ${classes}${unanswered ? ` (${unanswered} never answered)` : ''}${cutOff ? `; ${cutOff} cut off by the end of the run, not counted` : ''}` };
   });
   return { expected, ...foldPhases(h.phase, results) };
 }
