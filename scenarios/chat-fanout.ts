@@ -224,7 +224,7 @@ export function sender(data: SetupData): void {
   const id = messageId(k, n, false);
   const sentAt = Date.now();
   const content = JSON.stringify({ id, seq, sender: senderKey, sentAt });
-  const r = http.post(`${data.base}/v1/messages`, JSON.stringify({ conversation_id: c.conversation_id, content, client_message_id: id, sequence: seq }), {
+  const r = http.post(`${data.base}/v1/messages`, JSON.stringify({ conversation_id: c.conversation_id, content, message_type: 'text', client_message_id: id, sequence: seq }), {
     headers: { ...JSON_HEADERS, authorization: `Bearer ${data.sender.token}` }, tags: { name: 'send', via: 'rest' },
   });
   ackLatency.add(r.timings.duration, { via: 'rest' });

@@ -256,7 +256,7 @@ export function revoked_ws_signaling(d: SetupData): void {
 export function send(d: SetupData): void {
   const id = `probe-${str('SC_RUN_ID', 'r')}-s${exec.scenario.iterationInTest}`;
   const t0 = begin('send');
-  const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, client_message_id: id }), req('send', d.sender));
+  const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('send', d.sender));
   if (r.status !== 201) recordFailure('send', r);
   end('send', r.status === 201 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
 }
@@ -274,7 +274,7 @@ export function deliver(d: SetupData): void {
     socket.close();
   };
   socket.onopen = () => {
-    const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, client_message_id: id }), req('deliver', d.sender));
+    const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('deliver', d.sender));
     if (r.status !== 201) {
       recordFailure('deliver', r);
       finish(classOf(r, t0));
