@@ -100,7 +100,8 @@ function scenarios(): Record<string, Scenario> {
       const every = str('SC_RATE_LIMIT_EVERY', '');
       const start = str('SC_RATE_LIMIT_START', '0s');
       out.rate_limit = every
-        ? { executor: 'constant-arrival-rate', exec: 'rate_limit', rate: 1, timeUnit: every, duration: DURATION, startTime: start, preAllocatedVUs: 1, maxVUs: 3, gracefulStop: '20s', tags: { probe: 'rate_limit' } }
+        // A burst can last longer than the interval (the limiter's window just reset): VUs enough that none is dropped.
+        ? { executor: 'constant-arrival-rate', exec: 'rate_limit', rate: 1, timeUnit: every, duration: DURATION, startTime: start, preAllocatedVUs: 4, maxVUs: 10, gracefulStop: '20s', tags: { probe: 'rate_limit' } }
         : { executor: 'per-vu-iterations', exec: 'rate_limit', vus: 1, iterations: 1, startTime: start, maxDuration: '60s', gracefulStop: '10s', tags: { probe: 'rate_limit' } };
     } else {
       out[p] = p === 'ws_origin' ? steady(p, Math.min(RATE, 1), str('SC_ORIGIN_DURATION', DURATION)) : steady(p);

@@ -37,7 +37,7 @@ const EXPERIMENTS = ['redis-outage', 'cassandra-slow', 'minio-down', 'api-guards
 /** soak-chaos as the main job runs it, shortened: the same workloads and checks, 10 s faults, twice the probe rate. */
 async function shortSoak(): Promise<Experiment> {
   const e = await loadExperiment('soak-chaos');
-  const faster: Record<string, Record<string, string>> = { probes: { SC_PROBE_RATE: '2' }, burst: { SC_RATE_LIMIT_EVERY: '3s' } };
+  const faster: Record<string, Record<string, string>> = { probes: { SC_PROBE_RATE: '2' }, burst: { SC_RATE_LIMIT_EVERY: '2s' } };
   return {
     ...e, durationS: 84, recoveryS: 12,
     workloads: e.workloads.map((w) => ({ ...w, env: { ...w.env, ...(faster[w.id] ?? {}) } })),
