@@ -42,6 +42,7 @@ export interface ProvisionOptions {
 
 /** The runner's own target instance in the lab (its processes are named target-<service>-exp). */
 const TARGET_INSTANCE = 'exp';
+const isRunnerTarget = (p: { name: string }): boolean => p.name.startsWith('target-') && p.name.endsWith(`-${TARGET_INSTANCE}`);
 
 export class Provision {
   lab: Lab | null = null;
@@ -101,7 +102,7 @@ export class Provision {
   targetPids(): number[] {
     if (!this.lab || !this.target) return [];
     this.lab.refreshState();
-    return this.lab.state.processes.filter((p) => p.name.startsWith('target-') && p.name.endsWith(`-${TARGET_INSTANCE}`)).map((p) => p.pid);
+    return this.lab.state.processes.filter(isRunnerTarget).map((p) => p.pid);
   }
 
   /** A source address of its own for the nth workload that asks for one (lab namespace: a further host address; host loopback: 127.0.0.x). */
@@ -122,7 +123,7 @@ export class Provision {
   private async stopLeftoverTarget(): Promise<void> {
     const lab = this.lab!;
     lab.refreshState();
-    const mine = lab.state.processes.filter((p) => p.name.startsWith('target-') && p.name.endsWith(`-${TARGET_INSTANCE}`));
+    const mine = lab.state.processes.filter(isRunnerTarget);
     if (mine.length === 0) return;
     this.o.log(`stopping ${mine.length} target process(es) left by a previous run`);
     await Promise.all(mine.map((p) => stopProcess(p, 5000)));

@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomInt } from 'node:crypto';
 import { HARNESS_ROOT, binaries, pinnedVersions } from '../lab/paths.js';
-import { run as runCmd } from '../lab/exec.js';
+import { run as runCmd, sleepUnless } from '../lab/exec.js';
 import type { DependencyName } from '../topology/topology.js';
 import { DEPENDENCY_NAMES } from '../topology/topology.js';
 import { runScenario, type ScenarioRunResult } from '../k6/run.js';
@@ -85,17 +85,6 @@ async function versions(): Promise<Record<string, string>> {
   }
   return out;
 }
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
-  if (signal?.aborted || ms <= 0) return resolve();
-  const t = setTimeout(done, ms);
-  function done() {
-    clearTimeout(t);
-    signal?.removeEventListener('abort', done);
-    resolve();
-  }
-  signal?.addEventListener('abort', done, { once: true });
-});
 
 /** Build every fault up front: a bad spec fails before any load. */
 function buildTimeline(e: Experiment): TimelineEntry[] {
@@ -211,7 +200,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
 
     // The timeline starts with the load: the first sample any workload writes (at most 60 s of setup).
     const waitStart = Date.now();
-    while (!firstSample && !finished && !stopWork.signal.aborted && Date.now() - waitStart < 60_000) await sleep(200, stopWork.signal);
+    while (!firstSample && !finished && !stopWork.signal.aborted && Date.now() - waitStart < 60_000) await sleepUnless(200, stopWork.signal);
     const runStartMs = firstSample ? Math.min(firstSample, Date.now()) - 1000 : Date.now();
     manifest.runStartMs = runStartMs;
     saveManifest();
@@ -254,9 +243,10 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     // ---- conversation histories (they need the target: before it stops)
     for (const h of e.hypotheses) {
       if (h.kind !== 'nothing-lost' || existsSync(join(workloadDir(dir, h.workload), WORKLOAD_FILES.history))) continue;
-      const r = workloadResults.get(h.workload);
-      if (!r || r instanceof Error) continue;
-      const setups = parseK6Log(`${r.stdout}\n${r.stderr}`).setups;
+      // The same record the analysis reads: the workload's k6 log in the history.
+      const logPath = join(workloadDir(dir, h.workload), WORKLOAD_FILES.log);
+      if (!existsSync(logPath)) continue;
+      const setups = parseK6Log(readFileSync(logPath, 'utf8')).setups;
       try {
         // The service may still be recovering (a breaker cooling down): retry a bounded while.
         const history: Record<string, string[]> = {};
@@ -266,7 +256,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
               history[s.conversation_id] = await conversationHistory(prov.baseUrl, s.conversation_id);
             } catch (err) {
               if (Date.now() > until || attempt >= 30) throw err;
-              await sleep(1000);
+              await sleepUnless(1000);
             }
           }
         }

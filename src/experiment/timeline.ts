@@ -6,6 +6,7 @@
  */
 import type { Fault, FaultContext } from '../../chaos/index.js';
 import type { FaultRecord } from '../results/model.js';
+import { sleepUnless } from '../lab/exec.js';
 
 export interface TimelineEntry {
   fault: Fault;
@@ -27,17 +28,6 @@ export interface TimelineOptions {
   /** How long a verify() still in flight after the rollback is waited for before it is recorded as unfinished (ms). */
   verifyGraceMs?: number;
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> => new Promise((resolve) => {
-  if (signal.aborted || ms <= 0) return resolve();
-  const t = setTimeout(done, ms);
-  function done() {
-    clearTimeout(t);
-    signal.removeEventListener('abort', done);
-    resolve();
-  }
-  signal.addEventListener('abort', done, { once: true });
-});
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -89,7 +79,7 @@ export class FaultTimeline {
     const r = s.record;
     r.scheduledApplyMs = runStartMs + s.startS * 1000;
     r.scheduledRemoveMs = runStartMs + (s.startS + s.durationS) * 1000;
-    await sleep(r.scheduledApplyMs - Date.now(), stop);
+    await sleepUnless(r.scheduledApplyMs - Date.now(), stop);
     if (stop.aborted || skip()) return;
     s.applied = true;
     try {
@@ -102,7 +92,7 @@ export class FaultTimeline {
     }
     this.o.onEvent?.({ type: 'applied', record: r });
     if (!r.error) s.verifying = this.verify(s);
-    await sleep(r.scheduledRemoveMs - Date.now(), stop);
+    await sleepUnless(r.scheduledRemoveMs - Date.now(), stop);
     if (stop.aborted) return;
     await this.rollbackOne(s);
   }

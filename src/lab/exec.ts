@@ -39,3 +39,15 @@ export async function runOk(cmd: string, args: string[], opts: SpawnOptions & { 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Sleep that an abort ends early (resolves, never rejects): for waits a Ctrl-C must cut short. */
+export const sleepUnless = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
+  if (signal?.aborted || ms <= 0) return resolve();
+  const t = setTimeout(done, ms);
+  function done() {
+    clearTimeout(t);
+    signal?.removeEventListener('abort', done);
+    resolve();
+  }
+  signal?.addEventListener('abort', done, { once: true });
+});

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { CalibrationResult, Phase, SeriesSelector, Stats, Verdict } from '../results/model.js';
 import type { FanoutData } from '../k6/fanout-checker.js';
 import { selectorLabel } from '../results/pipeline.js';
+import { phasesMatching } from '../experiment/phases.js';
 
 /** What the checker needs from the result pipeline. A sample is counted in the phase in which its request started. */
 export interface StatsSource {
@@ -121,4 +122,10 @@ export function foldPhases(pattern: string, results: { phase: string; verdict: V
   const verdict = worst(results.map((r) => r.verdict));
   const shown = results.find((r) => r.verdict === verdict);
   return { verdict, observed: shown?.observed ?? null, phase: results.length === 1 && shown ? shown.phase : pattern, evidence: results.map((r) => r.evidence).join('; ') };
+}
+
+/** The phases a hypothesis' `phase` pattern names; `run` is the whole run (from the first phase's start to the run's end). */
+export function phasesFor(pattern: string, i: Pick<EvaluationInput, 'phases' | 'runEndMs'>): { id: string; faultId?: string | undefined; startMs: number; endMs: number }[] {
+  if (pattern !== 'run') return phasesMatching(pattern, i.phases);
+  return [{ id: 'run', faultId: undefined, startMs: Math.min(...i.phases.map((p) => p.startMs), i.runEndMs), endMs: i.runEndMs }];
 }

@@ -7,9 +7,8 @@
  */
 import { z } from 'zod';
 import type { SeriesSelector } from '../../results/model.js';
-import { phasesMatching } from '../../experiment/phases.js';
 import { checkFanoutRun } from '../../k6/fanout-checker.js';
-import { PhasePattern, calibrationProblem, foldPhases, hypothesisBase, hypothesisId, type EvaluationInput, type KindResult } from '../common.js';
+import { PhasePattern, calibrationProblem, foldPhases, hypothesisBase, hypothesisId, type EvaluationInput, type KindResult, phasesFor } from '../common.js';
 
 export const NothingLostSchema = z.object({
   kind: z.literal('nothing-lost'),
@@ -40,8 +39,7 @@ export function evaluateNothingLost(h: NothingLostHypothesis, i: EvaluationInput
   const data = i.fanout[h.workload];
   if (!data) return out('INCONCLUSIVE', `no fan-out record for workload ${h.workload}`);
   if ('error' in data) return out('INCONCLUSIVE', `workload ${h.workload}: ${data.error}`);
-  const run = i.phases.length ? { startMs: Math.min(...i.phases.map((p) => p.startMs)), endMs: i.runEndMs } : { startMs: -Infinity, endMs: Infinity };
-  const phases = h.phase === 'run' ? [{ id: 'run', faultId: undefined, ...run }] : phasesMatching(h.phase, i.phases);
+  const phases = phasesFor(h.phase, i);
   if (phases.length === 0) return out('INCONCLUSIVE', `no phase ${h.phase} in this run (was the fault applied?)`);
   const results = phases.map((p) => {
     const cal = calibrationProblem(p.faultId, i.calibration);

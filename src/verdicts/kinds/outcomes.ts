@@ -6,9 +6,8 @@
  */
 import { z } from 'zod';
 import type { SeriesSelector } from '../../results/model.js';
-import { phasesMatching } from '../../experiment/phases.js';
 import { OUTCOME_CLASSES, type OutcomeClass } from '../../../scenarios/lib/outcomes.ts';
-import { ATTEMPT_METRIC, OUTCOME_METRIC, PhasePattern, calibrationProblem, foldPhases, hypothesisBase, type EvaluationInput, type KindResult } from '../common.js';
+import { ATTEMPT_METRIC, OUTCOME_METRIC, PhasePattern, calibrationProblem, foldPhases, hypothesisBase, type EvaluationInput, type KindResult, phasesFor } from '../common.js';
 
 export const OutcomesSchema = z.object({
   kind: z.literal('outcomes'),
@@ -63,8 +62,7 @@ export function outcomeCounts(i: EvaluationInput, probe: string, phase: { id: st
 
 export function evaluateOutcomes(h: OutcomesHypothesis, i: EvaluationInput): KindResult {
   const expected = `share of ${h.probe} attempts that are ${h.accept.join(' | ')} ≥ ${h.share}`;
-  const whole = { startMs: Math.min(...i.phases.map((p) => p.startMs), i.runEndMs), endMs: i.runEndMs };
-  const phases = h.phase === 'run' ? [{ id: 'run', faultId: undefined, ...whole }] : phasesMatching(h.phase, i.phases);
+  const phases = phasesFor(h.phase, i);
   if (phases.length === 0) return { verdict: 'INCONCLUSIVE', observed: null, expected, phase: h.phase, evidence: `no phase ${h.phase} in this run (was the fault applied?)` };
   const results = phases.map((p) => {
     const cal = calibrationProblem(p.faultId, i.calibration);

@@ -4,8 +4,7 @@
  */
 import { z } from 'zod';
 import type { SeriesSelector } from '../../results/model.js';
-import { phasesMatching } from '../../experiment/phases.js';
-import { PhasePattern, SelectorSchema, attemptsSelector, calibrationProblem, compare, fmt, foldPhases, hypothesisBase, label, statValue, type EvaluationInput, type KindResult } from '../common.js';
+import { PhasePattern, SelectorSchema, attemptsSelector, calibrationProblem, compare, fmt, foldPhases, hypothesisBase, label, statValue, type EvaluationInput, type KindResult, phasesFor } from '../common.js';
 
 export const STATS = ['p50', 'p90', 'p95', 'p99', 'max', 'min', 'mean', 'rate', 'count', 'sum', 'perSecond'] as const;
 export const OPS = ['<', '<=', '>', '>=', '=='] as const;
@@ -32,7 +31,7 @@ export function thresholdSelectors(h: ThresholdHypothesis): SeriesSelector[] {
 
 export function evaluateThreshold(h: ThresholdHypothesis, i: EvaluationInput): KindResult {
   const expected = `${h.stat}(${label(h.select)}) ${h.op} ${fmt(h.value, h.unit)}`;
-  const phases = h.phase === 'run' ? [{ id: 'run', faultId: undefined }] : phasesMatching(h.phase, i.phases);
+  const phases = phasesFor(h.phase, i);
   if (phases.length === 0) return { verdict: 'INCONCLUSIVE', observed: null, expected, phase: h.phase, evidence: `no phase ${h.phase} in this run (was the fault applied?)` };
   const att = attemptsSelector(h.select, h.attempts);
   const results = phases.map((p) => {
