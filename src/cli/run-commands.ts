@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { REFERENCE_PROFILES, type ReferenceProfile } from '../util/profiles.js';
 import { listExperiments, loadExperiment } from '../experiment/load.js';
 import { loadClaims } from '../experiment/claims.js';
 import { runExperiment, RUNS_DIR } from '../experiment/runner.js';
@@ -96,7 +97,7 @@ function progressPrinter(): (line: string) => void {
 }
 
 interface RunFlags {
-  profile?: 'audited' | 'hardened';
+  profile?: ReferenceProfile;
   duration?: number;
   seed?: number;
   lab: string;
@@ -134,7 +135,7 @@ async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): P
 
 function runFlags(c: Command): Command {
   return c
-    .addOption(new Option('--profile <profile>', 'reference-target profile (embedded targets)').choices(['audited', 'hardened']))
+    .addOption(new Option('--profile <profile>', 'reference-target profile (embedded targets)').choices(REFERENCE_PROFILES))
     .option('--duration <time>', 'stretch the timeline to this length (e.g. 10m, 2h); faults keep their length', parseDuration)
     .option('--seed <n>', 'seed for run ids and anything random (recorded in the manifest)', parseSeed)
     .option('--lab <name>', 'lab to use: attached if up, else started and stopped after the run', 'sch')

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { Lab, LabError } from '../lab/lab.js';
 import { startTarget, targetHealth } from '../lab/target.js';
 import { table } from './table.js';
+import { REFERENCE_PROFILES, type ReferenceProfile } from '../util/profiles.js';
 
 /** `sch target …`: the reference SecureConnect target, inside a running lab. */
 export function targetCommand(): Command {
@@ -18,9 +19,9 @@ export function targetCommand(): Command {
   };
   t.command('up')
     .description('start the target\'s services in the lab, wired to every dependency through its Toxiproxy proxy')
-    .addOption(new Option('--profile <profile>', 'audited: as the audit found it; hardened: each finding fixed').choices(['audited', 'hardened']).default('audited'))
+    .addOption(new Option('--profile <profile>', 'audited: as the audit\'s text says; as-built: as the audited code really behaves; hardened: each finding fixed').choices(REFERENCE_PROFILES).default('audited'))
     .option('--name <lab>', 'lab name', 'default')
-    .action(async (o: { profile: 'audited' | 'hardened'; name: string }) => {
+    .action(async (o: { profile: ReferenceProfile; name: string }) => {
       const lab = await attach(o.name);
       await startTarget(lab, { profile: o.profile });
       await print(lab);

@@ -22,6 +22,7 @@ import { createFault } from '../../chaos/index.js';
 import { scaleExperiment } from './load.js';
 import type { Experiment } from './spec.js';
 import { redact } from '../util/redact.js';
+import type { ReferenceProfile } from '../util/profiles.js';
 import { analyzeRun } from './analyze.js';
 import { FaultTimeline, type TimelineEntry } from './timeline.js';
 import { PathObserver } from './observers.js';
@@ -38,7 +39,7 @@ export const RUNS_DIR = join(HARNESS_ROOT, 'reports', 'runs');
 export interface RunOptions {
   experiment: Experiment;
   /** Embedded target profile (overrides the experiment's). */
-  profile?: 'audited' | 'hardened';
+  profile?: ReferenceProfile;
   /** Extra embedded-target environment (knobs, single switches, test hooks). */
   targetEnv?: Record<string, string>;
   /** Extra k6 environment per workload id (applied last). */

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { PROFILES as LOAD_PROFILES } from '../k6/run.js';
 import { FaultSpecSchema } from '../../chaos/spec.js';
 import { HypothesisSchema as HypothesisInput } from '../verdicts/kinds/index.js';
+import { REFERENCE_PROFILES } from '../util/profiles.js';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
 const id = () => z.string().regex(ID, 'lower-case letters, digits and dashes');
@@ -40,7 +41,7 @@ export const TimelineEntrySchema = z.object({
 
 export const EmbeddedTargetSchema = z.object({
   kind: z.literal('embedded'),
-  profile: z.enum(['audited', 'hardened']).default('audited'),
+  profile: z.enum(REFERENCE_PROFILES).default('audited'),
   /** Target process environment (knobs like RATE_LIMIT_PER_MINUTE, single switches SC_SWITCH_*). */
   env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'an upper-case variable name'), z.string()).default({}),
   services: z.array(z.enum(['auth', 'chat', 'video', 'storage', 'gateway'])).optional(),

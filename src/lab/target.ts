@@ -5,11 +5,12 @@ import { writeState } from './state.js';
 import { sleep } from './exec.js';
 import { LabError, type Lab } from './lab.js';
 import { redact } from '../util/redact.js';
+import type { ReferenceProfile } from '../util/profiles.js';
 
 import { TARGET_SERVICE_ORDER, PORT_OFFSET, type TargetServiceName } from '../../fixtures/secureconnect/target/names.js';
 
 export interface TargetOptions {
-  profile: 'audited' | 'hardened';
+  profile: ReferenceProfile;
   /** Extra environment: single switches (SC_SWITCH_*), test hooks, limits. */
   env?: Record<string, string>;
   /** Instance suffix, so two targets (or two chat instances) can share a lab. */
