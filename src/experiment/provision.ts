@@ -89,7 +89,8 @@ export class Provision {
       this.target = await startTarget(lab, {
         profile: e.target.profile, instance: TARGET_INSTANCE, portBase: o.targetPortBase ?? 90,
         // Its own rate-limit window: the limiter's counters live in the shared Redis, and one run's burst must not throttle the next.
-        env: { RATE_LIMIT_SCOPE: `run-${o.runId}`, ...e.target.env, ...(o.targetEnv ?? {}) },
+        // The deployment's limits as the experiment states them (the reference target's knobs; as-built, like the real code, has its own).
+        env: { RATE_LIMIT_SCOPE: `run-${o.runId}`, RATE_LIMIT_PER_MINUTE: String(e.params.rateLimitPerMinute), WS_MAX_CONNECTIONS: String(e.params.wsMaxConnections), ...e.target.env, ...(o.targetEnv ?? {}) },
         ...(e.target.services ? { services: e.target.services } : {}),
       });
       this.baseUrl = this.target.baseUrl;

@@ -183,13 +183,18 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       tails.push(tail);
       tail.start();
       // k6 binds this process's connections to the address (K6_LOCAL_IPS: an option k6 takes only from its environment).
-      const own: Record<string, string> = w.ownSourceAddress ? { K6_LOCAL_IPS: await prov.sourceAddress(sources++) } : {};
+      // Spread: VU n sends from address n mod count, so each address carries its share of the workload's rate.
+      const count = w.ownSourceAddress ? 1 : w.sourceAddresses > 1 ? w.sourceAddresses : 0;
+      const addresses: string[] = [];
+      for (let i = 0; i < count; i++) addresses.push(await prov.sourceAddress(sources++));
+      const own: Record<string, string> = addresses.length ? { K6_LOCAL_IPS: addresses.join(',') } : {};
+      const sized = { SC_SOURCE_ADDRESSES: String(Math.max(1, addresses.length)), SC_RATE_LIMIT_PER_MINUTE: String(e.params.rateLimitPerMinute), SC_WS_MAX_CONNECTIONS: String(e.params.wsMaxConnections) };
       workloadRuns.push(runScenario({
         name: w.scenario, baseUrl: prov.baseUrl, profile: w.profile, outDir, signal: stopWork.signal,
         timeoutMs: (e.durationS + 180) * 1000,
         tags: { workload: w.id },
         allowRemote: o.allowRemote ?? false, labAddress: prov.lab?.address ?? null, k6Env: own,
-        env: { SC_DURATION: `${e.durationS}s`, SC_RUN_ID: `${runTag}${w.id.replace(/[^a-z0-9]/g, '')}`.slice(0, 14), ...(prov.videoUrl ? { SC_VIDEO_URL: prov.videoUrl } : {}), ...w.env, ...(o.workloadEnv?.[w.id] ?? {}) },
+        env: { SC_DURATION: `${e.durationS}s`, SC_RUN_ID: `${runTag}${w.id.replace(/[^a-z0-9]/g, '')}`.slice(0, 14), ...(prov.videoUrl ? { SC_VIDEO_URL: prov.videoUrl } : {}), ...sized, ...w.env, ...(o.workloadEnv?.[w.id] ?? {}) },
       }).then(
         (r) => { workloadResults.set(w.id, r); log(`workload ${w.id}: k6 exited ${r.exitCode} (${r.outcome})${r.failure ? `: ${r.failure}` : ''}${r.failedThresholds.length ? `; thresholds crossed: ${r.failedThresholds.join('; ')}` : ''}`); },
         (err: Error) => { workloadResults.set(w.id, err); log(`workload ${w.id}: ${err.message}`); },

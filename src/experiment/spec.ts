@@ -30,7 +30,27 @@ export const WorkloadSchema = z.object({
    * client, so a per-client guard this workload trips (a rate-limit burst) never reaches the others.
    */
   ownSourceAddress: z.boolean().default(false),
+  /**
+   * Spread the load over this many client addresses of its own (k6 localIPs; VUs take them in turn), so a
+   * per-client-IP rate limit (params.rateLimitPerMinute) is respected on purpose and never confounds the
+   * claims this workload's probes are about. 1 = the one host address every workload shares.
+   */
+  sourceAddresses: z.number().int().min(1).max(64).default(1),
 }).strict();
+
+/**
+ * The deployment's own limits: what the harness cannot set on a real deployment but sizes its probes by
+ * (the saturation opens twice the socket limit, a rate-limit burst goes past three times the per-IP limit).
+ * On the reference target's audited / hardened profiles they are also applied (RATE_LIMIT_PER_MINUTE,
+ * WS_MAX_CONNECTIONS); the defaults are the real backend's.
+ */
+export const DeploymentParamsSchema = z.object({
+  /** Requests per minute per client IP at the gateway (the real backend: 100, every route). */
+  rateLimitPerMinute: z.number().int().positive().default(100),
+  /** Open chat sockets per chat-service instance (the real backend: 1000). */
+  wsMaxConnections: z.number().int().positive().default(1000),
+}).strict();
+export type DeploymentParams = z.output<typeof DeploymentParamsSchema>;
 
 /** A fault on the timeline: when, how long, and what (a chaos/ fault spec, validated by chaos/). */
 export const TimelineEntrySchema = z.object({
@@ -52,6 +72,8 @@ export const ExternalTargetSchema = z.object({
   baseUrl: z.url(),
   /** The Toxiproxy API in front of the deployment's dependencies (needed for Toxiproxy faults). */
   toxiproxyUrl: z.url().optional(),
+  /** The video service, where the signaling socket lives (the real gateway does not route it). */
+  videoUrl: z.url().optional(),
 }).strict();
 
 export const ExperimentSchema = z.object({
@@ -65,6 +87,7 @@ export const ExperimentSchema = z.object({
   /** Length of each recovery phase (s) after a fault is removed (cut at the next fault). */
   recoveryS: z.number().positive().default(10),
   hypotheses: z.array(HypothesisInput).min(1),
+  params: DeploymentParamsSchema.default({ rateLimitPerMinute: 100, wsMaxConnections: 1000 }),
   /** Seed for anything random in the run (run ids, jitter); the manifest records it. */
   seed: z.number().int().optional(),
 }).strict();
@@ -101,6 +124,9 @@ export function validateExperiment(input: unknown, where = 'experiment'): Experi
     });
   };
   dup(e.workloads, 'workloads');
+  e.workloads.forEach((w, i) => {
+    if (w.ownSourceAddress && w.sourceAddresses > 1) problems.push(`${where}: workloads[${i}]: ownSourceAddress and sourceAddresses > 1: say sourceAddresses alone (its addresses are its own)`);
+  });
   dup(e.faults, 'faults');
   dup(e.hypotheses, 'hypotheses');
   const faultIds = new Set(e.faults.map((f) => f.id));

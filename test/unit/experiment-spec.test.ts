@@ -107,7 +107,7 @@ describe('CLI flags', () => {
     expect(d.stderr).toMatch(/--duration <time>.*a duration like 90, 90s, 5m or 2h/);
     const p = await sch(['run', 'redis-outage', '--profile', 'paranoid']);
     expect(p.code).not.toBe(0);
-    expect(p.stderr).toMatch(/--profile.*paranoid.*audited, hardened/s);
+    expect(p.stderr).toMatch(/--profile.*paranoid.*audited, as-built, hardened/s);
     const e = await sch(['run', 'no-such-experiment']);
     expect(e.code).toBe(2);
     expect(e.stderr).toMatch(/unknown experiment "no-such-experiment"/);
