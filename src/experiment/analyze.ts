@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ResultPipeline } from '../results/pipeline.js';
 import type { MetricKind, RunFile, RunResult, SeriesSelector } from '../results/model.js';
 import { parseK6Log, type FanoutData } from '../k6/fanout-checker.js';
+import { parseSetupLog } from '../k6/setup-log.js';
 import { redact } from '../util/redact.js';
 import { evaluateClaims, evaluateHypotheses } from '../verdicts/evaluate.js';
 import { label } from '../verdicts/common.js';
@@ -98,7 +99,7 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   }
   for (const s of readObservations(dir)) if (s.metric !== 'sc_path_ok') pipeline.add(s);
 
-  const calibration = calibrate({ records, source: pipeline, exposure: m.target?.kind === 'external' ? 'proxy-counters' : 'processes', runStartMs });
+  const calibration = calibrate({ records, source: pipeline, exposure: m.target?.exposure ?? (m.target?.kind === 'external' ? 'proxy-counters' : 'processes'), runStartMs });
   const fanout: Record<string, FanoutData | { error: string }> = {};
   for (const h of e.hypotheses) {
     if (h.kind !== 'nothing-lost' || fanout[h.workload]) continue;
@@ -110,16 +111,31 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
     const log = parseK6Log(readFileSync(logPath, 'utf8'));
     const history = readConversationHistory(dir, h.workload);
     if (log.setups.length === 0) fanout[h.workload] = { error: 'no SETUP record in the k6 log (setup failed?)' };
-    else if ('error' in history) fanout[h.workload] = { error: `history: ${String(history.error)}` };
+    else if ('error' in history) fanout[h.workload] = { log, historyError: String(history.error) };
     else fanout[h.workload] = { log, history };
   }
+
+  // What each workload said of its own setup: probes that could not set up, where sessions came from.
+  const setupFailures: Record<string, string> = {};
+  const notes: string[] = [];
+  for (const w of e.workloads) {
+    const logPath = join(workloadDir(dir, w.id), WORKLOAD_FILES.log);
+    if (!existsSync(logPath)) continue;
+    const s = parseSetupLog(readFileSync(logPath, 'utf8'));
+    for (const [probe, why] of Object.entries(s.failures)) {
+      setupFailures[probe] = why;
+      notes.push(`workload ${w.id}: the ${probe} probe could not set up (${why}); its checks are INCONCLUSIVE`);
+    }
+    if (s.sessions?.source === 'registration') notes.push(`workload ${w.id}: sessions use the tokens registration returned, since login does not work (${s.sessions.reason ?? 'no reason given'})`);
+  }
+  for (const n of m.notApplied ?? []) notes.push(`not applied to this target: ${n}`);
 
   const removedAtMs: Record<string, number | undefined> = {};
   for (const r of records) if (r.appliedAtMs !== undefined) removedAtMs[r.id] = r.removedAtMs;
   const claimsCatalogue = o.claims ?? loadClaims();
   const profile = m.target?.profile ?? m.options.profile;
-  const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs }, claimsCatalogue, profile);
-  const claims = evaluateClaims(claimsCatalogue, hypotheses, profile);
+  const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs, setupFailures }, claimsCatalogue, profile, e.name);
+  const claims = evaluateClaims(claimsCatalogue, hypotheses, profile, e.name);
 
   // A workload that did not run to its end (k6 aborted, crashed, timed out) is a failed run, not a verdict.
   const failed = end.workloads.find((w) => w.failure !== undefined);
@@ -131,6 +147,7 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
     startedAtMs: runStartMs, endedAtMs: end.runEndMs,
     phases, faults: records, phaseTable: pipeline.phaseTable(), series: pipeline.series(),
     calibration, hypotheses, claims, workloads,
+    ...(notes.length ? { notes: notes.map(redact) } : {}),
     exitCode,
     ...(error ? { error: redact(error) } : {}),
     files: historyFiles(dir, e),

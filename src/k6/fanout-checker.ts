@@ -114,7 +114,7 @@ export interface ParsedK6Log {
 const LINE = /\b(SETUP|SENT|DELIVERY) (\{.*\})\s*$/;
 
 /** The message of one k6 log line: raw, or logfmt `msg="…"` (console output on stderr). */
-function messageOf(line: string): string {
+export function messageOf(line: string): string {
   const m = /\bmsg="((?:[^"\\]|\\.)*)"/.exec(line);
   if (!m) return line;
   try {
@@ -218,6 +218,8 @@ export function sentWithin(log: ParsedK6Log, from: number, to: number): ParsedK6
 /** What the checker reconciles for one chat-fanout workload: its k6 records and each conversation's history. */
 export interface FanoutData {
   log: ParsedK6Log;
-  /** conversation id → the ids found in its history (read after the run). */
-  history: Record<string, string[]>;
+  /** conversation id → the ids found in its history (read after the run); absent when it could not be read. */
+  history?: Record<string, string[]>;
+  /** Why the history could not be read (the delivery part is judged all the same; the history part is not). */
+  historyError?: string;
 }

@@ -170,6 +170,14 @@ export interface ClaimResult {
   asExpected: boolean;
   hypotheses: string[];
   reason: string;
+  /** baseline: works with no fault; fault: holds under a fault; guard: an edge guard. */
+  kind: 'baseline' | 'fault' | 'guard';
+  /** Baseline claims this one requires that did not PASS in the run (it is INCONCLUSIVE for them). */
+  gatedBy?: string[];
+  /** What the audit's text says (verdict and statement). */
+  audit?: { verdict: 'PASS' | 'FAIL'; says: string };
+  /** A decided verdict (PASS / FAIL) that differs from the audit's. */
+  contradictsAudit?: boolean;
 }
 
 export interface RunFile {
@@ -199,5 +207,7 @@ export interface RunResult {
   /** 0: every claim as expected; 1: some claim not as expected; 2: the run itself failed (error set). */
   exitCode: number;
   error?: string;
+  /** What a reader must know of how the run was made: probes that could not set up, sessions from registration, settings not applied. */
+  notes?: string[];
   files: RunFile[];
 }

@@ -24,6 +24,8 @@ export interface EvaluationInput {
   /** When each applied fault was removed (epoch ms), per id; absent: never applied. */
   removedAtMs: Record<string, number | undefined>;
   runEndMs: number;
+  /** Probes whose own setup failed in the workload (probe → why, from its SC_PROBE_SETUP line): their checks are INCONCLUSIVE. */
+  setupFailures?: Record<string, string>;
 }
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;

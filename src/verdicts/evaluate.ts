@@ -9,7 +9,7 @@
 import type { ClaimResult, HypothesisResult, Verdict } from '../results/model.js';
 import type { Claim } from '../experiment/claims.js';
 import { expectedVerdict } from '../experiment/claims.js';
-import { evaluateKind, type Hypothesis } from './kinds/index.js';
+import { evaluateKind, selectorsOf, type Hypothesis } from './kinds/index.js';
 import { worst, type EvaluationInput } from './common.js';
 
 export { worst, label, statValue, compare, calibrationProblem } from './common.js';
@@ -22,58 +22,89 @@ export function evaluateHypothesis(h: Hypothesis, i: EvaluationInput): Hypothesi
 }
 
 /** The verdict a hypothesis should get on a reference profile: its own `expected`, else PASS for a precondition, else its claims' when they agree. */
-export function expectedHypothesisVerdict(h: Hypothesis, claims: readonly Claim[], profile: string | undefined): Verdict | null {
+export function expectedHypothesisVerdict(h: Hypothesis, claims: readonly Claim[], profile: string | undefined, experiment?: string): Verdict | null {
   if (profile === undefined) return null;
   const own = h.expected?.[profile];
   if (own) return own;
   if (h.role === 'precondition') return 'PASS';
-  const fromClaims = [...new Set(h.claims.map((id) => claims.find((c) => c.id === id)).map((c) => (c ? expectedVerdict(c, profile) : null)))];
+  const fromClaims = [...new Set(h.claims.map((id) => claims.find((c) => c.id === id)).map((c) => (c ? expectedVerdict(c, profile, experiment) : null)))];
   return fromClaims.length === 1 ? fromClaims[0]! : null;
 }
 
+/** The probes a hypothesis reads (its `probe`, and every `probe` tag of what it selects). */
+export function probesOf(h: Hypothesis): string[] {
+  const out = new Set<string>(h.kind === 'outcomes' ? [h.probe] : []);
+  for (const s of selectorsOf(h)) if (s.tags?.probe) out.add(s.tags.probe === 'upload_api' ? 'upload' : s.tags.probe);
+  return [...out];
+}
+
 /**
- * Every hypothesis, with roles applied: a check whose preconditions (its `requires`, else every
- * precondition of its claims) did not all PASS becomes INCONCLUSIVE, naming the precondition and why.
+ * Every hypothesis, with evidence rules applied: one whose probe could not set up is INCONCLUSIVE with the
+ * reason; a check whose preconditions (its `requires`, else every precondition of its claims) did not all
+ * PASS becomes INCONCLUSIVE, naming the precondition and why.
  */
-export function evaluateHypotheses(hs: readonly Hypothesis[], i: EvaluationInput, claims: readonly Claim[] = [], profile?: string): HypothesisResult[] {
-  const raw = new Map(hs.map((h) => [h.id, evaluateHypothesis(h, i)]));
+export function evaluateHypotheses(hs: readonly Hypothesis[], i: EvaluationInput, claims: readonly Claim[] = [], profile?: string, experiment?: string): HypothesisResult[] {
+  const raw = new Map(hs.map((h) => {
+    const r = evaluateHypothesis(h, i);
+    const broken = probesOf(h).filter((p) => i.setupFailures?.[p] !== undefined);
+    if (broken.length === 0) return [h.id, r];
+    const why = broken.map((p) => `the ${p} probe could not set up: ${i.setupFailures![p]}`).join('; ');
+    return [h.id, { ...r, verdict: 'INCONCLUSIVE' as const, gatedBy: broken.map((p) => `setup:${p}`), evidence: `${why} — so this proves nothing (it measured: ${r.evidence})` }];
+  }));
   return hs.map((h) => {
     let r = raw.get(h.id)!;
-    if (h.role === 'check') {
+    if (h.role === 'check' && r.gatedBy === undefined) {
       const pre = h.requires ?? hs.filter((p) => p.role === 'precondition' && p.claims.some((c) => h.claims.includes(c))).map((p) => p.id);
       const failed = pre.map((id) => raw.get(id)).filter((p): p is HypothesisResult => p !== undefined && p.verdict !== 'PASS');
       if (failed.length) {
         r = { ...r, verdict: 'INCONCLUSIVE', gatedBy: failed.map((p) => p.id), evidence: `precondition ${failed.map((p) => `${p.id} ${p.verdict}: ${p.evidence}`).join(' | ')} — so this check proves nothing (it measured: ${r.evidence})` };
       }
     }
-    const want = expectedHypothesisVerdict(h, claims, profile);
+    const want = expectedHypothesisVerdict(h, claims, profile, experiment);
     return { ...r, expectedVerdict: want, asExpected: want === null || want === r.verdict };
   });
 }
 
 /**
  * A claim's verdict from its checks (preconditions only gate them): any FAIL → FAIL, else any
- * INCONCLUSIVE → INCONCLUSIVE, else PASS; no check → INCONCLUSIVE.
+ * INCONCLUSIVE → INCONCLUSIVE, else PASS; no check → INCONCLUSIVE. Then its requirements: a claim
+ * whose baseline claims did not PASS in this run is INCONCLUSIVE, naming them (what its checks measured
+ * stays in the reason as evidence). Where a decided verdict differs from what the audit's text says,
+ * `contradictsAudit` is set.
  */
-export function evaluateClaims(claims: readonly Claim[], hypotheses: readonly HypothesisResult[], profile: string | undefined): ClaimResult[] {
+export function evaluateClaims(claims: readonly Claim[], hypotheses: readonly HypothesisResult[], profile: string | undefined, experiment?: string): ClaimResult[] {
   const ids = [...new Set(hypotheses.flatMap((h) => h.claims))];
+  const own = new Map(ids.map((id) => {
+    const checks = hypotheses.filter((h) => h.claims.includes(id) && h.role === 'check');
+    const verdict = worst(checks.map((h) => h.verdict));
+    const deciding = checks.filter((h) => h.verdict === verdict);
+    return [id, { verdict, reason: deciding.length ? deciding.map((h) => `${h.id}: ${h.evidence}`).join(' | ') : 'no check decides this claim' }];
+  }));
   return ids.map((id) => {
     const c = claims.find((x) => x.id === id);
-    const hs = hypotheses.filter((h) => h.claims.includes(id));
-    const checks = hs.filter((h) => h.role === 'check');
-    const verdict = worst(checks.map((h) => h.verdict));
-    const expected = c ? expectedVerdict(c, profile) : null;
-    const deciding = checks.filter((h) => h.verdict === verdict);
-    const reason = deciding.length ? deciding.map((h) => `${h.id}: ${h.evidence}`).join(' | ') : 'no check decides this claim';
+    let { verdict, reason } = own.get(id)!;
+    const unmet = (c?.requires ?? []).filter((req) => own.get(req)?.verdict !== 'PASS');
+    if (unmet.length) {
+      const why = unmet.map((req) => {
+        const o = own.get(req);
+        return o ? `${req} is ${o.verdict} here (${o.reason})` : `${req} was not checked in this run`;
+      }).join('; ');
+      reason = `requires ${why} — so this claim cannot be judged (its checks measured: ${reason})`;
+      verdict = 'INCONCLUSIVE';
+    }
+    const expected = c ? expectedVerdict(c, profile, experiment) : null;
     return {
       id,
       title: c?.title ?? '(not in the claims catalogue)',
+      kind: c?.kind ?? 'fault',
       source: c?.source ?? { file: '', section: '', line: 0, quote: '' },
       verdict,
       expected,
       asExpected: expected === null ? verdict !== 'INCONCLUSIVE' : verdict === expected,
-      hypotheses: hs.map((h) => h.id),
+      hypotheses: hypotheses.filter((h) => h.claims.includes(id)).map((h) => h.id),
       reason,
+      ...(unmet.length ? { gatedBy: unmet } : {}),
+      ...(c ? { audit: c.audit, contradictsAudit: verdict !== 'INCONCLUSIVE' && verdict !== c.audit.verdict } : {}),
     };
   });
 }

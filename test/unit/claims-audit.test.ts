@@ -27,7 +27,7 @@ describe('claims catalogue against the audit', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sch-claims-audit-'));
     writeFileSync(join(dir, '002_x.txt'), 'Redis Down | Login | degraded\nsomething else\n');
     const claim = (line: number): Claim => ({
-      id: 'X', title: 't', experiments: ['redis-outage'], expected: { audited: 'PASS', hardened: 'PASS' },
+      id: 'X', kind: 'fault', title: 't', experiments: ['redis-outage'], audit: { verdict: 'PASS', says: 'login works' }, requires: [], expected: { audited: 'PASS', 'as-built': 'PASS', hardened: 'PASS' },
       source: { file: '002_x.txt', line, section: 's', quote: 'Redis Down | Login' },
     });
     expect(verifyClaimSources([claim(1)], dir)).toEqual([]);

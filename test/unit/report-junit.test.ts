@@ -18,7 +18,7 @@ const attr = (xml: string, el: string, name: string): string | undefined => new 
 
 const claim = (over: Partial<ClaimResult>): ClaimResult => ({
   id: 'C-X', title: 'a claim', source: { file: '002_x.txt', section: '5', line: 1, quote: 'q' },
-  verdict: 'PASS', expected: 'PASS', asExpected: true, hypotheses: [], reason: 'because', ...over,
+  verdict: 'PASS', expected: 'PASS', asExpected: true, hypotheses: [], reason: 'because', kind: 'fault', ...over,
 });
 
 describe('toJUnit', () => {

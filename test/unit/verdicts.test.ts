@@ -143,7 +143,8 @@ describe('outcomes', () => {
 });
 
 describe('roles: a precondition gates its checks', () => {
-  const claims = loadClaims();
+  // Baseline requirements are another rule (tested below): left out here.
+  const claims = loadClaims().map((c) => ({ ...c, requires: [] }));
   // The revoked probe is broken from the start (every answer a 429) and the target accepts it during the fault.
   const broken = pipelineWith(phases, probe('revoked', (t) => (inFault(t) ? 'served' : 'throttled')), 60, 0.5);
   const working = pipelineWith(phases, probe('revoked', (t) => (inFault(t) ? 'served' : 'refused-revoked')), 60, 0.5);
@@ -176,6 +177,67 @@ describe('roles: a precondition gates its checks', () => {
     expect(worst([])).toBe('INCONCLUSIVE');
     const onlyPre = evaluateHypotheses([hs[0]!], input(working, phases, faults), claims, 'audited');
     expect(evaluateClaims(claims, onlyPre, 'audited')[0]).toMatchObject({ verdict: 'INCONCLUSIVE', reason: 'no check decides this claim' });
+  });
+});
+
+describe('evidence from setup: a probe that could not set up proves nothing', () => {
+  const claims = loadClaims();
+  const p = pipelineWith(phases, probe('revoked', (t) => (t >= 20 && t < 35 ? 'served' : 'refused-revoked'), [{ metric: 'sc_probe_duration', tags: { probe: 'send' }, kind: 'trend', value: () => 100 }]), 60, 0.5);
+  const hs = [
+    h({ kind: 'outcomes', role: 'precondition', id: 'revoked-before', description: 'd', claims: ['REDIS-REVOCATION'], phase: 'baseline', probe: 'revoked', accept: ['refused-revoked'] }),
+    h({ kind: 'outcomes', id: 'revoked-during', description: 'd', claims: ['REDIS-REVOCATION'], phase: 'fault:redis', probe: 'revoked', accept: ['refused-revoked'] }),
+    h({ kind: 'threshold', id: 'send-fast', description: 'd', claims: ['CASSANDRA-FAIL-FAST'], phase: 'baseline', select: { metric: 'sc_probe_duration', tags: { probe: 'send' } }, stat: 'p95', op: '<', value: 1000, unit: 'ms', minAttempts: 1, attempts: { metric: 'sc_attempt', tags: { probe: 'revoked' } } }),
+  ];
+
+  it('its checks and preconditions are INCONCLUSIVE with the setup\'s reason; the other probes\' are judged', () => {
+    const rs = evaluateHypotheses(hs, input(p, phases, faults, { setupFailures: { revoked: 'no public path revokes a token: POST /v1/auth/logout answered 500' } }), claims, 'as-built');
+    expect(rs[0]).toMatchObject({ verdict: 'INCONCLUSIVE', gatedBy: ['setup:revoked'] });
+    expect(rs[1]).toMatchObject({ verdict: 'INCONCLUSIVE', gatedBy: ['setup:revoked'] });
+    expect(rs[1]!.evidence).toMatch(/the revoked probe could not set up: no public path revokes a token/);
+    // Reading another probe's attempts ties it to that probe too.
+    expect(rs[2]!.gatedBy).toEqual(['setup:revoked']);
+    const ok = evaluateHypotheses(hs, input(p, phases, faults, { setupFailures: { send: 'x' } }), claims, 'audited');
+    expect(ok.slice(0, 2).map((r) => r.verdict)).toEqual(['PASS', 'FAIL']);
+  });
+
+  it('ignored classes leave the attempts: a 429 says nothing about an origin check', () => {
+    const q = pipelineWith(phases, probe('ws_origin', (t) => (t >= 20 && t < 28 ? 'throttled' : 'refused-origin')), 60, 0.5);
+    const base = { kind: 'outcomes', id: 'o', description: 'd', claims: ['WS-ORIGIN'], phase: 'fault:redis', probe: 'ws_origin', accept: ['refused-origin'] };
+    expect(evaluateHypothesis(h(base), input(q, phases, faults)).verdict).toBe('FAIL');
+    const r = evaluateHypothesis(h({ ...base, ignore: ['throttled'] }), input(q, phases, faults));
+    expect(r).toMatchObject({ verdict: 'PASS', observed: 1 });
+    expect(r.evidence).toMatch(/14\/14 .*16 throttled left out/);
+    // Nothing left but ignored answers: no evidence.
+    const all = pipelineWith(phases, probe('ws_origin', () => 'throttled'), 60, 0.5);
+    expect(evaluateHypothesis(h({ ...base, ignore: ['throttled'] }), input(all, phases, faults)).verdict).toBe('INCONCLUSIVE');
+  });
+});
+
+describe('claims: baseline requirements and the audit\'s text', () => {
+  const claims = loadClaims();
+  const result = (id: string, claim: string, verdict: 'PASS' | 'FAIL' | 'INCONCLUSIVE') => ({ id, description: 'd', role: 'check' as const, phase: 'baseline', claims: [claim], verdict, observed: null, expected: 'x', evidence: `${id} measured`, expectedVerdict: null, asExpected: true });
+
+  it('a fault claim whose baseline claim FAILs is INCONCLUSIVE, naming it, with what its own checks measured', () => {
+    const rs = [result('login-baseline', 'LOGIN', 'FAIL'), result('login-during', 'REDIS-LOGIN', 'FAIL')];
+    const cs = evaluateClaims(claims, rs, 'as-built', 'redis-outage');
+    expect(cs.find((c) => c.id === 'LOGIN')).toMatchObject({ verdict: 'FAIL', expected: 'FAIL', asExpected: true, kind: 'baseline' });
+    const rl = cs.find((c) => c.id === 'REDIS-LOGIN')!;
+    expect(rl).toMatchObject({ verdict: 'INCONCLUSIVE', gatedBy: ['LOGIN'], expected: 'INCONCLUSIVE', asExpected: true });
+    expect(rl.reason).toMatch(/^requires LOGIN is FAIL here \(login-baseline: login-baseline measured\).*its checks measured: login-during: login-during measured/);
+    // With login working, the same checks decide.
+    const ok = evaluateClaims(claims, [result('login-baseline', 'LOGIN', 'PASS'), result('login-during', 'REDIS-LOGIN', 'FAIL')], 'audited');
+    expect(ok.find((c) => c.id === 'REDIS-LOGIN')).toMatchObject({ verdict: 'FAIL', expected: 'PASS', asExpected: false });
+    // A requirement never checked in the run is no evidence either.
+    expect(evaluateClaims(claims, [result('login-during', 'REDIS-LOGIN', 'PASS')], 'audited')[0]).toMatchObject({ verdict: 'INCONCLUSIVE', gatedBy: ['LOGIN'] });
+  });
+
+  it('a decided verdict that differs from the audit\'s text is marked; an experiment may override the expectation', () => {
+    const cs = evaluateClaims(claims, [result('deliver', 'DELIVERY', 'PASS'), result('d', 'REDIS-CHAT', 'FAIL'), result('w', 'WS-SATURATION', 'FAIL')], 'as-built');
+    expect(cs.find((c) => c.id === 'REDIS-CHAT')).toMatchObject({ contradictsAudit: true, audit: { verdict: 'PASS' } });
+    expect(cs.find((c) => c.id === 'WS-SATURATION')).toMatchObject({ contradictsAudit: false });
+    const loss = (exp?: string) => evaluateClaims(claims, [result('deliver', 'DELIVERY', 'PASS'), result('n', 'NO-MESSAGE-LOSS', 'INCONCLUSIVE')], 'as-built', exp).find((c) => c.id === 'NO-MESSAGE-LOSS')!;
+    expect(loss('recovery')).toMatchObject({ expected: 'INCONCLUSIVE', asExpected: true, contradictsAudit: false });
+    expect(loss('soak-chaos')).toMatchObject({ expected: 'FAIL', asExpected: false });
   });
 });
 
@@ -276,6 +338,16 @@ describe('nothing-lost', () => {
     expect(r.verdict).toBe('FAIL');
     expect(r.evidence).toMatch(/lost 10 \(m-5/);
     expect(r.evidence).toMatch(/1 stored without an ack/);
+  });
+
+  it('history unreadable (GET /v1/messages 500): a loss still FAILs; clean deliveries are INCONCLUSIVE (half the check)', () => {
+    const noHistory = (d: FanoutData): FanoutData => ({ log: d.log, historyError: 'history: GET /v1/messages answered HTTP 500' });
+    const lost = evaluateHypothesis(hyp, input(p, phases, faults, { fanout: { chat: noHistory(run(20, 21, { skip: (i) => i === 3 })) } }));
+    expect(lost.verdict).toBe('FAIL');
+    expect(lost.evidence).toMatch(/lost 10 .*history not checked: history: GET \/v1\/messages answered HTTP 500/);
+    const clean = evaluateHypothesis(hyp, input(p, phases, faults, { fanout: { chat: noHistory(run(20, 21)) } }));
+    expect(clean.verdict).toBe('INCONCLUSIVE');
+    expect(clean.evidence).toMatch(/200\/200 deliveries.*history not checked/);
   });
 
   it('a fault that did not land, or no record, → INCONCLUSIVE', () => {

@@ -47,10 +47,13 @@ export function evaluateNothingLost(h: NothingLostHypothesis, i: EvaluationInput
     const r = checkFanoutRun(data.log, data.history, { sentFrom: p.startMs, sentTo: p.endMs });
     const sends = `${r.acked} acked, ${r.refused} refused, ${r.hung} hung${r.unackedStored ? `, ${r.unackedStored} stored without an ack` : ''}`;
     const bad = r.lost.length + r.duplicates.length + r.missingFromHistory.length + (h.ordered ? r.orderViolations.length : 0);
+    // Without a history the deliveries are still judged (a loss is a loss), but a clean phase proves only half.
+    const noHistory = data.history === undefined ? `; history not checked: ${data.historyError ?? 'not read'}` : '';
     const ex = (xs: { client_message_id: string; recipient?: string }[]) => xs.slice(0, 3).map((x) => (x.recipient ? `${x.client_message_id}→${x.recipient.slice(0, 8)}` : x.client_message_id)).join(', ');
     const found = `${r.delivered}/${r.expected} deliveries; lost ${r.lost.length}${r.lost.length ? ` (${ex(r.lost)})` : ''}, duplicates ${r.duplicates.length}${r.duplicates.length ? ` (${ex(r.duplicates)})` : ''}, out of order ${r.orderViolations.length}, missing from history ${r.missingFromHistory.length}${r.missingFromHistory.length ? ` (${ex(r.missingFromHistory.map((m) => ({ client_message_id: m })))})` : ''}`;
     // A loss found is a FAIL however few deliveries there were; a clean phase proves something only with enough of them.
-    if (bad > 0) return { phase: p.id, verdict: 'FAIL' as const, observed: bad, evidence: `${p.id}: ${found}; sends ${sends}` };
+    if (bad > 0) return { phase: p.id, verdict: 'FAIL' as const, observed: bad, evidence: `${p.id}: ${found}; sends ${sends}${noHistory}` };
+    if (noHistory) return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: 0, evidence: `${p.id}: ${found}; sends ${sends}${noHistory} — every acked message in history is the other half of this check` };
     if (r.expected < need) return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: 0, evidence: `${p.id}: only ${r.expected} deliveries were due (sends ${sends}); ${need} are needed to see ${h.detectLossRate * 100} % loss with ${h.power * 100} % probability` };
     return { phase: p.id, verdict: 'PASS' as const, observed: 0, evidence: `${p.id}: ${found}; sends ${sends}` };
   });

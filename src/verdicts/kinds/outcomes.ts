@@ -20,6 +20,11 @@ export const OutcomesSchema = z.object({
   /** The least share of attempts with an accepted outcome (0..1). */
   share: z.number().min(0).max(1).default(1),
   minAttempts: z.number().int().min(1).default(10),
+  /**
+   * Classes that say nothing about this claim and are left out of the attempts (a 429 from a rate limiter
+   * says nothing about an origin check): what remains must still reach minAttempts.
+   */
+  ignore: z.array(z.enum(OUTCOME_CLASSES)).default([]),
 }).strict();
 export type OutcomesHypothesis = z.output<typeof OutcomesSchema>;
 
@@ -67,9 +72,12 @@ export function evaluateOutcomes(h: OutcomesHypothesis, i: EvaluationInput): Kin
   const results = phases.map((p) => {
     const cal = calibrationProblem(p.faultId, i.calibration);
     if (cal) return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: null, evidence: cal };
-    const { attempts, byClass, unanswered, cutOff } = outcomeCounts(i, h.probe, p);
-    const classes = Object.entries(byClass).map(([c, n]) => `${c} ${n}`).join(', ') || 'none';
-    if (attempts < h.minAttempts) return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: null, evidence: `${p.id}: ${attempts} attempts of ${h.probe} (need ${h.minAttempts}); outcomes: ${classes}` };
+    const counts = outcomeCounts(i, h.probe, p);
+    const { byClass, unanswered, cutOff } = counts;
+    const ignored = h.ignore.reduce((t, c) => t + (byClass[c] ?? 0), 0);
+    const attempts = counts.attempts - ignored;
+    const classes = (Object.entries(byClass).map(([c, n]) => `${c} ${n}`).join(', ') || 'none') + (ignored ? ` (${ignored} ${h.ignore.join(' | ')} left out: they say nothing about this claim)` : '');
+    if (attempts < h.minAttempts) return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: null, evidence: `${p.id}: ${attempts} attempts of ${h.probe} that count (need ${h.minAttempts}); outcomes: ${classes}` };
     const good = h.accept.reduce((t, c) => t + (byClass[c] ?? 0), 0);
     const share = good / attempts;
     const ok = share >= h.share;
