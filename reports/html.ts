@@ -46,6 +46,10 @@ tr.not-as-expected > td:first-child { box-shadow: inset 4px 0 0 #cf222e; }
 blockquote { margin: 0 0 4px; padding: 2px 8px; border-left: 3px solid #d0d7de; color: #57606a; font-size: 12px; white-space: pre-wrap; }
 .source { font-size: 11px; color: #57606a; }
 .note { font-size: 12px; color: #116329; margin-top: 4px; }
+.contradiction { font-size: 12px; color: #9a6700; background: #fff8c5; border-radius: 4px; padding: 2px 6px; margin-top: 4px; }
+.gated { font-size: 12px; color: #57606a; margin-top: 4px; }
+.notes-box { background: #ddf4ff; border: 1px solid #54aeff; border-radius: 6px; padding: 8px 12px; margin-top: 12px; }
+.notes-box ul { margin: 4px 0 0; padding-left: 20px; }
 .muted { color: #57606a; font-weight: normal; }
 .error-box { background: #ffebe9; border: 1px solid #cf222e; border-radius: 6px; padding: 8px 12px; margin-top: 12px; white-space: pre-wrap; }
 .charts { display: flex; flex-wrap: wrap; gap: 16px; }
@@ -91,6 +95,7 @@ function header(result: RunResult): string {
     `<dl class="meta">${rows.map(([id, k, v]) => `<dt>${k}</dt><dd data-field="${id}">${v}</dd>`).join('')}</dl>`,
     `<div id="outcome" class="outcome ${bad ? 'bad' : 'ok'}" data-exit-code="${esc(result.exitCode)}" data-not-as-expected="${notAsExpected(result).length}">${esc(outcomeText(result))} · exit code ${esc(result.exitCode)}</div>`,
     result.error !== undefined ? `<div class="error-box" id="run-error"><b>Run error:</b> ${esc(result.error)}</div>` : '',
+    notesBox(result),
     '</header>',
   ].join('\n');
 }
@@ -99,18 +104,35 @@ function claimRow(c: ClaimResult): string {
   const ok = claimAsExpected(c);
   const expected = c.expected === null ? '<span class="badge outline none" data-badge="none">none</span>' : badge(c.expected, ' outline');
   const note =
-    ok && c.verdict === 'FAIL' ? '<div class="note">Expected FAIL: the defect the audit documents was detected, as the catalogue says.</div>' : '';
+    ok && c.verdict === 'FAIL' ? '<div class="note">Expected FAIL: the defect this profile has was detected, as the catalogue says.</div>' : '';
+  // Where the measurement says otherwise than the audit's text: the first thing a reader should see.
+  const contradiction = c.contradictsAudit && c.audit
+    ? `<div class="contradiction" data-contradicts-audit="true">audit: ${esc(c.audit.says)} (${esc(c.audit.verdict)}) — measured: ${esc(c.verdict)}, ${esc(shortReason(c))}</div>` : '';
+  const gated = c.gatedBy?.length ? `<div class="gated" data-gated-by="${esc(c.gatedBy.join(' '))}">requires ${c.gatedBy.map((g) => `<a href="#claim-${esc(g)}"><code>${esc(g)}</code></a>`).join(', ')}, which did not PASS in this run</div>` : '';
+  const lines = c.source.lines ? `lines ${esc(c.source.lines[0])}–${esc(c.source.lines[1])}` : `line ${esc(c.source.line)}`;
   return (
-    `<tr data-claim-id="${esc(c.id)}" data-verdict="${c.verdict}" data-expected="${esc(c.expected ?? '')}" data-as-expected="${ok}" class="${ok ? 'as-expected' : 'not-as-expected'}">` +
-    `<td><code>${esc(c.id)}</code></td>` +
-    `<td>${esc(c.title)}</td>` +
+    `<tr id="claim-${esc(c.id)}" data-claim-id="${esc(c.id)}" data-claim-kind="${esc(c.kind)}" data-verdict="${c.verdict}" data-expected="${esc(c.expected ?? '')}" data-as-expected="${ok}" class="${ok ? 'as-expected' : 'not-as-expected'}">` +
+    `<td><code>${esc(c.id)}</code><div class="source">${esc(c.kind)}</div></td>` +
+    `<td>${esc(c.title)}${contradiction}${gated}</td>` +
     `<td class="verdict">${badge(c.verdict)}</td>` +
     `<td class="expected">${expected}</td>` +
     `<td class="as-expected">${tick(ok)}</td>` +
-    `<td class="audit"><blockquote>${esc(c.source.quote)}</blockquote><div class="source">${esc(c.source.file)} · §${esc(c.source.section)} · line ${esc(c.source.line)}</div></td>` +
+    `<td class="audit"><blockquote>${esc(c.source.quote)}</blockquote><div class="source">${esc(c.source.file)} · §${esc(c.source.section)} · ${lines}</div></td>` +
     `<td class="reason">${esc(c.reason)}${note}${c.hypotheses.length ? `<div class="source">hypotheses: ${c.hypotheses.map((h) => `<a href="#hyp-${esc(h)}">${esc(h)}</a>`).join(', ')}</div>` : ''}</td>` +
     '</tr>'
   );
+}
+
+/** The deciding evidence in one line: the first check's evidence, cut. */
+function shortReason(c: ClaimResult): string {
+  const first = c.reason.split(' | ')[0] ?? c.reason;
+  return first.length > 220 ? `${first.slice(0, 219)}…` : first;
+}
+
+/** What a reader must know of how the run was made (probes that could not set up, sessions, settings not applied). */
+function notesBox(result: RunResult): string {
+  if (!result.notes?.length) return '';
+  return `<div class="notes-box" id="run-notes"><b>How this run was made:</b><ul>${result.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>`;
 }
 
 function claimsTable(result: RunResult): string {

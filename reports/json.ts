@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FaultMechanism, RunResult, Verdict } from '../src/results/model.js';
+import type { ClaimResult, FaultMechanism, RunResult, Verdict } from '../src/results/model.js';
 import { redact } from '../src/util/redact.js';
 
 /** Top-level keys in the order the model declares them; other keys follow alphabetically. */
@@ -74,6 +74,7 @@ type Check = (v: unknown, field: string) => void;
 const allOf = <U extends string>() => <const L extends readonly U[]>(values: L & ([Exclude<U, L[number]>] extends [never] ? unknown : never)): L => values;
 const VERDICTS = allOf<Verdict>()(['PASS', 'FAIL', 'INCONCLUSIVE']);
 const MECHANISMS = allOf<FaultMechanism>()(['toxiproxy', 'nft', 'process']);
+const CLAIM_KINDS = allOf<ClaimResult['kind']>()(['baseline', 'fault', 'guard']);
 
 function describe(v: unknown): string {
   if (v === undefined) return 'missing';
@@ -166,12 +167,16 @@ export function validateRunResult(doc: unknown, file: string): asserts doc is Ru
       obj({
         id: str,
         title: str,
-        source: obj({ file: str, section: str, line: num, quote: str }),
+        kind: oneOf(CLAIM_KINDS),
+        source: obj({ file: str, section: str, line: num, quote: str, lines: optional(arr(num)) }),
         verdict: oneOf(VERDICTS),
         expected: oneOf([...VERDICTS, null]),
         asExpected: bool,
         hypotheses: strings,
         reason: str,
+        gatedBy: optional(strings),
+        audit: optional(obj({ verdict: oneOf(['PASS', 'FAIL']), says: str })),
+        contradictsAudit: optional(bool),
       }),
     ),
     workloads: arr(
@@ -179,6 +184,7 @@ export function validateRunResult(doc: unknown, file: string): asserts doc is Ru
     ),
     exitCode: num,
     error: optional(str),
+    notes: optional(strings),
     files: arr(obj({ kind: str, path: str })),
   })(doc, '');
 }

@@ -32,10 +32,11 @@ function claimCase(c: ClaimResult, result: RunResult): Case {
   if (!claimAsExpected(c)) {
     kase.failure = { message: `verdict ${c.verdict}, expected ${expected}: ${c.reason}`, body: evidence };
   } else if (c.verdict === 'FAIL') {
-    kase.out = `Expected FAIL and FAILed: the defect the audit documents was detected, as the catalogue says.\n${evidence}`;
+    kase.out = `Expected FAIL and FAILed: the defect this profile has was detected, as the catalogue says.\n${evidence}`;
   } else {
     kase.out = `verdict ${c.verdict}, expected ${expected}\n${evidence}`;
   }
+  if (c.contradictsAudit && c.audit) kase.out = `audit: ${c.audit.says} (${c.audit.verdict}) — measured: ${c.verdict}\n${kase.out}`;
   return kase;
 }
 
@@ -88,7 +89,7 @@ export function toJUnit(result: RunResult): string {
     ...props.map(([n, v]) => `      <property name="${esc(n)}" value="${esc(v)}"/>`),
     '    </properties>',
     ...cases.map(renderCase),
-    `    <system-out>${esc(`${result.description}\n${outcomeText(result)}`)}</system-out>`,
+    `    <system-out>${esc([result.description, outcomeText(result), ...(result.notes ?? []).map((n) => `note: ${n}`)].join('\n'))}</system-out>`,
     '  </testsuite>',
     '</testsuites>',
     '',

@@ -156,6 +156,8 @@ export interface ClaimSource {
   file: string;
   section: string;
   line: number;
+  /** The passage the claim rests on, when longer than the quoted line. */
+  lines?: [number, number];
   quote: string;
 }
 

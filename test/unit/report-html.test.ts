@@ -19,17 +19,33 @@ describe('toHtml', () => {
     expect(html).toContain('<dd data-field="target">embedded · profile <b>audited</b></dd>');
     expect(html).toContain('<dd data-field="duration">40.2 s</dd>');
     for (const c of r.claims) {
-      expect(html).toContain(`<tr data-claim-id="${c.id}" data-verdict="${c.verdict}" data-expected="${c.expected}" data-as-expected="${c.verdict === c.expected}"`);
+      expect(html).toContain(`<tr id="claim-${c.id}" data-claim-id="${c.id}" data-claim-kind="${c.kind}" data-verdict="${c.verdict}" data-expected="${c.expected}" data-as-expected="${c.verdict === c.expected}"`);
     }
-    expect(count(html, /<tr data-claim-id=/g)).toBe(r.claims.length);
+    expect(count(html, /<tr id="claim-[^"]*" data-claim-id=/g)).toBe(r.claims.length);
     expect(count(html, /<svg [^>]*class="chart"/g)).toBe(3);
     expect(count(html, /data-fault-band="redis"/g)).toBe(3);
     expect(html).toContain('redis (redis-outage)</text>');
     expect(count(html, /data-legend="p95"/g)).toBe(1);
     expect(count(html, /data-legend="rate"/g)).toBe(2);
     for (const p of ['baseline', 'fault:redis', 'recovery:redis']) expect(html).toContain(`<span data-phase-id="${p}">${p}</span>`);
-    expect(html).toContain('Expected FAIL: the defect the audit documents was detected');
+    expect(html).toContain('Expected FAIL: the defect this profile has was detected');
     expect(html).toContain('002_4e8d9492772e3056.txt · §5. FAILURE &amp; RESILIENCE ANALYSIS → Redis Down · line 170');
+  });
+
+  it('says where a measured verdict contradicts the audit, which baseline claim a claim waited on, and how the run was made', () => {
+    const r = sample();
+    const chat = r.claims.find((c) => c.id === 'REDIS-CHAT')!;
+    Object.assign(chat, { verdict: 'FAIL', contradictsAudit: true, reason: 'delivers-during-outage: fault:redis: 0/24 deliver attempts accepted; outcomes: undelivered 24 | other' });
+    Object.assign(r.claims.find((c) => c.id === 'REDIS-LOGIN')!, { verdict: 'INCONCLUSIVE', gatedBy: ['LOGIN'] });
+    r.notes = ['workload probes: sessions use the tokens registration returned, since login does not work (POST /v1/auth/login answered 500)'];
+    const html = toHtml(r);
+    expect(html).toContain('<div class="contradiction" data-contradicts-audit="true">audit: chat keeps working while Redis is down (presence skipped) (PASS) — measured: FAIL, delivers-during-outage: fault:redis: 0/24 deliver attempts accepted; outcomes: undelivered 24</div>');
+    expect(count(html, /data-contradicts-audit/g)).toBe(1);
+    expect(html).toContain('<div class="gated" data-gated-by="LOGIN">requires <a href="#claim-LOGIN"><code>LOGIN</code></a>, which did not PASS in this run</div>');
+    expect(html).toMatch(/<div class="notes-box" id="run-notes"><b>How this run was made:<\/b><ul><li>workload probes: sessions use the tokens registration returned/);
+    const junit = toJUnit(r);
+    expect(junit).toContain('audit: chat keeps working while Redis is down (presence skipped) (PASS) — measured: FAIL');
+    expect(junit).toContain('note: workload probes: sessions use the tokens registration returned');
   });
 
   it('is self-contained: no scripts, no external resources', () => {

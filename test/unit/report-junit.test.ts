@@ -52,7 +52,7 @@ describe('toJUnit', () => {
     const xml = toJUnit(sample());
     const revocation = testcases(xml).find((c) => c.name.startsWith('REDIS-REVOCATION'))!;
     expect(revocation.body).not.toContain('<failure');
-    expect(revocation.body).toMatch(/<system-out>Expected FAIL and FAILed: the defect the audit documents was detected/);
+    expect(revocation.body).toMatch(/<system-out>Expected FAIL and FAILed: the defect this profile has was detected/);
     expect(revocation.body).toContain('revoked-refused-during-outage [fault:redis] FAIL');
   });
 
