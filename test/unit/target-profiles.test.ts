@@ -9,35 +9,43 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { PROFILES, SWITCHES, resolveSwitches, type ProfileName, type Switches } from '../../fixtures/secureconnect/target/kit/profiles.js';
+import { PROFILES, PROFILE_NAMES, SWITCHES, renderSwitchTable, resolveSwitches, type ProfileName, type Switches } from '../../fixtures/secureconnect/target/kit/profiles.js';
 import { loadConfig } from '../../fixtures/secureconnect/target/kit/config.js';
 import { authGuard, blacklistKey } from '../../fixtures/secureconnect/target/kit/auth-guard.js';
 import { mirrorFor } from '../../fixtures/secureconnect/target/kit/revocation-mirror.js';
 import { Jwt } from '../../fixtures/secureconnect/target/kit/jwt.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
+import { REFERENCE_PROFILES } from '../../src/util/profiles.js';
 
 interface Row {
   name: string;
   env: string;
   audit: string;
   audited: string;
+  asBuilt: string;
   hardened: string;
 }
 
-/** The switch table between the README's markers, one object per row. */
-function readmeRows(): Row[] {
+/** The switch table between the README's markers. */
+function readmeBlock(): string {
   const readme = readFileSync(join(HARNESS_ROOT, 'fixtures', 'secureconnect', 'target', 'README.md'), 'utf8');
   const block = readme.split('<!-- switches:begin -->')[1]?.split('<!-- switches:end -->')[0];
   if (!block) throw new Error('README has no switches:begin / switches:end block');
-  return block.trim().split('\n').slice(2).map((line) => {
+  return block.trim();
+}
+
+/** The README's switch table, one object per row. */
+function readmeRows(): Row[] {
+  const lines = readmeBlock().split('\n');
+  expect(lines[0]).toBe('| switch | variable | from | audited | as-built | hardened |');
+  return lines.slice(2).map((line) => {
     const cells = line.split(' | ').map((c) => c.replace(/^\|\s*|\s*\|$/g, '').trim());
-    const [name, env, audit, audited, hardened] = cells;
-    return { name: name!, env: env!.replace(/`/g, ''), audit: audit!, audited: audited!, hardened: hardened! };
+    const [name, env, audit, audited, asBuilt, hardened] = cells;
+    return { name: name!, env: env!.replace(/`/g, ''), audit: audit!, audited: audited!, asBuilt: asBuilt!, hardened: hardened! };
   });
 }
 
 const SWITCH_NAMES = Object.keys(PROFILES.audited) as (keyof Switches)[];
-const OTHER: Record<ProfileName, ProfileName> = { audited: 'hardened', hardened: 'audited' };
 const asEnv = (v: Switches[keyof Switches]): string => (typeof v === 'number' ? String(v) : v ? 'on' : 'off');
 const differing = (a: Switches, b: Switches): string[] => SWITCH_NAMES.filter((k) => a[k] !== b[k]);
 const config = (env: Record<string, string>) => loadConfig('chat', { JWT_SECRET: 'j'.repeat(32), ...env });
@@ -46,35 +54,67 @@ describe('reference target profiles', () => {
   it('the README table documents every switch, with the variable and audit line the module gives', () => {
     const rows = readmeRows();
     expect(rows.map((r) => r.name).sort()).toEqual([...SWITCH_NAMES].sort());
-    expect(rows).toEqual(SWITCHES.map((s) => ({ name: s.name, env: s.env, audit: s.audit, audited: s.audited, hardened: s.hardened })));
+    expect(rows).toEqual(SWITCHES.map((s) => ({ name: s.name, env: s.env, audit: s.audit, audited: s.audited, asBuilt: s.asBuilt, hardened: s.hardened })));
+    // The block is exactly what readme-table.ts writes (regenerate with it, never by hand).
+    expect(readmeBlock()).toBe(renderSwitchTable());
     // A number the table states is the profile's number.
     const limit = rows.find((r) => r.name === 'participantLimit')!;
     expect(limit.audited).toBe(String(PROFILES.audited.participantLimit));
+    expect(limit.asBuilt).toBe(String(PROFILES['as-built'].participantLimit));
     expect(limit.hardened.split(' ')[0]).toBe(String(PROFILES.hardened.participantLimit));
+  });
+
+  it('the target and the harness name the same three profiles; each new as-built switch says on or off as its value is', () => {
+    expect([...PROFILE_NAMES]).toEqual([...REFERENCE_PROFILES]);
+    expect(Object.keys(PROFILES).sort()).toEqual([...PROFILE_NAMES].sort());
+    for (const s of SWITCHES) {
+      for (const [profile, text] of [['audited', s.audited], ['as-built', s.asBuilt], ['hardened', s.hardened]] as const) {
+        const v = PROFILES[profile][s.name];
+        // A boolean switch whose text starts with on/off must state its value (texts like "as audited" describe it instead).
+        if (typeof v === 'boolean' && /^(on|off)\b/.test(text)) expect(text.startsWith(v ? 'on' : 'off'), `${s.name} on ${profile}: "${text}"`).toBe(true);
+      }
+    }
+  });
+
+  it('as-built differs from audited only where the real backend does, and needs no test hook', () => {
+    const differs = differing(PROFILES.audited, PROFILES['as-built']);
+    // The switches the audit already gets right (fail-open revocation, unbounded sockets, 4 participants, no Cassandra guard) stay equal.
+    for (const same of ['cassandraGuard', 'revocationFailClosed', 'turnFailureReport', 'wsConnectionLimit', 'participantLimit'] as const) expect(differs).not.toContain(same);
+    expect(differs.length).toBeGreaterThan(10);
+    const c = config({ SC_PROFILE: 'as-built' });
+    expect(c.profile).toBe('as-built');
+    expect(c.switches).toEqual(PROFILES['as-built']);
+    expect(c.testHooks).toEqual(config({}).testHooks);
   });
 
   it('SC_PROFILE picks the profile (audited by default) for every service config', () => {
     expect(config({}).profile).toBe('audited');
     expect(config({}).switches).toEqual(PROFILES.audited);
     expect(config({ SC_PROFILE: 'hardened' }).switches).toEqual(PROFILES.hardened);
+    expect(config({ SC_PROFILE: 'as-built' }).switches).toEqual(PROFILES['as-built']);
   });
 
-  it('each documented variable flips its switch alone, on either profile: one defect at a time', () => {
-    for (const profile of ['audited', 'hardened'] as const) {
-      for (const row of readmeRows()) {
-        const name = row.name as keyof Switches;
-        const wanted = PROFILES[OTHER[profile]][name];
-        const c = config({ SC_PROFILE: profile, [row.env]: asEnv(wanted) });
-        expect(c.profile).toBe(profile);
-        expect(c.switches[name], `${profile} + ${row.env}=${asEnv(wanted)}`).toBe(wanted);
-        expect(differing(PROFILES[profile], c.switches), `${profile} + ${row.env}`).toEqual([name]);
+  it('each documented variable flips its switch alone, on any profile, to any other profile\'s value: one defect at a time', () => {
+    for (const profile of PROFILE_NAMES) {
+      for (const other of PROFILE_NAMES.filter((p) => p !== profile)) {
+        for (const row of readmeRows()) {
+          const name = row.name as keyof Switches;
+          const wanted = PROFILES[other][name];
+          const c = config({ SC_PROFILE: profile, [row.env]: asEnv(wanted) });
+          expect(c.profile).toBe(profile);
+          expect(c.switches[name], `${profile} + ${row.env}=${asEnv(wanted)}`).toBe(wanted);
+          expect(differing(PROFILES[profile], c.switches), `${profile} + ${row.env}`).toEqual(PROFILES[profile][name] === wanted ? [] : [name]);
+        }
       }
     }
+    // Every switch is flipped by at least one pair of profiles (none is the same everywhere).
+    for (const name of SWITCH_NAMES) expect(new Set(PROFILE_NAMES.map((p) => PROFILES[p][name])).size, name).toBeGreaterThan(1);
   });
 
   it('bad values name the variable', () => {
     expect(resolveSwitches({ SC_SWITCH_PARTICIPANT_LIMIT: '8' }).switches.participantLimit).toBe(8);
-    expect(() => resolveSwitches({ SC_PROFILE: 'secure' })).toThrow(/SC_PROFILE/);
+    expect(() => resolveSwitches({ SC_PROFILE: 'secure' })).toThrow(/SC_PROFILE must be one of audited, as-built, hardened/);
+    expect(() => resolveSwitches({ SC_PROFILE: 'as-built', SC_SWITCH_LOGOUT_REVOKES: '1' })).toThrow(/SC_SWITCH_LOGOUT_REVOKES must be on or off/);
     expect(() => resolveSwitches({ SC_SWITCH_CASSANDRA_GUARD: 'yes' })).toThrow(/SC_SWITCH_CASSANDRA_GUARD must be on or off/);
     expect(() => resolveSwitches({ SC_SWITCH_PARTICIPANT_LIMIT: '1' })).toThrow(/SC_SWITCH_PARTICIPANT_LIMIT/);
   });
@@ -121,9 +161,9 @@ describe('revocationFailClosed, through the auth guard', () => {
     return { token, call };
   }
 
-  it('audited: with Redis down a revoked token is accepted (fail-open)', async () => {
+  it.each(['audited', 'as-built'] as const)('%s: with Redis down a revoked token is accepted (fail-open)', async (profile) => {
     const redis = new ScriptedRedis();
-    const g = await guarded('audited', redis);
+    const g = await guarded(profile, redis);
     const revoked = await g.token('u1');
     redis.revoked.add(revoked.jti);
     expect((await g.call(revoked.token)).status).toBe(401);
