@@ -14,18 +14,29 @@ export const REFUSED: OutcomeClass[] = ['refused-revoked', 'try-again-later', 'f
 export const ANSWERED: OutcomeClass[] = ['served', 'refused-revoked', 'refused-origin', 'throttled', 'not-throttled', 'try-again-later', 'fast-clear-error', 'slow-error', 'server-error', 'client-error', 'undelivered', 'network-error'];
 
 /** Precondition `<probe>-works-before`: the probe saw what it wants in `phase` (default baseline), else its claims' checks prove nothing. */
-export function worksBefore(probe: string, claims: string[], accept: OutcomeClass[] = ['served'], o: { phase?: string; share?: number; minAttempts?: number; id?: string } = {}): HypothesisIn {
+export function worksBefore(probe: string, claims: string[], accept: OutcomeClass[] = ['served'], o: { phase?: string; share?: number; minAttempts?: number; id?: string; expected?: Verdicts } = {}): HypothesisIn {
   return {
     kind: 'outcomes', role: 'precondition', id: o.id ?? `${probe.replace(/_/g, '-')}-works-before`,
     description: `The ${probe} probe works before the fault (${accept.join(' | ')}); else the checks that rely on it prove nothing`,
-    claims, phase: o.phase ?? 'baseline', probe, accept, share: o.share ?? 0.95, ...(o.minAttempts ? { minAttempts: o.minAttempts } : {}),
+    claims, phase: o.phase ?? 'baseline', probe, accept, share: o.share ?? 0.95, ...(o.minAttempts ? { minAttempts: o.minAttempts } : {}), ...(o.expected ? { expected: o.expected } : {}),
   };
 }
 
-/** Check: in `phase`, at least `share` of the probe's attempts end in one of `accept`. */
-export function outcomeCheck(id: string, description: string, claims: string[], probe: string, phase: string, accept: OutcomeClass[], o: { share?: number; minAttempts?: number; expected?: Verdicts; requires?: string[] } = {}): HypothesisIn {
+/**
+ * Check `<probe>-works` of a baseline claim: before any fault, at least 95 % of the probe's attempts end as
+ * it wants. The fault claims that require this baseline claim are INCONCLUSIVE when it does not PASS.
+ */
+export function baselineCheck(probe: string, claim: string, description: string, accept: OutcomeClass[] = ['served'], o: { minAttempts?: number } = {}): HypothesisIn {
+  return {
+    kind: 'outcomes', id: `${probe.replace(/_/g, '-')}-works`, description, claims: [claim], phase: 'baseline', probe, accept, share: 0.95,
+    ...(o.minAttempts ? { minAttempts: o.minAttempts } : {}),
+  };
+}
+
+/** Check: in `phase`, at least `share` of the probe's attempts end in one of `accept` (those in `ignore` left out). */
+export function outcomeCheck(id: string, description: string, claims: string[], probe: string, phase: string, accept: OutcomeClass[], o: { share?: number; minAttempts?: number; expected?: Verdicts; requires?: string[]; ignore?: OutcomeClass[] } = {}): HypothesisIn {
   return {
     kind: 'outcomes', id, description, claims, phase, probe, accept, share: o.share ?? 1,
-    ...(o.minAttempts ? { minAttempts: o.minAttempts } : {}), ...(o.expected ? { expected: o.expected } : {}), ...(o.requires ? { requires: o.requires } : {}),
+    ...(o.minAttempts ? { minAttempts: o.minAttempts } : {}), ...(o.expected ? { expected: o.expected } : {}), ...(o.requires ? { requires: o.requires } : {}), ...(o.ignore ? { ignore: o.ignore } : {}),
   };
 }

@@ -40,8 +40,9 @@ export function probesOf(h: Hypothesis): string[] {
 
 /**
  * Every hypothesis, with evidence rules applied: one whose probe could not set up is INCONCLUSIVE with the
- * reason; a check whose preconditions (its `requires`, else every precondition of its claims) did not all
- * PASS becomes INCONCLUSIVE, naming the precondition and why.
+ * reason; a check whose preconditions (its `requires`, else every precondition of its claims) or whose
+ * baseline checks (those of the baseline claims its claims require) did not all PASS becomes INCONCLUSIVE,
+ * naming them and why.
  */
 export function evaluateHypotheses(hs: readonly Hypothesis[], i: EvaluationInput, claims: readonly Claim[] = [], profile?: string, experiment?: string): HypothesisResult[] {
   const raw = new Map(hs.map((h) => {
@@ -54,10 +55,13 @@ export function evaluateHypotheses(hs: readonly Hypothesis[], i: EvaluationInput
   return hs.map((h) => {
     let r = raw.get(h.id)!;
     if (h.role === 'check' && r.gatedBy === undefined) {
-      const pre = h.requires ?? hs.filter((p) => p.role === 'precondition' && p.claims.some((c) => h.claims.includes(c))).map((p) => p.id);
+      // Its preconditions, and the checks of the baseline claims its claims require (the catalogue's rule, per check).
+      const baseline = new Set(h.claims.flatMap((id) => claims.find((c) => c.id === id)?.requires ?? []));
+      const baselineChecks = hs.filter((p) => p.role === 'check' && p.id !== h.id && p.claims.some((c) => baseline.has(c))).map((p) => p.id);
+      const pre = [...(h.requires ?? hs.filter((p) => p.role === 'precondition' && p.claims.some((c) => h.claims.includes(c))).map((p) => p.id)), ...baselineChecks];
       const failed = pre.map((id) => raw.get(id)).filter((p): p is HypothesisResult => p !== undefined && p.verdict !== 'PASS');
       if (failed.length) {
-        r = { ...r, verdict: 'INCONCLUSIVE', gatedBy: failed.map((p) => p.id), evidence: `precondition ${failed.map((p) => `${p.id} ${p.verdict}: ${p.evidence}`).join(' | ')} — so this check proves nothing (it measured: ${r.evidence})` };
+        r = { ...r, verdict: 'INCONCLUSIVE', gatedBy: failed.map((p) => p.id), evidence: `${failed.map((p) => `${p.role === 'precondition' ? 'precondition' : 'baseline check'} ${p.id} ${p.verdict}: ${p.evidence}`).join(' | ')} — so this check proves nothing (it measured: ${r.evidence})` };
       }
     }
     const want = expectedHypothesisVerdict(h, claims, profile, experiment);

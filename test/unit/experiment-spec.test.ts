@@ -82,7 +82,25 @@ describe('claims catalogue', () => {
       }
     }
     // Every hypothesis of a shipped experiment names catalogued claims.
-    for (const x of shipped) for (const h of (await loadExperiment(x)).hypotheses) for (const id of h.claims) expect(claims.some((c) => c.id === id), `${x}: ${id}`).toBe(true);
+    for (const x of shipped) for (const h of (await loadExperiment(x)).hypotheses) for (const id of h.claims) expect(claims.find((c) => c.id === id)?.experiments, `${x}: ${id}`).toContain(x);
+  });
+
+  it('a required claim must be a baseline claim checked in every experiment of the claim that requires it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sch-claims-'));
+    const claim = (id: string, kind: string, experiments: string[], requires: string[] = []) => ({
+      id, kind, title: 't', source: { file: '002_x.txt', line: 1, section: 's', quote: 'qqq' }, audit: { verdict: 'PASS', says: 'works' },
+      requires, experiments, expected: { audited: 'PASS', 'as-built': 'PASS', hardened: 'PASS' },
+    });
+    const write = (cs: unknown[]) => {
+      const f = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+      writeFileSync(f, JSON.stringify({ version: 1, claims: cs }));
+      return f;
+    };
+    expect(() => loadClaims(write([claim('LOGIN', 'baseline', ['a']), claim('REDIS-LOGIN', 'fault', ['a', 'b'], ['LOGIN'])]))).toThrow(/claims\[1\]\.requires\[0\]: "LOGIN" is not checked in b/);
+    expect(() => loadClaims(write([claim('LOGIN', 'fault', ['a']), claim('REDIS-LOGIN', 'fault', ['a'], ['LOGIN'])]))).toThrow(/"LOGIN" is not a baseline claim/);
+    expect(() => loadClaims(write([claim('REDIS-LOGIN', 'fault', ['a'], ['NOPE'])]))).toThrow(/requires\[0\]: no claim "NOPE"/);
+    expect(() => loadClaims(write([{ ...claim('LOGIN', 'baseline', ['a']), expected: { audited: 'PASS', hardened: 'PASS' } }]))).toThrow(/claims\[0\]\.expected\.as-built/);
+    expect(loadClaims(write([claim('LOGIN', 'baseline', ['a', 'b']), claim('REDIS-LOGIN', 'fault', ['a', 'b'], ['LOGIN'])]))).toHaveLength(2);
   });
 });
 
