@@ -5,21 +5,27 @@
  *   2. latency faults: a protocol round trip through the proxy during the fault minus baseline ≈ the
  *      fault's latency (±10 %): the toxic is on that proxy and as large as it says;
  *   3. Toxiproxy faults: the target's own traffic crosses that proxy —
- *      embedded: the target's processes held connections to it during the baseline (ss -p, by pid);
- *      external: the deployment's Toxiproxy counted bytes through it between the run's start and the
- *      fault's end (Toxiproxy adds a connection's bytes when it closes, so a pool that never reconnects
- *      stays invisible: INCONCLUSIVE, said so).
+ *      processes (embedded): the target's processes held connections to it during the baseline (ss -p, by pid);
+ *      namespace (external target behind the lab's own Toxiproxy): some process in the lab's network other
+ *      than Toxiproxy and the harness held connections to it during the baseline (ss -p; the target's pids
+ *      are unknown, so another target sharing the lab would count too);
+ *      proxy-counters (external target, its own Toxiproxy): that Toxiproxy counted bytes through it between
+ *      the run's start and the fault's end (Toxiproxy adds a connection's bytes when it closes, so a pool
+ *      that never reconnects stays invisible: INCONCLUSIVE, said so).
  * A fault whose calibration fails makes the checks of its phases INCONCLUSIVE.
  */
 import type { CalibrationResult, FaultRecord } from '../results/model.js';
 import type { StatsSource } from '../verdicts/common.js';
 import { label, statValue } from '../verdicts/common.js';
 
+/** How a run evidences exposure (the manifest's target.exposure): see the header. */
+export const EXPOSURES = ['processes', 'namespace', 'proxy-counters'] as const;
+export type Exposure = (typeof EXPOSURES)[number];
+
 export interface CalibrationInput {
   records: readonly FaultRecord[];
   source: StatsSource;
-  /** How the exposure is evidenced: the target's processes (embedded), the proxy's counters (external). */
-  exposure: 'processes' | 'proxy-counters';
+  exposure: Exposure;
   runStartMs: number;
 }
 
@@ -40,15 +46,17 @@ export function calibrate(i: CalibrationInput): CalibrationResult[] {
       const ok = delta !== null && Math.abs(delta - latency) <= 0.1 * latency;
       out.push({ faultId: r.id, selector: sel, label: label(sel), expected: `median delta ≈ ${latency} ms ±10%`, observed: delta, ok, detail: delta === null ? `no path samples (baseline ${before ?? 'none'}, fault ${during.count})` : `baseline p50 ${before!.toFixed(1)} ms, fault p50 ${d!.toFixed(1)} ms over ${during.count} probes: delta ${delta.toFixed(1)} ms` });
     }
-    if (i.exposure === 'processes') {
+    if (i.exposure === 'processes' || i.exposure === 'namespace') {
+      // Same metric, two owners: the embedded target's own pids, or anyone in the lab's network but Toxiproxy and the harness.
+      const who = i.exposure === 'processes' ? 'the target\'s processes' : 'processes in the lab\'s network other than Toxiproxy and the harness';
       const sel = { metric: 'sc_target_connections', tags: { proxy: dep } };
       const base = i.source.stats(sel, 'baseline');
       const conns = base.count > 0 ? (base.max ?? 0) : null;
       out.push({
-        faultId: r.id, selector: sel, label: label(sel), expected: 'the target\'s own processes hold connections through the proxy before the fault (≥ 1)', observed: conns, ok: (conns ?? 0) >= 1,
+        faultId: r.id, selector: sel, label: label(sel), expected: `${who} hold connections through the proxy before the fault (≥ 1)`, observed: conns, ok: (conns ?? 0) >= 1,
         detail: conns === null ? `no connection count for ${dep} during the baseline (the observer never ran: was the baseline shorter than 1 s?)`
-          : conns >= 1 ? `the target's processes held up to ${conns} connection(s) through the ${dep} proxy during the baseline`
-            : `the target's processes held no connection through the ${dep} proxy during the baseline: the fault is not on the target's path`,
+          : conns >= 1 ? `${who} held up to ${conns} connection(s) through the ${dep} proxy during the baseline`
+            : `${who} held no connection through the ${dep} proxy during the baseline: the fault is not on the target's path`,
       });
     } else {
       const sel = { metric: 'sc_proxy_bytes', tags: { proxy: dep } };

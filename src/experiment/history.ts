@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { FaultRecord, Sample } from '../results/model.js';
 import { ExperimentError, formatIssues, validateExperiment, type Experiment } from './spec.js';
+import { EXPOSURES } from './calibration.js';
 
 export const HISTORY_FILES = {
   manifest: 'manifest.json',
@@ -60,6 +61,10 @@ const TargetInfoSchema = z.object({
   baseUrl: z.string(),
   /** External targets: faults through the deployment's own Toxiproxy. */
   toxiproxyUrl: z.string().optional(),
+  /** External targets: the video service (SC_VIDEO_URL of every workload). */
+  videoUrl: z.string().optional(),
+  /** How the exposure calibration is evidenced (calibration.ts); absent in older runs: from `kind`. */
+  exposure: z.enum(EXPOSURES).optional(),
 }).strict();
 
 export const ManifestSchema = z.object({
@@ -77,6 +82,10 @@ export const ManifestSchema = z.object({
   }).strict(),
   versions: z.record(z.string(), z.string()),
   target: TargetInfoSchema.optional(),
+  /** What only the embedded reference target understands and an external one did not get (one line each). */
+  notApplied: z.array(z.string()).optional(),
+  /** External targets: the deployment's limits the probes were sized by — assumed, not set by the harness. */
+  assumedParams: z.object({ rateLimitPerMinute: z.number().int().positive(), wsMaxConnections: z.number().int().positive() }).strict().optional(),
   runStartMs: z.number().optional(),
   timeline: z.array(FaultRecordSchema),
 }).strict();
