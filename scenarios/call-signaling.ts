@@ -24,7 +24,8 @@
  *
  * Environment: SC_BASE_URL (gateway, required), SC_VIDEO_URL (video-service, required), SC_PARTICIPANTS (3),
  * SC_ICE_CANDIDATES (2), SC_SFU (0), SC_SIGNAL_TIMEOUT ("5s"), SC_USER_POOL, SC_CALL_TYPE ("video"),
- * SC_RATE, SC_DURATION, SC_STAGES, SC_START_RATE, SC_PRE_VUS (5), SC_MAX_VUS (50), SC_GRACEFUL_STOP ("30s").
+ * SC_RATE, SC_DURATION, SC_STAGES, SC_START_RATE, SC_PRE_VUS (5, at least SC_SOURCE_ADDRESSES), SC_MAX_VUS (50),
+ * SC_GRACEFUL_STOP ("30s"), SC_ORIGIN (the allowed Origin of every socket; default http://localhost:3000).
  * Thresholds come from fixtures/budgets.yaml (runner, k6 --config).
  */
 import http from 'k6/http';
@@ -56,7 +57,9 @@ const SIGNAL_TIMEOUT_MS = Math.round(durationSeconds(str('SC_SIGNAL_TIMEOUT', '5
 const POOL = Math.max(N, Math.floor(num('SC_USER_POOL', N * 4)));
 
 function schedule(): Scenario {
-  const common = { exec: 'call', preAllocatedVUs: num('SC_PRE_VUS', 5), maxVUs: num('SC_MAX_VUS', 50), gracefulStop: str('SC_GRACEFUL_STOP', '30s'), timeUnit: '1s' };
+  // At least one VU per client address (SC_SOURCE_ADDRESSES; iterations go to free VUs in turn).
+  const pre = Math.max(num('SC_SOURCE_ADDRESSES', 1), num('SC_PRE_VUS', 5));
+  const common = { exec: 'call', preAllocatedVUs: pre, maxVUs: Math.max(pre, num('SC_MAX_VUS', 50)), gracefulStop: str('SC_GRACEFUL_STOP', '30s'), timeUnit: '1s' };
   const stages = isSet('SC_RATE') || isSet('SC_DURATION') ? null : envStages();
   if (stages) return { ...common, executor: 'ramping-arrival-rate', startRate: num('SC_START_RATE', 1), stages };
   return { ...common, executor: 'constant-arrival-rate', rate: num('SC_RATE', 1), duration: str('SC_DURATION', '5s') };

@@ -21,12 +21,17 @@
  *     paths run), sender key `ws`; `sc_ack_latency` = send → echo. Never echoed within SC_ACK_TIMEOUT: acked false.
  *   Both log `SENT {"client_message_id","seq","sender","message_id","acked","conversation_id","via"}`.
  * setup() logs `SETUP {"conversation_id","recipients"}` per conversation. src/k6/fanout-checker.ts reads these lines.
+ * Sessions come from login when one login works, else from the registration tokens: one line
+ * `SC_SESSIONS {"source":"login"}` or `SC_SESSIONS {"source":"registration","reason":"POST /v1/auth/login answered 500"}`.
+ * Per-client-IP limits: with SC_SOURCE_ADDRESSES client addresses (K6_LOCAL_IPS, VU n sends from address n mod count)
+ * there are at least that many receiver VUs and REST sender VUs, so the upgrades and the sends spread over every address.
  * Received server frames are checked with the contract's validator (`sc_invalid_frames`, SC_VALIDATE=0 to skip).
  *
  * Environment: SC_BASE_URL (required), SC_GROUP_SIZE (10 receivers), SC_GROUPS (e.g. "2,10,50"), SC_SEND_VIA (rest),
  * SC_RATE (msgs/s per conversation), SC_DURATION, SC_STAGES, SC_WARMUP ("2s"), SC_DRAIN ("3s"), SC_ACK_TIMEOUT ("5s"),
  * SC_MESSAGE_ID_PREFIX (default SC_RUN_ID), SC_PRE_VUS (2), SC_MAX_VUS (20), SC_RECEIVER_VUS (1), SC_CONNECT_SPREAD
- * ("0s": open the sockets over this long), SC_WS_URL (the receivers' socket host; default SC_BASE_URL), SC_LOG_DELIVERIES (1).
+ * ("0s": open the sockets over this long), SC_WS_URL (the receivers' socket host; default SC_BASE_URL), SC_LOG_DELIVERIES (1),
+ * SC_ORIGIN (the allowed Origin every socket sends; default http://localhost:3000), SC_SOURCE_ADDRESSES (1).
  * Thresholds come from fixtures/budgets.yaml (runner, k6 --config).
  */
 import http from 'k6/http';
@@ -37,7 +42,7 @@ import { WebSocket } from 'k6/websockets';
 import { setInterval, clearInterval, setTimeout } from 'k6/timers';
 import type { Options, Scenario } from 'k6/options';
 import { num, str } from './lib/env.ts';
-import { registerUsers } from './lib/users.ts';
+import { registerUsers, sessionsFor } from './lib/users.ts';
 import { durationSeconds } from './lib/duration.ts';
 import { envStages, isSet, stagesSeconds } from './lib/stages.ts';
 import { wsBase, wsHeaders } from './lib/ws.ts';
@@ -51,7 +56,10 @@ const REST = VIA !== 'ws';
 const WS = VIA !== 'rest';
 const VALIDATE = str('SC_VALIDATE', '1') !== '0';
 const LOG_DELIVERIES = str('SC_LOG_DELIVERIES', '1') !== '0';
-const RECEIVER_VUS = Math.max(1, Math.floor(num('SC_RECEIVER_VUS', 1)));
+/** Client addresses the runner gives this workload (K6_LOCAL_IPS; VU n sends from address n mod count). */
+const SOURCES = Math.max(1, Math.floor(num('SC_SOURCE_ADDRESSES', 1)));
+// At least one receiver VU per address: the sockets' upgrades (rate-limited per client IP) spread over them all.
+const RECEIVER_VUS = Math.max(SOURCES, Math.floor(num('SC_RECEIVER_VUS', 1)));
 
 /** Receivers per conversation. */
 function groupSizes(): number[] {
@@ -79,7 +87,9 @@ const ACK_TIMEOUT_MS = Math.round(durationSeconds(str('SC_ACK_TIMEOUT', '5s')) *
 /** The REST sender: one message per iteration, to the conversations in turn, so the iteration rate is the per-conversation rate × their number. */
 function restSender(): Scenario {
   const k = GROUPS.length;
-  const common = { exec: 'sender', startTime: WARMUP, timeUnit: '1s', preAllocatedVUs: num('SC_PRE_VUS', 2), maxVUs: num('SC_MAX_VUS', 20), gracefulStop: '10s' };
+  // Iterations go to free VUs in turn: one VU per address at least, so each address carries its share of the sends.
+  const pre = Math.max(SOURCES, num('SC_PRE_VUS', 2));
+  const common = { exec: 'sender', startTime: WARMUP, timeUnit: '1s', preAllocatedVUs: pre, maxVUs: Math.max(pre, num('SC_MAX_VUS', 20)), gracefulStop: '10s' };
   if (STAGES) return { ...common, executor: 'ramping-arrival-rate', startRate: num('SC_START_RATE', 1) * k, stages: STAGES.map((s) => ({ ...s, target: s.target * k })) };
   const rate = RATE * k;
   // k6 wants an integer rate: a fractional one becomes a rate per longer time unit.
@@ -132,9 +142,10 @@ export function setup(): SetupData {
   const base = __ENV.SC_BASE_URL;
   if (!base) fail('SC_BASE_URL is not set');
   const run = str('SC_RUN_ID', 'r');
-  const [sender] = registerUsers(base, [`${run}-fs`], { display: 'Fanout' });
   const max = Math.max(...GROUPS);
-  const receivers = registerUsers(base, Array.from({ length: max }, (_, i) => `${run}-fr${i}`), { display: 'Fanout' });
+  // One registration and one SC_SESSIONS decision for the sender and the receivers alike.
+  const registered = registerUsers(base, [`${run}-fs`, ...Array.from({ length: max }, (_, i) => `${run}-fr${i}`)], { display: 'Fanout' });
+  const [sender, ...receivers] = sessionsFor(base, registered).users;
   const conversations: Conversation[] = GROUPS.map((n, k) => {
     const members = receivers.slice(0, n).map((r) => r.user_id);
     const c = http.post(`${base}/v1/conversations`, JSON.stringify({ title: `fanout ${run} ${k}`, type: n === 1 ? 'direct' : 'group', participant_ids: [sender!.user_id, ...members] }), {

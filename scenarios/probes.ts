@@ -12,31 +12,58 @@
  * a request counts in the phase in which it started, however long it hangs. An attempt with no outcome at
  * all (k6 stopped before it was answered) is a hang for the checker.
  *
- * Probes (SC_PROBES, comma-separated):
- *   login            POST /v1/auth/login of a pre-registered account (round robin over SC_USERS accounts)
- *   authed           GET /v1/users/me with a valid token
- *   revoked          GET /v1/users/me with a token revoked in setup(): wanted = refused-revoked (401 + error body)
- *   revoked_ws_chat  the chat WebSocket upgrade with the revoked token: wanted = refused-revoked (401)
- *   revoked_ws_signaling  the signaling WebSocket upgrade (SC_VIDEO_URL) with the revoked token: wanted = refused-revoked
- *   send             POST /v1/messages: wanted = served (201)
- *   deliver          a receiver socket on /v1/ws/chat, POST /v1/messages: wanted = served (the frame arrives within
- *                    SC_DELIVER_TIMEOUT_MS; else `undelivered`)
- *   upload           upload-url → PUT presigned → upload-complete; sc_upload_minio_failures counts flows that reached
- *                    object storage and failed (what a circuit breaker bounds); duration{upload_api} = the API calls
- *   ws_origin        chat WebSocket upgrade with a foreign Origin: wanted = refused-origin (403)
- *   ws_open          one chat socket opened and closed, before the saturation (its precondition): wanted = served
- *   ws_saturation    SC_WS_SATURATION_SOCKETS − 1 sockets at once: served (held open) or try-again-later (1013 / 503);
+ * Probes (SC_PROBES, comma-separated; the wanted class in brackets):
+ *   login            POST /v1/auth/login of a pre-registered account (round robin over SC_USERS accounts) [served]
+ *   authed           GET /v1/users/me with a valid token [served]
+ *   register         POST /v1/auth/register of a fresh account: 201 with data.access_token [served]
+ *   logout_revokes   a fresh account's registration token: POST /v1/auth/logout, then GET /v1/users/me with it
+ *                    [refused-revoked]; a non-2xx logout is the class of that answer (500: server-error), a token that
+ *                    still works is `served`. sc_logout_token_still_valid counts tokens that worked after logout.
+ *   revoked          GET /v1/users/me with a token revoked in setup() [refused-revoked: 401 + error body]
+ *   revoked_ws_chat  the chat WebSocket upgrade with the revoked token [refused-revoked: 401]
+ *   revoked_ws_signaling  the signaling WebSocket upgrade (SC_VIDEO_URL) with the revoked token [refused-revoked]
+ *   send             POST /v1/messages [served: 201]
+ *   deliver          a receiver socket on /v1/ws/chat, POST /v1/messages [served: the frame arrives within
+ *                    SC_DELIVER_TIMEOUT_MS; else `undelivered`]
+ *   upload           upload-url → PUT presigned → upload-complete [served]; sc_upload_minio_failures counts flows that
+ *                    reached object storage and failed (what a circuit breaker bounds); duration{upload_api} = the API calls
+ *   delete           a file created for the attempt (upload-url, and its PUT when that works), then
+ *                    DELETE /v1/storage/files/:id [served: 200]: the storage service's delete reaches object storage.
+ *                    While even upload-url fails there is no file: no attempt (sc_probe_unprepared{probe:delete}).
+ *   call             POST /v1/calls/initiate (gateway) for a conversation of two probe users, the callee joins
+ *                    (video service), both open the signaling socket at SC_VIDEO_URL, the caller's `offer` reaches the
+ *                    callee [served]; then the call ends. A refused handshake is client-error (k6/websockets hides its
+ *                    status), sockets open but no offer within SC_DELIVER_TIMEOUT_MS: undelivered.
+ *   ws_origin        chat WebSocket upgrade with a foreign Origin (SC_FOREIGN_ORIGIN) [refused-origin: 403]
+ *   ws_open          one chat socket opened and closed, before the saturation (its precondition) [served]
+ *   ws_saturation    SC_WS_SATURATION_SOCKETS sockets at once (default 2 × SC_WS_MAX_CONNECTIONS) [served: held open];
+ *                    a limit enforced either way (503 before the upgrade, close 1013) is try-again-later;
  *                    probe service_up: /health and an authenticated call still answer during the saturation
- *   rate_limit       a burst of up to SC_RATE_LIMIT_BURST GET /v1/users/me until a 429: wanted = throttled (429 with
- *                    Retry-After or X-RateLimit-*, as the contract documents); `not-throttled` when none came. One
- *                    burst, or one every SC_RATE_LIMIT_EVERY (e.g. "4s") for the whole run.
- * Sockets authenticate with the bearer header (contract N02): no token in any URL.
+ *   rate_limit       a burst of up to SC_RATE_LIMIT_BURST (default 3 × SC_RATE_LIMIT_PER_MINUTE) GET /v1/users/me until
+ *                    a 429 [throttled: 429 with Retry-After or X-RateLimit-*, as the contract documents];
+ *                    `not-throttled` when none came. One burst, or one every SC_RATE_LIMIT_EVERY (e.g. "4s").
+ * Every socket speaks the real API: the bearer header (contract N02: no token in any URL) and an allowed Origin
+ * (SC_ORIGIN, default http://localhost:3000; N03: the real chat socket refuses a missing one).
  *
- * Environment: SC_BASE_URL (required), SC_VIDEO_URL (for revoked_ws_signaling), SC_PROBES, SC_DURATION ("30s"),
+ * setup(): registering the shared accounts is the only common step (its failure fails the run). Sessions come from
+ * login when one login works, else from the registration tokens: one line `SC_SESSIONS {"source":"login"}` or
+ * `SC_SESSIONS {"source":"registration","reason":"POST /v1/auth/login answered 500"}`. Then each selected probe sets
+ * up on its own (revoked*: a token revoked through the public API — logout, confirmed by GET /v1/users/me → 401;
+ * send, deliver, revoked_ws_chat, ws_*: a conversation; call, revoked_ws_signaling: the video service answers;
+ * call: a conversation of caller and callee) and prints exactly one line,
+ * `SC_PROBE_SETUP {"probe":"<name>","ok":true}` or `SC_PROBE_SETUP {"probe":"<name>","ok":false,"reason":"…"}`
+ * (statuses only: never a token, a password or a body). A probe whose setup failed records no attempt.
+ *
+ * Sizing for per-client-IP limits: the runner spreads a workload over SC_SOURCE_ADDRESSES client addresses
+ * (K6_LOCAL_IPS: VU n sends from address n mod count). An arrival-rate executor hands iterations to its free VUs
+ * in turn, so every steady probe pre-allocates max(2, SC_SOURCE_ADDRESSES) VUs: each address carries its share.
+ *
+ * Environment: SC_BASE_URL (required), SC_VIDEO_URL (call, revoked_ws_signaling), SC_PROBES, SC_DURATION ("30s"),
  * SC_PROBE_RATE (per probe, per s: 2), SC_USERS (10), SC_TIMEOUT ("15s"), SC_FAST_ERROR_MS (1000),
- * SC_DELIVER_TIMEOUT_MS (5000), SC_FOREIGN_ORIGIN, SC_WS_SATURATION_SOCKETS (40), SC_WS_HOLD_MS (3000),
- * SC_SATURATION_START ("2s"), SC_RATE_LIMIT_BURST (300), SC_RATE_LIMIT_START ("0s"), SC_RATE_LIMIT_EVERY,
- * SC_RUN_ID. A workload with `ownSourceAddress` (the rate-limit burst) runs with K6_LOCAL_IPS: its own client address.
+ * SC_DELIVER_TIMEOUT_MS (5000), SC_ORIGIN, SC_FOREIGN_ORIGIN, SC_WS_SATURATION_SOCKETS, SC_WS_MAX_CONNECTIONS (1000),
+ * SC_WS_HOLD_MS (3000), SC_SATURATION_START ("2s"), SC_RATE_LIMIT_BURST, SC_RATE_LIMIT_PER_MINUTE (100),
+ * SC_RATE_LIMIT_START ("0s"), SC_RATE_LIMIT_EVERY, SC_SOURCE_ADDRESSES (1), SC_RUN_ID. A workload with
+ * `ownSourceAddress` (the rate-limit burst) runs with K6_LOCAL_IPS: its own client address.
  */
 import http from 'k6/http';
 import type { RefinedResponse, ResponseType } from 'k6/http';
@@ -45,32 +72,43 @@ import { Counter, Rate, Trend } from 'k6/metrics';
 import exec from 'k6/execution';
 import ws from 'k6/ws';
 import { WebSocket } from 'k6/websockets';
-import { setTimeout } from 'k6/timers';
+import { clearTimeout, setTimeout } from 'k6/timers';
 import type { Options, Scenario } from 'k6/options';
 import { num, str } from './lib/env.ts';
-import { registerUsers, type RegisteredUser } from './lib/users.ts';
+import { isSet } from './lib/stages.ts';
+import { credentialsFor, registerUsers, sessionsFor, type RegisteredUser } from './lib/users.ts';
 import { classifyFailure, hasErrorBody, K6_TIMEOUT_ERROR, type OutcomeClass } from './lib/outcomes.ts';
 import { durationSeconds } from './lib/duration.ts';
+import { wsBase, wsHeaders } from './lib/ws.ts';
 
-export const PROBES = ['login', 'authed', 'revoked', 'revoked_ws_chat', 'revoked_ws_signaling', 'send', 'deliver', 'upload', 'ws_origin', 'ws_open', 'ws_saturation', 'rate_limit'] as const;
+export const PROBES = [
+  'login', 'authed', 'register', 'logout_revokes', 'revoked', 'revoked_ws_chat', 'revoked_ws_signaling', 'send', 'deliver',
+  'upload', 'delete', 'call', 'ws_origin', 'ws_open', 'ws_saturation', 'rate_limit',
+] as const;
 type Probe = (typeof PROBES)[number];
 
 /** The class each probe wants: sc_probe_ok is 1 exactly for it. */
 const WANTED: Record<Probe | 'service_up', OutcomeClass> = {
-  login: 'served', authed: 'served', revoked: 'refused-revoked', revoked_ws_chat: 'refused-revoked', revoked_ws_signaling: 'refused-revoked',
-  send: 'served', deliver: 'served', upload: 'served', ws_origin: 'refused-origin', ws_open: 'served', ws_saturation: 'served',
-  rate_limit: 'throttled', service_up: 'served',
+  login: 'served', authed: 'served', register: 'served', logout_revokes: 'refused-revoked', revoked: 'refused-revoked',
+  revoked_ws_chat: 'refused-revoked', revoked_ws_signaling: 'refused-revoked', send: 'served', deliver: 'served', upload: 'served',
+  delete: 'served', call: 'served', ws_origin: 'refused-origin', ws_open: 'served', ws_saturation: 'served', rate_limit: 'throttled',
+  service_up: 'served',
 };
+
+/** Probes whose setup needs the video service (SC_VIDEO_URL): checked before anything runs. */
+const NEEDS_VIDEO: readonly Probe[] = ['revoked_ws_signaling', 'call'];
 
 function selected(): Probe[] {
   const raw = str('SC_PROBES', 'login,authed,revoked,send,deliver');
   const out: Probe[] = [];
   for (const p of raw.split(',').map((x) => x.trim()).filter(Boolean)) {
     if (!(PROBES as readonly string[]).includes(p)) throw new Error(`SC_PROBES: unknown probe "${p}" (known: ${PROBES.join(', ')})`);
-    out.push(p as Probe);
+    if (!out.includes(p as Probe)) out.push(p as Probe);
   }
   if (out.length === 0) throw new Error('SC_PROBES selects no probe');
-  if (out.includes('revoked_ws_signaling') && !__ENV.SC_VIDEO_URL) throw new Error('SC_PROBES: revoked_ws_signaling needs SC_VIDEO_URL (the video service, where the signaling socket lives)');
+  for (const p of out) {
+    if (NEEDS_VIDEO.includes(p) && !__ENV.SC_VIDEO_URL) throw new Error(`SC_PROBES: ${p} needs SC_VIDEO_URL (the video service, where the signaling socket lives)`);
+  }
   return out;
 }
 
@@ -78,12 +116,19 @@ const DURATION = str('SC_DURATION', '30s');
 const RATE = num('SC_PROBE_RATE', 2);
 const TIMEOUT = str('SC_TIMEOUT', '15s');
 const FAST_MS = num('SC_FAST_ERROR_MS', 1000);
-const SOCKETS = num('SC_WS_SATURATION_SOCKETS', 40);
+const DELIVER_MS = num('SC_DELIVER_TIMEOUT_MS', 5000);
+/** Client addresses the runner gives this workload (K6_LOCAL_IPS); VU n sends from address n mod count. */
+const SOURCES = Math.max(1, Math.floor(num('SC_SOURCE_ADDRESSES', 1)));
+const SOCKETS = Math.floor(isSet('SC_WS_SATURATION_SOCKETS') ? num('SC_WS_SATURATION_SOCKETS', 0) : 2 * num('SC_WS_MAX_CONNECTIONS', 1000));
+const BURST = Math.floor(isSet('SC_RATE_LIMIT_BURST') ? num('SC_RATE_LIMIT_BURST', 0) : 3 * num('SC_RATE_LIMIT_PER_MINUTE', 100));
+const RUN = str('SC_RUN_ID', 'r');
 
 function steady(fn: Probe, rate = RATE, duration = DURATION, startTime = '0s'): Scenario {
+  // Iterations go to free VUs in turn: at least one VU per source address, so every address carries its share.
+  const pre = Math.max(2, SOURCES);
   return {
     executor: 'constant-arrival-rate', exec: fn, rate, timeUnit: '1s', duration, startTime,
-    preAllocatedVUs: 2, maxVUs: 30, gracefulStop: '20s', tags: { probe: fn },
+    preAllocatedVUs: pre, maxVUs: Math.max(30, pre), gracefulStop: '20s', tags: { probe: fn },
   };
 }
 
@@ -91,7 +136,9 @@ function scenarios(): Record<string, Scenario> {
   const out: Record<string, Scenario> = {};
   for (const p of selected()) {
     if (p === 'ws_saturation') {
-      out.ws_saturation = { executor: 'per-vu-iterations', exec: 'ws_saturation', vus: SOCKETS, iterations: 1, startTime: str('SC_SATURATION_START', '2s'), maxDuration: '60s', gracefulStop: '10s', tags: { probe: 'ws_saturation' } };
+      if (SOCKETS < 1) throw new Error('ws_saturation needs at least one socket (SC_WS_SATURATION_SOCKETS / SC_WS_MAX_CONNECTIONS)');
+      // One VU per socket (k6/ws reports the upgrade's status, k6/websockets does not), plus the service_up VU.
+      out.ws_saturation = { executor: 'per-vu-iterations', exec: 'ws_saturation', vus: SOCKETS + 1, iterations: 1, startTime: str('SC_SATURATION_START', '2s'), maxDuration: '60s', gracefulStop: '10s', tags: { probe: 'ws_saturation' } };
     } else if (p === 'ws_open') {
       // Before the saturation starts: one socket a second.
       const until = Math.max(1, durationSeconds(str('SC_SATURATION_START', '2s')));
@@ -122,14 +169,32 @@ const ok = new Rate('sc_probe_ok');
 const duration = new Trend('sc_probe_duration', true);
 const clearError = new Rate('sc_probe_clear_error');
 const revokedAccepted = new Counter('sc_revoked_token_accepted');
+const logoutStillValid = new Counter('sc_logout_token_still_valid');
 const minioFailures = new Counter('sc_upload_minio_failures');
 const close1013 = new Counter('sc_ws_close_1013');
+/** An iteration that could not make its attempt (no fresh account, no file to delete): what the probe is about never ran. */
+const unprepared = new Counter('sc_probe_unprepared');
 
 type Res = RefinedResponse<ResponseType | undefined>;
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 type Account = RegisteredUser;
-interface SetupData { base: string; video: string; accounts: Account[]; revoked: string; conversation_id: string; sender: string; receiver: string; uploader: string }
+interface SetupData {
+  base: string;
+  video: string;
+  accounts: Account[];
+  /** Each selected probe's own setup worked (a probe absent or false makes no attempt). */
+  ready: Partial<Record<Probe, boolean>>;
+  /** A token revoked through logout ('' when that failed). */
+  revoked: string;
+  conversation_id: string;
+  sender: Account;
+  receiver: Account;
+  uploader: Account;
+  caller: Account;
+  callee: Account;
+  call_conversation_id: string;
+}
 
 function body<T>(r: Res): T | null {
   try {
@@ -159,11 +224,12 @@ function classOf(r: Res, t0: number): OutcomeClass {
   return classifyFailure({ status: r.status, error_code: r.error_code, durationMs: r.status === 0 ? Date.now() - t0 : r.timings.duration, headers: r.headers, json: body(r) }, FAST_MS);
 }
 
-function req(probe: string, token?: string, extra: Record<string, string> = {}) {
-  const headers: Record<string, string> = { ...JSON_HEADERS, ...extra };
+function req(probe: string, token?: string, o: { json?: boolean; name?: string } = {}) {
+  // No content-type without a body: the API refuses an empty application/json body (400).
+  const headers: Record<string, string> = o.json === false ? {} : { ...JSON_HEADERS };
   if (token) headers.authorization = `Bearer ${token}`;
   // Every status is "expected": the probe judges it, http_req_failed must not double count faults.
-  return { headers, timeout: TIMEOUT, tags: { probe, name: probe }, responseCallback: http.expectedStatuses({ min: 100, max: 599 }) };
+  return { headers, timeout: TIMEOUT, tags: { probe, name: o.name ?? probe }, responseCallback: http.expectedStatuses({ min: 100, max: 599 }) };
 }
 
 /** A failed answer is clear when it is a real HTTP error with a JSON error message (not a hang / reset / 500 page). */
@@ -171,24 +237,116 @@ function recordFailure(probe: string, r: Res): void {
   clearError.add(r.status >= 400 && r.status !== 500 && hasErrorBody(body(r)) ? 1 : 0, { probe });
 }
 
-export function setup(): SetupData {
-  const base = __ENV.SC_BASE_URL;
-  if (!base) fail('SC_BASE_URL is not set');
-  const run = str('SC_RUN_ID', 'r');
-  const naming = { email: 'probe', username: 'pr', display: 'Probe', tag: 'setup' };
-  const accounts: Account[] = registerUsers(base, Array.from({ length: num('SC_USERS', 10) }, (_, i) => `${run}-${i}`), naming);
-  const [victim, sender, receiver, uploader] = registerUsers(base, [`${run}-rv`, `${run}-s`, `${run}-d`, `${run}-u`], naming) as [Account, Account, Account, Account];
-  const lo = http.post(`${base}/v1/auth/logout`, '{}', { headers: { ...JSON_HEADERS, authorization: `Bearer ${victim.token}` }, tags: { name: 'setup' } });
-  if (lo.status !== 200) fail(`setup: logout: HTTP ${lo.status} ${String(lo.body).slice(0, 200)}`);
-  const c = http.post(`${base}/v1/conversations`, JSON.stringify({ title: `probes ${run}`, type: 'direct', participant_ids: [sender.user_id, receiver.user_id] }), {
-    headers: { ...JSON_HEADERS, authorization: `Bearer ${sender.token}` }, tags: { name: 'setup' },
-  });
-  if (c.status !== 201) fail(`setup: create conversation: HTTP ${c.status} ${String(c.body).slice(0, 200)}`);
-  const conversation_id = body<{ data: { conversation_id: string } }>(c)!.data.conversation_id;
-  return { base, video: (__ENV.SC_VIDEO_URL ?? '').replace(/\/+$/, ''), accounts, revoked: victim.token, conversation_id, sender: sender.token, receiver: receiver.token, uploader: uploader.token };
+const is2xx = (status: number): boolean => status >= 200 && status < 300;
+/**
+ * "answered 500" / "answered nothing": a status for a reason line (never a body: it could echo a credential).
+ * Reasons never put a colon right after "token": the log on disk is redacted, and `token: X` reads as a secret.
+ */
+const answered = (r: Res): string => (r.status === 0 ? `answered nothing (${r.error_code === K6_TIMEOUT_ERROR ? 'timeout' : 'no connection'})` : `answered ${r.status}`);
+const SETUP_TAGS = { name: 'setup' };
+const auth = (token: string) => ({ ...JSON_HEADERS, authorization: `Bearer ${token}` });
+
+/** Revoke `token` through the public API and confirm it is refused; null when it is, else why not. */
+function revokeThroughLogout(base: string, token: string): string | null {
+  const lo = http.post(`${base}/v1/auth/logout`, '{}', { headers: auth(token), tags: SETUP_TAGS, timeout: TIMEOUT });
+  if (!is2xx(lo.status)) return `no public path revokes a token (POST /v1/auth/logout ${answered(lo)})`;
+  const me = http.get(`${base}/v1/users/me`, { headers: auth(token), tags: SETUP_TAGS, timeout: TIMEOUT });
+  if (me.status === 401) return null;
+  if (is2xx(me.status)) return `no public path revokes a token (POST /v1/auth/logout answered ${lo.status} but the token still works: GET /v1/users/me answered ${me.status})`;
+  return `revocation not confirmed: after POST /v1/auth/logout answered ${lo.status}, GET /v1/users/me ${answered(me)} (not 401)`;
 }
 
+/** A conversation of `members`, created by the first; its id, or why not. */
+function createConversation(base: string, title: string, type: 'direct' | 'group', members: Account[]): { id: string } | { reason: string } {
+  const c = http.post(`${base}/v1/conversations`, JSON.stringify({ title, type, participant_ids: members.map((m) => m.user_id) }), { headers: auth(members[0]!.token), tags: SETUP_TAGS, timeout: TIMEOUT });
+  const id = body<{ data?: { conversation_id?: unknown } }>(c)?.data?.conversation_id;
+  if (c.status !== 201 || typeof id !== 'string') return { reason: `POST /v1/conversations ${c.status === 201 ? 'answered 201 without a conversation_id' : answered(c)}` };
+  return { id };
+}
+
+function videoReachable(video: string): string | null {
+  const h = http.get(`${video}/health`, { tags: SETUP_TAGS, timeout: '5s', responseCallback: http.expectedStatuses({ min: 100, max: 599 }) });
+  return h.status === 0 || h.status >= 500 ? `video service (SC_VIDEO_URL) unreachable: GET /health ${answered(h)}` : null;
+}
+
+/** A shared setup step, run once however many probes need it. */
+function once<T>(f: () => T): () => T {
+  let done = false;
+  let v: T;
+  return () => {
+    if (!done) { v = f(); done = true; }
+    return v;
+  };
+}
+
+export function setup(): SetupData {
+  const base = (__ENV.SC_BASE_URL ?? '').replace(/\/+$/, '');
+  if (!base) fail('SC_BASE_URL is not set');
+  const video = (__ENV.SC_VIDEO_URL ?? '').replace(/\/+$/, '');
+  const probes = selected();
+  const naming = { email: 'probe', username: 'pr', display: 'Probe', tag: 'setup' };
+  const n = num('SC_USERS', 10);
+  // The only common step: its failure fails the run (registerUsers fails on any non-201).
+  const registered = registerUsers(base, [...Array.from({ length: n }, (_, i) => `${RUN}-${i}`), `${RUN}-rv`, `${RUN}-s`, `${RUN}-d`, `${RUN}-u`, `${RUN}-c1`, `${RUN}-c2`], naming);
+  const users = sessionsFor(base, registered, 'setup').users;
+  const accounts = users.slice(0, n);
+  const [victim, sender, receiver, uploader, caller, callee] = users.slice(n) as [Account, Account, Account, Account, Account, Account];
+
+  // Every step answers a reason instead of throwing: one probe's broken setup never stops the others.
+  const guard = (f: () => string | null): string | null => {
+    try { return f(); } catch (e) { return `setup step threw: ${String(e).slice(0, 120)}`; }
+  };
+  const revocation = once(() => guard(() => revokeThroughLogout(base, victim.token)));
+  let conversation_id = '';
+  const conversation = once(() => guard(() => {
+    const c = createConversation(base, `probes ${RUN}`, 'direct', [sender, receiver]);
+    if ('reason' in c) return c.reason;
+    conversation_id = c.id;
+    return null;
+  }));
+  const videoUp = once(() => guard(() => videoReachable(video)));
+  let call_conversation_id = '';
+  const callConversation = once(() => guard(() => {
+    const c = createConversation(base, `probe calls ${RUN}`, 'direct', [caller, callee]);
+    if ('reason' in c) return c.reason;
+    call_conversation_id = c.id;
+    return null;
+  }));
+  /** The first reason among a probe's steps (steps run in order, stopping at the first failure). */
+  const first = (...steps: (() => string | null)[]): string | null => {
+    for (const s of steps) {
+      const r = s();
+      if (r !== null) return r;
+    }
+    return null;
+  };
+
+  const ready: Partial<Record<Probe, boolean>> = {};
+  for (const p of probes) {
+    let reason: string | null = null;
+    switch (p) {
+      case 'revoked': reason = first(revocation); break;
+      case 'revoked_ws_chat': reason = first(revocation, conversation); break;
+      case 'revoked_ws_signaling': reason = first(revocation, videoUp); break;
+      case 'send': case 'deliver': case 'ws_origin': case 'ws_open': case 'ws_saturation': reason = first(conversation); break;
+      case 'call': reason = first(videoUp, callConversation); break;
+      // The shared accounts are all they need (register, logout_revokes and delete make their own per attempt).
+      case 'login': case 'authed': case 'register': case 'logout_revokes': case 'upload': case 'delete': case 'rate_limit': break;
+    }
+    ready[p] = reason === null;
+    console.log(`SC_PROBE_SETUP ${JSON.stringify(reason === null ? { probe: p, ok: true } : { probe: p, ok: false, reason })}`);
+  }
+  return {
+    base, video, accounts, ready, revoked: ready.revoked || ready.revoked_ws_chat || ready.revoked_ws_signaling ? victim.token : '',
+    conversation_id, sender, receiver, uploader, caller, callee, call_conversation_id,
+  };
+}
+
+/** The probe's own setup failed (its SC_PROBE_SETUP line says why): no attempt. */
+const skip = (d: SetupData, p: Probe): boolean => d.ready[p] !== true;
+
 export function login(d: SetupData): void {
+  if (skip(d, 'login')) return;
   const a = d.accounts[exec.scenario.iterationInTest % d.accounts.length]!;
   const t0 = begin('login');
   const r = http.post(`${d.base}/v1/auth/login`, JSON.stringify({ email: a.email, password: a.password }), req('login'));
@@ -198,6 +356,7 @@ export function login(d: SetupData): void {
 }
 
 export function authed(d: SetupData): void {
+  if (skip(d, 'authed')) return;
   const a = d.accounts[exec.scenario.iterationInTest % d.accounts.length]!;
   const t0 = begin('authed');
   const r = http.get(`${d.base}/v1/users/me`, req('authed', a.token));
@@ -205,7 +364,48 @@ export function authed(d: SetupData): void {
   end('authed', r.status === 200 ? 'served' : classOf(r, t0), t0, r.timings.duration);
 }
 
+/** A fresh account per iteration (unique in the run), as POST /v1/auth/register takes it. */
+function freshCredentials(tag: string): ReturnType<typeof credentialsFor> {
+  return credentialsFor(`${RUN}-${tag}${exec.scenario.iterationInTest}`, { email: 'probe', username: 'pr', display: 'Probe' });
+}
+
+export function register(d: SetupData): void {
+  if (skip(d, 'register')) return;
+  const c = freshCredentials('g');
+  const t0 = begin('register');
+  const r = http.post(`${d.base}/v1/auth/register`, JSON.stringify(c), req('register'));
+  const served = r.status === 201 && typeof body<{ data?: { access_token?: unknown } }>(r)?.data?.access_token === 'string';
+  if (!served) recordFailure('register', r);
+  // A 201 without the token is not what register promises.
+  end('register', served ? 'served' : r.status === 201 ? 'client-error' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
+}
+
+export function logout_revokes(d: SetupData): void {
+  if (skip(d, 'logout_revokes')) return;
+  // The session under test: a fresh account's registration token (login may be what is broken).
+  const reg = http.post(`${d.base}/v1/auth/register`, JSON.stringify(freshCredentials('lo')), req('logout_revokes', undefined, { name: 'logout_revokes_session' }));
+  const token = reg.status === 201 ? body<{ data?: { access_token?: unknown } }>(reg)?.data?.access_token : undefined;
+  if (typeof token !== 'string') {
+    unprepared.add(1, { probe: 'logout_revokes' });
+    return;
+  }
+  const t0 = begin('logout_revokes');
+  const lo = http.post(`${d.base}/v1/auth/logout`, '{}', req('logout_revokes', token));
+  const me = http.get(`${d.base}/v1/users/me`, req('logout_revokes', token, { json: false, name: 'logout_revokes_check' }));
+  const stillValid = is2xx(me.status);
+  logoutStillValid.add(stillValid ? 1 : 0);
+  let cls: OutcomeClass;
+  if (!is2xx(lo.status)) {
+    recordFailure('logout_revokes', lo);
+    cls = classOf(lo, t0);
+  } else {
+    cls = stillValid ? 'served' : classOf(me, t0);
+  }
+  end('logout_revokes', cls, t0);
+}
+
 export function revoked(d: SetupData): void {
+  if (skip(d, 'revoked')) return;
   const t0 = begin('revoked');
   const r = http.get(`${d.base}/v1/users/me`, req('revoked', d.revoked));
   const accepted = r.status >= 200 && r.status < 300;
@@ -238,35 +438,41 @@ function upgrade(url: string, headers: Record<string, string>, probe: string): {
 
 function revokedUpgrade(probe: 'revoked_ws_chat' | 'revoked_ws_signaling', url: string, token: string): void {
   const t0 = begin(probe);
-  const r = upgrade(url, { authorization: `Bearer ${token}` }, probe);
+  // An allowed Origin: the refusal must be about the token, not the origin check.
+  const r = upgrade(url, wsHeaders(token), probe);
   if (r.status === 101) revokedAccepted.add(1);
   end(probe, upgradeClass(r.status, t0, r.error), t0);
 }
 
+const chatUrl = (d: SetupData): string => `${wsBase(d.base)}/v1/ws/chat?conversation_id=${d.conversation_id}`;
+
 export function revoked_ws_chat(d: SetupData): void {
-  revokedUpgrade('revoked_ws_chat', `${d.base.replace(/^http/, 'ws')}/v1/ws/chat?conversation_id=${d.conversation_id}`, d.revoked);
+  if (skip(d, 'revoked_ws_chat')) return;
+  revokedUpgrade('revoked_ws_chat', chatUrl(d), d.revoked);
 }
 
 /** A well-formed call id: the signaling upgrade checks its shape before the token. */
 const CALL_ID = 'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => Math.floor(Math.random() * 16).toString(16));
 
 export function revoked_ws_signaling(d: SetupData): void {
-  revokedUpgrade('revoked_ws_signaling', `${d.video.replace(/^http/, 'ws')}/v1/calls/ws/signaling?call_id=${CALL_ID}`, d.revoked);
+  if (skip(d, 'revoked_ws_signaling')) return;
+  revokedUpgrade('revoked_ws_signaling', `${wsBase(d.video)}/v1/calls/ws/signaling?call_id=${CALL_ID}`, d.revoked);
 }
 
 export function send(d: SetupData): void {
-  const id = `probe-${str('SC_RUN_ID', 'r')}-s${exec.scenario.iterationInTest}`;
+  if (skip(d, 'send')) return;
+  const id = `probe-${RUN}-s${exec.scenario.iterationInTest}`;
   const t0 = begin('send');
-  const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('send', d.sender));
+  const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('send', d.sender.token));
   if (r.status !== 201) recordFailure('send', r);
   end('send', r.status === 201 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
 }
 
 export function deliver(d: SetupData): void {
-  const id = `probe-${str('SC_RUN_ID', 'r')}-d${exec.scenario.iterationInTest}`;
-  const wsBase = d.base.replace(/^http/, 'ws');
+  if (skip(d, 'deliver')) return;
+  const id = `probe-${RUN}-d${exec.scenario.iterationInTest}`;
   const t0 = begin('deliver');
-  const socket = new WebSocket(`${wsBase}/v1/ws/chat?conversation_id=${d.conversation_id}`, null, { headers: { authorization: `Bearer ${d.receiver}` }, tags: { probe: 'deliver', name: 'deliver_socket' } });
+  const socket = new WebSocket(chatUrl(d), null, { headers: wsHeaders(d.receiver.token), tags: { probe: 'deliver', name: 'deliver_socket' } });
   let done = false;
   const finish = (cls: OutcomeClass): void => {
     if (done) return;
@@ -275,7 +481,7 @@ export function deliver(d: SetupData): void {
     socket.close();
   };
   socket.onopen = () => {
-    const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('deliver', d.sender));
+    const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('deliver', d.sender.token));
     if (r.status !== 201) {
       recordFailure('deliver', r);
       finish(classOf(r, t0));
@@ -288,52 +494,141 @@ export function deliver(d: SetupData): void {
   };
   socket.onerror = () => finish('network-error');
   socket.onclose = () => finish('undelivered');
-  setTimeout(() => finish('undelivered'), num('SC_DELIVER_TIMEOUT_MS', 5000));
+  setTimeout(() => finish('undelivered'), DELIVER_MS);
+}
+
+/** A file record for this iteration: upload-url (and the PUT when it works); its id, or null when presigning failed. */
+function createFile(d: SetupData, probe: 'upload' | 'delete', name: string, content: string): { id: string; put: Res | null; u: Res } | { id: null; u: Res } {
+  const u = http.post(`${d.base}/v1/storage/upload-url`, JSON.stringify({ file_name: name, file_size: content.length, content_type: 'application/octet-stream', is_encrypted: false }), req(probe, d.uploader.token, { name: `${probe}_upload_url` }));
+  const ud = body<{ data?: { FileID?: string; UploadURL?: string } }>(u)?.data;
+  if (u.status !== 200 || !ud?.FileID) return { id: null, u };
+  // The PUT goes straight to object storage; when that is down the file record exists all the same.
+  const put = ud.UploadURL
+    ? http.put(ud.UploadURL, content, { headers: { 'content-type': 'application/octet-stream' }, timeout: TIMEOUT, tags: { probe, name: `${probe}_put` }, responseCallback: http.expectedStatuses({ min: 100, max: 599 }) })
+    : null;
+  return { id: ud.FileID, put, u };
 }
 
 export function upload(d: SetupData): void {
+  if (skip(d, 'upload')) return;
   const n = exec.scenario.iterationInTest;
   const content = `probe upload ${n} ${'x'.repeat(1000)}`;
   const t0 = begin('upload');
-  const u = http.post(`${d.base}/v1/storage/upload-url`, JSON.stringify({ file_name: `probe-${n}.bin`, file_size: content.length, content_type: 'application/octet-stream', is_encrypted: false }), req('upload', d.uploader));
-  duration.add(u.timings.duration, { probe: 'upload_api' });
-  const ud = body<{ data?: { FileID?: string; UploadURL?: string } }>(u)?.data;
-  if (u.status !== 200 || !ud?.FileID || !ud.UploadURL) {
-    recordFailure('upload', u);
-    end('upload', u.status === 200 ? 'client-error' : classOf(u, t0), t0);
+  const f = createFile(d, 'upload', `probe-${n}.bin`, content);
+  duration.add(f.u.timings.duration, { probe: 'upload_api' });
+  if (f.id === null || f.put === null) {
+    recordFailure('upload', f.u);
+    end('upload', f.u.status === 200 ? 'client-error' : classOf(f.u, t0), t0);
     return;
   }
-  // The PUT goes straight to object storage; when that is down the flow has reached it and failed.
-  const put = http.put(ud.UploadURL, content, { headers: { 'content-type': 'application/octet-stream' }, timeout: TIMEOUT, tags: { probe: 'upload', name: 'upload_put' }, responseCallback: http.expectedStatuses({ min: 100, max: 599 }) });
-  const c = http.post(`${d.base}/v1/storage/upload-complete`, JSON.stringify({ file_id: ud.FileID }), req('upload', d.uploader));
+  const c = http.post(`${d.base}/v1/storage/upload-complete`, JSON.stringify({ file_id: f.id }), req('upload', d.uploader.token));
   duration.add(c.timings.duration, { probe: 'upload_api' });
-  const good = put.status === 200 && c.status === 200;
+  const good = f.put.status === 200 && c.status === 200;
   if (!good) {
     minioFailures.add(1);
     if (c.status !== 200) recordFailure('upload', c);
-    end('upload', c.status !== 200 ? classOf(c, t0) : classOf(put, t0), t0);
+    end('upload', c.status !== 200 ? classOf(c, t0) : classOf(f.put, t0), t0);
     return;
   }
   end('upload', 'served', t0);
-  http.del(`${d.base}/v1/storage/files/${ud.FileID}`, null, req('upload', d.uploader));
+  http.del(`${d.base}/v1/storage/files/${f.id}`, null, req('upload', d.uploader.token, { json: false, name: 'upload_cleanup' }));
+}
+
+export function delete_(d: SetupData): void {
+  if (skip(d, 'delete')) return;
+  const n = exec.scenario.iterationInTest;
+  const f = createFile(d, 'delete', `probe-del-${n}.bin`, `probe delete ${n}`);
+  if (f.id === null) {
+    unprepared.add(1, { probe: 'delete' });
+    return;
+  }
+  const t0 = begin('delete');
+  const r = http.del(`${d.base}/v1/storage/files/${f.id}`, null, req('delete', d.uploader.token, { json: false }));
+  if (r.status !== 200) recordFailure('delete', r);
+  end('delete', r.status === 200 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
+}
+// `delete` is a reserved word: the scenario's exec name is "delete", its function delete_.
+export { delete_ as delete };
+
+/** A k6/websockets error as a class: it hides the upgrade's status, so an answered refusal is a client-error. */
+function socketErrorClass(e: unknown): OutcomeClass {
+  const msg = String((e as { error?: unknown } | null)?.error ?? '');
+  if (/bad handshake/i.test(msg)) return 'client-error';
+  if (/timeout|deadline/i.test(msg)) return 'hang';
+  return 'network-error';
+}
+
+export function call(d: SetupData): void {
+  if (skip(d, 'call')) return;
+  const fid = `probe-${RUN}-${exec.scenario.iterationInTest}`;
+  const t0 = begin('call');
+  const ini = http.post(`${d.base}/v1/calls/initiate`, JSON.stringify({ call_type: 'audio', conversation_id: d.call_conversation_id, callee_ids: [d.callee.user_id] }), req('call', d.caller.token));
+  const callId = body<{ data?: { CallID?: unknown } }>(ini)?.data?.CallID;
+  if (ini.status !== 201 || typeof callId !== 'string') {
+    recordFailure('call', ini);
+    end('call', ini.status === 201 ? 'client-error' : classOf(ini, t0), t0);
+    return;
+  }
+  const endCall = () => { http.post(`${d.base}/v1/calls/${callId}/end`, '{}', req('call', d.caller.token, { name: 'call_end' })); };
+  // join is served by the video service only (contract N11).
+  const join = http.post(`${d.video}/v1/calls/${callId}/join`, '{}', req('call', d.callee.token, { name: 'call_join' }));
+  if (join.status !== 200) {
+    recordFailure('call', join);
+    end('call', classOf(join, t0), t0);
+    endCall();
+    return;
+  }
+  const url = `${wsBase(d.video)}/v1/calls/ws/signaling?call_id=${callId}`;
+  const tags = { probe: 'call', name: 'call_socket' };
+  const a = new WebSocket(url, null, { headers: wsHeaders(d.caller.token), tags });
+  const b = new WebSocket(url, null, { headers: wsHeaders(d.callee.token), tags });
+  let opened = 0;
+  let done = false;
+  const finish = (cls: OutcomeClass): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    end('call', cls, t0);
+    a.close();
+    b.close();
+    endCall();
+  };
+  const timer = setTimeout(() => finish(opened === 2 ? 'undelivered' : 'hang'), DELIVER_MS);
+  const onOpen = () => {
+    if (++opened < 2) return;
+    // The contract's smallest relayed exchange: an offer addressed to the callee (target_id), its SDP marked with this attempt.
+    a.send(JSON.stringify({ type: 'offer', target_id: d.callee.user_id, sdp: `v=0\r\no=- ${Date.now()} 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=sc-frame:${fid}\r\n` }));
+  };
+  a.onopen = onOpen;
+  b.onopen = onOpen;
+  b.onmessage = (e) => {
+    let f: { type?: unknown; sdp?: unknown };
+    try { f = JSON.parse(String(e?.data)) as typeof f; } catch { return; }
+    if (f.type === 'offer' && typeof f.sdp === 'string' && f.sdp.includes(`a=sc-frame:${fid}`)) finish('served');
+  };
+  a.onerror = (e) => finish(socketErrorClass(e));
+  b.onerror = (e) => finish(socketErrorClass(e));
 }
 
 export function ws_origin(d: SetupData): void {
+  if (skip(d, 'ws_origin')) return;
   const a = d.accounts[0]!;
   const t0 = begin('ws_origin');
-  const r = upgrade(`${d.base.replace(/^http/, 'ws')}/v1/ws/chat?conversation_id=${d.conversation_id}`, { Origin: str('SC_FOREIGN_ORIGIN', 'https://evil.example'), authorization: `Bearer ${a.token}` }, 'ws_origin');
+  const r = upgrade(chatUrl(d), wsHeaders(a.token, str('SC_FOREIGN_ORIGIN', 'https://evil.example')), 'ws_origin');
   // 403 is the origin check; a 401 / 429 is some other guard and proves nothing about origins.
   end('ws_origin', upgradeClass(r.status, t0, r.error), t0);
 }
 
 export function ws_open(d: SetupData): void {
+  if (skip(d, 'ws_open')) return;
   const a = d.accounts[0]!;
   const t0 = begin('ws_open');
-  const r = upgrade(`${d.base.replace(/^http/, 'ws')}/v1/ws/chat?conversation_id=${d.conversation_id}`, { authorization: `Bearer ${a.token}` }, 'ws_open');
+  const r = upgrade(chatUrl(d), wsHeaders(a.token), 'ws_open');
   end('ws_open', upgradeClass(r.status, t0, r.error), t0);
 }
 
 export function ws_saturation(d: SetupData): void {
+  if (skip(d, 'ws_saturation')) return;
   const a = d.accounts[exec.vu.idInTest % d.accounts.length]!;
   const hold = num('SC_WS_HOLD_MS', 3000);
   // One VU opens no socket: it checks the service while the others hold theirs.
@@ -345,13 +640,12 @@ export function ws_saturation(d: SetupData): void {
     end('service_up', h.status === 200 && me.status === 200 ? 'served' : classOf(h.status !== 200 ? h : me, t0), t0);
     return;
   }
-  const url = `${d.base.replace(/^http/, 'ws')}/v1/ws/chat?conversation_id=${d.conversation_id}`;
   const t0 = begin('ws_saturation');
   let tryLater = false;
   let status = 0;
   let error: string | undefined;
   try {
-    const r = ws.connect(url, { headers: { authorization: `Bearer ${a.token}` }, tags: { probe: 'ws_saturation', name: 'ws_saturation' } }, (s) => {
+    const r = ws.connect(chatUrl(d), { headers: wsHeaders(a.token), tags: { probe: 'ws_saturation', name: 'ws_saturation' } }, (s) => {
       s.on('close', (code: number) => {
         if (code === 1013) {
           close1013.add(1);
@@ -368,10 +662,10 @@ export function ws_saturation(d: SetupData): void {
 }
 
 export function rate_limit(d: SetupData): void {
+  if (skip(d, 'rate_limit')) return;
   const a = d.accounts[0]!;
-  const burst = num('SC_RATE_LIMIT_BURST', 300);
   const t0 = begin('rate_limit');
-  for (let i = 0; i < burst; i++) {
+  for (let i = 0; i < BURST; i++) {
     const r = http.get(`${d.base}/v1/users/me`, req('rate_limit', a.token));
     if (r.status === 429) {
       recordFailure('rate_limit', r);

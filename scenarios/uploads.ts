@@ -1,7 +1,8 @@
 /**
  * Uploads workload (k6, bundled by src/k6/bundle.ts).
  *
- * setup() registers one user and logs in. Open model (constant-arrival-rate, SC_RATE iterations/s for
+ * setup() registers one user; its session comes from login when login works, else from the registration token
+ * (one line `SC_SESSIONS {"source":"login"}` or `SC_SESSIONS {"source":"registration","reason":"…"}`). Open model (constant-arrival-rate, SC_RATE iterations/s for
  * SC_DURATION): each iteration takes a size from SC_UPLOAD_SIZES (round-robin on the scenario iteration),
  * generates its payload deterministically (a pattern seeded by size and iteration: no committed blobs),
  * hashes it (sha256), then upload-url → PUT to the presigned URL → upload-complete → download-url → GET
@@ -21,6 +22,7 @@ import crypto from 'k6/crypto';
 import exec from 'k6/execution';
 import type { Options } from 'k6/options';
 import { num, str } from './lib/env.ts';
+import { registerUsers, sessionsFor } from './lib/users.ts';
 
 export const STEPS = ['upload_url', 'put', 'complete', 'download_url', 'get', 'delete', 'quota_probe'] as const;
 type Step = (typeof STEPS)[number];
@@ -50,8 +52,9 @@ export const options: Options = {
       rate: num('SC_RATE', 2),
       timeUnit: '1s',
       duration: str('SC_DURATION', '10s'),
-      preAllocatedVUs: num('SC_PRE_VUS', 5),
-      maxVUs: num('SC_MAX_VUS', 50),
+      // At least one VU per client address (SC_SOURCE_ADDRESSES; iterations go to free VUs in turn).
+      preAllocatedVUs: Math.max(num('SC_SOURCE_ADDRESSES', 1), num('SC_PRE_VUS', 5)),
+      maxVUs: Math.max(num('SC_SOURCE_ADDRESSES', 1), num('SC_MAX_VUS', 50)),
       gracefulStop: str('SC_GRACEFUL_STOP', '30s'),
     },
   },
@@ -101,16 +104,10 @@ export function payload(size: number, iteration: number): string {
 export function setup(): SetupData {
   const base = __ENV.SC_BASE_URL;
   if (!base) fail('SC_BASE_URL is not set');
-  const id = `${str('SC_RUN_ID', 'r')}-up`;
-  const email = `k6-${id}@load.test`;
-  const password = `pw-${id}-long`;
-  const username = `k6_${id}`.slice(0, 30).replace(/[^A-Za-z0-9_.-]/g, '_');
-  const reg = http.post(`${base}/v1/auth/register`, JSON.stringify({ email, username, password, display_name: `Uploads ${id}` }), { headers: { 'content-type': 'application/json' }, tags: { name: 'register' } });
-  if (reg.status !== 201) fail(`register: HTTP ${reg.status} ${String(reg.body).slice(0, 200)}`);
-  const login = http.post(`${base}/v1/auth/login`, JSON.stringify({ email, password }), { headers: { 'content-type': 'application/json' }, tags: { name: 'login' } });
-  const token = dataOf<{ access_token?: string }>(login)?.access_token;
-  if (login.status !== 200 || typeof token !== 'string') fail(`login: HTTP ${login.status} ${String(login.body).slice(0, 200)}`);
-  return { base, token: token as string };
+  const [user] = registerUsers(base, [`${str('SC_RUN_ID', 'r')}-up`], { display: 'Uploads' });
+  // A session from login when login works, else the registration token (SC_SESSIONS says which).
+  const [session] = sessionsFor(base, [user!]).users;
+  return { base, token: session!.token };
 }
 
 export default function uploads(data: SetupData): void {

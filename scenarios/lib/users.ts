@@ -47,3 +47,50 @@ export function registerUsers(base: string, ids: string[], n: UserNaming = {}): 
   }
   return out;
 }
+
+/** Where a scenario's sessions came from, as its `SC_SESSIONS` line says. */
+export type SessionSource = { source: 'login' } | { source: 'registration'; reason: string };
+
+function loginToken(base: string, u: RegisteredUser, tag: string): { status: number; token: string | null } {
+  const r = http.post(`${base}/v1/auth/login`, JSON.stringify({ email: u.email, password: u.password }), { headers: { 'content-type': 'application/json' }, tags: { name: tag } });
+  let token: string | null = null;
+  try {
+    const t = (r.json() as { data?: { access_token?: unknown } } | null)?.data?.access_token;
+    if (typeof t === 'string') token = t;
+  } catch { /* not JSON */ }
+  return { status: r.status, token: r.status === 200 ? token : null };
+}
+
+/**
+ * Sessions for registered accounts, from login when login works, else the tokens registration returned (the
+ * real backend's login answers 500 while register works). ONE login decides, so a broken login costs one request;
+ * when it works every account logs in. Prints exactly one `SC_SESSIONS {"source":…}` line (no token in it).
+ */
+export function sessionsFor(base: string, users: RegisteredUser[], tag = 'login'): { users: RegisteredUser[]; source: SessionSource } {
+  if (users.length === 0) return { users, source: { source: 'registration', reason: 'no account to log in' } };
+  const first = loginToken(base, users[0]!, tag);
+  let source: SessionSource;
+  let out = users;
+  if (first.token === null) {
+    source = { source: 'registration', reason: `POST /v1/auth/login answered ${first.status === 0 ? 'nothing (no connection)' : first.status === 200 ? '200 without an access_token' : first.status}` };
+  } else {
+    out = [{ ...users[0]!, token: first.token }];
+    for (let i = 1; i < users.length; i += 20) {
+      const chunk = users.slice(i, i + 20);
+      const rs = http.batch(chunk.map((u) => ({
+        method: 'POST', url: `${base}/v1/auth/login`, body: JSON.stringify({ email: u.email, password: u.password }),
+        params: { headers: { 'content-type': 'application/json' }, tags: { name: tag } },
+      })));
+      rs.forEach((r, j) => {
+        let t: unknown;
+        try { t = (r.json() as { data?: { access_token?: unknown } } | null)?.data?.access_token; } catch { /* not JSON */ }
+        // Login worked for the first account: one failing now is a target in trouble, not a missing feature.
+        if (r.status !== 200 || typeof t !== 'string') fail(`login ${chunk[j]!.email}: HTTP ${r.status} (the first login worked)`);
+        out.push({ ...chunk[j]!, token: t as string });
+      });
+    }
+    source = { source: 'login' };
+  }
+  console.log(`SC_SESSIONS ${JSON.stringify(source)}`);
+  return { users: out, source };
+}

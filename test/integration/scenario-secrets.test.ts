@@ -128,7 +128,7 @@ describe('no credential in a run\'s files (summary, samples, log, options)', () 
       env: { SC_PROBES: 'login,authed,revoked,revoked_ws_chat,deliver,ws_origin', SC_PROBE_RATE: '2', SC_DURATION: '3s', SC_USERS: '2', SC_RUN_ID: `sec${randomBytes(3).toString('hex')}` },
     });
     expect(r.outcome, `${r.failure ?? ''} ${r.failedThresholds.join('; ')}`).not.toBe('failed');
-    // 6 accounts (2 + revoked, sender, receiver, uploader) and the logins' tokens.
+    // 8 accounts (2 + revoked, sender, receiver, uploader, caller, callee), their sessions' and the logins' tokens.
     const secrets = [...seen];
     expect(secrets.filter((s) => s.startsWith('eyJ')).length).toBeGreaterThanOrEqual(12);
     expectNoSecrets(out, secrets);

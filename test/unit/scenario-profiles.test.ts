@@ -35,6 +35,28 @@ describe('load profiles × scenarios (k6 inspect)', () => {
     await expect(inspectScenario({ name: 'call-signaling', profile: 'smoke', env: { SC_PARTICIPANTS: '1' } })).rejects.toThrow(/SC_PARTICIPANTS must be at least 2/);
   }, 90_000);
 
+  it('probes: every probe is a valid plan; steady probes pre-allocate a VU per source address; the saturation and burst size follow the limits', async () => {
+    const all = 'login,authed,register,logout_revokes,revoked,revoked_ws_chat,revoked_ws_signaling,send,deliver,upload,delete,call,ws_origin,ws_open,ws_saturation,rate_limit';
+    const video = { SC_VIDEO_URL: 'http://127.0.0.1:9' };
+    type Sc = { preAllocatedVUs?: number; maxVUs?: number; vus?: number; executor: string };
+    const r = await inspectScenario({ name: 'probes', profile: 'smoke', env: { ...video, SC_PROBES: all, SC_SOURCE_ADDRESSES: '8', SC_WS_MAX_CONNECTIONS: '20' } });
+    const sc = r.raw.scenarios as Record<string, Sc>;
+    expect(Object.keys(sc).sort()).toEqual(all.split(',').sort());
+    for (const [name, s] of Object.entries(sc)) {
+      if (s.executor !== 'constant-arrival-rate' || name === 'rate_limit') continue;
+      expect(s.preAllocatedVUs, name).toBe(8);
+      expect(s.maxVUs!, name).toBeGreaterThanOrEqual(8);
+    }
+    // 2 × SC_WS_MAX_CONNECTIONS sockets, one VU each, plus the service_up VU; SC_WS_SATURATION_SOCKETS wins.
+    expect(sc.ws_saturation!.vus).toBe(41);
+    const given = await inspectScenario({ name: 'probes', profile: 'smoke', env: { SC_PROBES: 'ws_saturation,authed', SC_WS_SATURATION_SOCKETS: '5' } });
+    const g = given.raw.scenarios as Record<string, Sc>;
+    expect(g.ws_saturation!.vus).toBe(6);
+    expect(g.authed!.preAllocatedVUs).toBe(2);
+    await expect(inspectScenario({ name: 'probes', profile: 'smoke', env: { SC_PROBES: 'authed,teleport' } })).rejects.toThrow(/SC_PROBES: unknown probe \\?"teleport\\?" \(known: login, /);
+    await expect(inspectScenario({ name: 'probes', profile: 'smoke', env: { SC_PROBES: 'call' } })).rejects.toThrow(/SC_PROBES: call needs SC_VIDEO_URL/);
+  }, 90_000);
+
   it.each(FOLLOW_PROFILE)('%s follows the profile: stress uses more VUs than smoke, soak runs longest', (name) => {
     const get = (p: Profile) => plans.get(`${name}/${p}`)!;
     expect(get('stress').maxVUs).toBeGreaterThan(get('smoke').maxVUs);
