@@ -85,6 +85,6 @@ export function reportError(e: unknown): never {
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`error: ${redact(msg)}\n`);
   // Bad input / refused runs: 2 (CI can tell them from a crash, 1).
-  const usage = e instanceof LabError || (e instanceof Error && ['ExperimentError', 'RunRefused', 'TargetRefused', 'HistoryError', 'ScenarioInputError', 'BudgetError', 'FaultError', 'ResultFileError'].includes(e.name));
+  const usage = e instanceof LabError || (e instanceof Error && ['ExperimentError', 'RunRefused', 'TargetRefused', 'HistoryError', 'FlagError', 'ScenarioInputError', 'BudgetError', 'FaultError', 'ResultFileError'].includes(e.name));
   process.exit(usage ? 2 : 1);
 }

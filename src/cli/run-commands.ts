@@ -14,6 +14,9 @@ import { table } from './table.js';
 import { parsePort } from './lab-commands.js';
 import { parseEnvPair } from './scenario-commands.js';
 import { redact } from '../util/redact.js';
+import { checkTargetAddress } from '../util/target-address.js';
+import { checkHttpUrl, parseParam, runDestinations, withExternalTarget, withParams, type ExternalTargetUrls } from '../experiment/external.js';
+import type { DeploymentParams, Experiment } from '../experiment/spec.js';
 
 /** Exit codes CI can use. */
 export const EXIT = { ok: 0, notAsExpected: 1, runFailed: 2, usage: 2, interrupted: 130 } as const;
@@ -33,6 +36,56 @@ function parseEnv(v: string, prev: Record<string, string> = {}): Record<string, 
   } catch {
     throw new InvalidArgumentError(`"${v}" is not KEY=value (KEY a variable name)`);
   }
+}
+
+/** A flag that cannot apply (bad combination): bad input, exit 2 like every refused input. */
+export class FlagError extends Error {
+  override name = 'FlagError';
+}
+
+/** An argument parser for a URL flag: commander names the flag in its error. */
+const urlFlag = (flag: string) => (v: string): string => {
+  try {
+    return checkHttpUrl(flag, v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+/** `--param name=value` (repeatable) → the deployment params given, each validated by the experiment schema. */
+export function parseParamFlag(v: string, prev: Partial<DeploymentParams> = {}): Partial<DeploymentParams> {
+  try {
+    const [k, value] = parseParam(v);
+    return { ...prev, [k]: value };
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+/**
+ * The external target the flags ask for: --target-url replaces the experiment's target; --toxiproxy-url and
+ * --video-url alone amend an experiment whose target is already external. Null: the experiment's own target.
+ */
+export function externalTargetFromFlags(e: Experiment, f: { targetUrl?: string; toxiproxyUrl?: string; videoUrl?: string }): ExternalTargetUrls | null {
+  if (f.targetUrl === undefined) {
+    if (f.toxiproxyUrl === undefined && f.videoUrl === undefined) return null;
+    if (e.target.kind !== 'external') throw new FlagError(`${f.toxiproxyUrl !== undefined ? '--toxiproxy-url' : '--video-url'} applies to an external target: give its gateway with --target-url`);
+    const toxiproxyUrl = f.toxiproxyUrl ?? e.target.toxiproxyUrl;
+    const videoUrl = f.videoUrl ?? e.target.videoUrl;
+    return { baseUrl: e.target.baseUrl, ...(toxiproxyUrl ? { toxiproxyUrl } : {}), ...(videoUrl ? { videoUrl } : {}) };
+  }
+  return { baseUrl: f.targetUrl, ...(f.toxiproxyUrl ? { toxiproxyUrl: f.toxiproxyUrl } : {}), ...(f.videoUrl ? { videoUrl: f.videoUrl } : {}) };
+}
+
+/**
+ * Every address the run would send load or faults to, outside loopback and the lab's network, is refused
+ * unless --allow-remote: checked here, before the run directory, the lab or the first packet. Each refusal
+ * names the flag (or the experiment field) that gave the address.
+ */
+export function checkRunAddresses(e: Experiment, ext: ExternalTargetUrls | null, allowRemote: boolean): void {
+  const target = ext ? withExternalTarget(e, ext) : e;
+  const named = ext ? { target: '--target-url', toxiproxy: '--toxiproxy-url', video: '--video-url' } : {};
+  for (const d of runDestinations(target, named)) checkTargetAddress(d.url, null, allowRemote, d.what);
 }
 
 function parseSeed(v: string): number {
@@ -104,6 +157,10 @@ interface RunFlags {
   basePort?: number;
   keepLab?: boolean;
   targetEnv?: Record<string, string>;
+  targetUrl?: string;
+  toxiproxyUrl?: string;
+  videoUrl?: string;
+  param?: Partial<DeploymentParams>;
   allowRemote?: boolean;
   screenshot: boolean;
   out?: string;
@@ -111,9 +168,15 @@ interface RunFlags {
 }
 
 async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): Promise<never> {
-  const experiment = replayOf ? replayOf.experiment : await loadExperiment(nameOrFile);
+  const loaded = replayOf ? replayOf.experiment : await loadExperiment(nameOrFile);
+  const experiment = f.param ? withParams(loaded, f.param) : loaded;
+  const externalTarget = externalTargetFromFlags(experiment, f);
+  // A replay asks again: the recorded run's --allow-remote does not carry over to this machine and time.
+  const allowRemote = f.allowRemote ?? false;
+  checkRunAddresses(experiment, externalTarget, allowRemote);
   const { value: r, interrupted } = await interruptible((signal) => runExperiment({
     experiment,
+    ...(externalTarget ? { externalTarget } : {}),
     ...(f.profile ? { profile: f.profile } : {}),
     ...(f.duration ? { durationS: f.duration } : {}),
     ...(f.seed !== undefined ? { seed: f.seed } : replayOf ? { seed: replayOf.seed } : {}),
@@ -121,7 +184,7 @@ async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): P
     ...(f.basePort ? { basePort: f.basePort } : {}),
     ...(f.keepLab ? { keepLab: true } : {}),
     ...(f.targetEnv ? { targetEnv: f.targetEnv } : replayOf?.options.targetEnv ? { targetEnv: replayOf.options.targetEnv } : {}),
-    allowRemote: f.allowRemote ?? replayOf?.options.allowRemote ?? false,
+    allowRemote,
     screenshot: f.screenshot,
     ...(f.out ? { runsDir: resolve(f.out) } : {}),
     onProgress: progressPrinter(),
@@ -135,6 +198,10 @@ async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): P
 
 function runFlags(c: Command): Command {
   return c
+    .option('--target-url <url>', 'run against this deployment (its gateway) instead of the experiment\'s target; what only the reference target understands is listed as not applied', urlFlag('--target-url'))
+    .option('--toxiproxy-url <url>', 'external target: its own Toxiproxy API (proxies named after the dependencies); default: the lab\'s, which must front the deployment\'s dependencies', urlFlag('--toxiproxy-url'))
+    .option('--video-url <url>', 'external target: its video service (the signaling socket; SC_VIDEO_URL of every workload)', urlFlag('--video-url'))
+    .option('--param <name=value>', 'a deployment limit the probes are sized by (repeatable): rateLimitPerMinute (default 100), wsMaxConnections (1000); applied to the reference target, assumed of an external one', parseParamFlag)
     .addOption(new Option('--profile <profile>', 'reference-target profile (embedded targets)').choices(REFERENCE_PROFILES))
     .option('--duration <time>', 'stretch the timeline to this length (e.g. 10m, 2h); faults keep their length', parseDuration)
     .option('--seed <n>', 'seed for run ids and anything random (recorded in the manifest)', parseSeed)
@@ -142,10 +209,12 @@ function runFlags(c: Command): Command {
     .option('--base-port <port>', 'lab base port when the run starts it', parsePort)
     .option('--keep-lab', 'leave a lab this run started running')
     .option('--target-env <KEY=value>', 'extra environment for the embedded target (repeatable)', parseEnv)
-    .option('--allow-remote', 'allow a target outside loopback and the lab network')
+    .option('--allow-remote', 'allow a target, Toxiproxy or video service outside loopback and the lab network (refused without it, before anything is sent)')
     .option('--no-screenshot', 'skip rendering the report to report.png in headless Chromium')
     .option('--out <dir>', `where run folders go (default ${RUNS_DIR})`)
-    .option('--json', 'print a JSON summary instead of the verdict table');
+    .option('--json', 'print a JSON summary instead of the verdict table')
+    // commander's own parse errors (a bad --target-url, an unknown --param) are bad input: exit 2, not "claims not as expected".
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage));
 }
 
 export function runCommand(): Command {
@@ -159,7 +228,8 @@ Exit codes: 0 every claim got its expected verdict, 1 some did not, 2 the run fa
 Examples:
   sch run soak-chaos                        # the default suite on the embedded lab + reference target
   sch run redis-outage --profile hardened
-  sch run soak-chaos --duration 30m --seed 42`))
+  sch run soak-chaos --duration 30m --seed 42
+  sch run cassandra-slow --target-url http://198.18.0.2:21590 --video-url http://198.18.0.2:21593 --param rateLimitPerMinute=300`))
     .action(async (name: string, f: RunFlags) => doRun(name, f));
 }
 
@@ -170,7 +240,7 @@ export function replayCommand(): Command {
     .action(async (path: string, f: RunFlags) => {
       const dir = path.endsWith('.json') ? resolve(path, '..') : resolve(path);
       const m = readManifest(dir);
-      const prof = m.options.profile === 'audited' || m.options.profile === 'hardened' ? m.options.profile : undefined;
+      const prof = REFERENCE_PROFILES.find((p) => p === m.options.profile);
       await doRun(m.experiment.name, { ...f, ...(f.profile || !prof ? {} : { profile: prof }) }, m);
     });
 }

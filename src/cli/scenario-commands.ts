@@ -6,6 +6,8 @@ import { listScenarios, scenarioSource } from '../k6/bundle.js';
 import { loadBudgets } from '../k6/budgets.js';
 import { K6_THRESHOLDS_FAILED, PROFILES, ScenarioInputError, planFor, planSeconds, runScenario, type Profile, type ThresholdResult } from '../k6/run.js';
 import { redact } from '../util/redact.js';
+import { checkTargetAddress } from '../util/target-address.js';
+import { checkHttpUrl } from '../experiment/external.js';
 import { table } from './table.js';
 
 /**
@@ -40,6 +42,41 @@ export function parseEnvPair(pair: string): [string, string] {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
+/** The target flags of `scenario run`, resolved: which flag gave the gateway (for messages), and the k6 environment with SC_VIDEO_URL. */
+export interface ScenarioTarget {
+  baseUrl: string;
+  flag: '--target-url' | '--base-url';
+  env: Record<string, string>;
+}
+
+/**
+ * --target-url (alias --base-url: the same flag's older name) and --video-url (SC_VIDEO_URL) checked as
+ * URLs, then against loopback / the lab's network unless allowRemote — before anything is sent. Each
+ * error names its flag; ScenarioInputError and TargetRefused both exit 2.
+ */
+export function resolveScenarioTarget(o: { targetUrl?: string; baseUrl?: string; videoUrl?: string; allowRemote?: boolean }, env: Record<string, string>): ScenarioTarget {
+  if (o.targetUrl !== undefined && o.baseUrl !== undefined && o.targetUrl !== o.baseUrl) throw new ScenarioInputError(`--target-url ${o.targetUrl} and --base-url ${o.baseUrl} disagree: --base-url is the old name of --target-url, give one`);
+  const flag = o.targetUrl !== undefined ? '--target-url' : '--base-url';
+  const baseUrl = o.targetUrl ?? o.baseUrl;
+  if (baseUrl === undefined) throw new ScenarioInputError('required option \'--base-url <url>\' or \'--target-url <url>\' not specified');
+  const out = { ...env };
+  if (o.videoUrl !== undefined) {
+    if (env.SC_VIDEO_URL !== undefined && env.SC_VIDEO_URL !== o.videoUrl) throw new ScenarioInputError(`--video-url ${o.videoUrl} and --env SC_VIDEO_URL=${env.SC_VIDEO_URL} disagree: give one`);
+    out.SC_VIDEO_URL = o.videoUrl;
+  }
+  const urls: [string, string][] = [[flag, baseUrl], ...(out.SC_VIDEO_URL !== undefined ? [[o.videoUrl !== undefined ? '--video-url' : 'SC_VIDEO_URL', out.SC_VIDEO_URL] as [string, string]] : [])];
+  for (const [what, url] of urls) {
+    try {
+      checkHttpUrl(what, url);
+    } catch (e) {
+      throw new ScenarioInputError((e as Error).message);
+    }
+    checkTargetAddress(url, null, o.allowRemote === true, what);
+  }
+  // Any other *_URL of --env: runScenario refuses those by their variable name.
+  return { baseUrl, flag, env: out };
+}
+
 function fail(e: unknown): never {
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`error: ${redact(msg)}\n`);
@@ -65,23 +102,26 @@ export function scenarioCommand(): Command {
   sc.command('run')
     .description('run one scenario with k6 against a target; exit 0 when every budget holds on real samples, 99 when a threshold was crossed or its metric got no samples ("no data"), 2 on bad input (nothing sent) or when the run failed (k6 aborted: setup error, script error, crash, timeout)')
     .argument('<name>', 'scenario (see: sch scenario list)')
-    .requiredOption('--base-url <url>', 'the target\'s gateway, e.g. http://198.18.0.2:21200 (its /health is probed first)')
+    .option('--target-url <url>', 'the target\'s gateway, e.g. http://198.18.0.2:21500 (its /health is probed first)')
+    .option('--base-url <url>', 'the old name of --target-url')
+    .option('--video-url <url>', 'the target\'s video service (the signaling socket; sets SC_VIDEO_URL)')
     .addOption(new Option('--profile <profile>', `load profile: ${PROFILES.join(', ')}`).default('smoke'))
     .option('--env <K=V>', 'k6 environment for the scenario (repeatable), e.g. --env SC_GROUP_SIZE=50 --env SC_VIDEO_URL=http://…', collect, [] as string[])
     .option('--out <dir>', 'where the run\'s files go (default reports/runs/<name>-<profile>-<time>)')
     .option('--soak-duration <duration>', 'soak plateau length (k6 duration: 45m, 2h); soak profile only')
     .option('--timeout <seconds>', 'kill k6 after this long (default: the profile\'s length + 60 s)')
-    .option('--no-probe', 'do not probe <base-url>/health first')
+    .option('--no-probe', 'do not probe the target\'s /health first')
     .option('--allow-remote', 'send load to a target outside loopback and the lab\'s network (198.18.0.0/15); refused without it, before anything is sent')
     .option('--quiet', 'no progress lines')
     .option('--no-samples', 'do not write k6\'s raw samples (a pure load run: k6\'s JSON sample stream is its most expensive part)')
     .exitOverride((err) => {
-      // commander's own parse errors (missing --base-url, unknown option) are bad input too.
+      // commander's own parse errors (unknown option, missing argument) are bad input too.
       process.exit(err.exitCode === 0 ? EXIT.passed : EXIT.badInput);
     })
-    .action(async (name: string, o: { baseUrl: string; profile: string; env: string[]; out?: string; soakDuration?: string; timeout?: string; probe: boolean; quiet?: boolean; samples: boolean; allowRemote?: boolean }) => {
+    .action(async (name: string, o: { targetUrl?: string; baseUrl?: string; videoUrl?: string; profile: string; env: string[]; out?: string; soakDuration?: string; timeout?: string; probe: boolean; quiet?: boolean; samples: boolean; allowRemote?: boolean }) => {
       try {
-        const env = Object.fromEntries(o.env.map(parseEnvPair));
+        const target = resolveScenarioTarget(o, Object.fromEntries(o.env.map(parseEnvPair)));
+        const env = target.env;
         const profile = o.profile as Profile;
         scenarioSource(name);
         const soak = o.soakDuration ?? env.SC_SOAK_DURATION;
@@ -98,11 +138,11 @@ export function scenarioCommand(): Command {
         const tick = o.quiet ? null : setInterval(() => {
           process.stderr.write(`[scenario] ${name} (${profile}): ${Math.round((Date.now() - started) / 1000)} s of about ${expectS} s\n`);
         }, 10_000);
-        if (!o.quiet) process.stderr.write(`[scenario] ${name} (${profile}) against ${o.baseUrl}: output in ${outDir}\n`);
+        if (!o.quiet) process.stderr.write(`[scenario] ${name} (${profile}) against ${target.baseUrl}: output in ${outDir}\n`);
         let r;
         try {
           r = await runScenario({
-            name, baseUrl: o.baseUrl, profile, env, outDir, probe: o.probe, samples: o.samples, allowRemote: o.allowRemote === true,
+            name, baseUrl: target.baseUrl, profile, env, outDir, probe: o.probe, samples: o.samples, allowRemote: o.allowRemote === true,
             ...(soak ? { soakDuration: soak } : {}), ...(timeoutMs ? { timeoutMs } : {}),
             ...(o.quiet ? {} : { onOutput: (line: string) => { if (/level=(error|warning)/.test(line)) process.stderr.write(`[k6] ${redact(line)}\n`); } }),
           });

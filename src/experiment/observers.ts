@@ -1,8 +1,11 @@
 /**
  * The runner's own observations while the load runs (written to the history as samples):
- *   sc_target_connections{proxy}  embedded targets: established connections *of the target's own processes*
- *                                 (ss -p, by pid) to the proxy's listen port — the target's path, not anyone's
- *   sc_proxy_bytes{proxy}         external targets: the deployment's Toxiproxy byte counters (its proxy metrics)
+ *   sc_target_connections{proxy}  established connections to the proxy's listen port (ss -p, in the lab's network):
+ *                                 embedded targets: *of the target's own processes* (by pid) — the target's path, not anyone's;
+ *                                 external targets behind the lab's own Toxiproxy: of any process but Toxiproxy and the
+ *                                 harness (the runner and its descendants: its path probes connect there too) — the
+ *                                 target's pids are unknown, and pooled connections never show in Toxiproxy's counters
+ *   sc_proxy_bytes{proxy}         external targets with their own Toxiproxy: its byte counters (its proxy metrics)
  *   sc_path_rtt{dep}              a protocol round trip through each faulted proxy (the toxic's measured latency)
  *   sc_path_ok{dep}               0 when that round trip failed
  */
@@ -11,10 +14,18 @@ import { run as runCmd } from '../lab/exec.js';
 import type { DependencyName } from '../topology/topology.js';
 import type { Sample } from '../results/model.js';
 import { probeRtt } from '../../chaos/index.js';
+import type { Exposure } from './calibration.js';
+
+/** Where the exposure reading comes from (the manifest records its `kind` as target.exposure). */
+export type ExposureSource =
+  /** The embedded target's processes now (re-read each tick: a process fault restarts them). */
+  | { kind: 'processes'; pids: () => number[] }
+  /** Anyone in the lab's network but these (Toxiproxy; the harness's own pid: its descendants are added). */
+  | { kind: 'namespace'; excludePids: () => number[] }
+  | { kind: Extract<Exposure, 'proxy-counters'> };
 
 /** What the observers need of a lab. */
 export interface ObservedLab {
-  readonly isExternal: boolean;
   readonly toxiproxyUrl: string;
   readonly execPrefix: string[];
   endpoint(dep: DependencyName): { host: string; port: number };
@@ -27,8 +38,7 @@ export interface ObserverOptions {
   /** Those whose fault has a latency to calibrate: probed with protocol round trips (only those: the
    * probes' own connections would count in a deployment's proxy counters). */
   probeDeps: DependencyName[];
-  /** The target's processes now (embedded targets; re-read each tick: a process fault restarts them). */
-  targetPids: () => number[];
+  exposure: ExposureSource;
   record: (s: Sample) => void;
   log: (line: string) => void;
   /** Path probes start here (epoch ms): a few seconds before the first fault. */
@@ -57,17 +67,25 @@ export function withDescendants(pids: readonly number[]): Set<number> {
   return out;
 }
 
-/** Established TCP connections to `port` whose owning process is one of `pids` (ss -p, inside the lab namespace). */
-export async function connectionsOf(lab: ObservedLab, port: number, pids: ReadonlySet<number>): Promise<number> {
+/** Each established TCP connection to `port` (ss -p, inside the lab namespace): the pids owning its socket (none when ss cannot see its owner). */
+async function connectionOwners(lab: ObservedLab, port: number): Promise<number[][]> {
   const [cmd, ...pre] = [...lab.execPrefix, 'ss'];
   const r = await runCmd(cmd!, [...pre, '-Htnp', 'state', 'established', `( dport = :${port} )`], { timeoutMs: 5000 });
   if (r.code !== 0) throw new Error(`ss exited ${r.code}: ${r.stderr.trim()}`);
-  let n = 0;
-  for (const line of r.stdout.split('\n')) {
-    const owners = [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
-    if (owners.some((p) => pids.has(p))) n++;
-  }
-  return n;
+  return r.stdout.split('\n').filter((l) => l.trim() !== '').map((line) => [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])));
+}
+
+/** Established TCP connections to `port` whose owning process is one of `pids` (ss -p, inside the lab namespace). */
+export async function connectionsOf(lab: ObservedLab, port: number, pids: ReadonlySet<number>): Promise<number> {
+  return (await connectionOwners(lab, port)).filter((owners) => owners.some((p) => pids.has(p))).length;
+}
+
+/**
+ * Established TCP connections to `port` owned by none of `excluded` (ss -p, inside the lab namespace). A
+ * socket ss shows no owner for (another user's process, without root) counts: it is not the harness's.
+ */
+export async function connectionsExcept(lab: ObservedLab, port: number, excluded: ReadonlySet<number>): Promise<number> {
+  return (await connectionOwners(lab, port)).filter((owners) => !owners.some((p) => excluded.has(p))).length;
 }
 
 /** Bytes Toxiproxy counted through each proxy (received, both directions). Toxiproxy adds a connection's bytes when it closes. */
@@ -119,12 +137,16 @@ export class PathObserver {
     if (this.ticking) return; // the previous exposure read is still running
     this.ticking = true;
     try {
-      if (lab.isExternal) {
+      const x = this.o.exposure;
+      if (x.kind === 'proxy-counters') {
         const bytes = await proxyBytes(lab.toxiproxyUrl);
         for (const d of deps) record({ metric: 'sc_proxy_bytes', time: now, value: bytes.get(d) ?? 0, tags: { proxy: d } });
-      } else {
-        const pids = withDescendants(this.o.targetPids());
+      } else if (x.kind === 'processes') {
+        const pids = withDescendants(x.pids());
         for (const d of deps) record({ metric: 'sc_target_connections', time: now, value: await connectionsOf(lab, lab.endpoint(d).port, pids), tags: { proxy: d } });
+      } else {
+        const excluded = withDescendants(x.excludePids());
+        for (const d of deps) record({ metric: 'sc_target_connections', time: now, value: await connectionsExcept(lab, lab.endpoint(d).port, excluded), tags: { proxy: d } });
       }
     } catch (err) {
       this.o.log(`exposure: ${(err as Error).message}`);

@@ -11,6 +11,9 @@ import { startTarget, type RunningTarget } from '../lab/target.js';
 import { cleanupFaults, type FaultContext } from '../../chaos/index.js';
 import { checkTargetAddress, TargetRefused } from '../util/target-address.js';
 import type { Experiment } from './spec.js';
+import type { ExposureSource } from './observers.js';
+import type { RunManifest } from './history.js';
+import { runDestinations } from './external.js';
 
 /** A refused run (a target outside the lab without --allow-remote, faults with nowhere to go). */
 export class RunRefused extends TargetRefused {
@@ -18,9 +21,9 @@ export class RunRefused extends TargetRefused {
 }
 
 /** A target outside loopback and the lab's namespace is refused unless allowRemote. */
-export function checkRunTarget(url: string, labAddress: string | null, allowRemote: boolean): void {
+export function checkRunTarget(url: string, labAddress: string | null, allowRemote: boolean, what?: string): void {
   try {
-    checkTargetAddress(url, labAddress, allowRemote);
+    checkTargetAddress(url, labAddress, allowRemote, what);
   } catch (e) {
     throw e instanceof TargetRefused ? new RunRefused(e.message) : e;
   }
@@ -54,7 +57,9 @@ export class Provision {
 
   constructor(private readonly e: Experiment, private readonly o: ProvisionOptions) {
     this.baseUrl = e.target.kind === 'external' ? e.target.baseUrl : '';
-    if (e.target.kind === 'external') checkRunTarget(e.target.baseUrl, null, o.allowRemote);
+    this.videoUrl = e.target.kind === 'external' ? e.target.videoUrl : undefined;
+    // Every place the run would send to, before anything is sent (the lab's address is not known yet: its 198.18.0.0/15 is).
+    for (const d of runDestinations(e)) checkRunTarget(d.url, null, o.allowRemote, d.what);
   }
 
   get faultContext(): FaultContext | null {
@@ -97,6 +102,36 @@ export class Provision {
       if (!e.target.services || e.target.services.includes('video')) this.videoUrl = this.target.serviceUrls.video;
       checkRunTarget(this.baseUrl, lab.address, o.allowRemote);
     }
+  }
+
+  /**
+   * How the observers evidence that faults sit on the target's path (recorded as the manifest's
+   * target.exposure): the embedded target's pids; for an external target behind the lab's own Toxiproxy,
+   * anyone in the lab's network but Toxiproxy and this process (with its k6s and path probes); for one
+   * with its own Toxiproxy, that Toxiproxy's byte counters.
+   */
+  exposureSource(): ExposureSource {
+    if (this.e.target.kind === 'embedded') return { kind: 'processes', pids: () => this.targetPids() };
+    if (this.lab?.isExternal) return { kind: 'proxy-counters' };
+    return { kind: 'namespace', excludePids: () => [process.pid, ...this.toxiproxyPids()] };
+  }
+
+  /** The manifest's record of the target as reached (after up()). */
+  targetInfo(): NonNullable<RunManifest['target']> {
+    const t = this.e.target;
+    return {
+      kind: t.kind, ...(t.kind === 'embedded' ? { profile: t.profile } : {}), baseUrl: this.baseUrl,
+      ...(t.kind === 'external' && t.toxiproxyUrl ? { toxiproxyUrl: t.toxiproxyUrl } : {}),
+      ...(this.videoUrl && t.kind === 'external' ? { videoUrl: this.videoUrl } : {}),
+      // No lab, no fault to calibrate: no exposure to speak of.
+      ...(this.lab ? { exposure: this.exposureSource().kind } : {}),
+    };
+  }
+
+  private toxiproxyPids(): number[] {
+    if (!this.lab) return [];
+    this.lab.refreshState();
+    return this.lab.state.processes.filter((p) => p.name === 'toxiproxy').map((p) => p.pid);
   }
 
   /** The embedded target's processes now (re-read: a process fault may have restarted one). */

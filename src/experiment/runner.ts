@@ -27,6 +27,7 @@ import { analyzeRun } from './analyze.js';
 import { FaultTimeline, type TimelineEntry } from './timeline.js';
 import { PathObserver } from './observers.js';
 import { Provision, RunRefused, checkRunTarget } from './provision.js';
+import { externalNote, externalRun, type ExternalTargetUrls } from './external.js';
 import { HISTORY_FILES, WORKLOAD_FILES, appendObservation, workloadDir, writeConversationHistory, writeHistoryError, writeManifest, writeRunEnd, type RunManifest, type WorkloadEnd } from './history.js';
 
 export { RunRefused } from './provision.js';
@@ -57,6 +58,8 @@ export interface RunOptions {
   runId?: string;
   /** Allow a target outside loopback and the lab's namespace. */
   allowRemote?: boolean;
+  /** Run against this external deployment instead of the experiment's target (sch run --target-url; external.ts). */
+  externalTarget?: ExternalTargetUrls;
   /** Render the HTML report in headless Chromium and keep a PNG (default false). */
   screenshot?: boolean;
   onProgress?: (line: string) => void;
@@ -116,6 +119,9 @@ function workloadEnd(w: Experiment['workloads'][number], r: ScenarioRunResult | 
  */
 export async function runExperiment(o: RunOptions): Promise<RunResult> {
   let e = o.durationS ? scaleExperiment(o.experiment, o.durationS) : o.experiment;
+  // External target (external.ts): the target replaced; what only the reference target takes is listed as not applied.
+  const ext = externalRun(e, o);
+  e = ext.experiment;
   if (o.profile && e.target.kind === 'embedded') e = { ...e, target: { ...e.target, profile: o.profile } };
   const profile = e.target.kind === 'embedded' ? e.target.profile : undefined;
   const seed = o.seed ?? e.seed ?? randomInt(1, 2 ** 31 - 1);
@@ -131,10 +137,14 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     runId, createdAt: new Date().toISOString(), seed, experiment: e,
     options: { ...(profile ? { profile } : {}), ...(o.targetEnv ? { targetEnv: o.targetEnv } : {}), ...(o.workloadEnv ? { workloadEnv: o.workloadEnv } : {}), labName, ...(o.basePort ? { basePort: o.basePort } : {}), allowRemote: o.allowRemote ?? false },
     versions: await versions(),
+    ...(ext.notApplied.length ? { notApplied: ext.notApplied } : {}),
+    ...(ext.assumedParams ? { assumedParams: ext.assumedParams } : {}),
     timeline: [],
   };
   const saveManifest = () => writeManifest(dir, manifest);
   saveManifest();
+  const note = externalNote(ext);
+  if (note) progress(note);
 
   const prov = new Provision(e, { labName, ...(o.basePort ? { basePort: o.basePort } : {}), ...(o.keepLab ? { keepLab: true } : {}), allowRemote: o.allowRemote ?? false, runId, ...(o.targetEnv ? { targetEnv: o.targetEnv } : {}), ...(o.targetPortBase !== undefined ? { targetPortBase: o.targetPortBase } : {}), ...(o.signal ? { signal: o.signal } : {}), log, progress });
   const workloadResults = new Map<string, ScenarioRunResult | Error>();
@@ -149,7 +159,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
 
   try {
     await prov.up();
-    manifest.target = { kind: e.target.kind, ...(profile ? { profile } : {}), baseUrl: prov.baseUrl, ...(e.target.kind === 'external' && e.target.toxiproxyUrl ? { toxiproxyUrl: e.target.toxiproxyUrl } : {}) };
+    manifest.target = prov.targetInfo(); // with target.exposure: how analyze calibrates
     saveManifest();
     if (o.signal?.aborted) throw new Error('interrupted');
 
@@ -216,7 +226,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     if (prov.lab && proxyDeps.length > 0) {
       const firstFaultS = Math.min(...entries.map((f) => f.startS));
       observer = new PathObserver({
-        lab: prov.lab, deps: proxyDeps, probeDeps: [...new Set(entries.filter((f) => f.fault.expectedLatencyMs !== undefined).map((f) => f.fault.target))].filter((d): d is DependencyName => proxyDeps.includes(d as DependencyName)), targetPids: () => prov.targetPids(), log,
+        lab: prov.lab, deps: proxyDeps, probeDeps: [...new Set(entries.filter((f) => f.fault.expectedLatencyMs !== undefined).map((f) => f.fault.target))].filter((d): d is DependencyName => proxyDeps.includes(d as DependencyName)), exposure: prov.exposureSource(), log,
         record: (s) => appendObservation(dir, s),
         probeFromMs: runStartMs + Math.max(2, firstFaultS - 4) * 1000,
       });

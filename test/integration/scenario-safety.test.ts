@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { run, runOk } from '../../src/lab/exec.js';
+import { loadExperiment } from '../../src/experiment/load.js';
 
 /**
- * `sch scenario run` and runScenario refuse a target outside loopback and the lab's network before
+ * Every command that sends load or faults (`sch scenario run`, `sch run`, `sch replay`) and runScenario refuse a target outside loopback and the lab's network before
  * anything is sent. Every command here runs inside a network namespace of its own whose only device is
  * `lo`, with the default route on `lo`: a packet for the outside is counted on `lo` and dies there, so
  * nothing can leave this machine even if the guard were broken, and the count shows whether anything was sent.
@@ -42,11 +43,22 @@ async function inNamespace(args: string[], timeoutMs = 60_000): Promise<{ code: 
 const CLI = join(HARNESS_ROOT, 'src', 'cli', 'main.ts');
 
 describe('a target outside loopback and the lab is refused before any traffic', () => {
-  it('sch scenario run --base-url <remote>: exit 2 with the reason, no run directory, not one packet', async () => {
-    const out = join(tmp, 'cli-remote');
-    const r = await inNamespace([CLI, 'scenario', 'run', 'registration', '--base-url', REMOTE, '--out', out]);
+  for (const flag of ['--target-url', '--base-url']) {
+    it(`sch scenario run ${flag} <remote>: exit 2 with the reason naming the flag, no run directory, not one packet`, async () => {
+      const out = join(tmp, `cli-remote${flag}`);
+      const r = await inNamespace([CLI, 'scenario', 'run', 'registration', flag, REMOTE, '--out', out]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`error: ${flag} ${REMOTE} is outside loopback and the lab's network: load and faults would leave this machine. Pass --allow-remote if that is intended.`);
+      expect(existsSync(out)).toBe(false);
+      expect(r.sent).toBe(0);
+    }, 60_000);
+  }
+
+  it('sch scenario run --video-url <remote>: refused before the /health probe of a loopback --target-url', async () => {
+    const out = join(tmp, 'cli-video-flag');
+    const r = await inNamespace([CLI, 'scenario', 'run', 'call-signaling', '--target-url', 'http://127.0.0.1:9', '--video-url', REMOTE, '--out', out]);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain(`error: target ${REMOTE} is outside loopback and the lab's network: load and faults would leave this machine. Pass --allow-remote if that is intended.`);
+    expect(r.stderr).toContain(`error: --video-url ${REMOTE} is outside loopback and the lab's network`);
     expect(existsSync(out)).toBe(false);
     expect(r.sent).toBe(0);
   }, 60_000);
@@ -56,6 +68,40 @@ describe('a target outside loopback and the lab is refused before any traffic', 
     const r = await inNamespace([CLI, 'scenario', 'run', 'call-signaling', '--base-url', 'http://127.0.0.1:9', '--env', `SC_VIDEO_URL=${REMOTE}`, '--out', out]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`error: SC_VIDEO_URL ${REMOTE} is outside loopback and the lab's network`);
+    expect(existsSync(out)).toBe(false);
+    expect(r.sent).toBe(0);
+  }, 60_000);
+
+  // sch run: the target, its video service or its Toxiproxy outside: refused before the run directory, the lab or the first packet.
+  const runCases: [string, string[]][] = [
+    ['--target-url', ['--target-url', REMOTE]],
+    ['--video-url', ['--target-url', 'http://127.0.0.1:9', '--video-url', REMOTE]],
+    ['--toxiproxy-url', ['--target-url', 'http://127.0.0.1:9', '--toxiproxy-url', REMOTE]],
+  ];
+  for (const [flag, args] of runCases) {
+    it(`sch run <experiment> ${flag} <remote>: exit 2 naming ${flag}, no run directory, not one packet`, async () => {
+      const out = join(tmp, `run${flag}`);
+      const r = await inNamespace([CLI, 'run', 'cassandra-slow', ...args, '--lab', 'no-such-lab', '--no-screenshot', '--out', out]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`error: ${flag} ${REMOTE} is outside loopback and the lab's network: load and faults would leave this machine. Pass --allow-remote if that is intended.`);
+      expect(existsSync(out)).toBe(false);
+      expect(r.sent).toBe(0);
+    }, 60_000);
+  }
+
+  it('sch replay of a run that was allowed a remote target: refused again without --allow-remote (the permission does not carry over)', async () => {
+    const e = await loadExperiment('cassandra-slow');
+    const recorded = join(tmp, 'recorded-run');
+    mkdirSync(recorded, { recursive: true });
+    writeFileSync(join(recorded, 'manifest.json'), JSON.stringify({
+      runId: 'recorded-run', createdAt: new Date().toISOString(), seed: 1,
+      experiment: { ...e, target: { kind: 'external', baseUrl: REMOTE } },
+      options: { labName: 'no-such-lab', allowRemote: true }, versions: {}, timeline: [],
+    }));
+    const out = join(tmp, 'replay-out');
+    const r = await inNamespace([CLI, 'replay', recorded, '--no-screenshot', '--out', out]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`error: target.baseUrl ${REMOTE} is outside loopback and the lab's network`);
     expect(existsSync(out)).toBe(false);
     expect(r.sent).toBe(0);
   }, 60_000);
