@@ -29,7 +29,8 @@
  *                    reached object storage and failed (what a circuit breaker bounds); duration{upload_api} = the API calls
  *   delete           a file created for the attempt (upload-url, and its PUT when that works), then
  *                    DELETE /v1/storage/files/:id [served: 200]: the storage service's delete reaches object storage.
- *                    While even upload-url fails there is no file: no attempt (sc_probe_unprepared{probe:delete}).
+ *                    Each VU keeps 3 files ahead, so DELETEs go on while upload-url refuses; with none left: no attempt
+ *                    (sc_probe_unprepared{probe:delete}).
  *   call             POST /v1/calls/initiate (gateway) for a conversation of two probe users, the callee joins
  *                    (video service), both open the signaling socket at SC_VIDEO_URL, the caller's `offer` reaches the
  *                    callee [served]; then the call ends. A refused handshake is client-error (k6/websockets hides its
@@ -534,16 +535,27 @@ export function upload(d: SetupData): void {
   http.del(`${d.base}/v1/storage/files/${f.id}`, null, req('upload', d.uploader.token, { json: false, name: 'upload_cleanup' }));
 }
 
+/** Files this VU made for the delete probe and has not deleted yet (oldest first). */
+const deletable: string[] = [];
+/** Files a VU keeps ahead: made while storage works, deleted one an attempt while it does not. */
+const DELETE_POOL = 3;
+
 export function delete_(d: SetupData): void {
   if (skip(d, 'delete')) return;
   const n = exec.scenario.iterationInTest;
-  const f = createFile(d, 'delete', `probe-del-${n}.bin`, `probe delete ${n}`);
-  if (f.id === null) {
+  // Keep a few files ahead, so that DELETEs go on (and show what a breaker does to them) while upload-url refuses.
+  for (let k = 0; deletable.length < DELETE_POOL && k < DELETE_POOL; k++) {
+    const f = createFile(d, 'delete', `probe-del-${n}-${k}.bin`, `probe delete ${n} ${k}`);
+    if (f.id === null) break;
+    deletable.push(f.id);
+  }
+  const id = deletable.shift();
+  if (id === undefined) {
     unprepared.add(1, { probe: 'delete' });
     return;
   }
   const t0 = begin('delete');
-  const r = http.del(`${d.base}/v1/storage/files/${f.id}`, null, req('delete', d.uploader.token, { json: false }));
+  const r = http.del(`${d.base}/v1/storage/files/${id}`, null, req('delete', d.uploader.token, { json: false }));
   if (r.status !== 200) recordFailure('delete', r);
   end('delete', r.status === 200 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
 }
