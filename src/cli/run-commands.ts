@@ -151,6 +151,7 @@ function progressPrinter(): (line: string) => void {
 
 interface RunFlags {
   profile?: ReferenceProfile;
+  expectProfile?: ReferenceProfile;
   duration?: number;
   seed?: number;
   lab: string;
@@ -178,6 +179,7 @@ async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): P
     experiment,
     ...(externalTarget ? { externalTarget } : {}),
     ...(f.profile ? { profile: f.profile } : {}),
+    ...(f.expectProfile ? { expectProfile: f.expectProfile } : replayOf?.options.expectProfile ? { expectProfile: replayOf.options.expectProfile as ReferenceProfile } : {}),
     ...(f.duration ? { durationS: f.duration } : {}),
     ...(f.seed !== undefined ? { seed: f.seed } : replayOf ? { seed: replayOf.seed } : {}),
     labName: f.lab,
@@ -203,6 +205,7 @@ function runFlags(c: Command): Command {
     .option('--video-url <url>', 'external target: its video service (the signaling socket; SC_VIDEO_URL of every workload)', urlFlag('--video-url'))
     .option('--param <name=value>', 'a deployment limit the probes are sized by (repeatable): rateLimitPerMinute (default 100), wsMaxConnections (1000); applied to the reference target, assumed of an external one', parseParamFlag)
     .addOption(new Option('--profile <profile>', 'reference-target profile (embedded targets)').choices(REFERENCE_PROFILES))
+    .addOption(new Option('--expect-profile <profile>', 'judge an external target by the catalogue\'s expectations for this profile (e.g. as-built: "does my deployment still behave as the audited code does?"); exit 1 where it does not').choices(REFERENCE_PROFILES))
     .option('--duration <time>', 'stretch the timeline to this length (e.g. 10m, 2h); faults keep their length', parseDuration)
     .option('--seed <n>', 'seed for run ids and anything random (recorded in the manifest)', parseSeed)
     .option('--lab <name>', 'lab to use: attached if up, else started and stopped after the run', 'sch')
@@ -280,7 +283,7 @@ export function listCommand(): Command {
         out.push(table(['EXPERIMENT', 'LENGTH', 'FAULTS', 'CLAIMS'], rows), '');
       }
       if (!o.what || o.what === 'claims') {
-        out.push(table(['CLAIM', 'AUDITED', 'HARDENED', 'EXPERIMENTS', 'TITLE'], loadClaims().map((c) => [c.id, c.expected.audited, c.expected.hardened, c.experiments.join(','), c.title])), '');
+        out.push(table(['CLAIM', 'KIND', 'AUDIT SAYS', 'AUDITED', 'AS-BUILT', 'HARDENED', 'REQUIRES', 'EXPERIMENTS', 'TITLE'], loadClaims().map((c) => [c.id, c.kind, c.audit.verdict, c.expected.audited, c.expected['as-built'], c.expected.hardened, c.requires.join(',') || '-', c.experiments.join(','), c.title])), '');
       }
       if (!o.what || o.what === 'faults') {
         out.push(table(['FAULT', 'MECHANISM', 'TARGET', 'DESCRIPTION'], listNamedFaults().map((f) => [f.name, f.mechanism, f.target, f.description])), '');

@@ -134,8 +134,11 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   for (const r of records) if (r.appliedAtMs !== undefined) removedAtMs[r.id] = r.removedAtMs;
   const claimsCatalogue = o.claims ?? loadClaims();
   const profile = m.target?.profile ?? m.options.profile;
-  const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs, setupFailures }, claimsCatalogue, profile, e.name);
-  const claims = evaluateClaims(claimsCatalogue, hypotheses, profile, e.name);
+  // What the verdicts are judged by: the embedded target's profile, or the one an external run was told to expect.
+  const judgedBy = profile ?? m.options.expectProfile;
+  const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs, setupFailures }, claimsCatalogue, judgedBy, e.name);
+  const claims = evaluateClaims(claimsCatalogue, hypotheses, judgedBy, e.name);
+  if (!profile && judgedBy) notes.push(`an external target, judged by the catalogue's expectations for the ${judgedBy} profile (--expect-profile)`);
 
   // A workload that did not run to its end (k6 aborted, crashed, timed out) is a failed run, not a verdict.
   const failed = end.workloads.find((w) => w.failure !== undefined);

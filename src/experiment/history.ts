@@ -74,6 +74,8 @@ export const ManifestSchema = z.object({
   experiment: z.unknown(),
   options: z.object({
     profile: z.string().optional(),
+    /** External targets: the reference profile whose expectations the verdicts are judged by (sch run --expect-profile). */
+    expectProfile: z.string().optional(),
     targetEnv: z.record(z.string(), z.string()).optional(),
     workloadEnv: z.record(z.string(), z.record(z.string(), z.string())).optional(),
     labName: z.string(),

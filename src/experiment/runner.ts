@@ -58,6 +58,8 @@ export interface RunOptions {
   runId?: string;
   /** Allow a target outside loopback and the lab's namespace. */
   allowRemote?: boolean;
+  /** External targets: judge the verdicts by the catalogue's expectations for this reference profile. */
+  expectProfile?: ReferenceProfile;
   /** Run against this external deployment instead of the experiment's target (sch run --target-url; external.ts). */
   externalTarget?: ExternalTargetUrls;
   /** Render the HTML report in headless Chromium and keep a PNG (default false). */
@@ -135,7 +137,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
 
   const manifest: RunManifest = {
     runId, createdAt: new Date().toISOString(), seed, experiment: e,
-    options: { ...(profile ? { profile } : {}), ...(o.targetEnv ? { targetEnv: o.targetEnv } : {}), ...(o.workloadEnv ? { workloadEnv: o.workloadEnv } : {}), labName, ...(o.basePort ? { basePort: o.basePort } : {}), allowRemote: o.allowRemote ?? false },
+    options: { ...(profile ? { profile } : {}), ...(o.expectProfile && !profile ? { expectProfile: o.expectProfile } : {}), ...(o.targetEnv ? { targetEnv: o.targetEnv } : {}), ...(o.workloadEnv ? { workloadEnv: o.workloadEnv } : {}), labName, ...(o.basePort ? { basePort: o.basePort } : {}), allowRemote: o.allowRemote ?? false },
     versions: await versions(),
     ...(ext.notApplied.length ? { notApplied: ext.notApplied } : {}),
     ...(ext.assumedParams ? { assumedParams: ext.assumedParams } : {}),
@@ -271,7 +273,9 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
             try {
               history[s.conversation_id] = await conversationHistory(prov.baseUrl, s.conversation_id);
             } catch (err) {
-              if (Date.now() > until || attempt >= 30) throw err;
+              // A breaker cooling down answers 503 / 429 for a while; a 500 or 4xx that persists is the answer.
+              const persistent = /HTTP (500|4\d\d)\b/.test((err as Error).message) && attempt >= 2;
+              if (persistent || Date.now() > until || attempt >= 30) throw err;
               await sleepUnless(1000);
             }
           }
