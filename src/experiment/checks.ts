@@ -22,15 +22,26 @@ export function worksBefore(probe: string, claims: string[], accept: OutcomeClas
   };
 }
 
+/** The baseline claims' journeys: the probe that makes one, what it does, and the outcome it wants. */
+const JOURNEYS = {
+  REGISTRATION: { probe: 'register', does: 'a new account registers: 201 with its tokens' },
+  LOGIN: { probe: 'login', does: 'a registered account logs in: 200 with an access token' },
+  DELIVERY: { probe: 'deliver', does: 'a message sent over REST reaches the recipient\'s open chat socket' },
+  UPLOAD: { probe: 'upload', does: 'upload-url → PUT to object storage → upload-complete succeeds' },
+  CALL: { probe: 'call', does: 'a call is initiated and joined, and a signaling frame crosses between both parties' },
+  'LOGOUT-REVOKES': { probe: 'logout_revokes', does: 'after logout the access token is refused (401)', accept: ['refused-revoked'] },
+} as const satisfies Record<string, { probe: string; does: string; accept?: OutcomeClass[] }>;
+export type BaselineClaim = keyof typeof JOURNEYS;
+
 /**
- * Check `<probe>-works` of a baseline claim: before any fault, at least 95 % of the probe's attempts end as
- * it wants. The fault claims that require this baseline claim are INCONCLUSIVE when it does not PASS.
+ * Checks `<probe>-works` of baseline claims: before any fault, at least 95 % of the journey's attempts end
+ * as it wants. The fault claims that require one of them are INCONCLUSIVE when it does not PASS.
  */
-export function baselineCheck(probe: string, claim: string, description: string, accept: OutcomeClass[] = ['served'], o: { minAttempts?: number } = {}): HypothesisIn {
-  return {
-    kind: 'outcomes', id: `${probe.replace(/_/g, '-')}-works`, description, claims: [claim], phase: 'baseline', probe, accept, share: 0.95,
-    ...(o.minAttempts ? { minAttempts: o.minAttempts } : {}),
-  };
+export function baselineChecks(...claims: BaselineClaim[]): HypothesisIn[] {
+  return claims.map((claim) => {
+    const j: { probe: string; does: string; accept?: readonly OutcomeClass[] } = JOURNEYS[claim];
+    return { kind: 'outcomes', id: `${j.probe.replace(/_/g, '-')}-works`, description: `Before any fault, ${j.does}`, claims: [claim], phase: 'baseline', probe: j.probe, accept: [...(j.accept ?? ['served'])], share: 0.95 };
+  });
 }
 
 /** Check: in `phase`, at least `share` of the probe's attempts end in one of `accept` (those in `ignore` left out). */
