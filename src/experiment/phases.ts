@@ -1,8 +1,14 @@
 import type { FaultRecord, Phase } from '../results/model.js';
 
 /**
+ * The last second before the first fault belongs to no phase: a request started there (an upload's
+ * three steps, a delete after its setup) may meet the fault mid-way, and would blame the baseline for it.
+ */
+export const BASELINE_GUARD_MS = 1000;
+
+/**
  * The run's phases from what really happened (applied / removed times, not the plan):
- * `baseline` from the start to the first fault, then for each applied fault `fault:<id>` while it was
+ * `baseline` from the start to a second before the first fault, then for each applied fault `fault:<id>` while it was
  * on and `recovery:<id>` for `recoveryS` after it was removed (cut at the next fault and at the end).
  * Overlapping faults give overlapping phases; a fault never applied gives none.
  */
@@ -10,7 +16,7 @@ export function derivePhases(runStartMs: number, runEndMs: number, faults: reado
   const applied = faults
     .filter((f): f is FaultRecord & { appliedAtMs: number } => typeof f.appliedAtMs === 'number')
     .sort((a, b) => a.appliedAtMs - b.appliedAtMs);
-  const firstFault = applied[0]?.appliedAtMs ?? runEndMs;
+  const firstFault = applied[0] ? applied[0].appliedAtMs - BASELINE_GUARD_MS : runEndMs;
   const phases: Phase[] = [{ id: 'baseline', kind: 'baseline', startMs: runStartMs, endMs: Math.max(runStartMs, Math.min(firstFault, runEndMs)) }];
   for (const f of applied) {
     const removed = Math.min(f.removedAtMs ?? runEndMs, runEndMs);

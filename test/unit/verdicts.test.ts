@@ -54,10 +54,10 @@ const faults = [fault('redis', 20, 35)];
 const phases = derivePhases(s(0), s(60), faults, 15);
 
 describe('phases', () => {
-  it('baseline, fault and recovery from the applied/removed times; recovery cut at the next fault and the end', () => {
+  it('baseline (to a second before the first fault), fault and recovery from the applied/removed times; recovery cut at the next fault and the end', () => {
     const ph = derivePhases(s(0), s(60), [fault('a', 10, 20), fault('b', 25, 40)], 10);
     expect(ph.map((p) => [p.id, (p.startMs - T0) / 1000, (p.endMs - T0) / 1000])).toEqual([
-      ['baseline', 0, 10], ['fault:a', 10, 20], ['recovery:a', 20, 25], ['fault:b', 25, 40], ['recovery:b', 40, 50],
+      ['baseline', 0, 9], ['fault:a', 10, 20], ['recovery:a', 20, 25], ['fault:b', 25, 40], ['recovery:b', 40, 50],
     ]);
     expect(phasesMatching('fault:*', ph).map((p) => p.id)).toEqual(['fault:a', 'fault:b']);
   });
