@@ -183,6 +183,16 @@ describe('each check FAILs on a target with the defect', () => {
     expect(r.hypotheses.find((h) => h.id === 'rate-limit-429')!.evidence).toMatch(/not-throttled 1/);
   }, 180_000);
 
+  it('a socket limit told before the upgrade (503) reads as "try again later" too: WS-SATURATION PASS', async () => {
+    const r = await run('api-guards', { profile: 'hardened', targetEnv: { WS_LIMIT_ANSWER: '503' } });
+    expect(verdicts(r)['WS-SATURATION'], explain(r)).toBe('PASS');
+    expect(r.hypotheses.find((h) => h.id === 'saturation-answered')!.evidence).toMatch(/try-again-later \d+/);
+    // Most "later"s were 503s before the upgrade (a socket racing past the check may still be closed with 1013).
+    const later = Number(/try-again-later (\d+)/.exec(r.hypotheses.find((h) => h.id === 'saturation-answered')!.evidence)![1]);
+    const summary = JSON.parse(readFileSync(join(runsDir, r.runId, 'workloads', 'probes', 'summary.json'), 'utf8')) as { metrics: Record<string, { count?: number }> };
+    expect(summary.metrics.sc_ws_close_1013?.count ?? 0).toBeLessThan(later / 2);
+  }, 180_000);
+
   it('a breaker that stays open 25 s: RECOVERY-LATENCY FAIL', async () => {
     const r = await run('recovery', { profile: 'hardened', targetEnv: { CASSANDRA_BREAKER_OPEN_MS: '25000' } });
     expect(verdicts(r)['RECOVERY-LATENCY'], explain(r)).toBe('FAIL');
