@@ -118,6 +118,7 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   // What each workload said of its own setup: probes that could not set up, where sessions came from.
   const setupFailures: Record<string, string> = {};
   const notes: string[] = [];
+  const sessionsFromRegistration = new Map<string, string[]>();
   for (const w of e.workloads) {
     const logPath = join(workloadDir(dir, w.id), WORKLOAD_FILES.log);
     if (!existsSync(logPath)) continue;
@@ -126,8 +127,12 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
       setupFailures[probe] = why;
       notes.push(`workload ${w.id}: the ${probe} probe could not set up (${why}); its checks are INCONCLUSIVE`);
     }
-    if (s.sessions?.source === 'registration') notes.push(`workload ${w.id}: sessions use the tokens registration returned, since login does not work (${s.sessions.reason ?? 'no reason given'})`);
+    if (s.sessions?.source === 'registration') {
+      const why = s.sessions.reason ?? 'no reason given';
+      sessionsFromRegistration.set(why, [...(sessionsFromRegistration.get(why) ?? []), w.id]);
+    }
   }
+  for (const [why, ws] of sessionsFromRegistration) notes.push(`workload${ws.length > 1 ? 's' : ''} ${ws.join(', ')}: sessions use the tokens registration returned, since login does not work (${why})`);
   for (const n of m.notApplied ?? []) notes.push(`not applied to this target: ${n}`);
 
   const removedAtMs: Record<string, number | undefined> = {};
