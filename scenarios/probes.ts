@@ -141,8 +141,8 @@ function scenarios(): Record<string, Scenario> {
       // One VU per socket (k6/ws reports the upgrade's status, k6/websockets does not), plus the service_up VU.
       out.ws_saturation = { executor: 'per-vu-iterations', exec: 'ws_saturation', vus: SOCKETS + 1, iterations: 1, startTime: str('SC_SATURATION_START', '2s'), maxDuration: '60s', gracefulStop: '10s', tags: { probe: 'ws_saturation' } };
     } else if (p === 'ws_open') {
-      // Before the saturation starts: one socket a second.
-      const until = Math.max(1, durationSeconds(str('SC_SATURATION_START', '2s')));
+      // One socket a second, ending a second before the saturation starts (a socket opened as it starts may meet the limit itself).
+      const until = Math.max(1, durationSeconds(str('SC_SATURATION_START', '2s')) - 1);
       out.ws_open = steady('ws_open', 1, `${until}s`);
     } else if (p === 'rate_limit') {
       const every = str('SC_RATE_LIMIT_EVERY', '');
@@ -475,9 +475,12 @@ export function deliver(d: SetupData): void {
   const t0 = begin('deliver');
   const socket = new WebSocket(chatUrl(d), null, { headers: wsHeaders(d.receiver.token), tags: { probe: 'deliver', name: 'deliver_socket' } });
   let done = false;
+  // Cleared on the answer: a pending timer would hold the VU for the whole timeout, starving the arrival rate.
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const finish = (cls: OutcomeClass): void => {
     if (done) return;
     done = true;
+    if (timer !== undefined) clearTimeout(timer);
     end('deliver', cls, t0);
     socket.close();
   };
@@ -495,7 +498,7 @@ export function deliver(d: SetupData): void {
   };
   socket.onerror = () => finish('network-error');
   socket.onclose = () => finish('undelivered');
-  setTimeout(() => finish('undelivered'), DELIVER_MS);
+  timer = setTimeout(() => finish('undelivered'), DELIVER_MS);
 }
 
 /** A file record for this iteration: upload-url (and the PUT when it works); its id, or null when presigning failed. */

@@ -9,7 +9,7 @@ import { writeState } from '../lab/state.js';
 import { ensureHostAddress } from '../lab/netns.js';
 import { startTarget, type RunningTarget } from '../lab/target.js';
 import { cleanupFaults, type FaultContext } from '../../chaos/index.js';
-import { checkTargetAddress, TargetRefused } from '../util/target-address.js';
+import { checkTargetAddress, isLocalHost, isLoopbackHost, TargetRefused } from '../util/target-address.js';
 import type { Experiment } from './spec.js';
 import type { ExposureSource } from './observers.js';
 import type { RunManifest } from './history.js';
@@ -141,11 +141,17 @@ export class Provision {
     return this.lab.state.processes.filter(isRunnerTarget).map((p) => p.pid);
   }
 
-  /** A source address of its own for the nth workload that asks for one (lab namespace: a further host address; host loopback: 127.0.0.x). */
-  async sourceAddress(n: number): Promise<string> {
+  /**
+   * The nth client address of the run's own (a workload spreads over some): a further host address on the
+   * lab's veth for a target in the lab's network, 127.0.0.x for one on loopback; null for a target elsewhere
+   * (a socket bound to a lab or loopback address cannot reach it).
+   */
+  async sourceAddress(n: number): Promise<string | null> {
+    const host = new URL(this.baseUrl).hostname;
+    if (isLoopbackHost(host)) return `127.0.0.${10 + n}`;
     const layout = this.lab?.netns ?? null;
-    if (layout) return ensureHostAddress(layout, n);
-    return `127.0.0.${10 + n}`;
+    if (layout && isLocalHost(host, this.lab?.address ?? null)) return ensureHostAddress(layout, n);
+    return null;
   }
 
   async down(): Promise<void> {

@@ -197,8 +197,19 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       // k6 binds this process's connections to the address (K6_LOCAL_IPS: an option k6 takes only from its environment).
       // Spread: VU n sends from address n mod count, so each address carries its share of the workload's rate.
       const count = w.ownSourceAddress ? 1 : w.sourceAddresses > 1 ? w.sourceAddresses : 0;
-      const addresses: string[] = [];
-      for (let i = 0; i < count; i++) addresses.push(await prov.sourceAddress(sources++));
+      let addresses: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const a = await prov.sourceAddress(sources++);
+        if (a === null) {
+          // Nowhere to take further client addresses from: the workload shares the host's one, and the report says so.
+          addresses = [];
+          manifest.notApplied = [...(manifest.notApplied ?? []), `workload ${w.id}: sourceAddresses=${count} (the target is neither on loopback nor in the lab's network: one client address)`];
+          progress(`workload ${w.id}: cannot spread over ${count} client addresses (the target is neither on loopback nor in the lab's network); the deployment's per-IP rate limit may throttle its probes`);
+          saveManifest();
+          break;
+        }
+        addresses.push(a);
+      }
       const own: Record<string, string> = addresses.length ? { K6_LOCAL_IPS: addresses.join(',') } : {};
       const sized = { SC_SOURCE_ADDRESSES: String(Math.max(1, addresses.length)), SC_RATE_LIMIT_PER_MINUTE: String(e.params.rateLimitPerMinute), SC_WS_MAX_CONNECTIONS: String(e.params.wsMaxConnections) };
       workloadRuns.push(runScenario({

@@ -7,6 +7,8 @@ export class TargetRefused extends Error {
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1)$/;
 
+export const isLoopbackHost = (host: string): boolean => LOOPBACK.test(host.replace(/^\[|\]$/g, '').toLowerCase());
+
 /** True for loopback, the lab's own address, and 198.18.0.0/15 (where labs put their namespaces). */
 export function isLocalHost(host: string, labAddress: string | null): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();

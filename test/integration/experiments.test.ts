@@ -26,8 +26,18 @@ beforeAll(async () => {
   mkdirSync(runsDir, { recursive: true });
 });
 
+/**
+ * The experiment as shipped, shortened where the profile allows: the Redis outage lasts 16 s only because a
+ * gateway that learns of it from a 10 s health check (as-built, the real one) refuses everything until then.
+ */
+async function experimentFor(name: string, profile: ReferenceProfile): Promise<Experiment> {
+  const e = await loadExperiment(name);
+  if (name !== 'redis-outage' || profile === 'as-built') return e;
+  return { ...e, durationS: 24, faults: e.faults.map((f) => ({ ...f, durationS: 8 })) };
+}
+
 async function run(name: string, o: Partial<RunOptions> = {}): Promise<RunResult> {
-  return runExperiment({ experiment: await loadExperiment(name), labName: lab.name, runsDir, ...o });
+  return runExperiment({ experiment: await experimentFor(name, o.profile ?? 'audited'), labName: lab.name, runsDir, ...o });
 }
 
 const verdicts = (r: RunResult) => Object.fromEntries(r.claims.map((c) => [c.id, c.verdict]));
@@ -115,6 +125,8 @@ async function expectAsCatalogued(r: RunResult, profile: ReferenceProfile): Prom
 describe('every claim and every hypothesis gets its expected verdict on the three reference profiles', () => {
   for (const name of EXPERIMENTS) {
     for (const profile of REFERENCE_PROFILES) {
+      // The baseline experiment's six checks run inside soak-chaos on every profile too: alone, on as-built only.
+      if (name === 'baseline' && profile !== 'as-built') continue;
       it(`${name} on ${profile}`, async () => {
         const r = await run(name, { profile });
         done.set(`${name}/${profile}`, r);
@@ -134,7 +146,7 @@ describe('every claim and every hypothesis gets its expected verdict on the thre
       if (profile === 'as-built') {
         // Sessions came from registration, since login answers 500; the report says so, and where the audit is contradicted.
         expect(r.notes?.join('\n'), explain(r)).toMatch(/sessions use the tokens registration returned/);
-        expect(r.notes?.join('\n')).toMatch(/revoked probe could not set up: .*logout/i);
+        expect(r.notes?.join('\n')).toMatch(/revoked probe could not set up \(no public path revokes a token \(POST \/v1\/auth\/logout answered 500\)\)/);
         expect(r.claims.filter((c) => c.contradictsAudit).map((c) => c.id).sort()).toEqual(['LOGIN', 'LOGOUT-REVOKES', 'NO-MESSAGE-LOSS', 'REDIS-CHAT', 'UPLOAD']);
         expect(r.claims.find((c) => c.id === 'REDIS-REVOCATION')!).toMatchObject({ verdict: 'INCONCLUSIVE', gatedBy: ['LOGOUT-REVOKES'] });
         expect(r.hypotheses.find((h) => h.id === 'nothing-lost-redis')!.evidence).toMatch(/lost [1-9]\d* .*history not checked: .*HTTP 500/);
@@ -178,7 +190,8 @@ describe('each check FAILs on a target with the defect', () => {
   }, 180_000);
 
   it('foreign origin allowed and no rate limit: WS-ORIGIN and RATE-LIMIT FAIL', async () => {
-    const r = await run('api-guards', { profile: 'hardened', targetEnv: { CORS_ALLOWED_ORIGINS: 'https://evil.example', RATE_LIMIT_PER_MINUTE: '100000000' } });
+    // The probes' own origin stays allowed: only the foreign one the origin probe sends is let in by mistake.
+    const r = await run('api-guards', { profile: 'hardened', targetEnv: { CORS_ALLOWED_ORIGINS: 'http://localhost:3000,https://evil.example', RATE_LIMIT_PER_MINUTE: '100000000' } });
     expect(verdicts(r), explain(r)).toEqual({ 'WS-ORIGIN': 'FAIL', 'WS-SATURATION': 'PASS', 'RATE-LIMIT': 'FAIL' });
     expect(r.hypotheses.find((h) => h.id === 'rate-limit-429')!.evidence).toMatch(/not-throttled 1/);
   }, 180_000);
@@ -216,12 +229,15 @@ describe('each check FAILs on a target with the defect', () => {
 });
 
 describe('a broken probe or a fault off the target\'s path is never a PASS or an "expected" FAIL', () => {
-  it('the revoked token answered 429: refusal is not "throttled", so REDIS-REVOCATION is INCONCLUSIVE, not the expected FAIL', async () => {
+  it('the revoked token answered 429: the probe cannot confirm the revocation at setup, so only REDIS-REVOCATION is INCONCLUSIVE (not the expected FAIL); the other claims are judged', async () => {
     const r = await run('redis-outage', { profile: 'audited', targetEnv: { SC_TEST_THROTTLE_REVOKED: '1' }, workloadEnv: { probes: { SC_PROBES: 'login,revoked,deliver,logout_revokes' } } });
-    expect(verdicts(r)['REDIS-REVOCATION'], explain(r)).toBe('INCONCLUSIVE');
-    expect(r.hypotheses.find((h) => h.id === 'revoked-works-before')!).toMatchObject({ verdict: 'FAIL' });
-    expect(r.hypotheses.find((h) => h.id === 'revoked-works-before')!.evidence).toMatch(/throttled \d+/);
-    expect(r.hypotheses.find((h) => h.id === 'revoked-refused-during-outage')!).toMatchObject({ verdict: 'INCONCLUSIVE', gatedBy: ['revoked-works-before'] });
+    // The hook answers every revoked token 429, so the logout journey cannot be judged either: a 429 says nothing about revocation.
+    expect(verdicts(r), explain(r)).toEqual({ LOGIN: 'PASS', DELIVERY: 'PASS', 'LOGOUT-REVOKES': 'INCONCLUSIVE', 'REDIS-LOGIN': 'PASS', 'REDIS-CHAT': 'PASS', 'REDIS-REVOCATION': 'INCONCLUSIVE' });
+    const before = r.hypotheses.find((h) => h.id === 'revoked-works-before')!;
+    expect(before).toMatchObject({ verdict: 'INCONCLUSIVE', gatedBy: ['setup:revoked'] });
+    expect(before.evidence).toMatch(/the revoked probe could not set up: revocation not confirmed: .*GET \/v1\/users\/me answered 429/);
+    expect(r.hypotheses.find((h) => h.id === 'revoked-refused-during-outage')!).toMatchObject({ verdict: 'INCONCLUSIVE', gatedBy: ['setup:revoked'] });
+    expect(r.notes?.join('\n')).toMatch(/the revoked probe could not set up/);
     expect(r.exitCode).toBe(1);
   }, 180_000);
 
@@ -317,7 +333,7 @@ describe('external target with its own Toxiproxy', () => {
     const own = await fetch(`${lab.toxiproxyUrl}/proxies/postgres/toxics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'operator-own', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 1, jitter: 0 } }) });
     expect(own.status).toBe(200);
     try {
-      const base = await loadExperiment('redis-outage');
+      const base = await experimentFor('redis-outage', 'hardened');
       // The signaling socket is the video service's own (not behind the gateway): an external target names it.
       const r = await runExperiment({ experiment: { ...base, target: { kind: 'external', baseUrl: t.baseUrl, toxiproxyUrl: lab.toxiproxyUrl } }, workloadEnv: { probes: { SC_VIDEO_URL: t.serviceUrls.video } }, labName: 'no-such-lab', runsDir });
       expect(r.error, explain(r)).toBeUndefined();
