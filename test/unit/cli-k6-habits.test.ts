@@ -196,6 +196,26 @@ describe('a k6 script of your own, with -e, --vus, --iterations and -o json=… 
     expect(readFileSync(join(outDir, 'k6.log'), 'utf8')).toMatch(/FOO=bar/);
     expect(existsSync(join(outDir, 'summary.json'))).toBe(true);
   }, 120_000);
+
+  it('SIGINT mid-run: k6 is stopped and the shell gets 130, not 2', async () => {
+    writeFileSync(join(cwd, 'own', 'slow.js'), [
+      "import http from 'k6/http';",
+      "import { sleep } from 'k6';",
+      'export default function () { http.get(`${__ENV.SC_BASE_URL}/health`); sleep(0.2); }',
+      '',
+    ].join('\n'));
+    const c = spawn(SCH, ['scenario', 'run', './own/slow.js', '--target-url', base, '-d', '60s', '--out-dir', join(cwd, 'slow-run')], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((done) => c.on('exit', (code) => done(code)));
+    const until = Date.now() + 60_000;
+    while (!err.includes('output in') && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 3000)); // k6 running
+    c.kill('SIGINT');
+    expect(await exited, err).toBe(130);
+    expect(err).toMatch(/SIGINT: stopping k6/);
+    expect(err).toMatch(/error: interrupted/);
+  }, 120_000);
 });
 
 describe('an experiment workload running a k6 script of your own (scenario: ./my.js)', () => {
