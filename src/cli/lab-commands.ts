@@ -38,6 +38,11 @@ export async function withInterrupts<T>(fn: (signal: AbortSignal) => Promise<T>)
   process.on('SIGTERM', onSignal);
   try {
     return await fn(ac.signal);
+  } catch (e) {
+    // Interrupted, then the start threw because of it: 130, as for every interrupted command.
+    if (!ac.signal.aborted) throw e;
+    process.stderr.write(`error: ${redact(e instanceof Error ? e.message : String(e))}\n`);
+    process.exit(EXIT.interrupted);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
