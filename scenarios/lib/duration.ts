@@ -1,9 +1,6 @@
-/** A k6 duration string ("1m30s", "500ms", "2h") in seconds. Plain TypeScript: used in k6 bundles and in Node. */
-export function durationSeconds(d: string): number {
-  let total = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
-    const n = Number(m[1]);
-    total += m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : m[2] === 's' ? n : n / 1000;
-  }
-  return total;
-}
+/**
+ * Durations inside k6 bundles: the harness's one parser (src/util/duration.ts, plain ES2020 without Node
+ * imports, so esbuild bundles it here). A malformed SC_* duration now stops the script at init with k6's
+ * script error (exit 107) instead of counting as 0 s.
+ */
+export { durationSeconds, parseDuration, DurationError } from '../../src/util/duration.ts';

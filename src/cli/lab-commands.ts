@@ -4,6 +4,8 @@ import { table } from './table.js';
 import { SERVICES } from '../lab/services/index.js';
 import type { ServiceName } from '../lab/services/types.js';
 import { redact } from '../util/redact.js';
+import { DEFAULT_LAB } from '../util/lab-name.js';
+import { EXIT } from '../util/exit-codes.js';
 
 export function parsePort(value: string): number {
   const n = Number(value);
@@ -36,6 +38,11 @@ export async function withInterrupts<T>(fn: (signal: AbortSignal) => Promise<T>)
   process.on('SIGTERM', onSignal);
   try {
     return await fn(ac.signal);
+  } catch (e) {
+    // Interrupted, then the start threw because of it: 130, as for every interrupted command.
+    if (!ac.signal.aborted) throw e;
+    process.stderr.write(`error: ${redact(e instanceof Error ? e.message : String(e))}\n`);
+    process.exit(EXIT.interrupted);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -46,7 +53,7 @@ export function labCommand(): Command {
   const lab = new Command('lab').description('start, inspect and stop the lab: the real servers the harness tests against');
   lab.command('up')
     .description('start every lab service (in a network namespace when root) with Toxiproxy in front of each dependency')
-    .option('--name <name>', 'lab name: several labs can run side by side', 'default')
+    .option('--name <name>', 'lab name: several labs can run side by side', DEFAULT_LAB)
     .addOption(new Option('--base-port <port>', 'first port of the lab\'s port range').default(21000).argParser(parsePort))
     .option('--no-netns', 'run on the host loopback even as root (UDP faults are then unavailable)')
     .addOption(new Option('--only <services>', 'comma-separated subset of services to start (toxiproxy always starts)').argParser(parseServices))
@@ -58,22 +65,24 @@ export function labCommand(): Command {
       const st = await l.status();
       process.stderr.write(`[lab] up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
       process.stdout.write(o.json ? JSON.stringify(st, null, 2) + '\n' : statusTable(st) + '\n');
-      if (!st.every((s) => s.healthy)) process.exitCode = 1;
+      // A service not healthy: the lab cannot be used, as a failed start (2; 1 is "claims not as expected").
+      if (!st.every((s) => s.healthy)) process.exitCode = EXIT.runFailed;
     });
   lab.command('status')
     .description('print each service, its address, its proxy, health and pid')
-    .option('--name <name>', 'lab name', 'default')
+    .option('--name <name>', 'lab name', DEFAULT_LAB)
     .option('--json', 'print JSON')
     .action(async (o: { name: string; json?: boolean }) => {
       const l = await Lab.attach(o.name);
-      if (!l) throw new LabError(`no lab "${o.name}" is up (start one with: sch lab up${o.name === 'default' ? '' : ` --name ${o.name}`})`);
+      if (!l) throw new LabError(`no lab "${o.name}" is up (start one with: sch lab up${o.name === DEFAULT_LAB ? '' : ` --name ${o.name}`})`);
       const st = await l.status();
       process.stdout.write(o.json ? JSON.stringify(st, null, 2) + '\n' : statusTable(st) + '\n');
-      if (!st.every((s) => s.healthy)) process.exitCode = 1;
+      // A service not healthy: the lab cannot be used, as a failed start (2; 1 is "claims not as expected").
+      if (!st.every((s) => s.healthy)) process.exitCode = EXIT.runFailed;
     });
   lab.command('down')
     .description('stop every lab process and remove the namespace, nft rules, toxics, data and credentials')
-    .option('--name <name>', 'lab name', 'default')
+    .option('--name <name>', 'lab name', DEFAULT_LAB)
     .action(async (o: { name: string }) => {
       const r = await Lab.down(o.name);
       process.stderr.write(`[lab] down: stopped ${r.stoppedProcesses} processes, killed ${r.killedInNamespace} more in the namespace, namespace ${r.namespaceDeleted ? 'deleted' : 'absent'}\n`);
@@ -81,10 +90,13 @@ export function labCommand(): Command {
   return lab;
 }
 
+/**
+ * Whatever a command throws ends it with exit 2: bad input (ExperimentError, FlagError, TargetRefused,
+ * DurationError, …) or a run that could not be carried out (a lab that would not start, a crash). Never 1:
+ * that says "claims not as expected", which only a verdict can.
+ */
 export function reportError(e: unknown): never {
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`error: ${redact(msg)}\n`);
-  // Bad input / refused runs: 2 (CI can tell them from a crash, 1).
-  const usage = e instanceof LabError || (e instanceof Error && ['ExperimentError', 'RunRefused', 'TargetRefused', 'HistoryError', 'FlagError', 'ScenarioInputError', 'BudgetError', 'FaultError', 'ResultFileError'].includes(e.name));
-  process.exit(usage ? 2 : 1);
+  process.exit(EXIT.badInput);
 }

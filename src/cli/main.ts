@@ -5,10 +5,12 @@ import { targetCommand } from './target-commands.js';
 import { scenarioCommand } from './scenario-commands.js';
 import { runCommand, replayCommand, listCommand, reportCommand, analyzeCommand } from './run-commands.js';
 import { auditDir, auditDirProblem, setAuditDir } from '../util/audit-quotes.js';
+import { usageErrorsExit2 } from './k6-flags.js';
+import { EXIT } from '../util/exit-codes.js';
+// ---- more command groups: import here (e.g. engineer B's validate-commands.ts) ----
 
 const program = new Command('sch')
   .description('SecureConnect load-and-chaos harness: load (k6) + faults on a timeline + audit claims → verdicts')
-  .showHelpAfterError()
   .option('--audit-dir <dir>', 'SecureConnect\'s audits, quoted by budgets and claims (default: SC_AUDIT_DIR, else ../shared/secureconnect beside the repository)')
   .hook('preAction', () => {
     const dir = program.opts<{ auditDir?: string }>().auditDir;
@@ -18,7 +20,7 @@ const program = new Command('sch')
     if (problem) {
       // Bad input: exit 2, like every refused input.
       process.stderr.write(`error: --audit-dir ${dir}: ${problem}\n`);
-      process.exit(2);
+      process.exit(EXIT.badInput);
     }
     // Child processes (replays, test runs) see the same audits.
     process.env.SC_AUDIT_DIR = auditDir();
@@ -32,5 +34,8 @@ const program = new Command('sch')
   .addCommand(topologyCommand())
   .addCommand(targetCommand())
   .addCommand(scenarioCommand());
+// ---- more command groups: one line each, here, e.g. program.addCommand(validateCommand()); ----
 
+// After every command is added: commander's usage errors exit 2 in each of them.
+usageErrorsExit2(program);
 program.parseAsync(process.argv).catch(reportError);

@@ -12,36 +12,26 @@ import { listNamedFaults } from '../../chaos/index.js';
 import type { RunResult } from '../results/model.js';
 import { table } from './table.js';
 import { parsePort } from './lab-commands.js';
-import { parseEnvPair } from './scenario-commands.js';
+import { FlagError, durationFlag, envFlag, outFlag, refusedOption } from './k6-flags.js';
+import { interruptible } from './signals.js';
 import { redact } from '../util/redact.js';
+import { EXIT as EXIT_CODES } from '../util/exit-codes.js';
+import { DEFAULT_LAB } from '../util/lab-name.js';
 import { checkTargetAddress } from '../util/target-address.js';
 import { checkHttpUrl, parseParam, runDestinations, withExternalTarget, withParams, type ExternalTargetUrls } from '../experiment/external.js';
 import type { DeploymentParams, Experiment } from '../experiment/spec.js';
 
-/** Exit codes CI can use. */
-export const EXIT = { ok: 0, notAsExpected: 1, runFailed: 2, usage: 2, interrupted: 130 } as const;
+/** Exit codes CI can use (src/util/exit-codes.ts): the same in the shell, result.json and the report. */
+export const EXIT = { ok: EXIT_CODES.ok, notAsExpected: EXIT_CODES.notAsExpected, runFailed: EXIT_CODES.runFailed, usage: EXIT_CODES.badInput, interrupted: EXIT_CODES.interrupted } as const;
 
-function parseDuration(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v.trim());
-  if (!m) throw new InvalidArgumentError('a duration like 90, 90s, 5m or 2h');
-  const n = Number(m[1]) * ({ s: 1, m: 60, h: 3600 } as const)[(m[2] ?? 's') as 's' | 'm' | 'h'];
-  if (n <= 0 || n > 24 * 3600) throw new InvalidArgumentError('between 1 s and 24 h');
-  return n;
+/** `--duration` of a run: the timeline's new length in seconds (k6's grammar: 1h30m, 90s, 90), 1 s to 24 h. */
+function timelineDuration(v: string): number {
+  const s = durationFlag(v) / 1000;
+  if (s < 1 || s > 24 * 3600) throw new InvalidArgumentError('between 1 s and 24 h');
+  return s;
 }
 
-function parseEnv(v: string, prev: Record<string, string> = {}): Record<string, string> {
-  try {
-    const [k, value] = parseEnvPair(v);
-    return { ...prev, [k]: value };
-  } catch {
-    throw new InvalidArgumentError(`"${v}" is not KEY=value (KEY a variable name)`);
-  }
-}
-
-/** A flag that cannot apply (bad combination): bad input, exit 2 like every refused input. */
-export class FlagError extends Error {
-  override name = 'FlagError';
-}
+export { FlagError } from './k6-flags.js';
 
 /** An argument parser for a URL flag: commander names the flag in its error. */
 const urlFlag = (flag: string) => (v: string): string => {
@@ -111,29 +101,6 @@ function summary(r: RunResult, dir: string): string {
   return redact(lines.join('\n'));
 }
 
-/** SIGINT / SIGTERM abort the run: the runner rolls every fault back and reports what it measured. */
-async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; interrupted: boolean }> {
-  const ac = new AbortController();
-  let interrupted = false;
-  const on = (sig: NodeJS.Signals) => {
-    if (ac.signal.aborted) {
-      process.stderr.write(`\n${sig} again: still rolling back faults, please wait\n`);
-      return;
-    }
-    interrupted = true;
-    process.stderr.write(`\n${sig}: stopping the load and rolling back every fault…\n`);
-    ac.abort();
-  };
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  try {
-    return { value: await fn(ac.signal), interrupted };
-  } finally {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  }
-}
-
 function progressPrinter(): (line: string) => void {
   const tty = process.stderr.isTTY;
   let last = 0;
@@ -150,6 +117,8 @@ function progressPrinter(): (line: string) => void {
 }
 
 interface RunFlags {
+  targetProfile?: ReferenceProfile;
+  /** The old name of --target-profile (npm start -- --profile hardened keeps working). */
   profile?: ReferenceProfile;
   expectProfile?: ReferenceProfile;
   duration?: number;
@@ -158,27 +127,46 @@ interface RunFlags {
   basePort?: number;
   keepLab?: boolean;
   targetEnv?: Record<string, string>;
+  /** -e/--env: k6 environment of every workload. */
+  env?: Record<string, string>;
+  /** -o/--out: k6 outputs of every workload. */
+  out?: string[];
   targetUrl?: string;
   toxiproxyUrl?: string;
   videoUrl?: string;
   param?: Partial<DeploymentParams>;
   allowRemote?: boolean;
   screenshot: boolean;
-  out?: string;
+  outDir?: string;
   json?: boolean;
 }
 
+/** --target-profile, or its old name --profile; both given and different is bad input. */
+function targetProfileOf(f: RunFlags): ReferenceProfile | undefined {
+  if (f.targetProfile && f.profile && f.targetProfile !== f.profile) throw new FlagError(`--target-profile ${f.targetProfile} and --profile ${f.profile} disagree: --profile is the old name of --target-profile, give one`);
+  return f.targetProfile ?? f.profile;
+}
+
+/** -e for every workload, over what a replayed run gave each (its manifest's workloadEnv). */
+function workloadEnvOf(e: Experiment, f: RunFlags, replayOf?: RunManifest): Record<string, Record<string, string>> | undefined {
+  const recorded = replayOf?.options.workloadEnv;
+  if (!f.env && !recorded) return undefined;
+  return Object.fromEntries(e.workloads.map((w) => [w.id, { ...(recorded?.[w.id] ?? {}), ...(f.env ?? {}) }]));
+}
+
 async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): Promise<never> {
+  const profile = targetProfileOf(f);
   const loaded = replayOf ? replayOf.experiment : await loadExperiment(nameOrFile);
   const experiment = f.param ? withParams(loaded, f.param) : loaded;
   const externalTarget = externalTargetFromFlags(experiment, f);
   // A replay asks again: the recorded run's --allow-remote does not carry over to this machine and time.
   const allowRemote = f.allowRemote ?? false;
   checkRunAddresses(experiment, externalTarget, allowRemote);
-  const { value: r, interrupted } = await interruptible((signal) => runExperiment({
+  const workloadEnv = workloadEnvOf(experiment, f, replayOf);
+  const { value: r } = await interruptible('stopping the load and rolling back every fault…', (signal) => runExperiment({
     experiment,
     ...(externalTarget ? { externalTarget } : {}),
-    ...(f.profile ? { profile: f.profile } : {}),
+    ...(profile ? { profile } : {}),
     ...(f.expectProfile ? { expectProfile: f.expectProfile } : replayOf?.options.expectProfile ? { expectProfile: replayOf.options.expectProfile as ReferenceProfile } : {}),
     ...(f.duration ? { durationS: f.duration } : {}),
     ...(f.seed !== undefined ? { seed: f.seed } : replayOf ? { seed: replayOf.seed } : {}),
@@ -186,16 +174,19 @@ async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): P
     ...(f.basePort ? { basePort: f.basePort } : {}),
     ...(f.keepLab ? { keepLab: true } : {}),
     ...(f.targetEnv ? { targetEnv: f.targetEnv } : replayOf?.options.targetEnv ? { targetEnv: replayOf.options.targetEnv } : {}),
+    ...(workloadEnv ? { workloadEnv } : {}),
+    ...(f.out?.length ? { outputs: f.out } : {}),
     allowRemote,
     screenshot: f.screenshot,
-    ...(f.out ? { runsDir: resolve(f.out) } : {}),
+    ...(f.outDir ? { runsDir: resolve(f.outDir) } : {}),
     onProgress: progressPrinter(),
     signal,
   }));
-  const dir = join(f.out ? resolve(f.out) : RUNS_DIR, r.runId);
+  const dir = join(f.outDir ? resolve(f.outDir) : RUNS_DIR, r.runId);
   if (f.json) process.stdout.write(`${JSON.stringify({ runId: r.runId, dir, exitCode: r.exitCode, claims: r.claims.map((c) => ({ id: c.id, verdict: c.verdict, expected: c.expected, asExpected: c.asExpected })) })}\n`);
   else process.stdout.write(`${summary(r, dir)}\n`);
-  process.exit(interrupted ? EXIT.interrupted : r.exitCode);
+  // The result's own code (analyze.ts: 130 over 2 over 1): what result.json and the report say, the shell gets.
+  process.exit(r.exitCode);
 }
 
 function runFlags(c: Command): Command {
@@ -204,20 +195,24 @@ function runFlags(c: Command): Command {
     .option('--toxiproxy-url <url>', 'external target: its own Toxiproxy API (proxies named after the dependencies); default: the lab\'s, which must front the deployment\'s dependencies', urlFlag('--toxiproxy-url'))
     .option('--video-url <url>', 'external target: its video service (the signaling socket; SC_VIDEO_URL of every workload)', urlFlag('--video-url'))
     .option('--param <name=value>', 'a deployment limit the probes are sized by (repeatable): rateLimitPerMinute (default 100), wsMaxConnections (1000); applied to the reference target, assumed of an external one', parseParamFlag)
-    .addOption(new Option('--profile <profile>', 'reference-target profile (embedded targets)').choices(REFERENCE_PROFILES))
+    .addOption(new Option('--target-profile <profile>', 'the reference target\'s profile (embedded targets): audited, as-built or hardened').choices(REFERENCE_PROFILES))
+    .addOption(new Option('--profile <profile>', 'old name of --target-profile').choices(REFERENCE_PROFILES))
     .addOption(new Option('--expect-profile <profile>', 'judge an external target by the catalogue\'s expectations for this profile (e.g. as-built: "does my deployment still behave as the audited code does?"); exit 1 where it does not').choices(REFERENCE_PROFILES))
-    .option('--duration <time>', 'stretch the timeline to this length (e.g. 10m, 2h); faults keep their length', parseDuration)
+    .option('-d, --duration <time>', 'stretch the timeline to this length (k6 durations: 30m, 1h30m, 90s; a plain number is seconds); faults keep their length', timelineDuration)
+    .option('-e, --env <KEY=value>', 'k6 environment of every workload, as k6 -e (repeatable; over the experiment\'s own), e.g. -e SC_PROBE_RATE=4', envFlag)
+    .option('-o, --out <output>', 'k6 output for every workload, as k6 --out (repeatable): json=results.json, csv=samples.csv, experimental-prometheus-rw, …; a file gets each workload\'s id when there are several (results.probes.json)', outFlag)
+    .option('--out-dir <dir>', `where run folders go (default ${RUNS_DIR})`)
     .option('--seed <n>', 'seed for run ids and anything random (recorded in the manifest)', parseSeed)
-    .option('--lab <name>', 'lab to use: attached if up, else started and stopped after the run', 'sch')
+    .option('--lab <name>', 'lab to use: attached if up, else started and stopped after the run', DEFAULT_LAB)
     .option('--base-port <port>', 'lab base port when the run starts it', parsePort)
     .option('--keep-lab', 'leave a lab this run started running')
-    .option('--target-env <KEY=value>', 'extra environment for the embedded target (repeatable)', parseEnv)
+    .option('--target-env <KEY=value>', 'the reference target\'s own environment (repeatable), e.g. RATE_LIMIT_PER_MINUTE=1000; -e is the workloads\'', envFlag)
     .option('--allow-remote', 'allow a target, Toxiproxy or video service outside loopback and the lab network (refused without it, before anything is sent)')
     .option('--no-screenshot', 'skip rendering the report to report.png in headless Chromium')
-    .option('--out <dir>', `where run folders go (default ${RUNS_DIR})`)
     .option('--json', 'print a JSON summary instead of the verdict table')
-    // commander's own parse errors (a bad --target-url, an unknown --param) are bad input: exit 2, not "claims not as expected".
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage));
+    .addOption(refusedOption('-u, --vus <n>', 'an experiment sizes each workload itself (its file: load profile, -e SC_* rates); to run one scenario with N VUs: sch scenario run <scenario> --vus N'))
+    .addOption(refusedOption('-i, --iterations <n>', 'an experiment runs for its duration (-d/--duration stretches it); a fixed number of iterations: sch scenario run ./your-script.js --iterations N'))
+    .addOption(refusedOption('--load <profile>', 'an experiment gives each workload its load profile in its file; --load is sch scenario run\'s'));
 }
 
 export function runCommand(): Command {
@@ -225,13 +220,14 @@ export function runCommand(): Command {
     .description('run an experiment (name from fixtures/experiments/ or a file) and write its reports')
     .argument('<experiment>', 'experiment name (see `sch list`) or a .ts/.json/.yaml file')
     .addHelpText('after', `
-Exit codes: 0 every claim got its expected verdict, 1 some did not, 2 the run failed or bad input,
-130 interrupted (every fault is rolled back first).
+Exit codes (the same in result.json and the report): 0 every claim got its expected verdict, 1 some did
+not, 2 bad input or the run failed, 130 interrupted (every fault is rolled back first); 130 wins over 2,
+2 over 1.
 
 Examples:
   sch run soak-chaos                        # the default suite on the embedded lab + reference target
-  sch run redis-outage --profile hardened
-  sch run soak-chaos --duration 30m --seed 42
+  sch run redis-outage --target-profile hardened
+  sch run soak-chaos -d 1h30m --seed 42 -o json=results.json -e SC_PROBE_RATE=4
   sch run cassandra-slow --target-url http://198.18.0.2:21590 --video-url http://198.18.0.2:21593 --param rateLimitPerMinute=300`))
     .action(async (name: string, f: RunFlags) => doRun(name, f));
 }
@@ -244,7 +240,7 @@ export function replayCommand(): Command {
       const dir = path.endsWith('.json') ? resolve(path, '..') : resolve(path);
       const m = readManifest(dir);
       const prof = REFERENCE_PROFILES.find((p) => p === m.options.profile);
-      await doRun(m.experiment.name, { ...f, ...(f.profile || !prof ? {} : { profile: prof }) }, m);
+      await doRun(m.experiment.name, { ...f, ...(targetProfileOf(f) || !prof ? {} : { targetProfile: prof }) }, m);
     });
 }
 

@@ -2,19 +2,62 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { HARNESS_ROOT } from '../lab/paths.js';
-import { listScenarios, scenarioSource } from '../k6/bundle.js';
+import { Lab } from '../lab/lab.js';
+import { listScenarios, scenarioLabel, scenarioSource } from '../k6/bundle.js';
 import { loadBudgets } from '../k6/budgets.js';
-import { K6_THRESHOLDS_FAILED, PROFILES, ScenarioInputError, planFor, planSeconds, runScenario, type Profile, type ThresholdResult } from '../k6/run.js';
+import { PROFILES, ScenarioInputError, loadFlags, planSeconds, runScenario, type Profile, type ThresholdResult } from '../k6/run.js';
+import { durationSeconds } from '../util/duration.js';
+import { EXIT as EXIT_CODES } from '../util/exit-codes.js';
+import { DEFAULT_LAB } from '../util/lab-name.js';
 import { redact } from '../util/redact.js';
 import { checkTargetAddress } from '../util/target-address.js';
 import { checkHttpUrl } from '../experiment/external.js';
 import { table } from './table.js';
+import { countFlag, durationFlag, envFlag, outFlag, refusedOption } from './k6-flags.js';
+import { interruptible } from './signals.js';
 
 /**
  * Exit codes of `sch scenario run`: 0 every budget held on real samples; 99 a threshold was crossed or its
- * metric got no samples; 2 bad input (nothing sent) or the run failed (k6 aborted, crashed, timed out).
+ * metric got no samples; 2 bad input (nothing sent) or the run failed (k6 aborted, crashed, timed out);
+ * 130 interrupted.
  */
-export const EXIT = { passed: 0, badInput: 2, runFailed: 2, thresholds: K6_THRESHOLDS_FAILED } as const;
+export const EXIT = { passed: EXIT_CODES.ok, badInput: EXIT_CODES.badInput, runFailed: EXIT_CODES.runFailed, thresholds: EXIT_CODES.thresholds, interrupted: EXIT_CODES.interrupted } as const;
+
+interface ScenarioRunFlags {
+  targetUrl?: string;
+  baseUrl?: string;
+  videoUrl?: string;
+  lab: string;
+  load: Profile;
+  /** -d as typed (checked as a k6 duration): a script of your own gets k6's --duration with it. */
+  duration?: string;
+  vus?: number;
+  iterations?: number;
+  env?: Record<string, string>;
+  out?: string[];
+  outDir?: string;
+  soakDuration?: string;
+  /** --timeout in milliseconds. */
+  timeout?: number;
+  probe: boolean;
+  quiet?: boolean;
+  samples: boolean;
+  allowRemote?: boolean;
+}
+
+/**
+ * No --target-url: the reference target running in the lab (`sch target up`, its default instance), and its
+ * video service unless --video-url says otherwise. No lab or no target there: bad input, saying how to start one.
+ */
+async function labTarget(name: string, videoUrl: string | undefined): Promise<{ targetUrl: string; videoUrl?: string }> {
+  const start = `sch lab up${name === DEFAULT_LAB ? '' : ` --name ${name}`} && sch target up${name === DEFAULT_LAB ? '' : ` --name ${name}`}`;
+  const lab = await Lab.attach(name);
+  if (!lab) throw new ScenarioInputError(`no --target-url given and no lab "${name}" is up: start one with its reference target (${start}) or give --target-url`);
+  const t = (lab.state.targets ?? []).find((x) => x.instance === 'default');
+  if (!t) throw new ScenarioInputError(`no --target-url given and lab "${name}" runs no reference target: start one (sch target up${name === DEFAULT_LAB ? '' : ` --name ${name}`}) or give --target-url`);
+  const video = videoUrl ?? t.serviceUrls.video;
+  return { targetUrl: t.baseUrl, ...(video ? { videoUrl: video } : {}) };
+}
 
 /** The RESULT column of the threshold table. */
 export function thresholdCell(t: ThresholdResult): string {
@@ -39,8 +82,6 @@ export function parseEnvPair(pair: string): [string, string] {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new ScenarioInputError(`--env "${pair}" is not K=V (K a variable name)`);
   return [k, pair.slice(i + 1)];
 }
-
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** The target flags of `scenario run`, resolved: which flag gave the gateway (for messages), and the k6 environment with SC_VIDEO_URL. */
 export interface ScenarioTarget {
@@ -96,60 +137,72 @@ export function scenarioCommand(): Command {
       const rows = listScenarios().map((name) => ({ name, budgets: name in budgets, description: scenarioDescription(name) }));
       if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       else process.stdout.write(`${table(['SCENARIO', 'BUDGETS', 'DESCRIPTION'], rows.map((r) => [r.name, r.budgets ? 'yes' : 'MISSING', r.description]))}\n`);
-      process.stderr.write(`profiles: ${PROFILES.join(', ')}\n`);
+      process.stderr.write(`load profiles (--load): ${PROFILES.join(', ')}; or run a k6 script of your own: sch scenario run ./my.js\n`);
     });
 
   sc.command('run')
-    .description('run one scenario with k6 against a target; exit 0 when every budget holds on real samples, 99 when a threshold was crossed or its metric got no samples ("no data"), 2 on bad input (nothing sent) or when the run failed (k6 aborted: setup error, script error, crash, timeout)')
-    .argument('<name>', 'scenario (see: sch scenario list)')
-    .option('--target-url <url>', 'the target\'s gateway, e.g. http://198.18.0.2:21500 (its /health is probed first)')
+    .description('run one scenario (or a k6 script of your own) with k6 against a target; exit 0 when every budget holds on real samples, 99 when a threshold was crossed or its metric got no samples ("no data"), 2 on bad input (nothing sent) or when the run failed (k6 aborted: setup error, script error, crash, timeout), 130 interrupted')
+    .argument('<scenario>', 'a scenario (see: sch scenario list) or a k6 script file of your own (./my.js, ./load.ts)')
+    .option('--target-url <url>', 'the target\'s gateway, e.g. http://198.18.0.2:21500 (its /health is probed first); default: the reference target running in --lab')
     .option('--base-url <url>', 'the old name of --target-url')
     .option('--video-url <url>', 'the target\'s video service (the signaling socket; sets SC_VIDEO_URL)')
-    .addOption(new Option('--profile <profile>', `load profile: ${PROFILES.join(', ')}`).default('smoke'))
-    .option('--env <K=V>', 'k6 environment for the scenario (repeatable), e.g. --env SC_GROUP_SIZE=50 --env SC_VIDEO_URL=http://…', collect, [] as string[])
-    .option('--out <dir>', 'where the run\'s files go (default reports/runs/<name>-<profile>-<time>)')
-    .option('--soak-duration <duration>', 'soak plateau length (k6 duration: 45m, 2h); soak profile only')
-    .option('--timeout <seconds>', 'kill k6 after this long (default: the profile\'s length + 60 s)')
+    .option('--lab <name>', 'without --target-url: the lab whose reference target (sch target up) to load', DEFAULT_LAB)
+    .addOption(new Option('--load <profile>', 'load profile: the schedule the scenario follows').choices(PROFILES).default('smoke'))
+    .option('-d, --duration <time>', 'length of the load, as k6 -d (1h30m, 20s, 500ms; a plain number is seconds): the profile\'s stages scaled to it, or SC_DURATION for a constant-rate scenario; k6\'s own --duration for a script of your own', (v: string) => { durationFlag(v); return v; })
+    .option('-u, --vus <n>', 'at most this many VUs, as k6 --vus (SC_MAX_VUS of a scenario; k6\'s own --vus for a script of your own)', countFlag)
+    .option('-i, --iterations <n>', 'k6 --iterations: a script of your own only (the scenarios run at an arrival rate)', countFlag)
+    .option('-e, --env <KEY=value>', 'k6 environment of the scenario, as k6 -e (repeatable), e.g. -e SC_GROUP_SIZE=50', envFlag)
+    .option('-o, --out <output>', 'k6 output, as k6 --out (repeatable): json=results.json, csv=samples.csv, experimental-prometheus-rw, …', outFlag)
+    .option('--out-dir <dir>', 'where the run\'s files go (default reports/runs/<scenario>-<load>-<time>)')
+    .option('--soak-duration <duration>', 'soak plateau length (45m, 2h); soak load only')
+    .option('--timeout <duration>', 'kill k6 after this long (1h, 90s; a plain number is seconds; default: the load\'s length + 60 s)', durationFlag)
     .option('--no-probe', 'do not probe the target\'s /health first')
     .option('--allow-remote', 'send load to a target outside loopback and the lab\'s network (198.18.0.0/15); refused without it, before anything is sent')
     .option('--quiet', 'no progress lines')
     .option('--no-samples', 'do not write k6\'s raw samples (a pure load run: k6\'s JSON sample stream is its most expensive part)')
-    .exitOverride((err) => {
-      // commander's own parse errors (unknown option, missing argument) are bad input too.
-      process.exit(err.exitCode === 0 ? EXIT.passed : EXIT.badInput);
-    })
-    .action(async (name: string, o: { targetUrl?: string; baseUrl?: string; videoUrl?: string; profile: string; env: string[]; out?: string; soakDuration?: string; timeout?: string; probe: boolean; quiet?: boolean; samples: boolean; allowRemote?: boolean }) => {
+    .addOption(refusedOption('--profile <profile>', `ambiguous here: the load profile is --load ${PROFILES.join('|')}; the reference target's profile is --target-profile (sch run, sch target up)`))
+    .addOption(refusedOption('--target-profile <profile>', 'the reference target is started by sch target up --target-profile <profile> (then sch scenario run loads it); the load profile is --load'))
+    .addHelpText('after', `
+Exit codes: 0 every budget held, 99 a threshold crossed or without data, 2 bad input or the run failed,
+130 interrupted (k6 is stopped and still writes its summary).
+
+Examples:
+  sch lab up && sch target up && sch scenario run chat-fanout --load load -d 5m
+  sch scenario run registration --target-url http://127.0.0.1:8080 -e SC_RATE=5 -o json=results.json
+  sch scenario run ./my-script.js --vus 10 --iterations 100`)
+    .action(async (name: string, o: ScenarioRunFlags) => {
       try {
-        const target = resolveScenarioTarget(o, Object.fromEntries(o.env.map(parseEnvPair)));
+        const urls = o.targetUrl !== undefined || o.baseUrl !== undefined ? o : { ...o, ...(await labTarget(o.lab, o.videoUrl ?? o.env?.SC_VIDEO_URL)) };
+        const target = resolveScenarioTarget(urls, o.env ?? {});
         const env = target.env;
-        const profile = o.profile as Profile;
+        const profile = o.load;
         scenarioSource(name);
         const soak = o.soakDuration ?? env.SC_SOAK_DURATION;
-        const plan = planFor(profile, soak ? { soakDuration: soak } : {});
-        let timeoutMs: number | undefined;
-        if (o.timeout !== undefined) {
-          const t = Number(o.timeout);
-          if (!Number.isFinite(t) || t <= 0) throw new ScenarioInputError(`--timeout ${o.timeout} is not a positive number of seconds`);
-          timeoutMs = t * 1000;
-        }
-        const outDir = o.out ?? join(HARNESS_ROOT, 'reports', 'runs', `${name}-${profile}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        // The plan as it will run (-d, --vus, --iterations checked against the scenario): refused here, before anything is sent.
+        const { plan } = loadFlags({ name, profile, env, ...(soak ? { soakDuration: soak } : {}), ...(o.duration !== undefined ? { duration: o.duration } : {}), ...(o.vus !== undefined ? { vus: o.vus } : {}), ...(o.iterations !== undefined ? { iterations: o.iterations } : {}) });
+        const label = scenarioLabel(name);
+        const outDir = o.outDir ?? join(HARNESS_ROOT, 'reports', 'runs', `${label}-${profile}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
         const started = Date.now();
-        const expectS = Math.round(planSeconds(plan));
+        const expectS = Math.round(o.duration !== undefined ? durationSeconds(o.duration) : planSeconds(plan));
         const tick = o.quiet ? null : setInterval(() => {
-          process.stderr.write(`[scenario] ${name} (${profile}): ${Math.round((Date.now() - started) / 1000)} s of about ${expectS} s\n`);
+          process.stderr.write(`[scenario] ${label} (${profile}): ${Math.round((Date.now() - started) / 1000)} s of about ${expectS} s\n`);
         }, 10_000);
-        if (!o.quiet) process.stderr.write(`[scenario] ${name} (${profile}) against ${target.baseUrl}: output in ${outDir}\n`);
-        let r;
-        try {
-          r = await runScenario({
-            name, baseUrl: target.baseUrl, profile, env, outDir, probe: o.probe, samples: o.samples, allowRemote: o.allowRemote === true,
-            ...(soak ? { soakDuration: soak } : {}), ...(timeoutMs ? { timeoutMs } : {}),
-            ...(o.quiet ? {} : { onOutput: (line: string) => { if (/level=(error|warning)/.test(line)) process.stderr.write(`[k6] ${redact(line)}\n`); } }),
-          });
-        } finally {
+        if (!o.quiet) process.stderr.write(`[scenario] ${label} (${profile}) against ${target.baseUrl}: output in ${outDir}\n`);
+        const { value: r, interrupted } = await interruptible('stopping k6 (it still writes its summary)…', (signal) => runScenario({
+          name, baseUrl: target.baseUrl, profile, env, outDir, probe: o.probe, samples: o.samples, allowRemote: o.allowRemote === true, signal,
+          ...(soak ? { soakDuration: soak } : {}), ...(o.timeout ? { timeoutMs: o.timeout } : {}),
+          ...(o.duration !== undefined ? { duration: o.duration } : {}), ...(o.vus !== undefined ? { vus: o.vus } : {}), ...(o.iterations !== undefined ? { iterations: o.iterations } : {}),
+          ...(o.out?.length ? { outputs: o.out } : {}),
+          ...(o.quiet ? {} : { onOutput: (line: string) => { if (/level=(error|warning)/.test(line)) process.stderr.write(`[k6] ${redact(line)}\n`); } }),
+        })).finally(() => {
           if (tick) clearInterval(tick);
-        }
+        });
         process.stderr.write(`[scenario] k6 exited ${r.exitCode}${r.timedOut ? ' (timed out)' : ''} after ${((Date.now() - started) / 1000).toFixed(1)} s; summary ${r.summaryPath}\n`);
+        if (interrupted) {
+          process.stderr.write('error: interrupted (SIGINT/SIGTERM): k6 stopped\n');
+          process.exitCode = EXIT.interrupted;
+          return;
+        }
         if (r.outcome === 'failed') {
           // Its thresholds say nothing (k6 judges metrics it never fed as 0): no table, the failure.
           process.stderr.write(`error: run failed: ${r.failure ?? `k6 exited ${r.exitCode}`}\n`);

@@ -4,8 +4,10 @@ import { startTarget, targetHealth } from '../lab/target.js';
 import { stopProcess } from '../lab/process.js';
 import { writeState } from '../lab/state.js';
 import { table } from './table.js';
-import { parseEnvPair } from './scenario-commands.js';
+import { FlagError, envFlag } from './k6-flags.js';
 import { REFERENCE_PROFILES, type ReferenceProfile } from '../util/profiles.js';
+import { DEFAULT_LAB } from '../util/lab-name.js';
+import { EXIT } from '../util/exit-codes.js';
 import { TARGET_SERVICE_ORDER, type TargetServiceName } from '../../fixtures/secureconnect/target/names.js';
 
 /** The runner's own target instance (src/experiment/provision.ts): a run stops whatever holds that name. */
@@ -31,41 +33,36 @@ export function parseTargetServices(v: string): TargetServiceName[] {
   return names as TargetServiceName[];
 }
 
-function parseTargetEnv(v: string, prev: Record<string, string> = {}): Record<string, string> {
-  try {
-    const [k, value] = parseEnvPair(v);
-    return { ...prev, [k]: value };
-  } catch {
-    throw new InvalidArgumentError(`"${v}" is not KEY=value (KEY a variable name)`);
-  }
-}
 
 /** `sch target …`: the reference SecureConnect target, inside a running lab. */
 export function targetCommand(): Command {
   const t = new Command('target').description('the reference SecureConnect target (audited, as-built or hardened), run inside a lab');
   const attach = async (name: string) => {
     const lab = await Lab.attach(name);
-    if (!lab) throw new LabError(`no lab "${name}" is up (start one with: sch lab up${name === 'default' ? '' : ` --name ${name}`})`);
+    if (!lab) throw new LabError(`no lab "${name}" is up (start one with: sch lab up${name === DEFAULT_LAB ? '' : ` --name ${name}`})`);
     return lab;
   };
   const print = async (lab: Lab) => {
     const rows = await targetHealth(lab);
     process.stdout.write(table(['TARGET', 'PROFILE', 'SERVICE', 'URL', 'HEALTH'], rows.map((r) => [r.instance, r.profile, r.service, r.url, r.healthy ? 'healthy' : `DOWN (${r.detail})`])) + '\n');
-    if (!rows.every((r) => r.healthy)) process.exitCode = 1;
+    // Not healthy: the target cannot be used, as a failed start (2; 1 is "claims not as expected").
+    if (!rows.every((r) => r.healthy)) process.exitCode = EXIT.runFailed;
   };
   t.command('up')
     .description('start the target\'s services in the lab, wired to every dependency through its Toxiproxy proxy (a deployment for `sch run --target-url`)')
-    .addOption(new Option('--profile <profile>', 'audited: as the audit\'s text says; as-built: as the audited code really behaves; hardened: each finding fixed').choices(REFERENCE_PROFILES).default('audited'))
-    .option('--name <lab>', 'lab name', 'default')
+    .addOption(new Option('--target-profile <profile>', 'audited: as the audit\'s text says; as-built: as the audited code really behaves; hardened: each finding fixed (default audited)').choices(REFERENCE_PROFILES))
+    .addOption(new Option('--profile <profile>', 'old name of --target-profile').choices(REFERENCE_PROFILES))
+    .option('--name <lab>', 'lab name', DEFAULT_LAB)
     .option('--instance <id>', 'instance name, so several targets share a lab (processes target-<service>-<id>)', parseInstance)
     .option('--port-base <n>', 'port offset inside the lab\'s target range (0..90; default 0)', parsePortBase)
     .option('--services <list>', `start only these (comma-separated; default all: ${TARGET_SERVICE_ORDER.join(',')})`, parseTargetServices)
-    .option('--env <KEY=value>', 'the deployment\'s own configuration, e.g. RATE_LIMIT_PER_MINUTE=1000 (repeatable)', parseTargetEnv)
+    .option('--env <KEY=value>', 'the deployment\'s own configuration, e.g. RATE_LIMIT_PER_MINUTE=1000 (repeatable)', envFlag)
     .option('--json', 'print the started target (instance, profile, baseUrl, serviceUrls) as JSON')
-    .action(async (o: { profile: ReferenceProfile; name: string; instance?: string; portBase?: number; services?: TargetServiceName[]; env?: Record<string, string>; json?: boolean }) => {
+    .action(async (o: { targetProfile?: ReferenceProfile; profile?: ReferenceProfile; name: string; instance?: string; portBase?: number; services?: TargetServiceName[]; env?: Record<string, string>; json?: boolean }) => {
+      if (o.targetProfile && o.profile && o.targetProfile !== o.profile) throw new FlagError(`--target-profile ${o.targetProfile} and --profile ${o.profile} disagree: --profile is the old name of --target-profile, give one`);
       const lab = await attach(o.name);
       const r = await startTarget(lab, {
-        profile: o.profile,
+        profile: o.targetProfile ?? o.profile ?? 'audited',
         ...(o.instance ? { instance: o.instance } : {}), ...(o.portBase !== undefined ? { portBase: o.portBase } : {}),
         ...(o.services ? { services: o.services } : {}), ...(o.env ? { env: o.env } : {}),
       });
@@ -78,7 +75,7 @@ export function targetCommand(): Command {
     });
   t.command('down')
     .description('stop one target instance\'s services (the lab keeps running)')
-    .option('--name <lab>', 'lab name', 'default')
+    .option('--name <lab>', 'lab name', DEFAULT_LAB)
     .option('--instance <id>', 'instance name given to `target up` (default: the default instance)', parseInstance)
     .action(async (o: { name: string; instance?: string }) => {
       const lab = await attach(o.name);
@@ -95,7 +92,7 @@ export function targetCommand(): Command {
     });
   t.command('status')
     .description('health of each target service')
-    .option('--name <lab>', 'lab name', 'default')
+    .option('--name <lab>', 'lab name', DEFAULT_LAB)
     .action(async (o: { name: string }) => print(await attach(o.name)));
   return t;
 }

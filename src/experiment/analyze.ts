@@ -11,6 +11,7 @@ import type { MetricKind, RunFile, RunResult, SeriesSelector } from '../results/
 import { parseK6Log, type FanoutData } from '../k6/fanout-checker.js';
 import { parseSetupLog } from '../k6/setup-log.js';
 import { redact } from '../util/redact.js';
+import { runExitCode } from '../util/exit-codes.js';
 import { evaluateClaims, evaluateHypotheses } from '../verdicts/evaluate.js';
 import { label } from '../verdicts/common.js';
 import { selectorsOf } from '../verdicts/kinds/index.js';
@@ -148,7 +149,8 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   // A workload that did not run to its end (k6 aborted, crashed, timed out) is a failed run, not a verdict.
   const failed = end.workloads.find((w) => w.failure !== undefined);
   const error = end.error ?? (failed ? `workload ${failed.id}: ${failed.failure}` : undefined);
-  const exitCode = end.interrupted ? 130 : error ? 2 : claims.some((c) => !c.asExpected) ? 1 : 0;
+  // The same code the shell gets (the CLI exits with it) and the report shows: 130 over 2 over 1.
+  const exitCode = runExitCode({ interrupted: end.interrupted, failed: error !== undefined, notAsExpected: claims.some((c) => !c.asExpected) });
   return {
     runId: m.runId, experiment: e.name, description: e.description,
     target: { kind: e.target.kind, ...(profile ? { profile } : {}), baseUrl: m.target?.baseUrl ?? '' },

@@ -58,7 +58,7 @@ export function withExternalTarget(e: Experiment, t: ExternalTargetUrls): Experi
 
 /**
  * What would not reach an external target: the experiment's embedded-only settings (target.env,
- * target.profile, target.services) and the caller's --profile / --target-env. One line each, in the
+ * target.profile, target.services) and the caller's --target-profile / --target-env. One line each, in the
  * manifest's `notApplied`. Empty for an embedded target (everything is applied there).
  */
 export function notAppliedKnobs(original: Experiment, external: boolean, o: { profile?: string | undefined; targetEnv?: Record<string, string> | undefined }): string[] {
@@ -70,7 +70,7 @@ export function notAppliedKnobs(original: Experiment, external: boolean, o: { pr
     // Names only: values may be credentials or long lists, and the name says what was meant.
     for (const k of Object.keys(original.target.env)) out.push(`target.env.${k} ${REFERENCE_ONLY}`);
   }
-  if (o.profile) out.push(`--profile ${o.profile} ${REFERENCE_ONLY}`);
+  if (o.profile) out.push(`--target-profile ${o.profile} ${REFERENCE_ONLY}`);
   for (const k of Object.keys(o.targetEnv ?? {})) out.push(`--target-env ${k} ${REFERENCE_ONLY}`);
   return out;
 }
@@ -86,7 +86,7 @@ export interface ExternalRun {
 
 /**
  * Apply `--target-url` (when given) and work out what is not applied. An experiment that is external by
- * itself gets the same notes for the caller's --profile / --target-env.
+ * itself gets the same notes for the caller's --target-profile / --target-env.
  */
 export function externalRun(e: Experiment, o: { externalTarget?: ExternalTargetUrls | undefined; profile?: string | undefined; targetEnv?: Record<string, string> | undefined }): ExternalRun {
   const experiment = o.externalTarget ? withExternalTarget(e, o.externalTarget) : e;

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { HARNESS_ROOT } from '../lab/paths.js';
 import { ExperimentError, validateExperiment, type Experiment } from './spec.js';
+import { isScriptFile } from '../k6/bundle.js';
 
 export const EXPERIMENTS_DIR = join(HARNESS_ROOT, 'fixtures', 'experiments');
 
@@ -33,7 +34,7 @@ export async function loadExperiment(nameOrPath: string, dir: string = EXPERIMEN
     } catch (e) {
       throw new ExperimentError(`${file}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
     }
-    return validateExperiment(raw, file);
+    return withScriptPaths(validateExperiment(raw, file), file);
   }
   let mod: { default?: unknown };
   try {
@@ -44,7 +45,24 @@ export async function loadExperiment(nameOrPath: string, dir: string = EXPERIMEN
     throw new ExperimentError(`${file}: cannot load: ${(e as Error).message}`);
   }
   if (mod.default === undefined) throw new ExperimentError(`${file}: no default export (export default defineExperiment({...}))`);
-  return validateExperiment(mod.default, file);
+  return withScriptPaths(validateExperiment(mod.default, file), file);
+}
+
+/**
+ * A workload running a k6 script of your own (`scenario: ./load/my.js`) gets its absolute path, relative
+ * to the experiment file (the manifest, and so a replay, then names the same file); a missing one is
+ * refused here, before any load.
+ */
+function withScriptPaths(e: Experiment, file: string): Experiment {
+  const problems: string[] = [];
+  const workloads = e.workloads.map((w, i) => {
+    if (!isScriptFile(w.scenario)) return w;
+    const path = isAbsolute(w.scenario) ? w.scenario : resolve(dirname(file), w.scenario);
+    if (!existsSync(path)) problems.push(`${file}: workloads[${i}].scenario: k6 script ${path} not found`);
+    return { ...w, scenario: path };
+  });
+  if (problems.length) throw new ExperimentError(problems.join('\n'));
+  return { ...e, workloads };
 }
 
 /**

@@ -13,6 +13,8 @@ import { run as runCmd, sleepUnless } from '../lab/exec.js';
 import type { DependencyName } from '../topology/topology.js';
 import { DEPENDENCY_NAMES } from '../topology/topology.js';
 import { runScenario, type ScenarioRunResult } from '../k6/run.js';
+import { outputsForWorkload } from '../k6/outputs.js';
+import { DEFAULT_LAB } from '../util/lab-name.js';
 import { parseK6Log } from '../k6/fanout-checker.js';
 import { conversationHistory } from '../k6/history.js';
 import { K6Tail } from '../results/k6-reader.js';
@@ -43,8 +45,10 @@ export interface RunOptions {
   profile?: ReferenceProfile;
   /** Extra embedded-target environment (knobs, single switches, test hooks). */
   targetEnv?: Record<string, string>;
-  /** Extra k6 environment per workload id (applied last). */
+  /** Extra k6 environment per workload id (applied last; `sch run -e` gives every workload the same). */
   workloadEnv?: Record<string, Record<string, string>>;
+  /** k6 outputs for every workload (`sch run -o`, checked by parseK6Output); a file output gets each workload's id when there are several. */
+  outputs?: string[];
   /** Stretch the timeline to this many seconds. */
   durationS?: number;
   seed?: number;
@@ -133,7 +137,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   mkdirSync(dir, { recursive: true });
   const progress = (l: string) => o.onProgress?.(redact(l));
   const log = (l: string) => appendFileSync(join(dir, HISTORY_FILES.log), `${new Date().toISOString()} ${redact(l)}\n`);
-  const labName = o.labName ?? 'sch';
+  const labName = o.labName ?? DEFAULT_LAB;
 
   const manifest: RunManifest = {
     runId, createdAt: new Date().toISOString(), seed, experiment: e,
@@ -211,12 +215,14 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
         addresses.push(a);
       }
       const own: Record<string, string> = addresses.length ? { K6_LOCAL_IPS: addresses.join(',') } : {};
+      const outputs = outputsForWorkload(o.outputs ?? [], w.id, e.workloads.length > 1);
+      if (outputs.length) log(`workload ${w.id}: k6 outputs ${outputs.join(' ')}`);
       const sized = { SC_SOURCE_ADDRESSES: String(Math.max(1, addresses.length)), SC_RATE_LIMIT_PER_MINUTE: String(e.params.rateLimitPerMinute), SC_WS_MAX_CONNECTIONS: String(e.params.wsMaxConnections) };
       workloadRuns.push(runScenario({
         name: w.scenario, baseUrl: prov.baseUrl, profile: w.profile, outDir, signal: stopWork.signal,
         timeoutMs: (e.durationS + 180) * 1000,
         tags: { workload: w.id },
-        allowRemote: o.allowRemote ?? false, labAddress: prov.lab?.address ?? null, k6Env: own,
+        allowRemote: o.allowRemote ?? false, labAddress: prov.lab?.address ?? null, k6Env: own, outputs,
         env: { SC_DURATION: `${e.durationS}s`, SC_RUN_ID: `${runTag}${w.id.replace(/[^a-z0-9]/g, '')}`.slice(0, 14), ...(prov.videoUrl ? { SC_VIDEO_URL: prov.videoUrl } : {}), ...sized, ...w.env, ...(o.workloadEnv?.[w.id] ?? {}) },
       }).then(
         (r) => { workloadResults.set(w.id, r); log(`workload ${w.id}: k6 exited ${r.exitCode} (${r.outcome})${r.failure ? `: ${r.failure}` : ''}${r.failedThresholds.length ? `; thresholds crossed: ${r.failedThresholds.join('; ')}` : ''}`); },

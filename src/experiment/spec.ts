@@ -20,8 +20,8 @@ export type { StatName, Op } from '../verdicts/common.js';
 
 export const WorkloadSchema = z.object({
   id: id(),
-  /** A scenario in scenarios/ (e.g. probes, chat-fanout, registration). */
-  scenario: z.string().regex(ID),
+  /** A scenario in scenarios/ (e.g. probes, chat-fanout, registration), or a k6 script of your own (.js / .mjs / .ts, relative to the experiment file). */
+  scenario: z.string().regex(/^(?:[a-z0-9][a-z0-9-]*|.+\.(?:m?js|ts))$/, 'a scenario of scenarios/ (sch scenario list) or a k6 script file (.js, .mjs, .ts)'),
   profile: z.enum(LOAD_PROFILES).default('smoke'),
   /** k6 -e variables (SC_DURATION is set from the experiment's duration unless given). */
   env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'an upper-case variable name'), z.string()).default({}),

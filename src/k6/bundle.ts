@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { HARNESS_ROOT } from '../lab/paths.js';
 
@@ -20,8 +20,32 @@ export function listScenarios(dir: string = SCENARIOS_DIR): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => f.slice(0, -3)).filter((n) => NAME.test(n)).sort();
 }
 
-/** The scenario's source path; throws an Error naming the scenario if there is none. */
+/**
+ * Whether a workload's `scenario` names a k6 script file of the user's own (`./my.js`, `/abs/load.ts`)
+ * rather than a scenario of scenarios/: it has a path separator or a script extension.
+ */
+export function isScriptFile(nameOrPath: string): boolean {
+  return /[/\\]|\.(m?js|ts)$/.test(nameOrPath);
+}
+
+/** A short name for a scenario or script file (run folders, bundle names): `./tests/my-load.js` → `my-load`. */
+export function scenarioLabel(nameOrPath: string): string {
+  if (!isScriptFile(nameOrPath)) return nameOrPath;
+  const b = basename(nameOrPath, extname(nameOrPath)).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  return b || 'script';
+}
+
+/**
+ * The scenario's source path: scenarios/<name>.ts, or a script file (.js / .mjs / .ts, relative to the
+ * working directory). A ScenarioInputError naming the scenario or file if there is none.
+ */
 export function scenarioSource(name: string, dir: string = SCENARIOS_DIR): string {
+  if (isScriptFile(name)) {
+    const file = resolve(name);
+    if (!/\.(m?js|ts)$/.test(file)) throw new ScenarioInputError(`k6 script ${file}: a script is a .js, .mjs or .ts file`);
+    if (!existsSync(file)) throw new ScenarioInputError(`k6 script ${file} not found`);
+    return file;
+  }
   const src = join(dir, `${name}.ts`);
   if (!NAME.test(name) || !existsSync(src)) {
     throw new ScenarioInputError(`unknown scenario "${name}" (known: ${listScenarios(dir).join(', ') || 'none'})`);
@@ -38,7 +62,8 @@ export interface BundleResult {
   cached: boolean;
 }
 
-const BUILD_OPTIONS = { format: 'esm', platform: 'neutral', target: 'es2020', external: ['k6', 'k6/*'] } as const;
+// Remote modules (`import … from 'https://jslib.k6.io/…'`, common in k6 users' own scripts) are k6's to fetch.
+const BUILD_OPTIONS = { format: 'esm', platform: 'neutral', target: 'es2020', external: ['k6', 'k6/*', 'https://*', 'http://*'] } as const;
 
 /** The environment variable naming the file the bundle's handleSummary writes (set by src/k6/run.ts). */
 export const SUMMARY_EXPORT_ENV = 'SCH_SUMMARY_EXPORT';
@@ -86,14 +111,16 @@ export function handleSummary(data) {
 `;
 
 /**
- * Bundle scenarios/<name>.ts into reports/runs/.bundles/<name>.js for k6 (ESM, `k6` and `k6/*` external),
- * reusing the previous bundle when no input changed (hash of every input file, recorded in <name>.json).
+ * Bundle scenarios/<name>.ts (or a script file of your own) into reports/runs/.bundles/<name>.js for k6
+ * (ESM, `k6` and `k6/*` external), reusing the previous bundle when no input changed (hash of every input
+ * file, recorded in <name>.json). A script file's bundle is named after the file and a hash of its path.
  */
 export async function bundleScenario(name: string, opts: { scenariosDir?: string; outDir?: string } = {}): Promise<BundleResult> {
   const entry = scenarioSource(name, opts.scenariosDir);
   const outDir = opts.outDir ?? BUNDLES_DIR;
-  const out = join(outDir, `${name}.js`);
-  const meta = join(outDir, `${name}.json`);
+  const stem = isScriptFile(name) ? `script-${scenarioLabel(name)}-${createHash('sha256').update(entry).digest('hex').slice(0, 8)}` : name;
+  const out = join(outDir, `${stem}.js`);
+  const meta = join(outDir, `${stem}.json`);
   if (existsSync(out) && existsSync(meta)) {
     try {
       const prev = JSON.parse(readFileSync(meta, 'utf8')) as { hash?: unknown; inputs?: unknown };
@@ -118,7 +145,7 @@ export async function bundleScenario(name: string, opts: { scenariosDir?: string
   const built = r.outputFiles[0]?.text;
   if (built === undefined) throw new Error(`esbuild produced no output for scenario "${name}"`);
   const exported = Object.values(r.metafile.outputs).flatMap((o) => o.exports);
-  if (exported.includes('handleSummary')) throw new ScenarioInputError(`scenario "${name}" exports handleSummary: the harness adds its own (the summary must not hold setup() data); remove it`);
+  if (exported.includes('handleSummary')) throw new ScenarioInputError(`${isScriptFile(name) ? `k6 script ${entry}` : `scenario "${name}"`} exports handleSummary: the harness adds its own (the summary must not hold setup() data); remove it`);
   const code = `${built}${SUMMARY_FOOTER}`;
   const inputs = Object.keys(r.metafile.inputs).map((p) => join(HARNESS_ROOT, p)).sort();
   const hash = hashInputs(inputs);

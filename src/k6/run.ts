@@ -7,9 +7,9 @@ import { binaries, HARNESS_ROOT } from '../lab/paths.js';
 import { run } from '../lab/exec.js';
 import { redact } from '../util/redact.js';
 import { checkTargetAddress } from '../util/target-address.js';
-import { bundleScenario, scenarioSource, ScenarioInputError, SUMMARY_EXPORT_ENV, type BundleResult } from './bundle.js';
+import { bundleScenario, isScriptFile, scenarioSource, ScenarioInputError, SUMMARY_EXPORT_ENV, type BundleResult } from './bundle.js';
 import { loadBudgets, thresholdSpecs, thresholdsFor, BUDGETS_FILE, type K6Thresholds, type ThresholdSpec } from './budgets.js';
-import { durationSeconds } from '../../scenarios/lib/duration.ts';
+import { DurationError, durationSeconds, formatDuration, parseDuration } from '../util/duration.js';
 
 export { ScenarioInputError };
 export { TargetRefused } from '../util/target-address.js';
@@ -39,19 +39,43 @@ export const PROFILE_PLANS: Record<Profile, ProfilePlan> = {
 
 /** Default soak plateau (the soak profile's middle stage); `soakDuration` / SC_SOAK_DURATION replace it. */
 export const SOAK_DEFAULT_DURATION = '30m';
-const DURATION_RE = /^(\d+(\.\d+)?(ms|h|m|s))+$/;
 
 /**
- * The profile's plan; for `soak`, the plateau lasts `soakDuration` (a k6 duration, e.g. "2h", "45m").
- * A bad duration → ScenarioInputError.
+ * A positive duration (src/util/duration.ts: k6's grammar, a plain number is seconds) as k6 should get it:
+ * the text as given when it has units, a plain number with its unit added ("90" → "1m30s"). Else a
+ * ScenarioInputError starting with `what`.
  */
-export function planFor(profile: Profile, o: { soakDuration?: string } = {}): ProfilePlan {
+export function k6Duration(what: string, v: string | number): { ms: number; text: string } {
+  let ms: number;
+  try {
+    ms = parseDuration(v);
+  } catch (e) {
+    if (e instanceof DurationError) throw new ScenarioInputError(`${what} "${String(v)}" is not a k6 duration (e.g. 45m, 2h, 1h30m, 500ms; a plain number is seconds)`);
+    throw e;
+  }
+  if (ms <= 0) throw new ScenarioInputError(`${what} "${String(v)}" must be longer than 0`);
+  const text = typeof v === 'string' && /[a-zµμ]/.test(v) ? v.trim() : formatDuration(ms);
+  return { ms, text };
+}
+
+/**
+ * The profile's plan. For `soak`, the plateau lasts `soakDuration` (e.g. "2h", "45m"). `duration` (k6's
+ * -d: the length of the whole load) scales every stage so they add up to it (the graceful stop stays);
+ * not with `soakDuration`. A bad duration or profile → ScenarioInputError.
+ */
+export function planFor(profile: Profile, o: { soakDuration?: string; duration?: string | number } = {}): ProfilePlan {
   if (!(PROFILES as readonly string[]).includes(profile)) throw new ScenarioInputError(`unknown profile "${String(profile)}" (known: ${PROFILES.join(', ')})`);
   const plan = PROFILE_PLANS[profile];
+  if (o.soakDuration !== undefined && o.duration !== undefined) throw new ScenarioInputError(`-d/--duration ${String(o.duration)} and the soak duration ${o.soakDuration} both set the length: give one`);
+  if (o.duration !== undefined) {
+    const total = k6Duration('-d/--duration', o.duration).ms;
+    const k = total / plan.stages.reduce((t, st) => t + parseDuration(st.duration), 0);
+    return { ...plan, stages: plan.stages.map((st) => ({ ...st, duration: formatDuration(parseDuration(st.duration) * k) })) };
+  }
   if (o.soakDuration === undefined) return plan;
-  if (!DURATION_RE.test(o.soakDuration) || durationSeconds(o.soakDuration) <= 0) throw new ScenarioInputError(`soak duration "${o.soakDuration}" is not a k6 duration (e.g. 45m, 2h, 1h30m)`);
+  const soak = k6Duration('soak duration', o.soakDuration).text;
   if (profile !== 'soak') return plan;
-  const stages = plan.stages.map((st, i) => (i === 1 ? { ...st, duration: o.soakDuration! } : st));
+  const stages = plan.stages.map((st, i) => (i === 1 ? { ...st, duration: soak } : st));
   return { ...plan, stages };
 }
 
@@ -207,6 +231,67 @@ export interface RunScenarioOptions {
   signal?: AbortSignal;
   /** k6 options that only exist as environment variables of the k6 process (e.g. K6_LOCAL_IPS: the source address). */
   k6Env?: Record<string, string>;
+  /** k6 outputs (`--out`, as checked by parseK6Output), beside the harness's own samples file. */
+  outputs?: string[];
+  /**
+   * The length of the load (k6's -d; a k6 duration, a plain number is seconds). A scenario of scenarios/
+   * gets it as its profile's stages scaled to that length, or as SC_DURATION when it runs at a constant
+   * rate; a script of your own gets k6's --duration.
+   */
+  duration?: string | number;
+  /** At most this many VUs (k6's --vus): SC_MAX_VUS of a scenario of scenarios/, k6's --vus for a script of your own. */
+  vus?: number;
+  /** k6's --iterations: a script of your own only (the scenarios of scenarios/ run at an arrival rate). */
+  iterations?: number;
+}
+
+/** Whether the scenario's source reads (or documents) an SC_* variable: what a flag mapped onto one can change. */
+function reads(src: string, variable: string): boolean {
+  return new RegExp(`\\b${variable}\\b`).test(readFileSync(src, 'utf8'));
+}
+
+/**
+ * k6's -d / --vus / --iterations for one run. A script of your own gets them as k6's own flags (k6's
+ * meaning exactly). A scenario of scenarios/ has named scenarios with arrival-rate executors, which k6's
+ * shortcut flags would replace: -d scales the profile's stages (or sets SC_DURATION where the scenario runs
+ * at a constant rate), --vus caps SC_MAX_VUS, --iterations is refused. A flag the scenario cannot honour,
+ * or one that contradicts an -e of the same variable, is a ScenarioInputError naming it.
+ */
+export function loadFlags(o: Pick<RunScenarioOptions, 'name' | 'profile' | 'duration' | 'vus' | 'iterations' | 'env' | 'soakDuration' | 'scenariosDir'>): { plan: ProfilePlan; env: Record<string, string>; k6Args: string[] } {
+  const count = (flag: string, v: number | undefined) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new ScenarioInputError(`${flag} ${v} is not a whole number of at least 1`);
+  };
+  count('--vus', o.vus);
+  count('--iterations', o.iterations);
+  const src = scenarioSource(o.name, o.scenariosDir);
+  if (isScriptFile(o.name)) {
+    const d = o.duration === undefined ? undefined : k6Duration('-d/--duration', o.duration).text;
+    return {
+      plan: planFor(o.profile, soakOf(o)),
+      env: {},
+      k6Args: [...(o.vus !== undefined ? ['--vus', String(o.vus)] : []), ...(o.iterations !== undefined ? ['--iterations', String(o.iterations)] : []), ...(d !== undefined ? ['--duration', d] : [])],
+    };
+  }
+  if (o.iterations !== undefined) throw new ScenarioInputError(`--iterations applies to a k6 script of your own (sch scenario run ./my.js --iterations ${o.iterations}): scenario ${o.name} runs at an arrival rate; size it with --load, -d/--duration, --vus or -e SC_RATE=…`);
+  const given = (k: string): boolean => {
+    const v = o.env?.[k];
+    return v !== undefined && v !== '';
+  };
+  const env: Record<string, string> = {};
+  let plan = planFor(o.profile, soakOf(o));
+  if (o.duration !== undefined) {
+    if (given('SC_DURATION') || given('SC_STAGES')) throw new ScenarioInputError(`-d/--duration ${String(o.duration)} and -e ${given('SC_STAGES') ? 'SC_STAGES' : 'SC_DURATION'} both set the length: give one`);
+    if (reads(src, 'SC_STAGES') && !given('SC_RATE')) plan = planFor(o.profile, { duration: o.duration, ...soakOf(o) });
+    else if (reads(src, 'SC_DURATION')) env.SC_DURATION = k6Duration('-d/--duration', o.duration).text;
+    else throw new ScenarioInputError(`-d/--duration: scenario ${o.name} has no length to set`);
+  }
+  if (o.vus !== undefined) {
+    if (!reads(src, 'SC_MAX_VUS')) throw new ScenarioInputError(`--vus: scenario ${o.name} sizes its VUs itself (it does not read SC_MAX_VUS)`);
+    if (given('SC_MAX_VUS')) throw new ScenarioInputError(`--vus ${o.vus} and -e SC_MAX_VUS=${o.env?.SC_MAX_VUS} disagree: give one`);
+    env.SC_MAX_VUS = String(o.vus);
+    if (!given('SC_PRE_VUS')) env.SC_PRE_VUS = String(Math.min(plan.preVUs, o.vus));
+  }
+  return { plan, env, k6Args: [] };
 }
 
 /**
@@ -289,9 +374,10 @@ const isTargetVariable = (k: string): boolean => /_URL$/.test(k);
  * or an unreachable one throws before any load; k6 is killed after `timeoutMs`. `outcome` says how it ended.
  */
 export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunResult> {
-  const plan = planFor(o.profile, { ...soakOf(o) });
-  scenarioSource(o.name, o.scenariosDir);
-  const specs = thresholdSpecs(loadBudgets(o.budgetsFile ?? BUDGETS_FILE), o.name);
+  const { plan, env: flagEnv, k6Args } = loadFlags(o);
+  // A script of your own brings its own thresholds (its options); the budgets are the harness scenarios'.
+  const script = isScriptFile(o.name);
+  const specs = script ? [] : thresholdSpecs(loadBudgets(o.budgetsFile ?? BUDGETS_FILE), o.name);
   const thresholds: K6Thresholds = {};
   for (const t of specs) (thresholds[t.selector] ??= []).push(t.expression);
   checkUrl('baseUrl', o.baseUrl);
@@ -314,13 +400,13 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
   const optionsPath = join(outDir, 'options.json');
   const summaryPath = join(outDir, 'summary.json');
   const samplesPath = join(outDir, o.samplesFile ?? 'samples.json.gz');
-  writeFileSync(optionsPath, `${JSON.stringify({ thresholds }, null, 2)}\n`);
+  writeFileSync(optionsPath, `${JSON.stringify(script ? {} : { thresholds }, null, 2)}\n`);
   // A summary left by an earlier run in the same directory must not pass for this one's.
   rmSync(summaryPath, { force: true });
 
   // The summary is written by the bundle's handleSummary (src/k6/bundle.ts), without setup() data.
-  const env = { ...scenarioEnv(o.baseUrl, o.profile, plan, o.env), [SUMMARY_EXPORT_ENV]: summaryPath };
-  const timeoutMs = o.timeoutMs ?? (planSeconds(plan) + 60) * 1000;
+  const env = { ...scenarioEnv(o.baseUrl, o.profile, plan, { ...flagEnv, ...o.env }), [SUMMARY_EXPORT_ENV]: summaryPath };
+  const timeoutMs = o.timeoutMs ?? (await expectedSeconds(o, plan, bundle.path, optionsPath, envArgs(env)) + 60) * 1000;
   const budgetStats = specs.map((t) => /^(p\([\d.]+\))/.exec(t.expression)?.[1]).filter((x): x is string => x !== undefined);
   const args = [
     'run', '--quiet', '--no-usage-report', '--no-color',
@@ -328,7 +414,9 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
     '--system-tags', SYSTEM_TAGS.join(','),
     '--summary-trend-stats', [...new Set([...TREND_STATS, ...budgetStats])].join(','),
     ...(o.samples === false ? [] : ['--out', `json=${samplesPath}`]),
+    ...(o.outputs ?? []).flatMap((x) => ['--out', x]),
     ...Object.entries(o.tags ?? {}).flatMap(([k, v]) => ['--tag', `${k}=${v}`]),
+    ...k6Args,
     ...envArgs(env),
     bundle.path,
   ];
@@ -372,6 +460,28 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
     stdout: r.stdout,
     stderr: r.stderr,
   };
+}
+
+/** k6's default for an iterations executor's maxDuration (10m) plus its default graceful stop (30s). */
+const K6_DEFAULT_MAX_SECONDS = 630;
+
+/**
+ * How long a run may take before it counts as hung: the profile's plan (or SC_DURATION, -d) for a scenario
+ * of scenarios/; for a script of your own, which sets its own schedule, k6's own answer for the script's
+ * options (`k6 inspect --execution-requirements`, which takes no --vus / --iterations: with those and no
+ * -d, k6's default bound for iterations).
+ */
+async function expectedSeconds(o: RunScenarioOptions, plan: ProfilePlan, bundlePath: string, optionsPath: string, envFlags: string[]): Promise<number> {
+  const fromPlan = planSeconds(plan);
+  const sc = o.env?.SC_DURATION ?? (o.duration !== undefined ? String(o.duration) : undefined);
+  const flat = sc === undefined ? 0 : durationSeconds(sc) + 30;
+  if (!isScriptFile(o.name)) return Math.max(fromPlan, flat);
+  if (o.duration !== undefined) return flat;
+  const r = await run(binaries().k6, ['inspect', '--execution-requirements', '--config', optionsPath, ...envFlags, bundlePath], { cwd: HARNESS_ROOT, timeoutMs: 60_000, env: { ...process.env, K6_NO_COLOR: '1' } });
+  if (r.code !== 0) throw new ScenarioInputError(`k6 script ${scenarioSource(o.name)}: k6 inspect exited ${r.code}: ${redact(r.stderr.trim() || r.stdout.trim())}`);
+  const raw = JSON.parse(r.stdout) as Record<string, unknown>;
+  const own = durationSeconds(String(raw.totalDuration ?? '0s'));
+  return o.vus !== undefined || o.iterations !== undefined ? Math.max(own, K6_DEFAULT_MAX_SECONDS) : own;
 }
 
 /**

@@ -8,7 +8,7 @@ import { loadExperiment } from '../../src/experiment/load.js';
 import { expectedVerdict, loadClaims } from '../../src/experiment/claims.js';
 import { REFERENCE_PROFILES, type ReferenceProfile } from '../../src/util/profiles.js';
 import { defineExperiment, type Experiment } from '../../src/experiment/spec.js';
-import { runExperiment, type RunOptions } from '../../src/experiment/runner.js';
+import { runExperiment, type RunManifest, type RunOptions } from '../../src/experiment/runner.js';
 import type { RunResult } from '../../src/results/model.js';
 import { testLab } from './helpers.js';
 import { startTarget } from '../../src/lab/target.js';
@@ -311,7 +311,7 @@ describe('external targets', () => {
       const manifest = JSON.parse(readFileSync(join(runsDir, r.runId, 'manifest.json'), 'utf8')) as { seed: number; experiment: { name: string } };
       expect(manifest.experiment.name).toBe('external-smoke');
       const replay = await new Promise<{ code: number; out: string }>((res) => {
-        const c = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['replay', join(runsDir, r.runId), '--json', '--no-screenshot', '--out', runsDir, '--lab', 'no-such-lab'], { cwd: HARNESS_ROOT });
+        const c = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['replay', join(runsDir, r.runId), '--json', '--no-screenshot', '--out-dir', runsDir, '--lab', 'no-such-lab'], { cwd: HARNESS_ROOT });
         let out = '';
         c.stdout.on('data', (d: Buffer) => (out += d.toString()));
         c.on('exit', (code) => res({ code: code ?? 1, out }));
@@ -373,8 +373,8 @@ describe('rollback', () => {
     return file;
   }
 
-  function startCli(file: string): { child: ReturnType<typeof spawn>; stderr: () => string; exited: Promise<number | null> } {
-    const child = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['run', file, '--lab', lab.name, '--no-screenshot', '--out', runsDir], { cwd: HARNESS_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  function startCli(file: string, extra: string[] = []): { child: ReturnType<typeof spawn>; stderr: () => string; exited: Promise<number | null> } {
+    const child = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['run', file, '--lab', lab.name, '--no-screenshot', '--out-dir', runsDir, ...extra], { cwd: HARNESS_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout!.on('data', () => undefined);
@@ -391,8 +391,9 @@ describe('rollback', () => {
     throw new Error(`timed out waiting for ${what}`);
   }
 
-  it('SIGINT mid-fault: exit 130, every fault rolled back, partial result reported', async () => {
-    const cli = startCli(writeFaultyExperiment());
+  it('SIGINT mid-fault: exit 130 in the shell and in result.json, every fault rolled back, partial result reported; -o and -e reach k6', async () => {
+    const k6json = join(runsDir, 'sigint-k6.json');
+    const cli = startCli(writeFaultyExperiment(), ['-o', `json=${k6json}`, '-e', 'SC_HABIT=1']);
     await waitFor(() => (cli.stderr().match(/fault \w+ applied/g) ?? []).length === 4, 90_000, `4 faults applied:\n${cli.stderr()}`);
     const during = await leftovers(lab);
     expect(during.toxics.length + during.disabledProxies.length + during.faultChains.length + during.paused.length).toBeGreaterThanOrEqual(4);
@@ -406,6 +407,10 @@ describe('rollback', () => {
     expect(partial.exitCode).toBe(130);
     expect(partial.error).toMatch(/interrupted/);
     expect(partial.claims).toMatchObject([{ id: 'ROLLBACK-TEST', verdict: 'PASS' }]);
+    // k6 habits: -o json=… wrote k6's own samples there (one workload: the name as given), -e reached the workload.
+    const k6Lines = readFileSync(k6json, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { type: string; metric: string });
+    expect(k6Lines.some((l) => l.type === 'Point' && l.metric === 'http_reqs')).toBe(true);
+    expect((JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as RunManifest).options.workloadEnv).toEqual({ probes: { SC_HABIT: '1' } });
   }, 180_000);
 
   it('SIGKILL mid-fault: the faults stay, and the next start removes every one', async () => {

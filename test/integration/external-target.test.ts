@@ -59,7 +59,7 @@ describe('sch run --target-url: an external deployment in the lab', () => {
     const target = JSON.parse(up.stdout.trim()) as { baseUrl: string; serviceUrls: Record<string, string> };
     try {
       const run = await sch(['run', EXPERIMENT, '--target-url', target.baseUrl, '--video-url', target.serviceUrls.video!, '--param', 'rateLimitPerMinute=100', '--expect-profile', PROFILE,
-        '--lab', lab.name, '--no-screenshot', '--out', runsDir, '--json'], 120_000);
+        '--lab', lab.name, '--no-screenshot', '--out-dir', runsDir, '--json'], 120_000);
       const summary = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as { runId: string; dir: string; exitCode: number };
       const result = JSON.parse(readFileSync(join(summary.dir, 'result.json'), 'utf8')) as RunResult;
       const explain = `${run.stderr}\n${result.error ?? ''}\n${result.hypotheses.map((h) => `${h.id}: ${h.verdict} — ${h.evidence}`).join('\n')}\n${result.calibration.map((c) => `${c.label}: ${c.ok} ${c.detail}`).join('\n')}`;

@@ -72,7 +72,7 @@ describe('scenario call-signaling (k6, smoke, hardened target)', () => {
   it('the CLI runs it too: `sch scenario run call-signaling … --env SC_VIDEO_URL=…` exits 0 and prints the thresholds', async () => {
     const out = join(runRoot, 'cli');
     const r = await run(process.execPath, ['--import', 'tsx', join(HARNESS_ROOT, 'src', 'cli', 'main.ts'), 'scenario', 'run', 'call-signaling',
-      '--base-url', target!.baseUrl, '--profile', 'smoke', '--env', `SC_VIDEO_URL=${target!.serviceUrls.video}`, '--env', 'SC_RATE=1', '--env', 'SC_DURATION=3s', '--out', out],
+      '--base-url', target!.baseUrl, '--load', 'smoke', '--env', `SC_VIDEO_URL=${target!.serviceUrls.video}`, '--env', 'SC_RATE=1', '--env', 'SC_DURATION=3s', '--out-dir', out],
     { cwd: HARNESS_ROOT, timeoutMs: 90_000 });
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     expect(r.stdout).toMatch(/sc_signal_relay_latency\s+p\(95\)<1000\s+ok/);

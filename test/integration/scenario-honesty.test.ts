@@ -64,7 +64,7 @@ describe('chat-fanout over the socket', () => {
 describe('sch scenario run against the real target', () => {
   it('call-signaling without SC_VIDEO_URL: k6\'s setup() aborts (107) → exit 2 "run failed" with its message (it used to exit 0)', async () => {
     const out = join(runRoot, 'no-video');
-    const r = await run(process.execPath, ['--import', 'tsx', join(HARNESS_ROOT, 'src', 'cli', 'main.ts'), 'scenario', 'run', 'call-signaling', '--base-url', target!.baseUrl, '--profile', 'smoke', '--out', out],
+    const r = await run(process.execPath, ['--import', 'tsx', join(HARNESS_ROOT, 'src', 'cli', 'main.ts'), 'scenario', 'run', 'call-signaling', '--base-url', target!.baseUrl, '--load', 'smoke', '--out-dir', out],
       { cwd: HARNESS_ROOT, timeoutMs: 90_000 });
     expect(r.code, r.stderr.slice(-1500)).toBe(2);
     expect(r.stderr).toMatch(/error: run failed: k6 exited 107 \(script exception\): GoError: SC_VIDEO_URL is not set \(video-service itself/);

@@ -46,7 +46,7 @@ describe('a target outside loopback and the lab is refused before any traffic', 
   for (const flag of ['--target-url', '--base-url']) {
     it(`sch scenario run ${flag} <remote>: exit 2 with the reason naming the flag, no run directory, not one packet`, async () => {
       const out = join(tmp, `cli-remote${flag}`);
-      const r = await inNamespace([CLI, 'scenario', 'run', 'registration', flag, REMOTE, '--out', out]);
+      const r = await inNamespace([CLI, 'scenario', 'run', 'registration', flag, REMOTE, '--out-dir', out]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(`error: ${flag} ${REMOTE} is outside loopback and the lab's network: load and faults would leave this machine. Pass --allow-remote if that is intended.`);
       expect(existsSync(out)).toBe(false);
@@ -56,7 +56,7 @@ describe('a target outside loopback and the lab is refused before any traffic', 
 
   it('sch scenario run --video-url <remote>: refused before the /health probe of a loopback --target-url', async () => {
     const out = join(tmp, 'cli-video-flag');
-    const r = await inNamespace([CLI, 'scenario', 'run', 'call-signaling', '--target-url', 'http://127.0.0.1:9', '--video-url', REMOTE, '--out', out]);
+    const r = await inNamespace([CLI, 'scenario', 'run', 'call-signaling', '--target-url', 'http://127.0.0.1:9', '--video-url', REMOTE, '--out-dir', out]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`error: --video-url ${REMOTE} is outside loopback and the lab's network`);
     expect(existsSync(out)).toBe(false);
@@ -65,7 +65,7 @@ describe('a target outside loopback and the lab is refused before any traffic', 
 
   it('SC_VIDEO_URL outside: refused before the /health probe of a loopback --base-url (which would be a packet on lo)', async () => {
     const out = join(tmp, 'cli-video');
-    const r = await inNamespace([CLI, 'scenario', 'run', 'call-signaling', '--base-url', 'http://127.0.0.1:9', '--env', `SC_VIDEO_URL=${REMOTE}`, '--out', out]);
+    const r = await inNamespace([CLI, 'scenario', 'run', 'call-signaling', '--base-url', 'http://127.0.0.1:9', '--env', `SC_VIDEO_URL=${REMOTE}`, '--out-dir', out]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`error: SC_VIDEO_URL ${REMOTE} is outside loopback and the lab's network`);
     expect(existsSync(out)).toBe(false);
@@ -81,7 +81,7 @@ describe('a target outside loopback and the lab is refused before any traffic', 
   for (const [flag, args] of runCases) {
     it(`sch run <experiment> ${flag} <remote>: exit 2 naming ${flag}, no run directory, not one packet`, async () => {
       const out = join(tmp, `run${flag}`);
-      const r = await inNamespace([CLI, 'run', 'cassandra-slow', ...args, '--lab', 'no-such-lab', '--no-screenshot', '--out', out]);
+      const r = await inNamespace([CLI, 'run', 'cassandra-slow', ...args, '--lab', 'no-such-lab', '--no-screenshot', '--out-dir', out]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(`error: ${flag} ${REMOTE} is outside loopback and the lab's network: load and faults would leave this machine. Pass --allow-remote if that is intended.`);
       expect(existsSync(out)).toBe(false);
@@ -99,7 +99,7 @@ describe('a target outside loopback and the lab is refused before any traffic', 
       options: { labName: 'no-such-lab', allowRemote: true }, versions: {}, timeline: [],
     }));
     const out = join(tmp, 'replay-out');
-    const r = await inNamespace([CLI, 'replay', recorded, '--no-screenshot', '--out', out]);
+    const r = await inNamespace([CLI, 'replay', recorded, '--no-screenshot', '--out-dir', out]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`error: target.baseUrl ${REMOTE} is outside loopback and the lab's network`);
     expect(existsSync(out)).toBe(false);
@@ -121,7 +121,7 @@ runScenario({ name: 'registration', baseUrl: ${JSON.stringify(REMOTE)}, profile:
 
   it('control: with --allow-remote the /health probe is attempted (the packets are counted on lo and die there): the counter sees traffic', async () => {
     const out = join(tmp, 'cli-allowed');
-    const r = await inNamespace([CLI, 'scenario', 'run', 'registration', '--base-url', REMOTE, '--allow-remote', '--out', out], 60_000);
+    const r = await inNamespace([CLI, 'scenario', 'run', 'registration', '--base-url', REMOTE, '--allow-remote', '--out-dir', out], 60_000);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/error: target http:\/\/203\.0\.113\.5:8080 is not reachable/);
     expect(r.sent).toBeGreaterThan(0);

@@ -53,11 +53,11 @@ describe('sch run against an external target', () => {
       'target.profile=audited (reference target only)',
       'target.services=auth,chat,gateway (reference target only)',
       'target.env.SC_SWITCH_Y (reference target only)',
-      '--profile hardened (reference target only)',
+      '--target-profile hardened (reference target only)',
       '--target-env SC_SWITCH_X (reference target only)',
     ]);
     expect(r.assumedParams).toEqual({ rateLimitPerMinute: 300, wsMaxConnections: 1000 });
-    expect(externalNote(r)).toBe('external target: not applied (reference target only): target.profile=audited, target.services=auth,chat,gateway, target.env.SC_SWITCH_Y, --profile hardened, --target-env SC_SWITCH_X; deployment limits assumed, not set: rateLimitPerMinute=300, wsMaxConnections=1000 (--param to state yours)');
+    expect(externalNote(r)).toBe('external target: not applied (reference target only): target.profile=audited, target.services=auth,chat,gateway, target.env.SC_SWITCH_Y, --target-profile hardened, --target-env SC_SWITCH_X; deployment limits assumed, not set: rateLimitPerMinute=300, wsMaxConnections=1000 (--param to state yours)');
     // The manifest takes them as they are.
     expect(ManifestSchema.pick({ notApplied: true, assumedParams: true }).parse({ notApplied: r.notApplied, assumedParams: r.assumedParams })).toBeTruthy();
     // An embedded run applies everything: nothing to note.
@@ -120,7 +120,7 @@ describe('the CLI refuses bad flags with exit 2, naming the flag, before anythin
   for (const [args, want] of cases) {
     it(args.join(' '), async () => {
       const out = join(tmp, args.join('_').replace(/[^a-z0-9]/gi, ''));
-      const r = await sch(['run', 'cassandra-slow', '--no-screenshot', '--lab', 'no-such-lab', '--out', out, ...args]);
+      const r = await sch(['run', 'cassandra-slow', '--no-screenshot', '--lab', 'no-such-lab', '--out-dir', out, ...args]);
       expect(r.code, r.err).toBe(2);
       expect(r.err).toMatch(want);
       expect(existsSync(out)).toBe(false);

@@ -261,7 +261,7 @@ export default function (d) {
 describe('sch scenario run (CLI): failed runs exit 2, no data is not "ok"', () => {
   it('call-signaling without SC_VIDEO_URL: setup() aborts (k6 107) → exit 2 "run failed" with k6\'s message, no threshold table', async () => {
     const out = join(tmp, 'cli-no-video');
-    const r = await sch(['scenario', 'run', 'call-signaling', '--base-url', `${base}`, '--profile', 'smoke', '--out', out, '--quiet'], 90_000);
+    const r = await sch(['scenario', 'run', 'call-signaling', '--base-url', `${base}`, '--load', 'smoke', '--out-dir', out, '--quiet'], 90_000);
     expect(r.code, r.stderr.slice(-1500)).toBe(2);
     expect(r.stderr).toMatch(/error: run failed: k6 exited 107 \(script exception\): GoError: SC_VIDEO_URL is not set/);
     expect(r.stdout).not.toMatch(/\bok\b/);

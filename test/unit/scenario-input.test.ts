@@ -101,11 +101,11 @@ describe('sch scenario (CLI)', () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     const cases: [string[], RegExp][] = [
       [['scenario', 'run', 'nope', '--base-url', healthy], /error: unknown scenario "nope"/],
-      [['scenario', 'run', 'registration', '--base-url', healthy, '--profile', 'blast'], /error: unknown profile "blast"/],
+      [['scenario', 'run', 'registration', '--base-url', healthy, '--load', 'blast'], /option '--load <profile>' argument 'blast' is invalid\. Allowed choices are smoke, load, stress, spike, soak/],
       [['scenario', 'run', 'registration', '--base-url', url], new RegExp(`error: target ${url} is not reachable`)],
-      [['scenario', 'run', 'registration'], /required option '--base-url <url>'/],
-      [['scenario', 'run', 'registration', '--base-url', healthy, '--env', 'NOEQUALS'], /--env "NOEQUALS" is not K=V/],
-      [['scenario', 'run', 'registration', '--base-url', healthy, '--profile', 'soak', '--soak-duration', 'forever'], /soak duration "forever"/],
+      [['scenario', 'run', 'registration', '--lab', 'no-such-lab'], /no --target-url given and no lab "no-such-lab" is up/],
+      [['scenario', 'run', 'registration', '--base-url', healthy, '--env', 'NOEQUALS'], /option '-e, --env <KEY=value>' argument 'NOEQUALS' is invalid\. "NOEQUALS" is not KEY=value/],
+      [['scenario', 'run', 'registration', '--base-url', healthy, '--load', 'soak', '--soak-duration', 'forever'], /soak duration "forever"/],
     ];
     for (const [args, msg] of cases) {
       const r = await sch(args);
@@ -117,7 +117,7 @@ describe('sch scenario (CLI)', () => {
 
   it('run: a target whose every call fails crosses the thresholds: exit 99, the crossed ones listed; steps never reached read "NO DATA", not "ok"', async () => {
     const out = join(tmp, 'cli-fail');
-    const r = await sch(['scenario', 'run', 'registration', '--base-url', healthy, '--profile', 'smoke', '--out', out, '--quiet'], 90_000);
+    const r = await sch(['scenario', 'run', 'registration', '--base-url', healthy, '--load', 'smoke', '--out-dir', out, '--quiet'], 90_000);
     expect(r.code, r.stderr.slice(-1500)).toBe(99);
     expect(r.stdout).toMatch(/http_req_failed\s+rate<0\.05\s+CROSSED/);
     expect(r.stderr).toMatch(/thresholds crossed: .*http_req_failed: rate<0\.05/);
@@ -134,6 +134,7 @@ describe('sch scenario (CLI)', () => {
     const r = await sch(['scenario', 'run', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/99/);
-    expect(r.stdout).toMatch(/--env <K=V>/);
+    expect(r.stdout).toMatch(/-e, --env <KEY=value>/);
+    expect(r.stdout).toMatch(/130 interrupted/);
   });
 });
