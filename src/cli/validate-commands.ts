@@ -32,7 +32,7 @@ export async function validateExperimentFile(nameOrPath: string): Promise<Valida
   }
 }
 
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /**
  * `sch validate <experiment...>`: exit 0 when every one can run (deprecation warnings allowed), 2 with
@@ -57,7 +57,7 @@ export function validateCommand(): Command {
         for (const e of r.errors) process.stderr.write(`error: ${redact(e)}\n`);
         if (ok && r.experiment) {
           const e = r.experiment;
-          process.stdout.write(`${r.file}: ok — ${e.name}, ${e.durationS} s, ${plural(e.workloads.length, 'workload')}, ${plural(e.faults.length, 'fault')}, ${plural(e.hypotheses.length, 'hypothesis').replace(/hypothesiss$/, 'hypotheses')}\n`);
+          process.stdout.write(`${r.file}: ok — ${e.name}, ${e.durationS} s, ${plural(e.workloads.length, 'workload')}, ${plural(e.faults.length, 'fault')}, ${plural(e.hypotheses.length, 'hypothesis', 'hypotheses')}\n`);
         }
       }
       // Bad input: 2, like every refused input.

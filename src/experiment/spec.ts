@@ -169,7 +169,20 @@ function deprecations(input: unknown, where: string): string[] {
 export function checkExperiment(input: unknown, where = 'experiment'): ExperimentCheck {
   const warnings = deprecations(input, where);
   const r = ExperimentSchema.safeParse(input);
-  if (!r.success) return { errors: describeIssues(where, r.error.issues, ExperimentSchema, input, { aliases: DEPRECATED_STATS, unknownKeyHint: (path, key) => kindHint(input, path, key) }), warnings };
+  if (!r.success) {
+    const hinted = new Set<number>();
+    const errors = describeIssues(where, r.error.issues, ExperimentSchema, input, {
+      aliases: DEPRECATED_STATS,
+      unknownKeyHint: (path, key) => {
+        const hint = kindHint(input, path, key);
+        if (hint) hinted.add(path[1] as number);
+        return hint;
+      },
+    });
+    // A hypothesis missing its `kind` is told so: the threshold fields it then lacks are noise.
+    const noise = (l: string) => [...hinted].some((n) => l.startsWith(`${where}: hypotheses[${n}].`) && /: missing\b/.test(l));
+    return { errors: errors.filter((l) => !noise(l)), warnings };
+  }
   const e = r.data;
   const problems: string[] = [];
   const dup = (list: { id: string }[], field: string) => {

@@ -110,7 +110,7 @@ export const DURATION_PATTERN = '^\\s*(?:(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:ns|us|µ
 export function seconds(o: { min?: number; positive?: boolean; max?: number } = {}) {
   const what = 'a duration like 20s, 1m30s, 500ms, or a number of seconds';
   // A string that is no duration fails the pattern (the union then reports that member's issue): the same words.
-  const expected = (i: { input?: unknown }) => (i.input === undefined ? undefined : `expected ${what}`);
+  const expected = () => `expected ${what}`;
   return z.union([z.number({ error: expected }), z.string({ error: expected }).regex(new RegExp(DURATION_PATTERN), { error: expected })], { error: expected })
     .transform((v, ctx): number => {
       let s: number;
