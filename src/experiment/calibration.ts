@@ -17,7 +17,7 @@
 import type { CalibrationResult, FaultRecord, Sample } from '../results/model.js';
 import type { StatsSource } from '../verdicts/common.js';
 import { label, statValue } from '../verdicts/common.js';
-import { MIN_PROXY_FAULT_START_S } from './phases.js';
+import { MIN_LATENCY_FAULT_START_S, MIN_PROXY_FAULT_START_S } from './phases.js';
 
 /** How a run evidences exposure (the manifest's target.exposure): see the header. */
 export const EXPOSURES = ['processes', 'namespace', 'proxy-counters'] as const;
@@ -77,7 +77,7 @@ export function calibrate(i: CalibrationInput): CalibrationResult[] {
       const conns = before ? (before.length ? Math.max(...before) : null) : base.count > 0 ? (base.max ?? 0) : null;
       out.push({
         faultId: r.id, selector: sel, label: label(sel), expected: `${who} hold connections through the proxy before the fault (≥ 1)`, observed: conns, ok: (conns ?? 0) >= 1,
-        detail: conns === null ? `no connection count for ${dep} before the fault (the observer's first reading comes about 1 s into the load: start the fault at ${MIN_PROXY_FAULT_START_S} s or later)`
+        detail: conns === null ? `no connection count for ${dep} before the fault (the observer's first reading comes about 1 s into the load: start the fault at ${r.expectedLatencyMs !== undefined ? MIN_LATENCY_FAULT_START_S : MIN_PROXY_FAULT_START_S} s or later)`
           : conns >= 1 ? `${who} held up to ${conns} connection(s) through the ${dep} proxy before the fault`
             : `${who} held no connection through the ${dep} proxy before the fault: the fault is not on the target's path`,
       });

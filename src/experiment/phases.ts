@@ -8,11 +8,12 @@ export const BASELINE_GUARD_MS = 1000;
 
 /**
  * A Toxiproxy fault's earliest start (s from the load's start). Calibration needs a reading of the target's
- * own connections through the proxy before the fault (and, for a latency toxic, a path round trip): the
- * observer starts with the first k6 sample, about 1.1 s after the load's clock starts (1 s before that
- * sample), and path probes start at 2 s. A fault at 3 s leaves room for both; preflight refuses earlier ones.
+ * own connections through the proxy before the fault: the observer starts with the first k6 sample, about
+ * 1.1 s after the load's clock starts (1 s before that sample). A latency toxic also needs path round trips
+ * before it, and path probes start at 2 s. Preflight refuses earlier starts.
  */
-export const MIN_PROXY_FAULT_START_S = 3;
+export const MIN_PROXY_FAULT_START_S = 2;
+export const MIN_LATENCY_FAULT_START_S = 3;
 
 /**
  * The run's phases from what really happened (applied / removed times, not the plan):

@@ -17,7 +17,7 @@ import { PROFILE_PLANS } from '../k6/run.js';
 import { parseDuration } from '../util/duration.js';
 import { loadClaims, CLAIMS_FILE } from './claims.js';
 import { didYouMean } from './issues.js';
-import { MIN_PROXY_FAULT_START_S } from './phases.js';
+import { MIN_LATENCY_FAULT_START_S, MIN_PROXY_FAULT_START_S } from './phases.js';
 import type { Experiment, Workload } from './spec.js';
 
 /** k6's built-in metrics (https://grafana.com/docs/k6/latest/using-k6/metrics/reference/). */
@@ -31,8 +31,8 @@ export const K6_BUILTIN_METRICS = [
 /** The runner's own observations (src/experiment/observers.ts), recorded beside the workloads' samples. */
 export const OBSERVATION_METRICS = ['sc_target_connections', 'sc_proxy_bytes', 'sc_path_rtt', 'sc_path_ok'] as const;
 
-/** A Toxiproxy fault's earliest start: phases.ts says why. */
-export { MIN_PROXY_FAULT_START_S };
+/** A Toxiproxy fault's earliest start, a latency toxic's: phases.ts says why. */
+export { MIN_LATENCY_FAULT_START_S, MIN_PROXY_FAULT_START_S };
 
 /** The metrics a scenario's source declares, with those of the scenarios/lib files it imports. */
 export function scenarioMetrics(name: string, dir: string = SCENARIOS_DIR): string[] {
@@ -176,14 +176,16 @@ export function preflightExperiment(e: Experiment, where = 'experiment', o: Pref
   e.faults.forEach((f, i) => {
     const { startS, durationS, ...spec } = f;
     const end = startS + durationS;
-    let mechanism: string | undefined;
+    let built: { mechanism: string; expectedLatencyMs?: number | undefined } | undefined;
     try {
-      mechanism = createFault(spec).mechanism;
+      built = createFault(spec);
     } catch (err) {
       say(`faults[${i}]`, `does not build: ${(err as Error).message.replace(/\s*\n\s*/g, '; ')}`);
     }
-    if (mechanism === 'toxiproxy' && startS < MIN_PROXY_FAULT_START_S) {
-      say(`faults[${i}].startS`, `${startS} s is too early: a Toxiproxy fault needs ${MIN_PROXY_FAULT_START_S} s of load before it, for the calibration's readings of the target's own connections (and path round trips) before the fault; else its checks are INCONCLUSIVE`);
+    if (built?.mechanism === 'toxiproxy') {
+      const latency = built.expectedLatencyMs !== undefined;
+      const min = latency ? MIN_LATENCY_FAULT_START_S : MIN_PROXY_FAULT_START_S;
+      if (startS < min) say(`faults[${i}].startS`, `${startS} s is too early: a ${latency ? 'latency toxic' : 'Toxiproxy fault'} needs ${min} s of load before it, for the calibration's reading${latency ? 's' : ''} of the target's own connections through the proxy${latency ? ' and of path round trips' : ''} before the fault; else its checks are INCONCLUSIVE`);
     }
     e.workloads.forEach((w, j) => {
       const load = loads[j];

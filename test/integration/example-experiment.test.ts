@@ -3,7 +3,10 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import { parse } from 'yaml';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
+import { validateExperiment } from '../../src/experiment/spec.js';
+import { runExperiment } from '../../src/experiment/runner.js';
 
 /**
  * The README's worked example (fixtures/examples/redis-outage-20s.yaml), exactly as a user runs it:
@@ -30,4 +33,18 @@ describe('the worked example runs to PASS on the hardened target', () => {
     // The issue's budget: a 20 s experiment, start to verdicts, within 45 s on this machine.
     expect(seconds, why).toBeLessThan(45);
   }, 150_000);
+});
+
+describe('an early fault calibrates', () => {
+  // The observer's first reading lands ~1.1 s into the load and the baseline phase ends a second before the
+  // first fault: a fault at 2 s left the baseline without any reading (INCONCLUSIVE "no connection count").
+  it('a Redis outage at 2 s: the target\'s own connections are read before it', async () => {
+    const raw = parse(readFileSync(join(HARNESS_ROOT, 'fixtures', 'examples', 'redis-outage-20s.yaml'), 'utf8')) as Record<string, unknown>;
+    const experiment = validateExperiment({ ...raw, name: 'early-fault', durationS: '10s', recoveryS: '2s', faults: [{ id: 'redis', fault: 'redis-outage', startS: '2s', durationS: '5s' }] }, 'early-fault');
+    const runsDir = join(HARNESS_ROOT, 'reports', 'runs', `itest-early-fault-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const r = await runExperiment({ experiment, profile: 'hardened', labName: inject('labName'), runsDir, screenshot: false });
+    const why = r.calibration.map((c) => `${c.label}: ${c.ok} ${c.detail}`).join('\n');
+    expect(r.calibration.find((c) => c.selector.metric === 'sc_target_connections'), why).toMatchObject({ ok: true });
+    expect(r.calibration.every((c) => c.ok), why).toBe(true);
+  }, 120_000);
 });

@@ -129,8 +129,10 @@ describe('each earlier mistake is named, with the nearest valid key or value', (
     e.hypotheses.shift(); // the LOGIN check
     expect(problems(e)).toEqual([expect.stringMatching(/^x\.yaml: hypotheses\[0\]\.claims\[0\]: REDIS-LOGIN requires the baseline claim LOGIN, which no check here judges/)]);
     const f = example();
-    f.faults[0] = { ...f.faults[0], startS: '2s' };
-    expect(problems(f)).toEqual([expect.stringMatching(/^x\.yaml: faults\[0\]\.startS: 2 s is too early: a Toxiproxy fault needs 3 s of load before it/)]);
+    f.faults[0] = { ...f.faults[0], startS: '1500ms' };
+    expect(problems(f)).toEqual([expect.stringMatching(/^x\.yaml: faults\[0\]\.startS: 1\.5 s is too early: a Toxiproxy fault needs 2 s of load before it/)]);
+    f.faults[0] = { id: 'redis', toxic: { proxy: 'redis', type: 'latency', attributes: { latency: 200 } }, startS: 2, durationS: 8 };
+    expect(problems(f)).toEqual([expect.stringMatching(/^x\.yaml: faults\[0\]\.startS: 2 s is too early: a latency toxic needs 3 s of load before it/)]);
   });
 
   it('durations are strings or seconds everywhere a time is given', () => {
