@@ -12,6 +12,7 @@ import { HYPOTHESIS_KINDS, HypothesisSchema as HypothesisInput } from '../verdic
 import { DEPRECATED_STATS, isDeprecatedStat, seconds } from '../verdicts/common.js';
 import { REFERENCE_PROFILES } from '../util/profiles.js';
 import { describeIssues } from './issues.js';
+import { redact } from '../util/redact.js';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
 const id = () => z.string().regex(ID, 'lower-case letters, digits and dashes');
@@ -232,8 +233,8 @@ export function checkExperiment(input: unknown, where = 'experiment'): Experimen
 
 /** Deprecation notes already printed by this process: each once. */
 const noted = new Set<string>();
-/** Where notes go: Node's warning channel (stderr; `--no-deprecation` silences it), or a command's own printer. */
-let sink: (warning: string) => void = (w) => process.emitWarning(w, { type: 'DeprecationWarning', code: 'SCH_DEPRECATED' });
+/** Where notes go: stderr at once (a run refused right after still shows them), or a command's own printer. */
+let sink: (warning: string) => void = (w) => process.stderr.write(`warning: ${redact(w)}\n`);
 
 /** Route deprecation notes (e.g. `sch validate` prints them as `warning:` lines); returns the previous sink. */
 export function setWarningSink(f: (warning: string) => void): (warning: string) => void {
