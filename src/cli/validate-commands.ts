@@ -23,7 +23,8 @@ export async function validateExperimentFile(nameOrPath: string): Promise<Valida
   const prev = setWarningSink((w) => warnings.push(w));
   try {
     const { experiment, file } = await readExperiment(nameOrPath);
-    return { file, experiment, errors: preflightExperiment(experiment, file), warnings };
+    const p = preflightExperiment(experiment, file);
+    return { file, experiment, errors: p.errors, warnings: [...warnings, ...p.warnings] };
   } catch (e) {
     if (!(e instanceof ExperimentError)) throw e;
     return { file: nameOrPath, errors: e.message.split('\n'), warnings };

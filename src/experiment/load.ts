@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { HARNESS_ROOT } from '../lab/paths.js';
 import { preflightExperiment } from './preflight.js';
-import { ExperimentError, validateExperiment, type Experiment } from './spec.js';
+import { ExperimentError, noteWarnings, validateExperiment, type Experiment } from './spec.js';
 
 export const EXPERIMENTS_DIR = join(HARNESS_ROOT, 'fixtures', 'experiments');
 
@@ -29,8 +29,9 @@ export interface LoadOptions {
 export async function loadExperiment(nameOrPath: string, dir: string = EXPERIMENTS_DIR, o: LoadOptions = {}): Promise<Experiment> {
   const { experiment, file } = await readExperiment(nameOrPath, dir);
   if (o.preflight !== false) {
-    const problems = preflightExperiment(experiment, file);
-    if (problems.length) throw new ExperimentError(problems.join('\n'));
+    const p = preflightExperiment(experiment, file);
+    noteWarnings(p.warnings);
+    if (p.errors.length) throw new ExperimentError(p.errors.join('\n'));
   }
   return experiment;
 }

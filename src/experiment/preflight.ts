@@ -100,22 +100,36 @@ export interface PreflightOptions {
   claimsFile?: string;
 }
 
-/** Every problem found before any load, one line each naming its field (`<where>: workloads[0].scenario: …`). */
-export function preflightExperiment(e: Experiment, where = 'experiment', o: PreflightOptions = {}): string[] {
+/** A k6 script of your own as a workload's scenario (a file, not a name of scenarios/): its metrics are its own. */
+const OWN_SCRIPT = /\.(?:m?js|ts)$/;
+
+export interface Preflight {
+  /** One line per problem, naming its field (`<where>: workloads[0].scenario: …`): the experiment cannot run as meant. */
+  errors: string[];
+  /** Worth saying, not refusing (a claim outside the catalogue is judged without an expected verdict). */
+  warnings: string[];
+}
+
+/** Everything found before any load. */
+export function preflightExperiment(e: Experiment, where = 'experiment', o: PreflightOptions = {}): Preflight {
   const dir = o.scenariosDir ?? SCENARIOS_DIR;
   const problems: string[] = [];
+  const warnings: string[] = [];
   const say = (path: string, msg: string) => problems.push(`${where}: ${path}: ${msg}`);
 
   // Scenarios, and what they emit.
   const scenarios = listScenarios(dir);
   const metrics = new Set<string>([...K6_BUILTIN_METRICS, ...OBSERVATION_METRICS]);
+  // A script of your own (load.ts checks the file exists) may emit any metric: the metrics are not checked then.
+  const ownScripts = e.workloads.some((w) => OWN_SCRIPT.test(w.scenario));
   e.workloads.forEach((w, i) => {
+    if (OWN_SCRIPT.test(w.scenario)) return;
     if (!scenarios.includes(w.scenario)) say(`workloads[${i}].scenario`, `no scenario "${w.scenario}" in scenarios/${didYouMean(w.scenario, scenarios)} (scenarios: ${scenarios.join(', ')})`);
     else for (const m of scenarioMetrics(w.scenario, dir)) metrics.add(m);
   });
   const known = [...metrics].sort();
   const checkMetric = (path: string, metric: string) => {
-    if (!metrics.has(metric)) say(path, `no workload of this experiment emits "${metric}"${didYouMean(metric, known)} (k6's built-ins, the runner's observations, and these scenarios' own: ${known.filter((m) => m.startsWith('sc_')).join(', ')})`);
+    if (!ownScripts && !metrics.has(metric)) say(path, `no workload of this experiment emits "${metric}"${didYouMean(metric, known)} (k6's built-ins, the runner's observations, and these scenarios' own: ${known.filter((m) => m.startsWith('sc_')).join(', ')})`);
   };
 
   // Probes: a hypothesis about a probe no workload runs would only ever be INCONCLUSIVE (no attempts).
@@ -158,7 +172,11 @@ export function preflightExperiment(e: Experiment, where = 'experiment', o: Pref
     const told = new Set<string>();
     e.hypotheses.forEach((h, i) => h.claims.forEach((c, j) => {
       if (!ids.includes(c)) {
-        say(`hypotheses[${i}].claims[${j}]`, `no claim "${c}" in fixtures/claims.yaml${didYouMean(c, ids)}`);
+        // Near a catalogued one: a typo. Else a claim of your own: judged, with no expected verdict (evaluate.ts).
+        const typo = didYouMean(c, ids);
+        if (typo) say(`hypotheses[${i}].claims[${j}]`, `no claim "${c}" in fixtures/claims.yaml${typo}`);
+        else if (!told.has(c)) warnings.push(`${where}: hypotheses[${i}].claims[${j}]: "${c}" is not in fixtures/claims.yaml: it is judged, with no expected verdict (PASS or FAIL is as expected, INCONCLUSIVE is not)`);
+        told.add(c);
         return;
       }
       for (const req of catalogue.find((x) => x.id === c)?.requires ?? []) {
@@ -193,5 +211,5 @@ export function preflightExperiment(e: Experiment, where = 'experiment', o: Pref
       say(`workloads[${j}]`, `${w.scenario} (profile ${w.profile}${Object.keys(w.env).some((k) => /^SC_(DURATION|STAGES|RATE|WARMUP|RAMP)$/.test(k)) ? ', with its env' : ''}) gives ${load} s of load, but faults[${i}] (${f.id}) lasts until ${end} s: the fault would meet no load, or not be applied at all — ${w.scenario === 'registration' ? 'its length is its profile\'s stages: give env SC_STAGES, or another profile' : 'give env SC_DURATION ≥ the fault\'s end, or leave it to durationS'}`);
     });
   });
-  return problems;
+  return { errors: problems, warnings };
 }

@@ -29,7 +29,7 @@ const example = (): Record<string, unknown> & { hypotheses: Record<string, unkno
 /** Structure first, then (when it holds) what preflight finds: every message of both. */
 function problems(raw: unknown): string[] {
   const c = checkExperiment(raw, 'x.yaml');
-  return c.experiment ? preflightExperiment(c.experiment, 'x.yaml') : c.errors;
+  return c.experiment ? preflightExperiment(c.experiment, 'x.yaml').errors : c.errors;
 }
 
 describe('the worked example', () => {
@@ -124,6 +124,13 @@ describe('each earlier mistake is named, with the nearest valid key or value', (
     expect(p).toContainEqual(expect.stringMatching(/^x\.yaml: hypotheses\[2\]\.claims\[0\]: no claim "REDIS-LOGN" in fixtures\/claims\.yaml; did you mean REDIS-LOGIN\?/));
   });
 
+  it('a claim of your own is a warning (judged without an expected verdict); one near a catalogued claim is a typo', () => {
+    const e = example();
+    e.hypotheses.push({ kind: 'outcomes', id: 'mine', description: 'd', claims: ['MY-OWN-CLAIM'], phase: 'fault:redis', probe: 'login', accept: ['served'] });
+    const c = checkExperiment(e, 'x.yaml');
+    expect(preflightExperiment(c.experiment!, 'x.yaml')).toEqual({ errors: [], warnings: [expect.stringMatching(/^x\.yaml: hypotheses\[3\]\.claims\[0\]: "MY-OWN-CLAIM" is not in fixtures\/claims\.yaml: it is judged, with no expected verdict/)] });
+  });
+
   it('a claim whose baseline requirement is not checked, and a Toxiproxy fault too early to calibrate', () => {
     const e = example();
     e.hypotheses.shift(); // the LOGIN check
@@ -172,7 +179,7 @@ describe('the scenarios, as preflight reads them', () => {
   it('every shipped experiment passes preflight', async () => {
     for (const x of listExperiments()) {
       const { experiment, file } = await readExperiment(x);
-      expect(preflightExperiment(experiment, file), x).toEqual([]);
+      expect(preflightExperiment(experiment, file), x).toEqual({ errors: [], warnings: [] });
     }
     await expect(loadExperiment(EXAMPLE)).resolves.toMatchObject({ name: 'redis-outage-20s' });
   });
