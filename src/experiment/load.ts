@@ -2,9 +2,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
+import { noteWarnings, preflightExperiment } from './preflight.js';
 import { HARNESS_ROOT } from '../lab/paths.js';
-import { preflightExperiment } from './preflight.js';
-import { ExperimentError, noteWarnings, validateExperiment, type Experiment } from './spec.js';
+import { ExperimentError, validateExperiment, type Experiment } from './spec.js';
 
 export const EXPERIMENTS_DIR = join(HARNESS_ROOT, 'fixtures', 'experiments');
 

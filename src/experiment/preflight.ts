@@ -20,6 +20,9 @@ import { didYouMean } from './issues.js';
 import { MIN_LATENCY_FAULT_START_S, MIN_PROXY_FAULT_START_S } from './phases.js';
 import type { Experiment, Workload } from './spec.js';
 
+/** Printed once per process, as the file's own deprecations are (loadExperiment). */
+export { noteWarnings } from './spec.js';
+
 /** k6's built-in metrics (https://grafana.com/docs/k6/latest/using-k6/metrics/reference/). */
 export const K6_BUILTIN_METRICS = [
   'checks', 'data_received', 'data_sent', 'dropped_iterations', 'iteration_duration', 'iterations', 'vus', 'vus_max',
