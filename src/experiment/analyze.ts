@@ -98,9 +98,10 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
     const we = end.workloads.find((x) => x.id === w.id);
     workloads.push({ id: w.id, scenario: w.scenario, profile: w.profile, exitCode: we?.exitCode ?? null, samples: points, failedThresholds: we?.failedThresholds ?? [] });
   }
-  for (const s of readObservations(dir)) if (s.metric !== 'sc_path_ok') pipeline.add(s);
+  const observations = readObservations(dir);
+  for (const s of observations) if (s.metric !== 'sc_path_ok') pipeline.add(s);
 
-  const calibration = calibrate({ records, source: pipeline, exposure: m.target?.exposure ?? (m.target?.kind === 'external' ? 'proxy-counters' : 'processes'), runStartMs });
+  const calibration = calibrate({ records, source: pipeline, exposure: m.target?.exposure ?? (m.target?.kind === 'external' ? 'proxy-counters' : 'processes'), runStartMs, readings: observations });
   const fanout: Record<string, FanoutData | { error: string }> = {};
   for (const h of e.hypotheses) {
     if (h.kind !== 'nothing-lost' || fanout[h.workload]) continue;

@@ -37,7 +37,7 @@ const ClaimSchema = z.object({
   expectedIn: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/), PerProfile.partial()).optional(),
 }).strict();
 
-const CatalogueSchema = z.object({ version: z.literal(1), claims: z.array(ClaimSchema).min(1) }).strict();
+export const CatalogueSchema = z.object({ version: z.literal(1), claims: z.array(ClaimSchema).min(1) }).strict();
 
 export type Claim = z.output<typeof ClaimSchema> & { source: ClaimSource };
 export type { ReferenceProfile };

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
+import { noteWarnings, preflightExperiment } from './preflight.js';
 import { HARNESS_ROOT } from '../lab/paths.js';
 import { ExperimentError, validateExperiment, type Experiment } from './spec.js';
 import { isScriptFile } from '../k6/bundle.js';
@@ -14,13 +15,41 @@ export function listExperiments(dir: string = EXPERIMENTS_DIR): string[] {
   return readdirSync(dir).filter((f) => /^[a-z0-9][a-z0-9-]*\.ts$/.test(f)).map((f) => f.slice(0, -3)).sort();
 }
 
+export interface LoadOptions {
+  /**
+   * Also check what can be known before any load (preflight.ts: scenarios, metrics, probes, faults build,
+   * claims, the timeline's feasibility). Default true: `sch run` refuses before starting anything.
+   */
+  preflight?: boolean;
+}
+
 /**
  * An experiment by name (fixtures/experiments/<name>.ts) or by file (.ts / .js exporting default
  * `defineExperiment(...)`, or .json / .yaml data). Errors name the file and the field.
  */
-export async function loadExperiment(nameOrPath: string, dir: string = EXPERIMENTS_DIR): Promise<Experiment> {
+export async function loadExperiment(nameOrPath: string, dir: string = EXPERIMENTS_DIR, o: LoadOptions = {}): Promise<Experiment> {
+  const { experiment, file } = await readExperiment(nameOrPath, dir);
+  if (o.preflight !== false) {
+    const p = preflightExperiment(experiment, file);
+    noteWarnings(p.warnings);
+    if (p.errors.length) throw new ExperimentError(p.errors.join('\n'));
+  }
+  return experiment;
+}
+
+/** The experiment file's path for a name or path (it need not exist). */
+export function experimentFile(nameOrPath: string, dir: string = EXPERIMENTS_DIR): { file: string; looksLikePath: boolean } {
   const looksLikePath = /[/\\]|\.(ts|js|mjs|json|ya?ml)$/.test(nameOrPath);
-  const file = looksLikePath ? resolve(nameOrPath) : join(dir, `${nameOrPath}.ts`);
+  return { file: looksLikePath ? resolve(nameOrPath) : join(dir, `${nameOrPath}.ts`), looksLikePath };
+}
+
+/** Read and validate (structure and cross-references, no preflight). */
+export async function readExperiment(nameOrPath: string, dir: string = EXPERIMENTS_DIR): Promise<{ experiment: Experiment; file: string }> {
+  return { experiment: await readValidated(nameOrPath, dir), file: experimentFile(nameOrPath, dir).file };
+}
+
+async function readValidated(nameOrPath: string, dir: string): Promise<Experiment> {
+  const { file, looksLikePath } = experimentFile(nameOrPath, dir);
   if (!existsSync(file)) {
     throw new ExperimentError(looksLikePath
       ? `experiment file ${file} not found`

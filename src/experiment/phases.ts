@@ -7,6 +7,15 @@ import type { FaultRecord, Phase } from '../results/model.js';
 export const BASELINE_GUARD_MS = 1000;
 
 /**
+ * A Toxiproxy fault's earliest start (s from the load's start). Calibration needs a reading of the target's
+ * own connections through the proxy before the fault: the observer starts with the first k6 sample, about
+ * 1.1 s after the load's clock starts (1 s before that sample). A latency toxic also needs path round trips
+ * before it, and path probes start at 2 s. Preflight refuses earlier starts.
+ */
+export const MIN_PROXY_FAULT_START_S = 2;
+export const MIN_LATENCY_FAULT_START_S = 3;
+
+/**
  * The run's phases from what really happened (applied / removed times, not the plan):
  * `baseline` from the start to a second before the first fault, then for each applied fault `fault:<id>` while it was
  * on and `recovery:<id>` for `recoveryS` after it was removed (cut at the next fault and at the end).

@@ -6,8 +6,13 @@
 import { z } from 'zod';
 import { PROFILES as LOAD_PROFILES } from '../k6/run.js';
 import { FaultSpecSchema } from '../../chaos/spec.js';
-import { HypothesisSchema as HypothesisInput } from '../verdicts/kinds/index.js';
+import { SPEC_KINDS, type MECHANISMS, type Mechanism } from '../../chaos/mechanisms.js';
+import { NAMED_FAULT_NAMES } from '../../chaos/named.js';
+import { HYPOTHESIS_KINDS, HypothesisSchema as HypothesisInput } from '../verdicts/kinds/index.js';
+import { DEPRECATED_STATS, isDeprecatedStat, seconds } from '../verdicts/common.js';
 import { REFERENCE_PROFILES } from '../util/profiles.js';
+import { describeIssues } from './issues.js';
+import { redact } from '../util/redact.js';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
 const id = () => z.string().regex(ID, 'lower-case letters, digits and dashes');
@@ -16,6 +21,7 @@ const tags = z.record(z.string(), z.string());
 export { SelectorSchema, type Selector } from '../verdicts/common.js';
 export { HypothesisSchema, type Hypothesis, type ThresholdHypothesis, type OutcomesHypothesis, type RecoversHypothesis, type NothingLostHypothesis } from '../verdicts/kinds/index.js';
 export { STATS, OPS } from '../verdicts/kinds/threshold.js';
+export { DEPRECATED_STATS } from '../verdicts/common.js';
 export type { StatName, Op } from '../verdicts/common.js';
 
 export const WorkloadSchema = z.object({
@@ -52,12 +58,25 @@ export const DeploymentParamsSchema = z.object({
 }).strict();
 export type DeploymentParams = z.output<typeof DeploymentParamsSchema>;
 
-/** A fault on the timeline: when, how long, and what (a chaos/ fault spec, validated by chaos/). */
+/** The spec keys of the fault mechanisms (`toxic`, `proxyDown`, `udp`, `process`), from the registry. */
+type MechanismKey = (typeof MECHANISMS)[number] extends infer M ? (M extends Mechanism<infer S> ? keyof S & string : never) : never;
+const mechanismKeys = Object.fromEntries(SPEC_KINDS.map((k) => [k.key, k.kind.schema.optional()])) as { [K in MechanismKey]: z.ZodOptional<z.ZodType<unknown>> };
+
+/**
+ * A fault on the timeline: when, how long, and what — a named fault (`fault:` + `params:`) or exactly one
+ * mechanism action (`toxic:`, `proxyDown:`, `udp:`, `process:`; chaos/mechanisms.ts). The keys are listed
+ * here (so a typo is named with its nearest key, and editors complete them); chaos/spec.ts' FaultSpecSchema
+ * then checks "exactly one" and the named fault's params.
+ */
 export const TimelineEntrySchema = z.object({
   id: id(),
-  startS: z.number().min(0),
-  durationS: z.number().positive(),
-}).loose();
+  /** When the fault is applied, from the load's start. */
+  startS: seconds({ min: 0 }),
+  /** How long it stays on. */
+  durationS: seconds({ positive: true }),
+  fault: z.enum(NAMED_FAULT_NAMES).optional().meta({ description: 'a named fault (chaos/named.ts; `sch list`)' }),
+  params: z.record(z.string(), z.unknown()).optional().meta({ description: 'the named fault\'s parameters (e.g. latencyMs, jitterMs, percent)' }),
+}).extend(mechanismKeys).strict();
 
 export const EmbeddedTargetSchema = z.object({
   kind: z.literal('embedded'),
@@ -77,15 +96,17 @@ export const ExternalTargetSchema = z.object({
 }).strict();
 
 export const ExperimentSchema = z.object({
+  /** The JSON Schema an editor validates this file with (JSON files; YAML files use a `# yaml-language-server: $schema=…` comment). */
+  $schema: z.string().optional(),
   name: id(),
   description: z.string().min(1),
   target: z.discriminatedUnion('kind', [EmbeddedTargetSchema, ExternalTargetSchema]),
-  /** Total length of the load (s); the workloads run this long, faults must end before it. */
-  durationS: z.number().positive().max(24 * 3600),
+  /** Total length of the load ("20s", "1m30s", or seconds); the workloads run this long, faults must end before it. */
+  durationS: seconds({ positive: true, max: 24 * 3600 }),
   workloads: z.array(WorkloadSchema).min(1),
   faults: z.array(TimelineEntrySchema).default([]),
   /** Length of each recovery phase (s) after a fault is removed (cut at the next fault). */
-  recoveryS: z.number().positive().default(10),
+  recoveryS: seconds({ positive: true }).default(10),
   hypotheses: z.array(HypothesisInput).min(1),
   params: DeploymentParamsSchema.default({ rateLimitPerMinute: 100, wsMaxConnections: 1000 }),
   /** Seed for anything random in the run (run ids, jitter); the manifest records it. */
@@ -101,19 +122,68 @@ export class ExperimentError extends Error {
   override name = 'ExperimentError';
 }
 
-/** `faults[2].startS: Too small: expected number to be >=0` — one line per problem. */
+/** `faults[2].startS: Too small: expected number to be >=0` — one line per problem (history files use it too). */
 export function formatIssues(where: string, issues: readonly z.core.$ZodIssue[]): string {
   return issues.map((i) => `${where}: ${i.path.length ? i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join('') : '(root)'}: ${i.message}`).join('\n');
 }
 
+export interface ExperimentCheck {
+  /** Absent when there are errors. */
+  experiment?: Experiment;
+  /** One line per problem, each naming its field: `<where>: hypotheses[0].stat: …`. */
+  errors: string[];
+  /** Accepted but deprecated (old statistic names): one line per old name, with where it was used. */
+  warnings: string[];
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The fields of each hypothesis kind but threshold (the kind a hypothesis without `kind` gets). */
+const KIND_FIELDS: Record<string, readonly string[]> = Object.fromEntries(
+  HYPOTHESIS_KINDS.filter((k) => k.kind !== 'threshold').map((k) => [k.kind, Object.keys(k.schema.shape).filter((f) => !['kind', 'id', 'description', 'claims', 'role', 'requires', 'expected', 'phase', 'select', 'stat', 'minAttempts'].includes(f))]),
+);
+
+/** A field of another kind in a hypothesis without `kind` (read as a threshold): say which kind it belongs to. */
+function kindHint(input: unknown, path: readonly PropertyKey[], key: string): string | undefined {
+  if (path.length !== 2 || path[0] !== 'hypotheses' || !isObj(input) || !Array.isArray(input.hypotheses)) return undefined;
+  const h: unknown = input.hypotheses[path[1] as number];
+  if (!isObj(h) || h.kind !== undefined) return undefined;
+  const kind = Object.keys(KIND_FIELDS).find((k) => KIND_FIELDS[k]!.includes(key));
+  return kind ? `: a field of kind ${kind} — without \`kind\` a hypothesis is a threshold; add kind: ${kind}` : undefined;
+}
+
+/** Old statistic names in the hypotheses: one warning per name, listing where. */
+function deprecations(input: unknown, where: string): string[] {
+  if (!isObj(input) || !Array.isArray(input.hypotheses)) return [];
+  const used = new Map<string, string[]>();
+  input.hypotheses.forEach((h: unknown, i) => {
+    if (isObj(h) && isDeprecatedStat(h.stat)) used.set(h.stat, [...(used.get(h.stat) ?? []), `hypotheses[${i}].stat`]);
+  });
+  return [...used].map(([old, at]) => `${where}: stat "${old}" is deprecated: write "${DEPRECATED_STATS[old as keyof typeof DEPRECATED_STATS]}", k6's name, as budgets.yaml does (${at.join(', ')})`);
+}
+
 /**
- * Validate an experiment (structure, then cross-references: unique ids, hypotheses' phases and faults
- * exist, faults end before the load does, nothing-lost names a chat-fanout workload). Throws an
- * ExperimentError whose message names each bad field.
+ * Check an experiment without throwing: structure (every message names its field and the nearest valid
+ * key or value), then cross-references (unique ids, hypotheses' phases and faults exist, faults end before
+ * the load does, nothing-lost names a chat-fanout workload).
  */
-export function validateExperiment(input: unknown, where = 'experiment'): Experiment {
+export function checkExperiment(input: unknown, where = 'experiment'): ExperimentCheck {
+  const warnings = deprecations(input, where);
   const r = ExperimentSchema.safeParse(input);
-  if (!r.success) throw new ExperimentError(formatIssues(where, r.error.issues));
+  if (!r.success) {
+    const hinted = new Set<number>();
+    const errors = describeIssues(where, r.error.issues, ExperimentSchema, input, {
+      aliases: DEPRECATED_STATS,
+      unknownKeyHint: (path, key) => {
+        const hint = kindHint(input, path, key);
+        if (hint) hinted.add(path[1] as number);
+        return hint;
+      },
+    });
+    // A hypothesis missing its `kind` is told so: the threshold fields it then lacks are noise.
+    const noise = (l: string) => [...hinted].some((n) => l.startsWith(`${where}: hypotheses[${n}].`) && /: missing\b/.test(l));
+    return { errors: errors.filter((l) => !noise(l)), warnings };
+  }
   const e = r.data;
   const problems: string[] = [];
   const dup = (list: { id: string }[], field: string) => {
@@ -133,14 +203,14 @@ export function validateExperiment(input: unknown, where = 'experiment'): Experi
   e.faults.forEach((f, i) => {
     const { startS: _s, durationS: _d, ...spec } = f;
     const fr = FaultSpecSchema.safeParse(spec);
-    if (!fr.success) problems.push(formatIssues(where, fr.error.issues.map((x) => ({ ...x, path: ['faults', i, ...x.path] }))));
+    if (!fr.success) problems.push(...describeIssues(where, fr.error.issues, FaultSpecSchema, spec, { prefix: ['faults', i] }));
     if (f.startS + f.durationS > e.durationS) problems.push(`${where}: faults[${i}]: ends at ${f.startS + f.durationS} s, after the load (durationS ${e.durationS})`);
   });
   const byId = new Map(e.hypotheses.map((h) => [h.id, h]));
   e.hypotheses.forEach((h, i) => {
     if (h.kind === 'threshold' || h.kind === 'outcomes' || h.kind === 'nothing-lost') {
       const m = /^(fault|recovery):(.+)$/.exec(h.phase);
-      if (m && m[2] !== '*' && !faultIds.has(m[2]!)) problems.push(`${where}: hypotheses[${i}].phase: no fault "${m[2]}" on the timeline`);
+      if (m && m[2] !== '*' && !faultIds.has(m[2]!)) problems.push(`${where}: hypotheses[${i}].phase: no fault "${m[2]}" on the timeline${faultIds.size ? ` (faults: ${[...faultIds].join(', ')})` : ''}`);
     }
     if (h.kind === 'recovers') {
       if (h.fault !== '*' && !faultIds.has(h.fault)) problems.push(`${where}: hypotheses[${i}].fault: no fault "${h.fault}" on the timeline`);
@@ -158,8 +228,40 @@ export function validateExperiment(input: unknown, where = 'experiment'): Experi
     });
     if (h.role === 'precondition' && h.requires) problems.push(`${where}: hypotheses[${i}].requires: only a check relies on preconditions`);
   });
-  if (problems.length) throw new ExperimentError(problems.join('\n'));
-  return e;
+  return problems.length ? { errors: problems, warnings } : { experiment: e, errors: [], warnings };
+}
+
+/** Deprecation notes already printed by this process: each once. */
+const noted = new Set<string>();
+/** Where notes go: stderr at once (a run refused right after still shows them), or a command's own printer. */
+let sink: (warning: string) => void = (w) => process.stderr.write(`warning: ${redact(w)}\n`);
+
+/** Route deprecation notes (e.g. `sch validate` prints them as `warning:` lines); returns the previous sink. */
+export function setWarningSink(f: (warning: string) => void): (warning: string) => void {
+  const prev = sink;
+  sink = f;
+  return prev;
+}
+
+/** Print each warning once per process (the same old name in the same file is not repeated). */
+export function noteWarnings(warnings: readonly string[]): void {
+  for (const w of warnings) {
+    const key = w.replace(/ \(hypotheses\[.*$/, '');
+    if (noted.has(key)) continue;
+    noted.add(key);
+    sink(w);
+  }
+}
+
+/**
+ * Validate an experiment (checkExperiment); throws an ExperimentError whose message names each bad field.
+ * Deprecations are printed once (noteWarnings), not refused.
+ */
+export function validateExperiment(input: unknown, where = 'experiment'): Experiment {
+  const c = checkExperiment(input, where);
+  noteWarnings(c.warnings);
+  if (!c.experiment) throw new ExperimentError(c.errors.join('\n'));
+  return c.experiment;
 }
 
 /** Typed helper for experiment files (`export default defineExperiment({...})`); validates at load. */

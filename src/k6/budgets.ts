@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { z } from 'zod';
 import { HARNESS_ROOT } from '../lab/paths.js';
 import { AuditQuotes, auditDir } from '../util/audit-quotes.js';
+import { DEPRECATED_STATS, isDeprecatedStat } from '../verdicts/common.js';
+import { describeIssues } from '../experiment/issues.js';
 
 export const BUDGETS_FILE = join(HARNESS_ROOT, 'fixtures', 'budgets.yaml');
 /** @deprecated moved to src/util/audit-quotes.ts (use auditDir(), which follows --audit-dir); kept for existing importers. */
@@ -49,14 +52,59 @@ export class BudgetError extends Error {
   override name = 'BudgetError';
 }
 
-const OPS: readonly BudgetOp[] = ['<', '<=', '>', '>=', '=='];
-const UNITS: readonly BudgetUnit[] = ['ms', 'ratio', 'count'];
+const OPS = ['<', '<=', '>', '>=', '=='] as const satisfies readonly BudgetOp[];
+const UNITS = ['ms', 'ratio', 'count'] as const satisfies readonly BudgetUnit[];
+/** k6's threshold statistics: p(N), avg, med, min, max (Trend), rate (Rate), count (Counter), value (Gauge). */
 const STAT = /^(p\((\d{1,2}(\.\d+)?|100)\)|avg|med|min|max|rate|count|value)$/;
 const METRIC = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const TAG_VALUE = /^[A-Za-z0-9_.-]+$/;
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const got = (v: unknown): string => `(got ${JSON.stringify(v)})`;
+/** A schema message that shows what the file said. */
+const says = (text: string) => ({ error: (i: { input?: unknown }) => `${text} ${got(i.input)}` });
+const mapping = (text: string) => ({ error: (i: { code?: string }) => (i.code === 'invalid_type' ? text : undefined) });
+const nonEmpty = z.string({ error: 'must be a non-empty string' }).refine((v) => v.trim() !== '', 'must be a non-empty string');
+
+const BudgetSourceSchema = z.object({
+  file: z.string(says('must be an audit file name')).regex(/^[\w.-]+\.txt$/, says('must be an audit file name')),
+  line: z.number(says('must be a line number ≥ 1')).int(says('must be a line number ≥ 1')).min(1, says('must be a line number ≥ 1')),
+  section: nonEmpty,
+  quote: nonEmpty,
+}, mapping('must name the audit it comes from: { file, line, section, quote }')).strict();
+
+const statError = (i: { input?: unknown }) => `must be p(NN), avg, med, min, max, rate, count or value — k6's names, as experiments use them ${got(i.input)}${isDeprecatedStat(i.input) ? `: write ${DEPRECATED_STATS[i.input]}` : ''}`;
+
+const BudgetSchema = z.object({
+  metric: z.string(says('must be a k6 metric name')).regex(METRIC, says('must be a k6 metric name')),
+  stat: z.string({ error: statError }).regex(STAT, { error: statError }),
+  op: z.enum(OPS, says(`must be one of ${OPS.join(' ')}`)),
+  value: z.number(says('must be a finite number')),
+  unit: z.enum(UNITS, says(`must be one of ${UNITS.join(', ')}`)),
+  /** The metric may have no samples in a run: then not judged. */
+  optional: z.boolean(says('must be true or false')).optional(),
+  source: BudgetSourceSchema,
+}, mapping('must be a mapping')).strict().superRefine((b, ctx) => {
+  if (b.unit === 'ratio' && (b.value < 0 || b.value > 1)) ctx.addIssue({ code: 'custom', path: ['value'], message: `a ratio must be within 0..1 (got ${b.value})` });
+  if ((b.unit === 'ms' || b.unit === 'count') && b.value < 0) ctx.addIssue({ code: 'custom', path: ['value'], message: `must not be negative (got ${b.value})` });
+  if (b.stat === 'rate' && b.unit !== 'ratio') ctx.addIssue({ code: 'custom', path: ['unit'], message: 'a rate is a ratio' });
+});
+
+const BudgetListSchema = z.array(BudgetSchema, { error: 'must be a list of budgets' });
+
+const ScenarioBudgetsSchema = z.object({
+  /** Budgets on the whole run's metrics. */
+  scenario: BudgetListSchema.optional(),
+  /** Budgets on one step: the metric tagged {step:<name>}. */
+  steps: z.record(z.string().regex(TAG_VALUE, 'a step tag may only use letters, digits, _ . -'), BudgetListSchema, mapping('must be a mapping of step tag → budgets')).optional(),
+}, mapping('must be a mapping with `scenario` and/or `steps`')).strict();
+
+/** fixtures/budgets.yaml (schemas/budgets.schema.json is generated from this). */
+export const BudgetsFileSchema = z.object({
+  version: z.literal(1, says('must be 1')),
+  /** YAML anchors of the audit lines the budgets quote (`source: *latency`). */
+  sources: z.record(z.string(), BudgetSourceSchema).optional(),
+  scenarios: z.record(z.string(), ScenarioBudgetsSchema, mapping('must be a mapping of scenario name → budgets')),
+}, mapping('must be a mapping')).strict();
 
 /** Load and validate the budgets file; any malformed field → a BudgetError naming the file and the field path. */
 export function loadBudgets(file: string = BUDGETS_FILE): BudgetsFile {
@@ -69,7 +117,7 @@ export function loadBudgets(file: string = BUDGETS_FILE): BudgetsFile {
   return parseBudgets(text, file);
 }
 
-/** Validate budgets from YAML text; `file` names the source in errors. */
+/** Validate budgets from YAML text; `file` names the source in errors (one line per problem). */
 export function parseBudgets(text: string, file: string): BudgetsFile {
   let doc: unknown;
   try {
@@ -77,67 +125,14 @@ export function parseBudgets(text: string, file: string): BudgetsFile {
   } catch (e) {
     throw new BudgetError(`${file}: not valid YAML: ${(e as Error).message}`);
   }
-  const bad = (path: string, msg: string): never => {
-    throw new BudgetError(`${file}: ${path}: ${msg}`);
-  };
-  if (!isObj(doc)) bad('(root)', 'must be a mapping');
-  const root = doc as Obj;
-  if (root.version !== 1) bad('version', `must be 1 (got ${JSON.stringify(root.version)})`);
-  if (!isObj(root.scenarios)) bad('scenarios', 'must be a mapping of scenario name → budgets');
+  const r = BudgetsFileSchema.safeParse(doc);
+  if (!r.success) throw new BudgetError(describeIssues(file, r.error.issues, BudgetsFileSchema, doc).join('\n'));
   const scenarios: Record<string, ScenarioBudgets> = {};
-  for (const [name, raw] of Object.entries(root.scenarios as Obj)) {
-    const p = `scenarios.${name}`;
-    if (!isObj(raw)) bad(p, 'must be a mapping with `scenario` and/or `steps`');
-    const s = raw as Obj;
-    for (const k of Object.keys(s)) if (k !== 'scenario' && k !== 'steps') bad(`${p}.${k}`, 'unknown field (expected scenario, steps)');
-    const scenario = s.scenario === undefined ? [] : budgetList(s.scenario, `${p}.scenario`, bad);
-    const steps: Record<string, Budget[]> = {};
-    if (s.steps !== undefined) {
-      if (!isObj(s.steps)) bad(`${p}.steps`, 'must be a mapping of step tag → budgets');
-      for (const [step, list] of Object.entries(s.steps as Obj)) {
-        if (!TAG_VALUE.test(step)) bad(`${p}.steps.${step}`, 'a step tag may only use letters, digits, _ . -');
-        steps[step] = budgetList(list, `${p}.steps.${step}`, bad);
-      }
-    }
-    scenarios[name] = { scenario, steps };
+  for (const [name, s] of Object.entries(r.data.scenarios)) {
+    const list = (bs: z.output<typeof BudgetListSchema> | undefined): Budget[] => (bs ?? []).map((b) => ({ ...b, optional: b.optional === true }));
+    scenarios[name] = { scenario: list(s.scenario), steps: Object.fromEntries(Object.entries(s.steps ?? {}).map(([step, bs]) => [step, list(bs)])) };
   }
   return { version: 1, scenarios };
-}
-
-function budgetList(v: unknown, path: string, bad: (path: string, msg: string) => never): Budget[] {
-  if (!Array.isArray(v)) return bad(path, 'must be a list of budgets');
-  return v.map((b, i) => budget(b, `${path}[${i}]`, bad));
-}
-
-function budget(v: unknown, path: string, bad: (path: string, msg: string) => never): Budget {
-  if (!isObj(v)) return bad(path, 'must be a mapping');
-  const known = ['metric', 'stat', 'op', 'value', 'unit', 'optional', 'source'];
-  for (const k of Object.keys(v)) if (!known.includes(k)) bad(`${path}.${k}`, `unknown field (expected ${known.join(', ')})`);
-  const { metric, stat, op, value, unit, optional, source } = v;
-  if (typeof metric !== 'string' || !METRIC.test(metric)) bad(`${path}.metric`, `must be a k6 metric name (got ${JSON.stringify(metric)})`);
-  if (typeof stat !== 'string' || !STAT.test(stat)) bad(`${path}.stat`, `must be p(NN), avg, med, min, max, rate, count or value (got ${JSON.stringify(stat)})`);
-  if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op)) bad(`${path}.op`, `must be one of ${OPS.join(' ')} (got ${JSON.stringify(op)})`);
-  if (typeof value !== 'number' || !Number.isFinite(value)) bad(`${path}.value`, `must be a finite number (got ${JSON.stringify(value)})`);
-  if (typeof unit !== 'string' || !(UNITS as readonly string[]).includes(unit)) bad(`${path}.unit`, `must be one of ${UNITS.join(', ')} (got ${JSON.stringify(unit)})`);
-  const n = value as number;
-  if (unit === 'ratio' && (n < 0 || n > 1)) bad(`${path}.value`, `a ratio must be within 0..1 (got ${n})`);
-  if ((unit === 'ms' || unit === 'count') && n < 0) bad(`${path}.value`, `must not be negative (got ${n})`);
-  if (stat === 'rate' && unit !== 'ratio') bad(`${path}.unit`, 'a rate is a ratio');
-  if (optional !== undefined && typeof optional !== 'boolean') bad(`${path}.optional`, `must be true or false (got ${JSON.stringify(optional)})`);
-  return {
-    metric: metric as string, stat: stat as string, op: op as BudgetOp, value: n, unit: unit as BudgetUnit,
-    optional: optional === true, source: budgetSource(source, `${path}.source`, bad),
-  };
-}
-
-function budgetSource(v: unknown, path: string, bad: (path: string, msg: string) => never): BudgetSource {
-  if (!isObj(v)) return bad(path, 'must name the audit it comes from: { file, line, section, quote }');
-  const { file, line, section, quote } = v;
-  if (typeof file !== 'string' || !/^[\w.-]+\.txt$/.test(file)) bad(`${path}.file`, `must be an audit file name (got ${JSON.stringify(file)})`);
-  if (typeof line !== 'number' || !Number.isInteger(line) || line < 1) bad(`${path}.line`, `must be a line number ≥ 1 (got ${JSON.stringify(line)})`);
-  if (typeof section !== 'string' || section.trim() === '') bad(`${path}.section`, 'must be a non-empty string');
-  if (typeof quote !== 'string' || quote.trim() === '') bad(`${path}.quote`, 'must be a non-empty string');
-  return { file: file as string, line: line as number, section: section as string, quote: quote as string };
 }
 
 /** A budget as a k6 threshold expression, e.g. `p(95)<1000`, `rate<0.05`. */

@@ -7,6 +7,7 @@ import type { CalibrationResult, Phase, SeriesSelector, Stats, Verdict } from '.
 import type { FanoutData } from '../k6/fanout-checker.js';
 import { selectorLabel } from '../results/pipeline.js';
 import { phasesMatching } from '../experiment/phases.js';
+import { parseDuration } from '../util/duration.js';
 
 /** What the checker needs from the result pipeline. A sample is counted in the phase in which its request started. */
 export interface StatsSource {
@@ -71,13 +72,60 @@ export interface KindResult {
 /** `metric{tag=value,…}`: the same label the pipeline and the report use. */
 export const label = (s: SeriesSelector): string => selectorLabel(s);
 
-export type StatName = 'p50' | 'p90' | 'p95' | 'p99' | 'max' | 'min' | 'mean' | 'rate' | 'count' | 'sum' | 'perSecond';
+/**
+ * The statistics a hypothesis reads, in k6's names (as in budgets.yaml and k6 thresholds): the percentiles
+ * the result pipeline keeps (p(50), p(90), p(95), p(99)), med (= p(50)), avg, min, max; rate (Rate metrics);
+ * count; and the harness's own sum and perSecond (Counter metrics, per phase or window).
+ */
+export const STATS = ['p(50)', 'p(90)', 'p(95)', 'p(99)', 'med', 'avg', 'min', 'max', 'rate', 'count', 'sum', 'perSecond'] as const;
+export type StatName = (typeof STATS)[number];
+
+/** The harness's first names, still read (with a deprecation note): experiment files and old runs' manifests use them. */
+export const DEPRECATED_STATS = { p50: 'p(50)', p90: 'p(90)', p95: 'p(95)', p99: 'p(99)', mean: 'avg' } as const satisfies Record<string, StatName>;
+export type DeprecatedStatName = keyof typeof DEPRECATED_STATS;
+
+export const isDeprecatedStat = (v: unknown): v is DeprecatedStatName => typeof v === 'string' && Object.hasOwn(DEPRECATED_STATS, v);
+
+/** `stat:` of a hypothesis: k6's names; an old name becomes its k6 name (validateExperiment notes the deprecation). */
+export const StatSchema = z.enum([...STATS, ...(Object.keys(DEPRECATED_STATS) as DeprecatedStatName[])], {
+  error: (i) => (i.input === undefined ? undefined : `expected one of ${STATS.join(', ')} (k6's names; percentiles kept: p(50), p(90), p(95), p(99))`),
+}).transform((v): StatName => (isDeprecatedStat(v) ? DEPRECATED_STATS[v] : v)).meta({
+  description: `A statistic in k6's names: ${STATS.join(', ')}. Deprecated, still read: ${Object.entries(DEPRECATED_STATS).map(([o, n]) => `${o} (= ${n})`).join(', ')}.`,
+});
 
 /** The named statistic, or null when there is nothing to read. A count or sum over no sample is 0. */
 export function statValue(s: Stats, stat: StatName): number | null {
   if (s.count === 0) return stat === 'count' || stat === 'sum' ? 0 : null;
-  const v = ({ p50: s.p50, p90: s.p90, p95: s.p95, p99: s.p99, max: s.max, min: s.min, mean: s.mean, rate: s.rate, count: s.count, sum: s.sum ?? (s.kind === 'counter' ? 0 : undefined), perSecond: s.perSecond } as Record<StatName, number | undefined>)[stat];
+  const v = ({ 'p(50)': s.p50, 'p(90)': s.p90, 'p(95)': s.p95, 'p(99)': s.p99, med: s.p50, avg: s.mean, max: s.max, min: s.min, rate: s.rate, count: s.count, sum: s.sum ?? (s.kind === 'counter' ? 0 : undefined), perSecond: s.perSecond } satisfies Record<StatName, number | undefined>)[stat];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** k6's duration grammar as a pattern, for editors (the JSON Schema); parseDuration decides. */
+export const DURATION_PATTERN = '^\\s*(?:(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:ns|us|µs|μs|ms|s|m|h|d))+\\s*$|^\\s*(?:\\d+(?:\\.\\d*)?|\\.\\d+)\\s*$';
+
+/**
+ * A time in an experiment file: a duration string in k6's grammar ("20s", "1m30s", "500ms") or a plain
+ * number of seconds; read as seconds by the repo's one parser (src/util/duration.ts).
+ */
+export function seconds(o: { min?: number; positive?: boolean; max?: number } = {}) {
+  const what = 'a duration like 20s, 1m30s, 500ms, or a number of seconds';
+  // A string that is no duration fails the pattern (the union then reports that member's issue): the same words.
+  const expected = () => `expected ${what}`;
+  return z.union([z.number({ error: expected }), z.string({ error: expected }).regex(new RegExp(DURATION_PATTERN), { error: expected })], { error: expected })
+    .transform((v, ctx): number => {
+      let s: number;
+      try {
+        s = parseDuration(v) / 1000;
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `${(e as Error).message}` });
+        return z.NEVER;
+      }
+      if (o.positive && !(s > 0)) ctx.addIssue({ code: 'custom', message: `must be longer than 0 (got ${JSON.stringify(v)})` });
+      if (o.min !== undefined && s < o.min) ctx.addIssue({ code: 'custom', message: `must be at least ${o.min} s (got ${JSON.stringify(v)})` });
+      if (o.max !== undefined && s > o.max) ctx.addIssue({ code: 'custom', message: `must be at most ${o.max} s (got ${JSON.stringify(v)})` });
+      return s;
+    })
+    .meta({ description: `${what}` });
 }
 
 export type Op = '<' | '<=' | '>' | '>=' | '==';

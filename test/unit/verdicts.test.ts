@@ -79,9 +79,9 @@ describe('threshold', () => {
 
   it('PASS in the baseline, FAIL in the fault phase, with the observed value and the attempts', () => {
     expect(evaluateHypothesis(h({ id: 'a', description: 'd', claims: ['X'], phase: 'baseline', select: send, stat: 'p95', op: '<', value: 1000 }), input(p, phases, faults)).verdict).toBe('PASS');
-    const during = evaluateHypothesis(h({ id: 'b', description: 'd', claims: ['X'], phase: 'fault:redis', select: send, stat: 'p95', op: '<', value: 1000 }), input(p, phases, faults));
+    const during = evaluateHypothesis(h({ id: 'b', description: 'd', claims: ['X'], phase: 'fault:redis', select: send, stat: 'p(95)', op: '<', value: 1000 }), input(p, phases, faults));
     expect(during.verdict).toBe('FAIL');
-    expect(during.evidence).toMatch(/fault:redis: p95 = 30\d\d over 15 samples, 15 attempts/);
+    expect(during.evidence).toMatch(/fault:redis: p\(95\) = 30\d\d over 15 samples, 15 attempts/);
   });
 
   it('fewer attempts than minAttempts (default 10) → INCONCLUSIVE, whatever the numbers', () => {

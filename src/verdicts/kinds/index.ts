@@ -24,6 +24,14 @@ const KINDS: { [K in Hypothesis['kind']]: Kind<Extract<Hypothesis, { kind: K }>>
   'nothing-lost': { selectors: nothingLostSelectors, evaluate: evaluateNothingLost },
 };
 
+/** Each kind's own schema (experiment validation names a field of another kind in a kind-less hypothesis). */
+export const HYPOTHESIS_KINDS = [
+  { kind: 'threshold', schema: ThresholdSchema },
+  { kind: 'outcomes', schema: OutcomesSchema },
+  { kind: 'recovers', schema: RecoversSchema },
+  { kind: 'nothing-lost', schema: NothingLostSchema },
+] as const;
+
 /** `kind` picks the schema, so an error names the field of that kind. */
 const ByKind = z.discriminatedUnion('kind', [ThresholdSchema.extend({ kind: z.literal('threshold') }), OutcomesSchema, RecoversSchema, NothingLostSchema]);
 

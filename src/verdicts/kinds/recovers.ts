@@ -5,8 +5,7 @@
  */
 import { z } from 'zod';
 import type { SeriesSelector } from '../../results/model.js';
-import { SelectorSchema, attemptsSelector, calibrationProblem, fmt, hypothesisBase, label, statValue, worst, type EvaluationInput, type KindResult } from '../common.js';
-import { STATS } from './threshold.js';
+import { SelectorSchema, StatSchema, attemptsSelector, calibrationProblem, fmt, hypothesisBase, label, seconds, statValue, worst, type EvaluationInput, type KindResult } from '../common.js';
 
 export const RecoversSchema = z.object({
   kind: z.literal('recovers'),
@@ -14,14 +13,15 @@ export const RecoversSchema = z.object({
   /** A fault id, or `*` for every fault of the timeline. */
   fault: z.string().regex(/^([a-z0-9][a-z0-9-]*|\*)$/),
   select: SelectorSchema,
-  stat: z.enum(STATS),
+  stat: StatSchema,
   /** Back means: for latency stats ≤ baseline × factor + slack; for `rate` ≥ baseline − slack. */
   factor: z.number().positive().default(1.5),
   /** Default: 50 (ms) for latency stats, 0.05 for rate. */
   slack: z.number().min(0).optional(),
-  withinS: z.number().positive(),
+  /** How soon after the removal it must be back (a duration: 15s, or seconds). */
+  withinS: seconds({ positive: true }),
   /** Window the statistic is computed over while scanning (s). */
-  windowS: z.number().positive().default(3),
+  windowS: seconds({ positive: true }).default(3),
   /** Attempts a window needs to be judged; the baseline needs `minAttempts` × 3. */
   minAttempts: z.number().int().min(1).default(3),
 }).strict();
@@ -39,8 +39,8 @@ export function evaluateRecovers(h: RecoversHypothesis, i: EvaluationInput): Kin
   const slack = h.slack ?? (isRate ? 0.05 : 50);
   const unit = isRate ? 'ratio' : 'ms';
   const expected = isRate
-    ? `${h.stat}(${label(h.select)}) back to ≥ baseline − ${slack} within ${h.withinS} s and stays back`
-    : `${h.stat}(${label(h.select)}) back to ≤ baseline × ${h.factor} + ${slack} within ${h.withinS} s and stays back`;
+    ? `${label(h.select)}: ${h.stat} back to ≥ baseline − ${slack} within ${h.withinS} s and stays back`
+    : `${label(h.select)}: ${h.stat} back to ≤ baseline × ${h.factor} + ${slack} within ${h.withinS} s and stays back`;
   const phase = h.fault === '*' ? 'recovery:*' : `recovery:${h.fault}`;
   const out = (verdict: KindResult['verdict'], observed: number | null, evidence: string): KindResult => ({ verdict, observed, expected, phase, evidence });
   const att = attemptsSelector(h.select);

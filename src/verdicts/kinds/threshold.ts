@@ -4,9 +4,10 @@
  */
 import { z } from 'zod';
 import type { SeriesSelector } from '../../results/model.js';
-import { PhasePattern, SelectorSchema, attemptsSelector, calibrationProblem, compare, fmt, foldPhases, hypothesisBase, label, statValue, type EvaluationInput, type KindResult, phasesFor } from '../common.js';
+import { PhasePattern, SelectorSchema, StatSchema, attemptsSelector, calibrationProblem, compare, fmt, foldPhases, hypothesisBase, label, statValue, type EvaluationInput, type KindResult, phasesFor } from '../common.js';
 
-export const STATS = ['p50', 'p90', 'p95', 'p99', 'max', 'min', 'mean', 'rate', 'count', 'sum', 'perSecond'] as const;
+/** k6's names (and the harness's sum, perSecond): verdicts/common.ts. */
+export { STATS } from '../common.js';
 export const OPS = ['<', '<=', '>', '>=', '=='] as const;
 
 export const ThresholdSchema = z.object({
@@ -14,7 +15,7 @@ export const ThresholdSchema = z.object({
   ...hypothesisBase,
   phase: PhasePattern,
   select: SelectorSchema,
-  stat: z.enum(STATS),
+  stat: StatSchema,
   op: z.enum(OPS),
   value: z.number(),
   unit: z.enum(['ms', 'ratio', 'count', 's']).default('count'),
@@ -30,7 +31,8 @@ export function thresholdSelectors(h: ThresholdHypothesis): SeriesSelector[] {
 }
 
 export function evaluateThreshold(h: ThresholdHypothesis, i: EvaluationInput): KindResult {
-  const expected = `${h.stat}(${label(h.select)}) ${h.op} ${fmt(h.value, h.unit)}`;
+  // As k6 writes a threshold: `metric{tags}: p(95) < 1000 ms`.
+  const expected = `${label(h.select)}: ${h.stat} ${h.op} ${fmt(h.value, h.unit)}`;
   const phases = phasesFor(h.phase, i);
   if (phases.length === 0) return { verdict: 'INCONCLUSIVE', observed: null, expected, phase: h.phase, evidence: `no phase ${h.phase} in this run (was the fault applied?)` };
   const att = attemptsSelector(h.select, h.attempts);
