@@ -36,14 +36,16 @@ dl.meta dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywh
 td.observed .source { white-space: normal; overflow-wrap: anywhere; text-align: right; max-width: 14em; }
 td, .notes-box, .error-box, .contradiction, figcaption { overflow-wrap: break-word; }
 td code, li code, .error-box, .notes-box li { overflow-wrap: anywhere; }
+#claims-table td:first-child code, #hypotheses-table td:first-child code { overflow-wrap: normal; white-space: nowrap; }
 nav#toc { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 16px; margin-top: 16px; font-size: 13px; }
 nav#toc ol { margin: 4px 0 0; padding-left: 20px; columns: 2 320px; }
 nav#toc ol ol { columns: auto; padding-left: 16px; font-size: 12px; }
 nav#toc li { break-inside: avoid; }
 nav#toc .badge { min-width: 0; font-size: 10px; padding: 0 5px; }
 .sym { display: inline-block; width: 15px; height: 15px; vertical-align: -3px; margin: 0 1px; }
-.sym svg { display: block; width: 15px; height: 15px; }
-.sym-text { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+.sym svg { display: inline-block; vertical-align: top; width: 15px; height: 15px; }
+/* Inline (copying gives the quote's text in one line), of no size: nothing for a missing font to draw. */
+.sym-text { display: inline-block; width: 0; height: 0; overflow: hidden; vertical-align: top; }
 .outcome { display: inline-block; font-weight: 600; padding: 4px 10px; border-radius: 6px; margin-top: 10px; }
 .outcome.ok { background: #dafbe1; color: #116329; border: 1px solid #1a7f37; }
 .outcome.bad { background: #ffebe9; color: #a40e26; border: 1px solid #cf222e; }
