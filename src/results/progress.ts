@@ -119,7 +119,7 @@ export interface ProgressPrinterOptions {
   now?: () => number;
 }
 
-type Output = Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean; columns?: number };
+type Output = Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean; columns?: number; rows?: number };
 
 /**
  * On a terminal, ticks replace each other in one live line (log-update: erases what it drew, wraps to
@@ -130,7 +130,9 @@ export function progressPrinter(stream: Output = process.stderr, o: ProgressPrin
   const every = o.logEveryMs ?? 10_000;
   const now = o.now ?? Date.now;
   // showCursor: the run may end by a signal; a hidden cursor would outlive it.
-  const live = stream.isTTY === true ? createLogUpdate(stream as NodeJS.WriteStream, { showCursor: true }) : undefined;
+  // A terminal that reports no size (a bare pty, `script`): log-update would draw nothing there, so print as to a log.
+  const sized = (stream.columns ?? 0) > 0 && (stream.rows ?? 1) > 0;
+  const live = stream.isTTY === true && sized ? createLogUpdate(stream as NodeJS.WriteStream, { showCursor: true }) : undefined;
   let lastTick: string | undefined;
   let lastLogged = -Infinity;
   const print = (line: string): void => {

@@ -114,6 +114,14 @@ describe('progressPrinter', () => {
     expect(s.out).toEqual(['t=0s/25s  phase baseline\n', '[lab] attached\n', 't=10s/25s  phase baseline\n', 't=20s/25s  phase baseline\n']);
   });
 
+  it('on a terminal that reports no size: as in a log (log-update would draw nothing)', () => {
+    const s = { ...stream(true), columns: 0, rows: 0 };
+    const p = progressPrinter(s, { now: () => 0 });
+    p('t=1s/5s  phase baseline');
+    p('fault redis applied');
+    expect(s.out).toEqual(['t=1s/5s  phase baseline\n', 'fault redis applied\n']);
+  });
+
   it('on a terminal: ticks replace each other in one line, messages go above it', () => {
     const s = stream(true);
     const p = progressPrinter(s);
