@@ -1,17 +1,44 @@
 /**
  * Server-side inline SVG charts for report.html: one chart per latency trend (p50/p95/p99 over time)
- * and per rate series (error rate, %), every fault window a shaded, labelled band. No JS: point
- * values are in <title> elements, which browsers show as hover tooltips.
+ * and per rate series (%), every fault window a shaded, labelled band. No JS: point values are in
+ * <title> elements, which browsers show as hover tooltips.
  *
- * Geometry is exposed as data-* attributes (data-plot-left/-width, data-domain-ms) so a test can
- * check that a band's x/width match the fault's times on the chart's scale.
+ * d3-scale (linear scales, "nice" ticks) and d3-shape (line paths that break where `defined()` is false,
+ * marker symbols) compute the geometry in Node; the markup stays ours, static and self-contained, with
+ * the data-* attributes tests read. A full charting grammar (vega-lite rendered to SVG on the server)
+ * was not worth it here: a large dependency tree and asynchronous rendering for three line charts,
+ * and its SVG would not carry the fault bands' and lines' data-* attributes the checks rely on.
+ *
+ * Each statistic has its own dash pattern and marker shape, drawn widest-first, so lines that coincide
+ * (p95 = p99 on few samples) both stay visible. A window without samples breaks the line: the series is
+ * laid on the full grid of windows and the missing ones are undefined, never bridged.
  */
+import { scaleLinear } from 'd3-scale';
+import { line, symbol, symbolCircle, symbolDiamond, symbolSquare, symbolTriangle, type SymbolType } from 'd3-shape';
 import type { FaultRecord, RunResult, Series, Stats } from '../src/results/model.js';
 import { esc, fmtNum } from './common.js';
 
 export const CHART = { width: 820, height: 290, left: 64, right: 20, top: 34, bottom: 46 } as const;
 
-const LINE_COLOURS: Record<string, string> = { p50: '#0969da', p95: '#bf8700', p99: '#8250df', rate: '#cf222e' };
+interface LineStyle {
+  colour: string;
+  /** stroke-dasharray ('' = solid). */
+  dash: string;
+  width: number;
+  marker: 'circle' | 'square' | 'triangle' | 'diamond';
+  /** Marker area (px²); hollow markers are drawn larger, so a filled one on top leaves their outline visible. */
+  markerSize: number;
+  hollow: boolean;
+}
+
+/** Distinct in colour, dash and marker: a reader (or a grey-scale print) can tell every line apart. */
+export const LINE_STYLES: Record<string, LineStyle> = {
+  p99: { colour: '#8250df', dash: '2 3', width: 2.2, marker: 'triangle', markerSize: 64, hollow: true },
+  p95: { colour: '#bf8700', dash: '8 4', width: 2, marker: 'square', markerSize: 26, hollow: false },
+  p50: { colour: '#0969da', dash: '', width: 1.6, marker: 'circle', markerSize: 14, hollow: false },
+  rate: { colour: '#cf222e', dash: '', width: 1.8, marker: 'diamond', markerSize: 22, hollow: false },
+};
+const SYMBOLS: Record<LineStyle['marker'], SymbolType> = { circle: symbolCircle, square: symbolSquare, triangle: symbolTriangle, diamond: symbolDiamond };
 export const BAND_FILL = '#f4a261';
 
 type ChartKind = 'latency' | 'rate';
@@ -22,15 +49,6 @@ export function chartKindOf(s: Series): ChartKind | null {
   if (kinds.has('trend')) return 'latency';
   if (kinds.has('rate')) return 'rate';
   return null;
-}
-
-/** A "nice" step (1, 2, 2.5, 5 × 10^n) giving about `target` ticks over `span`. */
-export function niceStep(span: number, target: number): number {
-  if (!(span > 0)) return 1;
-  const raw = span / target;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * mag >= raw) return m * mag;
-  return 10 * mag;
 }
 
 /** Fault window relative to the run's start (ms), clamped to [0, domain]; null when never applied. */
@@ -48,7 +66,49 @@ function valueOf(stats: Stats, key: string, kind: ChartKind): number | undefined
   return kind === 'rate' ? v * 100 : v;
 }
 
+/** One window of a line: its start (ms since the run's start), value (undefined: no data there) and sample count. */
+export interface WindowValue {
+  t: number;
+  v: number | undefined;
+  n: number;
+}
+
+/**
+ * A statistic laid on every window from the first to the last point: windows the series has no point
+ * for (nothing measured) are present with `v` undefined, so the line breaks there.
+ */
+export function onWindowGrid(series: Series, key: string, kind: ChartKind): WindowValue[] {
+  const w = series.windowMs;
+  const byIndex = new Map(series.points.map((p) => [Math.round(p.t / w), p]));
+  if (byIndex.size === 0) return [];
+  const first = Math.min(...byIndex.keys());
+  const last = Math.max(...byIndex.keys());
+  const out: WindowValue[] = [];
+  for (let i = first; i <= last; i++) {
+    const p = byIndex.get(i);
+    out.push(p ? { t: p.t, v: valueOf(p.stats, key, kind), n: p.stats.count } : { t: i * w, v: undefined, n: 0 });
+  }
+  return out;
+}
+
 const r2 = (n: number): string => String(Math.round(n * 100) / 100);
+
+function markerPath(style: LineStyle): string {
+  return symbol(SYMBOLS[style.marker], style.markerSize).digits(2)() ?? '';
+}
+
+function markerAttrs(style: LineStyle): string {
+  return style.hollow ? `fill="#ffffff" stroke="${style.colour}" stroke-width="1.4"` : `fill="${style.colour}"`;
+}
+
+/** A legend entry's picture: the line's dash and marker, as in the chart. */
+function swatch(style: LineStyle): string {
+  return (
+    `<svg class="swatch" width="36" height="14" viewBox="0 0 36 14" aria-hidden="true">` +
+    `<line x1="1" x2="35" y1="7" y2="7" stroke="${style.colour}" stroke-width="${style.width}"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}/>` +
+    `<path transform="translate(18 7)" d="${markerPath(style)}" ${markerAttrs(style)}/></svg>`
+  );
+}
 
 export function renderChart(series: Series, result: RunResult, index: number): string {
   const kind = chartKindOf(series);
@@ -58,24 +118,24 @@ export function renderChart(series: Series, result: RunResult, index: number): s
   const ph = H - T - B;
   const lastPoint = series.points.reduce((m, p) => Math.max(m, p.t + series.windowMs), 0);
   const domainMs = Math.max(result.endedAtMs - result.startedAtMs, lastPoint, 1);
-  const keys = kind === 'rate' ? ['rate'] : ['p50', 'p95', 'p99'].filter((k) => series.points.some((p) => valueOf(p.stats, k, kind) !== undefined));
+  // Widest (hollow, dotted) first: what is drawn later lies on top and leaves it showing.
+  const keys = kind === 'rate' ? ['rate'] : ['p99', 'p95', 'p50'].filter((k) => series.points.some((p) => valueOf(p.stats, k, kind) !== undefined));
   const unit = kind === 'rate' ? '%' : 'ms';
+  const grids = new Map(keys.map((k) => [k, onWindowGrid(series, k, kind)]));
 
-  let yMax = 0;
-  for (const p of series.points) for (const k of keys) yMax = Math.max(yMax, valueOf(p.stats, k, kind) ?? 0);
-  if (kind === 'rate') yMax = Math.max(yMax, 1);
-  if (yMax <= 0) yMax = 1;
-  const yStep = niceStep(yMax, 5);
-  yMax = Math.ceil(yMax / yStep) * yStep;
-
-  const x = (ms: number): number => L + (ms / domainMs) * pw;
-  const y = (v: number): number => T + ph - (v / yMax) * ph;
+  let dataMax = 0;
+  for (const g of grids.values()) for (const d of g) dataMax = Math.max(dataMax, d.v ?? 0);
+  if (kind === 'rate') dataMax = Math.max(dataMax, 1);
+  const y = scaleLinear().domain([0, dataMax > 0 ? dataMax : 1]).range([T + ph, T]).nice(5);
+  const yMax = y.domain()[1] ?? 1;
+  const xs = scaleLinear().domain([0, domainMs / 1000]).range([L, L + pw]);
+  const x = (ms: number): number => xs(ms / 1000);
 
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"` +
       ` data-chart-kind="${kind}" data-unit="${unit}" data-plot-left="${L}" data-plot-top="${T}" data-plot-width="${pw}" data-plot-height="${ph}"` +
-      ` data-domain-ms="${domainMs}" data-y-max="${yMax}" aria-labelledby="chart-title-${index}">`,
+      ` data-domain-ms="${domainMs}" data-y-max="${yMax}" data-window-ms="${series.windowMs}" aria-labelledby="chart-title-${index}">`,
   );
   out.push(`<title id="chart-title-${index}">${esc(series.label)}</title>`);
   out.push(`<rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="#ffffff" stroke="#d0d7de"/>`);
@@ -103,17 +163,14 @@ export function renderChart(series: Series, result: RunResult, index: number): s
     );
   }
 
-  // Y grid + ticks.
-  for (let v = 0; v <= yMax + yStep / 1e6; v += yStep) {
+  for (const v of y.ticks(5)) {
     const yy = r2(y(v));
     out.push(`<line x1="${L}" x2="${L + pw}" y1="${yy}" y2="${yy}" stroke="#eaeef2"/>`);
     out.push(`<line x1="${L - 4}" x2="${L}" y1="${yy}" y2="${yy}" stroke="#57606a"/>`);
     out.push(`<text class="y-tick" x="${L - 7}" y="${yy}" dy="0.32em" text-anchor="end" font-size="11" fill="#57606a">${fmtNum(v)}</text>`);
   }
-  // X ticks in seconds.
-  const xStepS = niceStep(domainMs / 1000, 8);
-  for (let s = 0; s * 1000 <= domainMs + 1e-6; s += xStepS) {
-    const xx = r2(x(s * 1000));
+  for (const s of xs.ticks(8)) {
+    const xx = r2(xs(s));
     out.push(`<line x1="${xx}" x2="${xx}" y1="${T + ph}" y2="${T + ph + 4}" stroke="#57606a"/>`);
     out.push(`<text class="x-tick" x="${xx}" y="${T + ph + 16}" text-anchor="middle" font-size="11" fill="#57606a">${fmtNum(s)}</text>`);
   }
@@ -124,35 +181,35 @@ export function renderChart(series: Series, result: RunResult, index: number): s
     `<text class="y-label" transform="translate(14 ${T + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12" fill="#24292f">${kind === 'rate' ? 'rate (%)' : 'latency (ms)'}</text>`,
   );
 
-  // Lines: one path per statistic; windows without samples break the line.
+  // One path per statistic; a window without data starts a new subpath (M) instead of a line across it.
+  const mid = (d: WindowValue): number => x(Math.min(d.t + series.windowMs / 2, domainMs));
+  const path = line<WindowValue>().defined((d) => d.v !== undefined).x(mid).y((d) => y(d.v ?? 0)).digits(2);
   for (const k of keys) {
-    const colour = LINE_COLOURS[k] ?? '#24292f';
-    let d = '';
-    let pen = false;
-    const dots: string[] = [];
-    for (const p of series.points) {
-      const v = valueOf(p.stats, k, kind);
-      if (v === undefined) {
-        pen = false;
-        continue;
-      }
-      const px = r2(x(Math.min(p.t + series.windowMs / 2, domainMs)));
-      const py = r2(y(v));
-      d += `${pen ? 'L' : 'M'}${px} ${py} `;
-      pen = true;
-      dots.push(
-        `<circle cx="${px}" cy="${py}" r="2.2" fill="${colour}"><title>${esc(`+${fmtNum(p.t / 1000)} s: ${k} ${fmtNum(v)} ${unit} (n=${p.stats.count})`)}</title></circle>`,
+    const style: LineStyle = LINE_STYLES[k] ?? { colour: '#24292f', dash: '', width: 1.6, marker: 'circle', markerSize: 14, hollow: false };
+    const grid = grids.get(k) ?? [];
+    const runs = grid.filter((d, i) => d.v !== undefined && grid[i - 1]?.v === undefined).length;
+    const marker = markerPath(style);
+    const marks = grid
+      .filter((d) => d.v !== undefined)
+      .map(
+        (d) =>
+          `<path class="marker" transform="translate(${r2(mid(d))} ${r2(y(d.v ?? 0))})" d="${marker}" ${markerAttrs(style)}><title>${esc(`+${fmtNum(d.t / 1000)} s: ${k} ${fmtNum(d.v)} ${unit} (n=${d.n})`)}</title></path>`,
       );
-    }
-    out.push(`<g class="line" data-line="${k}"><path d="${d.trim()}" fill="none" stroke="${colour}" stroke-width="1.8"/>${dots.join('')}</g>`);
+    out.push(
+      `<g class="line" data-line="${k}" data-dash="${style.dash || 'solid'}" data-marker="${style.marker}" data-segments="${runs}">` +
+        `<path class="series" d="${path(grid) ?? ''}" fill="none" stroke="${style.colour}" stroke-width="${style.width}" stroke-linejoin="round"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}/>` +
+        `${marks.join('')}</g>`,
+    );
   }
   out.push('</svg>');
 
   const legend = [
-    ...keys.map((k) => `<li data-legend="${k}"><span class="swatch line" style="background:${LINE_COLOURS[k] ?? '#24292f'}"></span>${kind === 'rate' ? 'rate' : k}</li>`),
+    // Legend in reading order (p50, p95, p99), whatever the drawing order.
+    ...[...keys].reverse().map((k) => `<li data-legend="${k}">${swatch(LINE_STYLES[k] ?? (LINE_STYLES.p50 as LineStyle))}${kind === 'rate' ? 'rate' : k}</li>`),
     ...(result.faults.some((f) => f.appliedAtMs !== undefined)
       ? [`<li data-legend="fault"><span class="swatch band" style="background:${BAND_FILL}"></span>fault window (applied … removed)</li>`]
       : []),
+    ...(keys.some((k) => (grids.get(k) ?? []).some((d) => d.v === undefined)) ? ['<li data-legend="gap" class="muted">a break in a line: windows without samples</li>'] : []),
   ];
   return (
     `<figure class="chart-figure" data-series="${esc(series.label)}" data-chart-kind="${kind}">` +

@@ -3,10 +3,14 @@
  * reviewer can open from the run directory. Every string passes through esc() (redact + escape).
  * Key elements carry data-* attributes (data-claim-id, data-verdict, data-fault-band, data-phase-id…)
  * so tests can check what the page shows.
+ *
+ * It fits its window: wide tables scroll inside their own box, long unbroken text wraps. The audit's
+ * symbols (✅ ❌ ⚠️) are drawn as inline SVG badges, since a machine without an emoji font shows them
+ * as empty boxes; the character itself stays in the text (visually hidden) for copying and searching.
  */
 import type { ClaimResult, RunResult, Stats, Verdict } from '../src/results/model.js';
-import { renderChart } from './charts.js';
-import { claimAsExpected, esc, fmtDuration, fmtIso, fmtNum, fmtPct, fmtRel, hypothesisAsExpected, notAsExpected, outcomeText } from './common.js';
+import { chartKindOf, renderChart } from './charts.js';
+import { claimAsExpected, esc, explainClaim, fmtDuration, fmtIso, fmtNum, fmtPct, fmtRel, hypothesisAsExpected, notAsExpected, outcomeText } from './common.js';
 
 /** Badge colours; tests compare the computed background colour with these. */
 export const VERDICT_COLOURS: Record<Verdict, string> = { PASS: '#1a7f37', FAIL: '#cf222e', INCONCLUSIVE: '#9a6700' };
@@ -25,9 +29,23 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { border: 1px solid #d0d7de; padding: 5px 8px; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-dl.meta { display: grid; grid-template-columns: max-content 1fr max-content 1fr; gap: 4px 14px; margin: 8px 0 0; }
+dl.meta { display: grid; grid-template-columns: max-content minmax(0, 1fr) max-content minmax(0, 1fr); gap: 4px 14px; margin: 8px 0 0; }
 dl.meta dt { color: #57606a; }
-dl.meta dd { margin: 0; font-variant-numeric: tabular-nums; }
+dl.meta dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+.table-scroll { max-width: 100%; overflow-x: auto; }
+td.observed .source { white-space: normal; overflow-wrap: anywhere; text-align: right; max-width: 14em; }
+td, .notes-box, .error-box, .contradiction, figcaption { overflow-wrap: break-word; }
+td code, li code, .error-box, .notes-box li { overflow-wrap: anywhere; }
+#claims-table td:first-child code, #hypotheses-table td:first-child code { overflow-wrap: normal; white-space: nowrap; }
+nav#toc { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 16px; margin-top: 16px; font-size: 13px; }
+nav#toc ol { margin: 4px 0 0; padding-left: 20px; columns: 2 320px; }
+nav#toc ol ol { columns: auto; padding-left: 16px; font-size: 12px; }
+nav#toc li { break-inside: avoid; }
+nav#toc .badge { min-width: 0; font-size: 10px; padding: 0 5px; }
+.sym { display: inline-block; width: 15px; height: 15px; vertical-align: -3px; margin: 0 1px; }
+.sym svg { display: inline-block; vertical-align: top; width: 15px; height: 15px; }
+/* Inline (copying gives the quote's text in one line), of no size: nothing for a missing font to draw. */
+.sym-text { display: inline-block; width: 0; height: 0; overflow: hidden; vertical-align: top; }
 .outcome { display: inline-block; font-weight: 600; padding: 4px 10px; border-radius: 6px; margin-top: 10px; }
 .outcome.ok { background: #dafbe1; color: #116329; border: 1px solid #1a7f37; }
 .outcome.bad { background: #ffebe9; color: #a40e26; border: 1px solid #cf222e; }
@@ -56,16 +74,44 @@ blockquote { margin: 0 0 4px; padding: 2px 8px; border-left: 3px solid #d0d7de; 
 figure.chart-figure { margin: 0; }
 figure.chart-figure figcaption { font-weight: 600; margin-bottom: 4px; }
 svg.chart { display: block; max-width: 100%; height: auto; font-family: inherit; }
-ul.legend { list-style: none; margin: 4px 0 0; padding: 0 0 0 64px; display: flex; gap: 16px; font-size: 12px; }
+ul.legend { list-style: none; margin: 4px 0 0; padding: 0 0 0 64px; display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 12px; }
 ul.legend li { display: flex; align-items: center; gap: 6px; }
 .swatch { display: inline-block; }
-.swatch.line { width: 18px; height: 3px; }
+svg.swatch { vertical-align: middle; }
 .swatch.band { width: 16px; height: 12px; opacity: .45; }
 .cell-stats { white-space: nowrap; font-variant-numeric: tabular-nums; }
 .cell-stats .n { color: #57606a; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
 ul.files { margin: 0; padding-left: 18px; }
 `;
+
+/** The audit's symbols, drawn (16×16 inline SVG) rather than left to an emoji font the machine may lack. */
+const SYMBOLS: { re: RegExp; char: string; name: string; svg: string }[] = [
+  {
+    re: /\u2705/g, char: '✅', name: 'check',
+    svg: '<rect width="16" height="16" rx="3" fill="#1a7f37"/><path d="M4 8.4l2.7 2.7L12.2 5.4" fill="none" stroke="#fff" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/>',
+  },
+  {
+    re: /\u274C/g, char: '❌', name: 'cross',
+    svg: '<rect width="16" height="16" rx="3" fill="#cf222e"/><path d="M5 5l6 6M11 5l-6 6" stroke="#fff" stroke-width="2" stroke-linecap="round"/>',
+  },
+  {
+    re: /\u26A0\uFE0F?/g, char: '⚠️', name: 'warning',
+    svg: '<path d="M8 1.2L15.4 14.6H.6z" fill="#bf8700" stroke-linejoin="round"/><path d="M8 6v4.2" stroke="#fff" stroke-width="1.8" stroke-linecap="round"/><circle cx="8" cy="12.4" r="1" fill="#fff"/>',
+  },
+];
+
+/** Escaped text with the audit's symbols as visible badges (the character kept, visually hidden, for copying). */
+export function escWithSymbols(value: unknown): string {
+  let out = esc(value);
+  for (const s of SYMBOLS) {
+    out = out.replace(
+      s.re,
+      `<span class="sym" data-symbol="${s.name}" role="img" aria-label="${s.char}" title="${s.char}"><svg viewBox="0 0 16 16" aria-hidden="true">${s.svg}</svg><span class="sym-text">${s.char}</span></span>`,
+    );
+  }
+  return out;
+}
 
 function badge(v: Verdict, extra = ''): string {
   return `<span class="badge ${v}${extra}" data-badge="${v}">${v}</span>`;
@@ -79,7 +125,7 @@ function header(result: RunResult): string {
   const bad = notAsExpected(result).length > 0 || result.error !== undefined;
   const t = result.target;
   const rows: [string, string, string][] = [
-    ['experiment', 'Experiment', esc(result.experiment)],
+    ['experiment', 'Experiment', esc(result.experiment.name)],
     ['run-id', 'Run', `<code>${esc(result.runId)}</code>`],
     ['target', 'Target', `${esc(t.kind)}${t.profile !== undefined ? ` · profile <b>${esc(t.profile)}</b>` : ''}`],
     ['base-url', 'Base URL', `<code>${esc(t.baseUrl)}</code>`],
@@ -90,8 +136,8 @@ function header(result: RunResult): string {
   ];
   return [
     '<header id="header">',
-    `<h1>${esc(result.experiment)} <span class="muted">— run ${esc(result.runId)}</span></h1>`,
-    `<p class="description">${esc(result.description)}</p>`,
+    `<h1>${esc(result.experiment.name)} <span class="muted">— run ${esc(result.runId)}</span></h1>`,
+    `<p class="description">${esc(result.experiment.description)}</p>`,
     `<dl class="meta">${rows.map(([id, k, v]) => `<dt>${k}</dt><dd data-field="${id}">${v}</dd>`).join('')}</dl>`,
     `<div id="outcome" class="outcome ${bad ? 'bad' : 'ok'}" data-exit-code="${esc(result.exitCode)}" data-not-as-expected="${notAsExpected(result).length}">${esc(outcomeText(result))} · exit code ${esc(result.exitCode)}</div>`,
     result.error !== undefined ? `<div class="error-box" id="run-error"><b>Run error:</b> ${esc(result.error)}</div>` : '',
@@ -100,14 +146,15 @@ function header(result: RunResult): string {
   ].join('\n');
 }
 
-function claimRow(c: ClaimResult): string {
+function claimRow(c: ClaimResult, result: RunResult): string {
   const ok = claimAsExpected(c);
+  const why = explainClaim(c, result);
   const expected = c.expected === null ? '<span class="badge outline none" data-badge="none">none</span>' : badge(c.expected, ' outline');
   const note =
     ok && c.verdict === 'FAIL' ? '<div class="note">Expected FAIL: the defect this profile has was detected, as the catalogue says.</div>' : '';
   // Where the measurement says otherwise than the audit's text: the first thing a reader should see.
   const contradiction = c.contradictsAudit && c.audit
-    ? `<div class="contradiction" data-contradicts-audit="true">audit: ${esc(c.audit.says)} (${esc(c.audit.verdict)}) — measured: ${esc(c.verdict)}, ${esc(shortReason(c))}</div>` : '';
+    ? `<div class="contradiction" data-contradicts-audit="true">audit: ${escWithSymbols(c.audit.says)} (${esc(c.audit.verdict)}) — measured: ${esc(c.verdict)}, ${esc(shortReason(c))}</div>` : '';
   const gated = c.gatedBy?.length ? `<div class="gated" data-gated-by="${esc(c.gatedBy.join(' '))}">requires ${c.gatedBy.map((g) => `<a href="#claim-${esc(g)}"><code>${esc(g)}</code></a>`).join(', ')}, which did not PASS in this run</div>` : '';
   const lines = c.source.lines ? `lines ${esc(c.source.lines[0])}–${esc(c.source.lines[1])}` : `line ${esc(c.source.line)}`;
   return (
@@ -117,7 +164,8 @@ function claimRow(c: ClaimResult): string {
     `<td class="verdict">${badge(c.verdict)}</td>` +
     `<td class="expected">${expected}</td>` +
     `<td class="as-expected">${tick(ok)}</td>` +
-    `<td class="audit"><blockquote>${esc(c.source.quote)}</blockquote><div class="source">${esc(c.source.file)} · §${esc(c.source.section)} · ${lines}</div></td>` +
+    `<td class="num observed" data-observed="${why.observed ?? ''}">${esc(fmtNum(why.observed, 3))}${why.check ? `<div class="source">${esc(why.check.id)}</div>` : ''}</td>` +
+    `<td class="audit"><blockquote>${escWithSymbols(c.source.quote)}</blockquote><div class="source">${esc(c.source.file)} · §${esc(c.source.section)} · ${lines}</div></td>` +
     `<td class="reason">${esc(c.reason)}${note}${c.hypotheses.length ? `<div class="source">hypotheses: ${c.hypotheses.map((h) => `<a href="#hyp-${esc(h)}">${esc(h)}</a>`).join(', ')}</div>` : ''}</td>` +
     '</tr>'
   );
@@ -140,8 +188,8 @@ function claimsTable(result: RunResult): string {
     'claims',
     `Claims (${result.claims.length})`,
     table(
-      ['Claim', 'Title', 'Verdict', 'Expected', 'As expected', 'Audit quote', 'Reason'],
-      result.claims.map(claimRow),
+      ['Claim', 'Title', 'Verdict', 'Expected', 'As expected', 'Observed', 'Audit quote', 'Reason'],
+      result.claims.map((c) => claimRow(c, result)),
       'claims-table',
     ),
   );
@@ -153,7 +201,7 @@ function section(id: string, title: string, body: string): string {
 
 function table(headers: string[], rows: string[], id: string, emptyText = 'none'): string {
   if (rows.length === 0) return `<p class="muted" id="${id}" data-empty="true">${esc(emptyText)}</p>`;
-  return `<table id="${id}"><thead><tr>${headers.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+  return `<div class="table-scroll"><table id="${id}"><thead><tr>${headers.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>`;
 }
 
 function statsCell(s: Stats): string {
@@ -296,9 +344,26 @@ function charts(result: RunResult): string {
   const figs = result.series.map((s, i) => renderChart(s, result, i)).filter(Boolean);
   return section(
     'charts',
-    'Charts <span class="muted">— shaded bands: fault windows (hover for values)</span>',
+    'Charts <span class="muted">— shaded bands: fault windows; a break in a line: no samples in those windows (hover for values)</span>',
     figs.length ? `<div class="charts">${figs.join('\n')}</div>` : '<p class="muted">no latency or rate series</p>',
   );
+}
+
+/** Contents: every section, and each claim with its verdict (the page is long on a soak run). */
+function toc(result: RunResult): string {
+  const charts = result.series.filter((s) => chartKindOf(s) !== null).length;
+  const entries: [string, string, string][] = [
+    ['claims', `Claims (${result.claims.length})`,
+      `<ol>${result.claims.map((c) => `<li><a href="#claim-${esc(c.id)}"><code>${esc(c.id)}</code></a> ${badge(c.verdict)}${claimAsExpected(c) ? '' : ' <span class="no">not as expected</span>'}</li>`).join('')}</ol>`],
+    ['charts', `Charts (${charts})`, ''],
+    ['phases', 'Per-phase statistics', ''],
+    ['hypotheses', `Hypotheses (${result.hypotheses.length})`, ''],
+    ['calibration', `Calibration (${result.calibration.length})`, ''],
+    ['faults', `Fault timeline (${result.faults.length})`, ''],
+    ['workloads', `Workloads (${result.workloads.length})`, ''],
+    ['files', `Files (${result.files.length})`, ''],
+  ];
+  return `<nav id="toc" aria-label="Contents"><b>Contents</b><ol>${entries.map(([id, title, sub]) => `<li data-toc="${id}"><a href="#${id}">${esc(title)}</a>${sub}</li>`).join('')}</ol></nav>`;
 }
 
 export function toHtml(result: RunResult): string {
@@ -310,12 +375,13 @@ export function toHtml(result: RunResult): string {
     // No network at all: nothing here may load from elsewhere.
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${esc(`${result.experiment} — ${result.runId} — ${outcomeText(result)}`)}</title>`,
+    `<title>${esc(`${result.experiment.name} — ${result.runId} — ${outcomeText(result)}`)}</title>`,
     `<style>${CSS}</style>`,
     '</head>',
     `<body data-run-id="${esc(result.runId)}" data-exit-code="${esc(result.exitCode)}">`,
     '<main>',
     header(result),
+    toc(result),
     claimsTable(result),
     charts(result),
     phaseTable(result),

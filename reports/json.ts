@@ -2,15 +2,20 @@
  * result.json: a RunResult written with a stable key order (diffable between runs) and every
  * string passed through redact(); read back with a shape check whose errors name the file and the
  * field (`claims[2].verdict`), so a hand-edited or truncated result gives a clear message.
+ *
+ * Versions (`schemaVersion`, RESULT_SCHEMA_VERSION in the model): a file without one is schema 1
+ * (`experiment` a name, `description` beside it, no claim `expectation`); readResultJson checks it as
+ * schema 1 and upgrades it (upgradeResult), so `sch report` on an old run rewrites it as the current
+ * schema. A newer version than this harness knows is refused, naming both.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClaimResult, FaultMechanism, RunResult, Verdict } from '../src/results/model.js';
+import { RESULT_SCHEMA_VERSION, type ClaimResult, type Expectation, type FaultMechanism, type ReportedClaim, type RunResult, type Verdict } from '../src/results/model.js';
 import { redact } from '../src/util/redact.js';
 
 /** Top-level keys in the order the model declares them; other keys follow alphabetically. */
 const TOP_LEVEL_ORDER: readonly string[] = [
-  'runId', 'experiment', 'description', 'target', 'startedAtMs', 'endedAtMs', 'exitCode', 'error',
+  'schemaVersion', 'runId', 'experiment', 'target', 'startedAtMs', 'endedAtMs', 'exitCode', 'error',
   'phases', 'faults', 'calibration', 'hypotheses', 'claims', 'phaseTable', 'series', 'workloads', 'files',
 ];
 
@@ -19,7 +24,7 @@ const SECRET_KEY = /password|passwd|secret|token|access_key|authorization|creden
 /** Nested objects: these keys first (in this order, for a readable file), then the rest alphabetically. */
 const NESTED_ORDER: readonly string[] = [
   'id', 'kind', 'name', 'label', 'title', 'description', 'faultId', 'phase', 'selector', 'metric', 'tags', 't', 'startMs', 'endMs',
-  'verdict', 'expected', 'asExpected', 'observed', 'count',
+  'verdict', 'expected', 'expectation', 'asExpected', 'observed', 'count',
 ];
 
 /** Deep copy with every string redacted and object keys in a fixed order (TOP_LEVEL_ORDER / NESTED_ORDER, then alphabetical). */
@@ -75,6 +80,10 @@ const allOf = <U extends string>() => <const L extends readonly U[]>(values: L &
 const VERDICTS = allOf<Verdict>()(['PASS', 'FAIL', 'INCONCLUSIVE']);
 const MECHANISMS = allOf<FaultMechanism>()(['toxiproxy', 'nft', 'process']);
 const CLAIM_KINDS = allOf<ClaimResult['kind']>()(['baseline', 'fault', 'guard']);
+const EXPECTATION_SOURCES = allOf<Expectation['source']>()(['catalogue', 'experiment', 'none', 'unrecorded']);
+
+/** The schemas readResultJson reads: 1 (no `schemaVersion`, upgraded on reading) and the current one. */
+export type ResultSchema = 1 | typeof RESULT_SCHEMA_VERSION;
 
 function describe(v: unknown): string {
   if (v === undefined) return 'missing';
@@ -86,6 +95,11 @@ function describe(v: unknown): string {
 
 /** Validates `doc` as a RunResult; throws ResultFileError naming `file` and the first bad field. */
 export function validateRunResult(doc: unknown, file: string): asserts doc is RunResult {
+  validateShape(doc, file, RESULT_SCHEMA_VERSION);
+}
+
+/** The shape check of one schema version (1: the old fields, before upgradeResult). */
+function validateShape(doc: unknown, file: string, schema: ResultSchema): void {
   const fail = (field: string, problem: string): never => {
     throw new ResultFileError(file, field, problem);
   };
@@ -123,10 +137,12 @@ export function validateRunResult(doc: unknown, file: string): asserts doc is Ru
   const selector = obj({ metric: str, tags: optional(record) });
   const stats = obj({ kind: oneOf(['trend', 'rate', 'counter', 'gauge']), count: num });
 
+  const v1 = schema === 1;
+  const expectation = obj({ profile: (v, f) => (v === null ? undefined : str(v, f)), source: oneOf(EXPECTATION_SOURCES) });
   obj({
+    ...(v1 ? {} : { schemaVersion: (v: unknown, f: string) => { if (v !== RESULT_SCHEMA_VERSION) fail(f, `should be ${RESULT_SCHEMA_VERSION}, is ${describe(v)}`); } }),
     runId: str,
-    experiment: str,
-    description: str,
+    ...(v1 ? { experiment: str, description: str } : { experiment: obj({ name: str, description: str }) }),
     target: obj({ kind: oneOf(['embedded', 'external']), profile: optional(str), baseUrl: str }),
     startedAtMs: num,
     endedAtMs: num,
@@ -171,6 +187,7 @@ export function validateRunResult(doc: unknown, file: string): asserts doc is Ru
         source: obj({ file: str, section: str, line: num, quote: str, lines: optional(arr(num)) }),
         verdict: oneOf(VERDICTS),
         expected: oneOf([...VERDICTS, null]),
+        ...(v1 ? {} : { expectation }),
         asExpected: bool,
         hypotheses: strings,
         reason: str,
@@ -189,7 +206,52 @@ export function validateRunResult(doc: unknown, file: string): asserts doc is Ru
   })(doc, '');
 }
 
-/** Reads and validates a result.json; errors name the file and the field. */
+/** The schema-1 fields that schema 2 moved: what upgradeResult reads. */
+interface ResultV1 extends Omit<RunResult, 'schemaVersion' | 'experiment' | 'claims'> {
+  experiment: string;
+  description: string;
+  claims: ClaimResult[];
+}
+
+/**
+ * Schema 1 → 2: `experiment` + `description` become `experiment: { name, description }`; each claim gets
+ * an `expectation` whose source is `unrecorded` (schema 1 kept the verdict, not where it came from) or
+ * `none` when there was no expected verdict.
+ */
+export function upgradeResult(v1: ResultV1): RunResult {
+  const { experiment, description, claims, ...rest } = v1;
+  const profile = v1.target.profile ?? null;
+  return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    ...rest,
+    experiment: { name: experiment, description },
+    claims: claims.map((c): ReportedClaim => ({ ...c, expectation: { profile, source: c.expected === null ? 'none' : 'unrecorded' } })),
+  };
+}
+
+/** Which schema a parsed result.json says it is; a version this harness does not know is refused. */
+function schemaOf(doc: unknown, file: string): ResultSchema {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ResultFileError(file, '', `should be an object, is ${describe(doc)}`);
+  const v = (doc as Record<string, unknown>).schemaVersion;
+  if (v === undefined) return 1;
+  if (v === RESULT_SCHEMA_VERSION) return v;
+  const newer = typeof v === 'number' && Number.isInteger(v) && v > RESULT_SCHEMA_VERSION;
+  throw new ResultFileError(file, 'schemaVersion', newer
+    ? `is ${v}, newer than this harness reads (${RESULT_SCHEMA_VERSION}): use the harness version that wrote it`
+    : `should be ${RESULT_SCHEMA_VERSION} (or absent: schema 1), is ${describe(v)}`);
+}
+
+/** Validates a parsed result.json of either schema; returns it as the current schema (upgrading schema 1). */
+export function parseRunResult(doc: unknown, file: string): RunResult {
+  const schema = schemaOf(doc, file);
+  validateShape(doc, file, schema);
+  if (schema !== 1) return doc as RunResult;
+  const up = upgradeResult(doc as ResultV1);
+  validateRunResult(up, `${file} (upgraded from schema 1)`);
+  return up;
+}
+
+/** Reads and validates a result.json (schema 1 is upgraded to the current one); errors name the file and the field. */
 export async function readResultJson(path: string): Promise<RunResult> {
   let text: string;
   try {
@@ -203,6 +265,5 @@ export async function readResultJson(path: string): Promise<RunResult> {
   } catch (err) {
     throw new ResultFileError(path, '', `is not valid JSON (${(err as Error).message})`);
   }
-  validateRunResult(doc, path);
-  return doc;
+  return parseRunResult(doc, path);
 }

@@ -10,7 +10,8 @@ import { readManifest } from '../experiment/history.js';
 import type { RunManifest } from '../experiment/history.js';
 import { listNamedFaults } from '../../chaos/index.js';
 import type { RunResult } from '../results/model.js';
-import { table } from './table.js';
+import { table, verdictTable } from './table.js';
+import { progressPrinter } from '../results/progress.js';
 import { parsePort } from './lab-commands.js';
 import { FlagError, durationFlag, envFlag, outFlag, refusedOption } from './k6-flags.js';
 import { interruptible } from './signals.js';
@@ -84,11 +85,6 @@ function parseSeed(v: string): number {
   return n;
 }
 
-/** The verdict table printed at the end of a run. */
-export function verdictTable(r: RunResult): string {
-  return table(['CLAIM', 'VERDICT', 'EXPECTED', 'OK', 'TITLE'], r.claims.map((c) => [c.id, c.verdict, c.expected ?? '-', c.asExpected ? 'yes' : 'NO', c.title]));
-}
-
 function summary(r: RunResult, dir: string): string {
   const lines = [
     '',
@@ -99,21 +95,6 @@ function summary(r: RunResult, dir: string): string {
     `junit:  ${join(dir, 'junit.xml')}   json: ${join(dir, 'result.json')}`,
   ];
   return redact(lines.join('\n'));
-}
-
-function progressPrinter(): (line: string) => void {
-  const tty = process.stderr.isTTY;
-  let last = 0;
-  return (line: string) => {
-    const isTick = line.startsWith('t=');
-    if (tty && isTick) {
-      process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 120) - 1)}`);
-      return;
-    }
-    if (isTick && Date.now() - last < 10_000) return; // logs: one progress line per 10 s
-    if (isTick) last = Date.now();
-    process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`);
-  };
 }
 
 interface RunFlags {

@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ResultPipeline } from '../results/pipeline.js';
-import type { MetricKind, RunFile, RunResult, SeriesSelector } from '../results/model.js';
+import { RESULT_SCHEMA_VERSION, type MetricKind, type RunFile, type RunResult, type SeriesSelector } from '../results/model.js';
+import { withExpectations } from '../results/expectation.js';
 import { parseK6Log, type FanoutData } from '../k6/fanout-checker.js';
 import { parseSetupLog } from '../k6/setup-log.js';
 import { redact } from '../util/redact.js';
@@ -153,11 +154,11 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   // The same code the shell gets (the CLI exits with it) and the report shows: 130 over 2 over 1.
   const exitCode = runExitCode({ interrupted: end.interrupted, failed: error !== undefined, notAsExpected: claims.some((c) => !c.asExpected) });
   return {
-    runId: m.runId, experiment: e.name, description: e.description,
+    schemaVersion: RESULT_SCHEMA_VERSION, runId: m.runId, experiment: { name: e.name, description: e.description },
     target: { kind: e.target.kind, ...(profile ? { profile } : {}), baseUrl: m.target?.baseUrl ?? '' },
     startedAtMs: runStartMs, endedAtMs: end.runEndMs,
     phases, faults: records, phaseTable: pipeline.phaseTable(), series: pipeline.series(),
-    calibration, hypotheses, claims, workloads,
+    calibration, hypotheses, claims: withExpectations(claims, claimsCatalogue, judgedBy, e.name), workloads,
     ...(notes.length ? { notes: notes.map(redact) } : {}),
     exitCode,
     ...(error ? { error: redact(error) } : {}),

@@ -182,6 +182,23 @@ export interface ClaimResult {
   contradictsAudit?: boolean;
 }
 
+/** Where a claim's expected verdict came from. */
+export interface Expectation {
+  /** The reference profile the run is judged by (the embedded target's, or --expect-profile); null: none. */
+  profile: string | null;
+  /**
+   * `catalogue`: the claim's expectation for that profile; `experiment`: the catalogue's override for this
+   * experiment (`expectedIn`); `none`: no expectation (external target without --expect-profile);
+   * `unrecorded`: upgraded from a result.json (schema 1) that did not record it.
+   */
+  source: 'catalogue' | 'experiment' | 'none' | 'unrecorded';
+}
+
+/** A claim as result.json records it: the checker's result and where its expectation came from. */
+export interface ReportedClaim extends ClaimResult {
+  expectation: Expectation;
+}
+
 export interface RunFile {
   /** What it is: `report`, `junit`, `json`, `manifest`, `samples`, `k6-summary`, `screenshot`, `log`. */
   kind: string;
@@ -189,10 +206,18 @@ export interface RunFile {
   path: string;
 }
 
+/**
+ * The version of result.json's shape. 1 (no `schemaVersion`): `experiment` a name, `description` beside it,
+ * no `expectation`; 2: `experiment: { name, description }` (the manifest's `experiment` has the same two
+ * fields among others), each claim's `expectation`. readResultJson upgrades 1 to 2.
+ */
+export const RESULT_SCHEMA_VERSION = 2;
+
 export interface RunResult {
+  schemaVersion: typeof RESULT_SCHEMA_VERSION;
   runId: string;
-  experiment: string;
-  description: string;
+  /** The experiment's name and description, as in the manifest's `experiment`. */
+  experiment: { name: string; description: string };
   target: { kind: 'embedded' | 'external'; profile?: string; baseUrl: string };
   /** Epoch ms. */
   startedAtMs: number;
@@ -203,7 +228,7 @@ export interface RunResult {
   series: Series[];
   calibration: CalibrationResult[];
   hypotheses: HypothesisResult[];
-  claims: ClaimResult[];
+  claims: ReportedClaim[];
   /** Workload runs: k6 exit codes, failed thresholds, sample counts. */
   workloads: { id: string; scenario: string; profile: string; exitCode: number | null; samples: number; failedThresholds: string[] }[];
   /** 0: every claim as expected; 1: some claim not as expected; 2: the run itself failed (error set). */

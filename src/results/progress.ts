@@ -1,7 +1,10 @@
 /**
  * Live progress of a running k6 (fed by K6Tail): request rate, p95 latency and errors over the last
  * few seconds, plus totals. Keeps one small accumulator per second in a ring, never the samples.
+ * And the printer of a run's progress lines (progressPrinter): one live line on a terminal, sparse
+ * lines in a log.
  */
+import { createLogUpdate } from 'log-update';
 import { TrendHistogram } from './histogram.js';
 import type { Sample } from './model.js';
 
@@ -101,4 +104,60 @@ export class ProgressMeter {
     const p95 = Number.isNaN(s.p95Ms) ? '–' : `${s.p95Ms.toFixed(1)} ms`;
     return `${s.reqPerSec.toFixed(0)} req/s  p95 ${p95}  errors ${(s.errorRate * 100).toFixed(1)}% (${s.totalErrors})  requests ${s.totalRequests}`;
   }
+}
+
+/** Prints a run's progress: `t=…` ticks (the runner's progress line, every second) and other lines. */
+export interface ProgressPrinter {
+  (line: string): void;
+  /** Leaves the last tick on the screen and moves below it (a terminal); nothing in a log. */
+  done(): void;
+}
+
+export interface ProgressPrinterOptions {
+  /** In a log (not a terminal): at most one tick per this many ms (default 10 s). */
+  logEveryMs?: number;
+  now?: () => number;
+}
+
+type Output = Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean; columns?: number; rows?: number };
+
+/**
+ * On a terminal, ticks replace each other in one live line (log-update: erases what it drew, wraps to
+ * the terminal's width) and other lines are printed above it; in a log (CI, a file), every other line
+ * is printed and a tick at most every `logEveryMs`, with no escape codes.
+ */
+export function progressPrinter(stream: Output = process.stderr, o: ProgressPrinterOptions = {}): ProgressPrinter {
+  const every = o.logEveryMs ?? 10_000;
+  const now = o.now ?? Date.now;
+  // showCursor: the run may end by a signal; a hidden cursor would outlive it.
+  // A terminal that reports no size (a bare pty, `script`): log-update would draw nothing there, so print as to a log.
+  const sized = (stream.columns ?? 0) > 0 && (stream.rows ?? 1) > 0;
+  const live = stream.isTTY === true && sized ? createLogUpdate(stream as NodeJS.WriteStream, { showCursor: true }) : undefined;
+  let lastTick: string | undefined;
+  let lastLogged = -Infinity;
+  const print = (line: string): void => {
+    const isTick = line.startsWith('t=');
+    if (live) {
+      if (isTick) {
+        lastTick = line;
+        live(line);
+        return;
+      }
+      live.clear();
+      stream.write(`${line}\n`);
+      if (lastTick !== undefined) live(lastTick);
+      return;
+    }
+    if (isTick) {
+      if (now() - lastLogged < every) return;
+      lastLogged = now();
+    }
+    stream.write(`${line}\n`);
+  };
+  return Object.assign(print, {
+    done: (): void => {
+      if (live && lastTick !== undefined) live.done();
+      lastTick = undefined;
+    },
+  });
 }

@@ -107,7 +107,7 @@ async function expectAsCatalogued(r: RunResult, profile: ReferenceProfile): Prom
   expect(r.error, explain(r)).toBeUndefined();
   expect(r.claims.length).toBeGreaterThan(0);
   for (const c of r.claims) {
-    expect(c.verdict, `${c.id}\n${explain(r)}`).toBe(expectedVerdict(claims.find((x) => x.id === c.id)!, profile, r.experiment));
+    expect(c.verdict, `${c.id}\n${explain(r)}`).toBe(expectedVerdict(claims.find((x) => x.id === c.id)!, profile, r.experiment.name));
     expect(c.asExpected).toBe(true);
   }
   for (const h of r.hypotheses) {

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import type { RunResult } from '../../src/results/model.js';
 import { registerSecret } from '../../src/util/redact.js';
-import { toHtml } from '../../reports/html.js';
+import { escWithSymbols, toHtml } from '../../reports/html.js';
 import { toJUnit } from '../../reports/junit.js';
 import { resultToJson } from '../../reports/json.js';
-import { niceStep } from '../../reports/charts.js';
+import { LINE_STYLES, onWindowGrid, renderChart } from '../../reports/charts.js';
 
 const SAMPLE = 'fixtures/sample-run/result.json';
 const sample = (): RunResult => JSON.parse(readFileSync(SAMPLE, 'utf8')) as RunResult;
@@ -81,7 +81,7 @@ describe('toHtml', () => {
     registerSecret(secret);
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
     const r = sample();
-    r.description = `run with token ${secret}`;
+    r.experiment.description = `run with token ${secret}`;
     r.claims[1]!.reason = `GET /v1/auth/me with Authorization: Bearer ${jwt} answered 200`;
     r.claims[1]!.title = `revoked ${secret} accepted`;
     r.hypotheses[2]!.evidence = `probe token=${secret}; jwt ${jwt}`;
@@ -97,10 +97,56 @@ describe('toHtml', () => {
     }
   });
 
-  it('picks nice tick steps', () => {
-    expect(niceStep(40, 8)).toBe(5);
-    expect(niceStep(2100, 5)).toBe(500);
-    expect(niceStep(8, 5)).toBe(2);
-    expect(niceStep(100, 5)).toBe(20);
+  it('draws each statistic with its own dash and marker, p99 first so p95 on top of it stays visible', () => {
+    const styles = Object.values(LINE_STYLES).map((s) => `${s.dash}|${s.marker}`);
+    expect(new Set(styles).size).toBe(styles.length);
+    const r = sample();
+    const svg = renderChart(r.series[0]!, r, 0);
+    const lines = [...svg.matchAll(/<g class="line" data-line="(\w+)" data-dash="([^"]+)" data-marker="(\w+)"/g)].map((m) => [m[1], m[2], m[3]]);
+    expect(lines).toEqual([['p99', '2 3', 'triangle'], ['p95', '8 4', 'square'], ['p50', 'solid', 'circle']]);
+    expect(count(svg, /stroke-dasharray="8 4"/g)).toBe(2); // the line and its legend swatch
+    // Legend in reading order.
+    expect([...svg.matchAll(/data-legend="(\w+)"/g)].map((m) => m[1])).toEqual(['p50', 'p95', 'p99', 'fault']);
+  });
+
+  it('breaks a line where windows have no samples instead of drawing across them', () => {
+    const r = sample();
+    const s = r.series[0]!;
+    s.points = s.points.filter((p) => p.t < 12_000 || p.t >= 15_000);
+    const grid = onWindowGrid(s, 'p95', 'latency');
+    expect(grid.filter((d) => d.v === undefined).map((d) => d.t)).toEqual([12_000, 13_000, 14_000]);
+    const svg = renderChart(s, r, 0);
+    const p95 = /<g class="line" data-line="p95"[^>]*data-segments="(\d+)"><path class="series" d="([^"]*)"/.exec(svg)!;
+    expect(p95[1]).toBe('2');
+    expect(count(p95[2]!, /M/g)).toBe(2);
+    expect(svg).toContain('data-legend="gap"');
+    // Without the gap: one segment.
+    expect(/<g class="line" data-line="p95"[^>]*data-segments="(\d+)"/.exec(renderChart(sample().series[0]!, sample(), 0))![1]).toBe('1');
+  });
+
+  it('has a table of contents, and every table in a box of its own that scrolls', () => {
+    const r = sample();
+    const html = toHtml(r);
+    const toc = /<nav id="toc"[\s\S]*?<\/nav>/.exec(html)![0];
+    for (const id of ['claims', 'charts', 'phases', 'hypotheses', 'calibration', 'faults', 'workloads', 'files']) {
+      expect(toc).toContain(`<a href="#${id}">`);
+      expect(html).toContain(`<section id="${id}">`);
+    }
+    for (const c of r.claims) expect(toc).toContain(`<a href="#claim-${c.id}">`);
+    expect(count(html, /<div class="table-scroll"><table /g)).toBe(count(html, /<table /g));
+  });
+
+  it('draws the audit\'s symbols as badges, keeping the character for copying', () => {
+    const out = escWithSymbols('| Login | ✅ PASS | a ❌ b ⚠️ c ⚠ d <e>');
+    expect(count(out, /<span class="sym" data-symbol="check"/g)).toBe(1);
+    expect(count(out, /<span class="sym" data-symbol="cross"/g)).toBe(1);
+    expect(count(out, /<span class="sym" data-symbol="warning"/g)).toBe(2);
+    expect(out).toContain('<span class="sym-text">✅</span>');
+    expect(out).toContain('&lt;e&gt;');
+    // Outside the badges no symbol is left for a missing emoji font to show as a box.
+    expect(out.replace(/<span class="sym-text">[^<]*<\/span>/g, '').replace(/aria-label="[^"]*"|title="[^"]*"/g, '')).not.toMatch(/[\u2705\u274C\u26A0]/);
+    const html = toHtml(sample());
+    expect(count(html, /data-symbol="check"/g)).toBeGreaterThanOrEqual(3);
+    expect(count(html, /data-symbol="warning"/g)).toBe(1);
   });
 });

@@ -3,13 +3,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunResult } from '../../src/results/model.js';
-import { readResultJson, ResultFileError, resultToJson, validateRunResult, writeResultJson } from '../../reports/json.js';
+import { readResultJson, ResultFileError, resultToJson, upgradeResult, validateRunResult, writeResultJson } from '../../reports/json.js';
+import { RESULT_SCHEMA_VERSION } from '../../src/results/model.js';
+import { expectationOf } from '../../src/results/expectation.js';
 import { parse as parseYaml } from 'yaml';
 import { AuditQuotes, auditDir, auditDirProblem } from '../../src/util/audit-quotes.js';
 
 const CATALOGUE = 'fixtures/claims.yaml';
 
 const SAMPLE = 'fixtures/sample-run/result.json';
+/** The same run as written before result.json had a schemaVersion (schema 1). */
+const SAMPLE_V1 = 'fixtures/sample-run/result-schema1.json';
 const sample = (): RunResult => JSON.parse(readFileSync(SAMPLE, 'utf8')) as RunResult;
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -55,11 +59,11 @@ describe('result.json', () => {
     r.hypotheses[0]!.observed = 0.5;
     r.faults[0]!.verified = false;
     r.exitCode = 3;
-    r.experiment = 'renamed-experiment';
+    r.experiment.name = 'renamed-experiment';
     const text = resultToJson(r);
     const after = JSON.parse(text) as unknown;
     validateRunResult(after, 'output');
-    expect(diffPaths(before, after).sort()).toEqual(['claims[1].asExpected', 'claims[1].reason', 'claims[1].verdict', 'exitCode', 'experiment', 'faults[0].verified', 'hypotheses[0].observed']);
+    expect(diffPaths(before, after).sort()).toEqual(['claims[1].asExpected', 'claims[1].reason', 'claims[1].verdict', 'exitCode', 'experiment.name', 'faults[0].verified', 'hypotheses[0].observed']);
     expect(after).toEqual(JSON.parse(JSON.stringify(r)));
   });
 
@@ -84,7 +88,7 @@ describe('result.json', () => {
     const path = await writeResultJson(reverse(sample()) as RunResult, dir);
     expect(path).toBe(join(dir, 'result.json'));
     expect(readFileSync(path, 'utf8')).toBe(text);
-    expect(text.split('\n')[1]).toBe('  "runId": "20261123T140211Z-redis-outage-a3f9",');
+    expect(text.split('\n')[2]).toBe('  "runId": "20261123T140211Z-redis-outage-a3f9",');
   });
 
   it("the sample's claims are the catalogue's (title and audit source)", () => {
@@ -125,6 +129,57 @@ describe('result.json', () => {
     expect((await errorOf({ ...sample(), faults: {} })).message).toContain('field faults should be an array, is object');
     expect((await errorOf([])).message).toContain('the document should be an object, is an array');
     expect((await errorOf('{"runId": ')).message).toContain('is not valid JSON');
+  });
+
+  it('has a schema version, the experiment as the manifest has it (name, description) and where each expectation came from', () => {
+    const text = readFileSync(SAMPLE, 'utf8');
+    expect(text.split('\n').slice(1, 3)).toEqual([`  "schemaVersion": ${RESULT_SCHEMA_VERSION},`, '  "runId": "20261123T140211Z-redis-outage-a3f9",']);
+    const r = sample();
+    expect(r.experiment).toEqual({ name: 'redis-outage', description: expect.stringMatching(/^Redis unreachable/) });
+    expect(r.claims.map((c) => [c.id, c.expected, c.expectation])).toEqual([
+      ['REDIS-LOGIN', 'PASS', { profile: 'audited', source: 'catalogue' }],
+      ['REDIS-REVOCATION', 'FAIL', { profile: 'audited', source: 'catalogue' }],
+      ['RECOVERY-LATENCY', 'PASS', { profile: 'audited', source: 'catalogue' }],
+      ['REDIS-CHAT', 'PASS', { profile: 'audited', source: 'catalogue' }],
+    ]);
+  });
+
+  it('names the source of an expectation: the experiment\'s override, the catalogue, or none', () => {
+    const entry = { id: 'RECOVERY-LATENCY', expectedIn: { recovery: { 'as-built': 'INCONCLUSIVE' as const } } };
+    expect(expectationOf({ expected: 'INCONCLUSIVE' }, entry, 'as-built', 'recovery')).toEqual({ profile: 'as-built', source: 'experiment' });
+    expect(expectationOf({ expected: 'PASS' }, entry, 'hardened', 'recovery')).toEqual({ profile: 'hardened', source: 'catalogue' });
+    expect(expectationOf({ expected: 'PASS' }, entry, 'as-built', 'redis-outage')).toEqual({ profile: 'as-built', source: 'catalogue' });
+    expect(expectationOf({ expected: null }, entry, undefined, 'recovery')).toEqual({ profile: null, source: 'none' });
+  });
+
+  it('reads a result.json of schema 1 (no version) as the current schema', async () => {
+    const v1 = JSON.parse(readFileSync(SAMPLE_V1, 'utf8')) as Record<string, unknown>;
+    expect(v1.schemaVersion).toBeUndefined();
+    expect(typeof v1.experiment).toBe('string');
+    const read = await readResultJson(SAMPLE_V1);
+    const current = sample();
+    // Everything as the current sample says, except what schema 1 never recorded: where the expectation came from.
+    expect(read).toEqual({ ...current, claims: current.claims.map((c) => ({ ...c, expectation: { profile: 'audited', source: 'unrecorded' } })) });
+    // Writing it back writes the current schema.
+    const dir = tmp();
+    await writeResultJson(read, dir);
+    expect(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')).schemaVersion).toBe(RESULT_SCHEMA_VERSION);
+    // No expected verdict: the source is none, not unrecorded.
+    const external = upgradeResult({ ...(v1 as unknown as Parameters<typeof upgradeResult>[0]), claims: [{ ...current.claims[0]!, expected: null }], target: { kind: 'external', baseUrl: 'http://127.0.0.1:8080' } });
+    expect(external.claims[0]!.expectation).toEqual({ profile: null, source: 'none' });
+  });
+
+  it('checks a schema 1 file by its own fields, and refuses a version it does not know', async () => {
+    const v1 = JSON.parse(readFileSync(SAMPLE_V1, 'utf8')) as Record<string, unknown>;
+    const e = await errorOf({ ...v1, description: 7 });
+    expect(e.message).toContain('field description should be a string, is number 7');
+    expect((await errorOf({ ...sample(), schemaVersion: 3 })).message).toContain('field schemaVersion is 3, newer than this harness reads (2)');
+    expect((await errorOf({ ...sample(), schemaVersion: '2' })).message).toContain('field schemaVersion should be 2 (or absent: schema 1), is the string "2"');
+    // A schema 2 file with the old shape of `experiment`: named as such.
+    expect((await errorOf({ ...sample(), experiment: 'redis-outage' })).message).toContain('field experiment should be an object, is the string "redis-outage"');
+    const noSource = sample() as unknown as { claims: { expectation: Record<string, unknown> }[] };
+    noSource.claims[2]!.expectation.source = 'guess';
+    expect((await errorOf(noSource)).field).toBe('claims[2].expectation.source');
   });
 
   it('redacts every string it writes', async () => {
