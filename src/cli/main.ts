@@ -7,7 +7,7 @@ import { runCommand, replayCommand, listCommand, reportCommand, analyzeCommand }
 import { auditDir, auditDirProblem, setAuditDir } from '../util/audit-quotes.js';
 import { usageErrorsExit2 } from './k6-flags.js';
 import { EXIT } from '../util/exit-codes.js';
-// ---- more command groups: import here (e.g. engineer B's validate-commands.ts) ----
+import { validateCommand } from './validate-commands.js';
 
 const program = new Command('sch')
   .description('SecureConnect load-and-chaos harness: load (k6) + faults on a timeline + audit claims → verdicts')
@@ -33,8 +33,8 @@ const program = new Command('sch')
   .addCommand(labCommand())
   .addCommand(topologyCommand())
   .addCommand(targetCommand())
-  .addCommand(scenarioCommand());
-// ---- more command groups: one line each, here, e.g. program.addCommand(validateCommand()); ----
+  .addCommand(scenarioCommand())
+  .addCommand(validateCommand());
 
 // After every command is added: commander's usage errors exit 2 in each of them.
 usageErrorsExit2(program);
