@@ -19,7 +19,7 @@ describe('the worked example runs to PASS on the hardened target', () => {
     mkdirSync(out, { recursive: true });
     const started = Date.now();
     const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(join(HARNESS_ROOT, 'bin', 'sch'), ['run', join(HARNESS_ROOT, 'fixtures', 'examples', 'redis-outage-20s.yaml'), '--profile', 'hardened', '--lab', inject('labName'), '--out', out, '--no-screenshot', '--json'],
+      execFile(join(HARNESS_ROOT, 'bin', 'sch'), ['run', join(HARNESS_ROOT, 'fixtures', 'examples', 'redis-outage-20s.yaml'), '--profile', 'hardened', '--lab', inject('labName'), '--out-dir', out, '--no-screenshot', '--json'],
         { cwd: HARNESS_ROOT, timeout: 120_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
     });
     const seconds = (Date.now() - started) / 1000;
