@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { OutputError, outputsForWorkload, parseK6Output } from '../../src/k6/outputs.js';
 import { ScenarioInputError, loadFlags } from '../../src/k6/run.js';
 import { loadExperiment } from '../../src/experiment/load.js';
+import { closedPort } from './closed-port.js';
 
 /**
  * What a k6 user types, through bin/sch as a subprocess started from a directory outside the checkout:
@@ -34,14 +35,6 @@ function sch(args: string[], timeoutMs = 30_000): Promise<{ code: number | null;
   });
 }
 
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 let closed: string;
 beforeAll(async () => {

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { run } from '../../src/lab/exec.js';
 import { BudgetError, loadBudgets } from '../../src/k6/budgets.js';
 import { ScenarioInputError, probeTarget, runScenario } from '../../src/k6/run.js';
 import { parseEnvPair, scenarioDescription } from '../../src/cli/scenario-commands.js';
+import { closedPort } from './closed-port.js';
 
 /** Bad input is refused before any load: unknown scenario / profile, unreachable target, malformed budgets; and the CLI's exit codes. */
 const tmp = mkdtempSync(join(tmpdir(), 'sch-scen-input-'));
@@ -17,14 +17,6 @@ let server: Server;
 let healthy: string;
 let sick: string;
 
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 beforeAll(async () => {
   // /health answers 200 on "/ok", 503 on "/sick"; everything else 500 (a target whose every call fails).
