@@ -150,6 +150,8 @@ function validateShape(doc: unknown, file: string, schema: ResultSchema): void {
     faults: arr(
       obj({
         id: str,
+        entryId: optional(str),
+        cycle: optional(num),
         name: str,
         mechanism: oneOf(MECHANISMS),
         target: str,

@@ -34,6 +34,8 @@ export const WORKLOAD_FILES = { samples: 'samples.json.gz', summary: 'summary.js
 
 const FaultRecordSchema = z.object({
   id: z.string(),
+  entryId: z.string().optional(),
+  cycle: z.number().int().min(1).optional(),
   name: z.string(),
   mechanism: z.enum(['toxiproxy', 'nft', 'process']),
   target: z.string(),

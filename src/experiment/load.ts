@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { noteWarnings, preflightExperiment } from './preflight.js';
 import { HARNESS_ROOT } from '../lab/paths.js';
 import { ExperimentError, validateExperiment, type Experiment } from './spec.js';
+import { cyclesThatFit } from './schedule.js';
 import { isScriptFile } from '../k6/bundle.js';
 
 export const EXPERIMENTS_DIR = join(HARNESS_ROOT, 'fixtures', 'experiments');
@@ -95,17 +96,30 @@ function withScriptPaths(e: Experiment, file: string): Experiment {
 }
 
 /**
- * Stretch (or shrink) the timeline to a new total duration: fault start times and recovery windows
- * scale; each fault keeps its length (breaker cooldowns and the hypotheses' stated times are absolute).
+ * Stretch (or shrink) the timeline to a new total duration. A timeline of one-off faults scales: start times
+ * and recovery windows stretch, each fault keeps its length (breaker cooldowns and the hypotheses' stated
+ * times are absolute). A repeating fault (`everyS`) keeps its rhythm instead and fills the new length with
+ * cycles (an explicit `cycles` is cut to what fits); recovery windows then keep theirs too, since a cycle's
+ * recovery must end before the next one. Only when even its first cycle would not fit does it scale.
  */
 export function scaleExperiment(e: Experiment, durationS: number): Experiment {
   if (!(durationS > 0)) throw new ExperimentError(`--duration must be positive (got ${durationS})`);
   const k = durationS / e.durationS;
   const r = (x: number) => Math.round(x * k * 10) / 10;
+  const repeats = e.faults.some((f) => f.everyS !== undefined);
+  const stretched = (f: Experiment['faults'][number]) => ({ ...f, startS: r(f.startS), durationS: Math.min(f.durationS, Math.max(1, durationS - r(f.startS))) });
   return {
     ...e,
     durationS,
-    recoveryS: r(e.recoveryS),
-    faults: e.faults.map((f) => ({ ...f, startS: r(f.startS), durationS: Math.min(f.durationS, Math.max(1, durationS - r(f.startS))) })),
+    recoveryS: repeats ? e.recoveryS : r(e.recoveryS),
+    faults: e.faults.map((f) => {
+      if (f.everyS === undefined) return stretched(f);
+      const fit = cyclesThatFit(f, durationS);
+      if (fit === 0) {
+        const { cycles: _c, ...once } = stretched(f);
+        return once;
+      }
+      return f.cycles === undefined ? f : { ...f, cycles: Math.min(f.cycles, fit) };
+    }),
   };
 }

@@ -1,4 +1,5 @@
 import type { FaultRecord, Phase } from '../results/model.js';
+import { isCycleOf } from './schedule.js';
 
 /**
  * The last second before the first fault belongs to no phase: a request started there (an upload's
@@ -37,10 +38,14 @@ export function derivePhases(runStartMs: number, runEndMs: number, faults: reado
   return phases;
 }
 
-/** The phases a hypothesis' `phase` pattern names (`fault:*` → every fault phase). */
+/**
+ * The phases a hypothesis' `phase` pattern names: `fault:*` → every fault phase; `fault:redis` → the phase
+ * of fault redis, or of each of its cycles when it repeats (`fault:redis`, `fault:redis#2`, …: schedule.ts).
+ */
 export function phasesMatching(pattern: string, phases: readonly Phase[]): Phase[] {
   if (pattern === 'run') return [];
-  const m = /^(fault|recovery):\*$/.exec(pattern);
-  if (m) return phases.filter((p) => p.kind === m[1]);
-  return phases.filter((p) => p.id === pattern);
+  const m = /^(fault|recovery):(.+)$/.exec(pattern);
+  if (!m) return phases.filter((p) => p.id === pattern);
+  if (m[2] === '*') return phases.filter((p) => p.kind === m[1]);
+  return phases.filter((p) => p.kind === m[1] && p.faultId !== undefined && isCycleOf(p.faultId, m[2]!));
 }

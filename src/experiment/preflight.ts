@@ -18,7 +18,8 @@ import { parseDuration } from '../util/duration.js';
 import { loadClaims, CLAIMS_FILE } from './claims.js';
 import { didYouMean } from './issues.js';
 import { MIN_LATENCY_FAULT_START_S, MIN_PROXY_FAULT_START_S } from './phases.js';
-import type { Experiment, Workload } from './spec.js';
+import { faultSpec, type Experiment, type Workload } from './spec.js';
+import { lastEndS } from './schedule.js';
 
 /** Printed once per process, as the file's own deprecations are (loadExperiment). */
 export { noteWarnings } from './spec.js';
@@ -195,11 +196,12 @@ export function preflightExperiment(e: Experiment, where = 'experiment', o: Pref
   // Faults build, and the timeline can work.
   const loads = e.workloads.map((w) => workloadLoadSeconds(w, e.durationS));
   e.faults.forEach((f, i) => {
-    const { startS, durationS, ...spec } = f;
-    const end = startS + durationS;
+    const { startS } = f;
+    // A repeating fault: its last cycle, started as late as its jitter allows.
+    const end = lastEndS(f, e.durationS);
     let built: { mechanism: string; expectedLatencyMs?: number | undefined } | undefined;
     try {
-      built = createFault(spec);
+      built = createFault(faultSpec(f));
     } catch (err) {
       say(`faults[${i}]`, `does not build: ${(err as Error).message.replace(/\s*\n\s*/g, '; ')}`);
     }

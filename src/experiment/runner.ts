@@ -22,8 +22,10 @@ import { ProgressMeter } from '../results/progress.js';
 import type { FaultRecord, RunResult } from '../results/model.js';
 import { createFault } from '../../chaos/index.js';
 import { scaleExperiment } from './load.js';
-import type { Experiment } from './spec.js';
+import { faultSpec, type Experiment } from './spec.js';
+import { expandSchedule } from './schedule.js';
 import { redact } from '../util/redact.js';
+import { formatDuration } from '../util/duration.js';
 import type { ReferenceProfile } from '../util/profiles.js';
 import { analyzeRun } from './analyze.js';
 import { FaultTimeline, type TimelineEntry } from './timeline.js';
@@ -96,17 +98,21 @@ async function versions(): Promise<Record<string, string>> {
   return out;
 }
 
-/** Build every fault up front: a bad spec fails before any load. */
-function buildTimeline(e: Experiment): TimelineEntry[] {
-  return e.faults.map((f) => {
-    const { startS, durationS, ...spec } = f;
-    const fault = createFault(spec);
+/**
+ * Build every fault up front (a bad spec fails before any load), and every occurrence of it: a repeating
+ * fault (schedule.ts) is one Fault played once per cycle, each cycle with a record (and phases) of its own.
+ */
+function buildTimeline(e: Experiment, seed: number): TimelineEntry[] {
+  const faults = new Map(e.faults.map((f) => [f.id, createFault(faultSpec(f))]));
+  return expandSchedule(e.faults, e.durationS, seed).map((o) => {
+    const fault = faults.get(o.entryId)!;
     const record: FaultRecord = {
-      id: f.id, name: fault.name, mechanism: fault.mechanism, target: fault.target, params: fault.params, plannedStartS: startS, plannedDurationS: durationS,
+      id: o.id, ...(o.cycle !== undefined ? { entryId: o.entryId, cycle: o.cycle } : {}),
+      name: fault.name, mechanism: fault.mechanism, target: fault.target, params: fault.params, plannedStartS: o.startS, plannedDurationS: o.durationS,
       ...(fault.expectedLatencyMs !== undefined ? { expectedLatencyMs: fault.expectedLatencyMs } : {}),
       verified: false, verifyDetail: '', rolledBack: false,
     };
-    return { fault, record, startS, durationS };
+    return { fault, record, startS: o.startS, durationS: o.durationS };
   });
 }
 
@@ -169,7 +175,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     saveManifest();
     if (o.signal?.aborted) throw new Error('interrupted');
 
-    const entries = buildTimeline(e);
+    const entries = buildTimeline(e, seed);
     manifest.timeline = entries.map((f) => f.record);
     const ctx = prov.faultContext;
     if (entries.length > 0 && !ctx) throw new RunRefused('this experiment has faults but no lab or Toxiproxy to apply them through');
@@ -259,7 +265,10 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       const on = tl.active();
       const recent = tl.recentlyRemoved(e.recoveryS * 1000);
       const phase = on.length ? `fault:${on.join('+')}` : recent ? `recovery:${recent}` : tl.anyApplied() ? 'after' : 'baseline';
-      progress(`t=${t}s/${e.durationS}s  phase ${phase}  faults [${on.join(', ') || '-'}]  ${meter.line()}`);
+      // A soak's reader wants to know what comes next and when, not only what is on.
+      const next = tl.next();
+      const upcoming = next ? `next ${next.id} in ${formatDuration(Math.ceil(next.inMs / 1000) * 1000)}` : 'no fault to come';
+      progress(`t=${t}s/${e.durationS}s  phase ${phase}  ${upcoming}  faults [${on.join(', ') || '-'}]  ${meter.line()}`);
     }, 2000);
 
     try {

@@ -12,6 +12,7 @@ import { HYPOTHESIS_KINDS, HypothesisSchema as HypothesisInput } from '../verdic
 import { DEPRECATED_STATS, isDeprecatedStat, seconds } from '../verdicts/common.js';
 import { REFERENCE_PROFILES } from '../util/profiles.js';
 import { describeIssues } from './issues.js';
+import { cycleCount, scheduleProblems } from './schedule.js';
 import { redact } from '../util/redact.js';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
@@ -72,8 +73,14 @@ export const TimelineEntrySchema = z.object({
   id: id(),
   /** When the fault is applied, from the load's start. */
   startS: seconds({ min: 0 }),
-  /** How long it stays on. */
+  /** How long it stays on (each cycle, when it repeats). */
   durationS: seconds({ positive: true }),
+  /** Repeat: a cycle starts every so long from startS (longer than durationS + jitterS: cycles never overlap). */
+  everyS: seconds({ positive: true }).optional(),
+  /** How many cycles (with everyS); default: as many as end before the load does — `--duration 2h` fills two hours. */
+  cycles: z.number().int().min(1).max(100_000).optional(),
+  /** Each start shifted later by up to this much, drawn from the experiment's seed (the manifest's: a replay keeps the schedule). */
+  jitterS: seconds({ min: 0 }).optional(),
   fault: z.enum(NAMED_FAULT_NAMES).optional().meta({ description: 'a named fault (chaos/named.ts; `sch list`)' }),
   params: z.record(z.string(), z.unknown()).optional().meta({ description: 'the named fault\'s parameters (e.g. latencyMs, jitterMs, percent)' }),
 }).extend(mechanismKeys).strict();
@@ -117,6 +124,12 @@ export type ExperimentInput = z.input<typeof ExperimentSchema>;
 export type Experiment = z.output<typeof ExperimentSchema>;
 export type Workload = z.output<typeof WorkloadSchema>;
 export type TimelineEntry = z.output<typeof TimelineEntrySchema>;
+
+/** A timeline entry's fault spec (chaos/spec.ts): the entry without its timing. */
+export function faultSpec(f: TimelineEntry): Record<string, unknown> {
+  const { startS: _s, durationS: _d, everyS: _e, cycles: _c, jitterS: _j, ...spec } = f;
+  return spec;
+}
 
 export class ExperimentError extends Error {
   override name = 'ExperimentError';
@@ -201,19 +214,24 @@ export function checkExperiment(input: unknown, where = 'experiment'): Experimen
   dup(e.hypotheses, 'hypotheses');
   const faultIds = new Set(e.faults.map((f) => f.id));
   e.faults.forEach((f, i) => {
-    const { startS: _s, durationS: _d, ...spec } = f;
-    const fr = FaultSpecSchema.safeParse(spec);
-    if (!fr.success) problems.push(...describeIssues(where, fr.error.issues, FaultSpecSchema, spec, { prefix: ['faults', i] }));
-    if (f.startS + f.durationS > e.durationS) problems.push(`${where}: faults[${i}]: ends at ${f.startS + f.durationS} s, after the load (durationS ${e.durationS})`);
+    const fr = FaultSpecSchema.safeParse(faultSpec(f));
+    if (!fr.success) problems.push(...describeIssues(where, fr.error.issues, FaultSpecSchema, faultSpec(f), { prefix: ['faults', i] }));
+    for (const [field, message] of scheduleProblems(f, e.durationS)) problems.push(`${where}: faults[${i}]${field ? `.${field}` : ''}: ${message}`);
   });
+  const cycles = new Map(e.faults.map((f) => [f.id, f.everyS === undefined ? 0 : cycleCount(f, e.durationS)]));
+  /** `redis` or, for a repeating fault, one of its cycles: `redis#2`. */
+  const knownFault = (id: string): boolean => {
+    const m = /^(.+)#(\d+)$/.exec(id);
+    return m ? Number(m[2]) >= 1 && Number(m[2]) <= (cycles.get(m[1]!) ?? 0) : faultIds.has(id);
+  };
   const byId = new Map(e.hypotheses.map((h) => [h.id, h]));
   e.hypotheses.forEach((h, i) => {
     if (h.kind === 'threshold' || h.kind === 'outcomes' || h.kind === 'nothing-lost') {
       const m = /^(fault|recovery):(.+)$/.exec(h.phase);
-      if (m && m[2] !== '*' && !faultIds.has(m[2]!)) problems.push(`${where}: hypotheses[${i}].phase: no fault "${m[2]}" on the timeline${faultIds.size ? ` (faults: ${[...faultIds].join(', ')})` : ''}`);
+      if (m && m[2] !== '*' && !knownFault(m[2]!)) problems.push(`${where}: hypotheses[${i}].phase: no fault "${m[2]}" on the timeline${faultIds.size ? ` (faults: ${[...faultIds].join(', ')})` : ''}`);
     }
     if (h.kind === 'recovers') {
-      if (h.fault !== '*' && !faultIds.has(h.fault)) problems.push(`${where}: hypotheses[${i}].fault: no fault "${h.fault}" on the timeline`);
+      if (h.fault !== '*' && !knownFault(h.fault)) problems.push(`${where}: hypotheses[${i}].fault: no fault "${h.fault}" on the timeline`);
       if (e.faults.length === 0) problems.push(`${where}: hypotheses[${i}]: a recovers hypothesis needs a fault`);
     }
     if (h.kind === 'nothing-lost') {

@@ -34,6 +34,8 @@ const errText = (e: unknown): string => (e instanceof Error ? e.message : String
 interface Slot extends TimelineEntry {
   applied: boolean;
   removed: boolean;
+  /** Its start came after the load had ended (or the run was stopped). */
+  skipped?: boolean;
   verifying?: Promise<void>;
 }
 
@@ -71,16 +73,35 @@ export class FaultTimeline {
    * load already ended).
    */
   play(runStartMs: number, stop: AbortSignal, skip: () => boolean = () => false): Promise<void> {
-    this.running ??= Promise.all(this.slots.map((s) => this.playOne(s, runStartMs, stop, skip))).then(() => undefined);
+    for (const s of this.slots) {
+      s.record.scheduledApplyMs = runStartMs + s.startS * 1000;
+      s.record.scheduledRemoveMs = runStartMs + (s.startS + s.durationS) * 1000;
+    }
+    // The cycles of a repeating fault share one Fault: each waits for the one before to be rolled back (a slow
+    // rollback delays the next apply, recorded as it happened, rather than applying a fault on top of itself).
+    const byFault = new Map<Fault, Slot[]>();
+    for (const s of this.slots) byFault.set(s.fault, [...(byFault.get(s.fault) ?? []), s]);
+    this.running ??= Promise.all([...byFault.values()].map(async (cycles) => {
+      for (const s of cycles.sort((a, b) => a.startS - b.startS)) await this.playOne(s, stop, skip);
+    })).then(() => undefined);
     return this.running;
   }
 
-  private async playOne(s: Slot, runStartMs: number, stop: AbortSignal, skip: () => boolean): Promise<void> {
+  /** The next fault due (not yet applied, not skipped), by its scheduled start: for the progress line. */
+  next(now = Date.now()): { id: string; inMs: number } | undefined {
+    const due = this.slots
+      .filter((s) => !s.applied && !s.skipped && s.record.scheduledApplyMs !== undefined)
+      .sort((a, b) => a.record.scheduledApplyMs! - b.record.scheduledApplyMs!)[0];
+    return due ? { id: due.record.id, inMs: Math.max(0, due.record.scheduledApplyMs! - now) } : undefined;
+  }
+
+  private async playOne(s: Slot, stop: AbortSignal, skip: () => boolean): Promise<void> {
     const r = s.record;
-    r.scheduledApplyMs = runStartMs + s.startS * 1000;
-    r.scheduledRemoveMs = runStartMs + (s.startS + s.durationS) * 1000;
-    await sleepUnless(r.scheduledApplyMs - Date.now(), stop);
-    if (stop.aborted || skip()) return;
+    await sleepUnless(r.scheduledApplyMs! - Date.now(), stop);
+    if (stop.aborted || skip()) {
+      s.skipped = true;
+      return;
+    }
     s.applied = true;
     try {
       await s.fault.apply(this.o.ctx);
@@ -92,7 +113,7 @@ export class FaultTimeline {
     }
     this.o.onEvent?.({ type: 'applied', record: r });
     if (!r.error) s.verifying = this.verify(s);
-    await sleepUnless(r.scheduledRemoveMs - Date.now(), stop);
+    await sleepUnless(r.scheduledRemoveMs! - Date.now(), stop);
     if (stop.aborted) return;
     await this.rollbackOne(s);
   }

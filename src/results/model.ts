@@ -86,7 +86,11 @@ export type FaultMechanism = 'toxiproxy' | 'nft' | 'process';
 
 /** What happened to one fault of the timeline. */
 export interface FaultRecord {
+  /** The timeline entry's id; for a repeating fault, its n-th cycle's is `<id>#<n>` (the first keeps `<id>`). */
   id: string;
+  /** A repeating fault's cycle: its entry's id and the cycle's number (1-based). */
+  entryId?: string;
+  cycle?: number;
   /** Named fault (`redis-outage`, …) or `custom`. */
   name: string;
   mechanism: FaultMechanism;

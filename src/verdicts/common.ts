@@ -37,7 +37,8 @@ export const SelectorSchema = z.object({ metric: z.string().regex(/^[A-Za-z_][A-
 export type Selector = z.output<typeof SelectorSchema>;
 
 /** A phase pattern: `baseline`, `run`, `fault:<id>`, `recovery:<id>`, `fault:*`, `recovery:*`. */
-export const PhasePattern = z.string().regex(/^(baseline|run|(fault|recovery):([a-z0-9][a-z0-9-]*|\*))$/, 'baseline | run | fault:<id> | recovery:<id> | fault:* | recovery:*');
+/** `fault:redis` names every cycle of a repeating fault; `fault:redis#2` its second alone (schedule.ts). */
+export const PhasePattern = z.string().regex(/^(baseline|run|(fault|recovery):([a-z0-9][a-z0-9-]*(#[1-9]\d*)?|\*))$/, 'baseline | run | fault:<id> | recovery:<id> | fault:<id>#<cycle> | fault:* | recovery:*');
 
 /** Fields of every hypothesis. */
 export const hypothesisBase = {

@@ -93,7 +93,7 @@ describe('each earlier mistake is named, with the nearest valid key or value', (
   it('a fault form typo is named with the form it meant', () => {
     const e = example();
     e.faults = [{ id: 'redis', toxc: { proxy: 'redis', type: 'latency', attributes: { latency: 100 } }, startS: '6s', durationS: '8s' }];
-    expect(problems(e)).toContainEqual(expect.stringMatching(/^x\.yaml: faults\[0\]\.toxc: unknown field; did you mean toxic\? \(fields here: id, startS, durationS, fault, params, toxic, proxyDown, udp, process\)/));
+    expect(problems(e)).toContainEqual(expect.stringMatching(/^x\.yaml: faults\[0\]\.toxc: unknown field; did you mean toxic\? \(fields here: id, startS, durationS, everyS, cycles, jitterS, fault, params, toxic, proxyDown, udp, process\)/));
     e.faults = [{ id: 'redis', proxydown: 'redis', startS: 6, durationS: 8 }];
     expect(problems(e)).toContainEqual(expect.stringMatching(/faults\[0\]\.proxydown: unknown field; did you mean proxyDown\?/));
     e.faults = [{ id: 'redis', proxyDown: 'rediss', startS: 6, durationS: 8 }];

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { validateExperiment, ExperimentError } from '../../src/experiment/spec.js';
 import { listExperiments, loadExperiment, scaleExperiment } from '../../src/experiment/load.js';
+import { expandSchedule } from '../../src/experiment/schedule.js';
 import { loadClaims } from '../../src/experiment/claims.js';
 import { checkTargetAddress, RunRefused } from '../../src/experiment/runner.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
@@ -61,11 +62,24 @@ describe('experiment validation names the field', () => {
 
   it('every shipped experiment loads, and scaling stretches starts and recovery but keeps fault lengths', async () => {
     expect(listExperiments()).toEqual(expect.arrayContaining(['redis-outage', 'cassandra-slow', 'minio-down', 'api-guards', 'recovery', 'soak-chaos']));
-    const e = await loadExperiment('soak-chaos');
-    const long = scaleExperiment(e, 1800);
-    expect(long.durationS).toBe(1800);
+    const e = await loadExperiment('redis-outage');
+    const long = scaleExperiment(e, 320);
+    expect(long.durationS).toBe(320);
     expect(long.faults.map((f) => f.durationS)).toEqual(e.faults.map((f) => f.durationS));
     expect(long.faults[0]!.startS).toBeCloseTo(e.faults[0]!.startS * 10);
+    expect(long.recoveryS).toBeCloseTo(e.recoveryS * 10);
+    expect(() => validateExperiment(long)).not.toThrow();
+  });
+
+  it('the soak keeps its 3-minute rhythm when stretched: 2 h plays each fault 40 times', async () => {
+    const e = await loadExperiment('soak-chaos');
+    expect(expandSchedule(e.faults, e.durationS, 1).map((o) => o.id)).toEqual(['redis', 'cassandra', 'minio']);
+    const long = scaleExperiment(e, 7200);
+    expect(long.faults).toEqual(e.faults);
+    expect(long.recoveryS).toBe(e.recoveryS);
+    const cycles = expandSchedule(long.faults, long.durationS, 1);
+    for (const id of ['redis', 'cassandra', 'minio']) expect(cycles.filter((o) => o.entryId === id)).toHaveLength(40);
+    expect(cycles.at(-1)).toMatchObject({ id: 'minio#40', startS: 110 + 39 * 180 });
     expect(() => validateExperiment(long)).not.toThrow();
   });
 });

@@ -5,13 +5,14 @@
  */
 import { z } from 'zod';
 import type { SeriesSelector } from '../../results/model.js';
+import { isCycleOf } from '../../experiment/schedule.js';
 import { SelectorSchema, StatSchema, attemptsSelector, calibrationProblem, fmt, hypothesisBase, label, seconds, statValue, worst, type EvaluationInput, type KindResult } from '../common.js';
 
 export const RecoversSchema = z.object({
   kind: z.literal('recovers'),
   ...hypothesisBase,
   /** A fault id, or `*` for every fault of the timeline. */
-  fault: z.string().regex(/^([a-z0-9][a-z0-9-]*|\*)$/),
+  fault: z.string().regex(/^([a-z0-9][a-z0-9-]*(#[1-9]\d*)?|\*)$/, 'a fault id, one cycle of it (redis#2), or *'),
   select: SelectorSchema,
   stat: StatSchema,
   /** Back means: for latency stats ≤ baseline × factor + slack; for `rate` ≥ baseline − slack. */
@@ -51,7 +52,9 @@ export function evaluateRecovers(h: RecoversHypothesis, i: EvaluationInput): Kin
   // A baseline of zero successes (or zero latency) is a probe that never worked: nothing to come back to.
   if (b === 0) return out('INCONCLUSIVE', null, `baseline ${h.stat} of ${label(h.select)} is 0: the probe never worked before the fault, so recovery proves nothing`);
   const limit = isRate ? b - slack : b * h.factor + slack;
-  const faults = h.fault === '*' ? Object.keys(i.removedAtMs) : [h.fault];
+  // A repeating fault's id names each of its cycles (redis, redis#2, …): each is judged.
+  const cycles = Object.keys(i.removedAtMs).filter((id) => isCycleOf(id, h.fault));
+  const faults = h.fault === '*' ? Object.keys(i.removedAtMs) : cycles.length ? cycles : [h.fault];
   if (faults.length === 0) return out('INCONCLUSIVE', null, 'no fault was applied: nothing to recover from');
   const win = h.windowS * 1000;
   const isBack = (v: number) => (isRate ? v >= limit : v <= limit);
