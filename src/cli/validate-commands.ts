@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readExperiment } from '../experiment/load.js';
 import { preflightExperiment } from '../experiment/preflight.js';
+import { cycleCount } from '../experiment/schedule.js';
 import { ExperimentError, setWarningSink, type Experiment } from '../experiment/spec.js';
 import { redact } from '../util/redact.js';
 
@@ -58,7 +59,10 @@ export function validateCommand(): Command {
         for (const e of r.errors) process.stderr.write(`error: ${redact(e)}\n`);
         if (ok && r.experiment) {
           const e = r.experiment;
-          process.stdout.write(`${r.file}: ok — ${e.name}, ${e.durationS} s, ${plural(e.workloads.length, 'workload')}, ${plural(e.faults.length, 'fault')}, ${plural(e.hypotheses.length, 'hypothesis', 'hypotheses')}\n`);
+          // A repeating fault is one entry but several applications: say how many the load holds.
+          const applied = e.faults.reduce((n, f) => n + cycleCount(f, e.durationS), 0);
+          const faults = `${plural(e.faults.length, 'fault')}${applied > e.faults.length ? ` (${applied} applications)` : ''}`;
+          process.stdout.write(`${r.file}: ok — ${e.name}, ${e.durationS} s, ${plural(e.workloads.length, 'workload')}, ${faults}, ${plural(e.hypotheses.length, 'hypothesis', 'hypotheses')}\n`);
         }
       }
       // Bad input: 2, like every refused input.

@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { validateExperiment } from '../../src/experiment/spec.js';
 import { runExperiment } from '../../src/experiment/runner.js';
+import { expandSchedule } from '../../src/experiment/schedule.js';
 
 /**
  * The README's worked example (fixtures/examples/redis-outage-20s.yaml), exactly as a user runs it:
@@ -47,4 +48,49 @@ describe('an early fault calibrates', () => {
     expect(r.calibration.find((c) => c.selector.metric === 'sc_target_connections'), why).toMatchObject({ ok: true });
     expect(r.calibration.every((c) => c.ok), why).toBe(true);
   }, 120_000);
+});
+
+describe('a soak with a repeating schedule', () => {
+  // fixtures/examples/soak-repeating.yaml is 10 minutes (Redis down every minute, PostgreSQL slow every minute
+  // in between): the same file, its rhythm shortened to 14 s so three cycles of each (and their recoveries) fit in 50 s.
+  it('applies each fault three times, each cycle calibrated and judged in phases of its own; the progress line names the next fault', async () => {
+    const raw = parse(readFileSync(join(HARNESS_ROOT, 'fixtures', 'examples', 'soak-repeating.yaml'), 'utf8')) as { faults: Record<string, unknown>[] } & Record<string, unknown>;
+    const timing: Record<string, Record<string, unknown>> = { redis: { startS: '5s', durationS: '5s', everyS: '14s', jitterS: '2s' }, pg: { startS: '13s', durationS: '3s', everyS: '14s' } };
+    const experiment = validateExperiment({ ...raw, durationS: '50s', recoveryS: '3s', faults: raw.faults.map((f) => ({ ...f, ...timing[f.id as string] })) }, 'soak-repeating (shortened)');
+    const runsDir = join(HARNESS_ROOT, 'reports', 'runs', `itest-soak-repeating-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const lines: string[] = [];
+    const r = await runExperiment({ experiment, profile: 'hardened', labName: inject('labName'), runsDir, screenshot: false, onProgress: (l) => lines.push(l) });
+    const why = `${r.error ?? ''}\n${r.hypotheses.map((h) => `${h.id}: ${h.verdict} — ${h.evidence}`).join('\n')}\n${r.calibration.map((c) => `${c.faultId} ${c.label}: ${c.ok} ${c.detail}`).join('\n')}`;
+
+    // Every cycle applied, verified on the wire and rolled back, in the order the schedule says.
+    expect(r.faults.map((f) => f.id), why).toEqual(['redis', 'pg', 'redis#2', 'pg#2', 'redis#3', 'pg#3']);
+    for (const f of r.faults) expect(f, `${f.id}\n${why}`).toMatchObject({ verified: true, rolledBack: true, appliedAtMs: expect.any(Number), removedAtMs: expect.any(Number) });
+    // The jitter came from the run's seed: the schedule replays from the manifest alone.
+    const manifest = JSON.parse(readFileSync(join(runsDir, r.runId, 'manifest.json'), 'utf8')) as { seed: number };
+    expect(r.faults.map((f) => f.plannedStartS)).toEqual(expandSchedule(experiment.faults, experiment.durationS, manifest.seed).map((o) => o.startS));
+    r.faults.filter((f) => f.entryId === 'redis' || f.id === 'redis').forEach((f, i) => {
+      expect(f.plannedStartS - (5 + i * 14)).toBeGreaterThanOrEqual(0);
+      expect(f.plannedStartS - (5 + i * 14)).toBeLessThan(2);
+    });
+
+    // Each cycle has its own phases and its own calibration (the target's connections, the 300 ms on the path).
+    for (const id of ['redis', 'redis#2', 'redis#3', 'pg', 'pg#2', 'pg#3']) {
+      expect(r.phases.map((p) => p.id), why).toContain(`fault:${id}`);
+      const cal = r.calibration.filter((c) => c.faultId === id);
+      expect(cal.length, `${id}\n${why}`).toBeGreaterThanOrEqual(2);
+      expect(cal.every((c) => c.ok), `${id}\n${why}`).toBe(true);
+    }
+    // A check on fault:redis is judged on every cycle; recovers on every fault's every cycle.
+    const h = (id: string) => r.hypotheses.find((x) => x.id === id)!;
+    expect(h('login-during-outage').evidence, why).toMatch(/fault:redis: .*; fault:redis#2: .*; fault:redis#3: /);
+    expect(h('login-during-outage').verdict, why).toBe('PASS');
+    for (const id of ['redis', 'redis#2', 'redis#3', 'pg', 'pg#2', 'pg#3']) expect(h('login-recovers').evidence, why).toContain(`${id}: back after`);
+    expect(r.claims.map((c) => [c.id, c.verdict]), why).toEqual([['LOGIN', 'PASS'], ['REDIS-LOGIN', 'PASS'], ['RECOVERY-LATENCY', 'PASS']]);
+    expect(r.exitCode, why).toBe(0);
+
+    // A soak's reader sees what is on, and what comes next and when.
+    expect(lines.some((l) => /^t=\d+s\/50s  phase (fault:redis|recovery:redis)  next pg in \d+s/.test(l)), lines.join('\n')).toBe(true);
+    expect(lines.some((l) => /phase fault:redis#2 .*next pg#2 in \d+s/.test(l)), lines.join('\n')).toBe(true);
+    expect(lines.some((l) => /no fault to come/.test(l)), lines.join('\n')).toBe(true);
+  }, 150_000);
 });
