@@ -24,6 +24,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { isAscii } from 'node:buffer';
 import { createGunzip, constants, type Gunzip } from 'node:zlib';
 import type { MetricKind, Sample } from './model.js';
+import { K6CsvParser, isCsvSamplesPath } from './k6-csv.js';
 
 export interface K6ReadOptions {
   /** Tags added to every sample (they override the sample's own tag of the same name). */
@@ -38,6 +39,25 @@ export interface K6ReadOptions {
   gzip?: boolean;
   /** Called after each decoded chunk with the number of complete lines so far (for progress / benchmarks). */
   onProgress?: (lines: number) => void;
+  /** k6's output format (default: by the file name, `.csv[.gz]` is CSV, anything else JSON). */
+  format?: 'json' | 'csv';
+}
+
+/** What both readers (JSON here, CSV in k6-csv.ts) offer the file and tail loops below. */
+export interface SampleParser {
+  points: number;
+  skipped: number;
+  badLines: number;
+  bytes: number;
+  readonly metrics: Record<string, MetricKind>;
+  pushBytes(chunk: Buffer): void;
+  /** End of input; true when it ended inside a line. */
+  finish(): boolean;
+}
+
+/** The parser for a samples file: CSV by its name (`.csv`, `.csv.gz`) or `format`, else k6's JSON. */
+export function sampleParser(path: string, onSample: (s: Sample) => void, opts: K6ReadOptions = {}): SampleParser {
+  return (opts.format ?? (isCsvSamplesPath(path) ? 'csv' : 'json')) === 'csv' ? new K6CsvParser(onSample, opts) : new K6LineParser(onSample, opts);
 }
 
 export interface K6ReadResult {
@@ -93,7 +113,7 @@ export function parseK6Time(s: string): number {
  * Cuts text into lines and turns them into samples. Shared by readK6Samples and K6Tail: push decoded
  * chunks with push(); the remainder after the last newline waits for the next chunk.
  */
-export class K6LineParser {
+export class K6LineParser implements SampleParser {
   points = 0;
   skipped = 0;
   badLines = 0;
@@ -509,7 +529,7 @@ function gzipComplete(path: string, decodedBytes: number): boolean {
  * A truncated gzip stream yields what it holds (finishFlush Z_SYNC_FLUSH); a partial last line is ignored.
  */
 export async function readK6Samples(path: string, onSample: (s: Sample) => void, opts: K6ReadOptions = {}): Promise<K6ReadResult> {
-  const parser = new K6LineParser(onSample, opts);
+  const parser = sampleParser(path, onSample, opts);
   const gz = isGzipFile(path, opts.gzip);
   let streamTruncated = false;
   let decoded = 0;
@@ -555,7 +575,7 @@ export interface K6TailOptions extends K6ReadOptions {
  * The file may not exist yet when started. stop() reads what is left and returns the totals.
  */
 export class K6Tail {
-  private readonly parser: K6LineParser;
+  private readonly parser: SampleParser;
   private readonly intervalMs: number;
   private readonly maxBytes: number;
   private fh: FileHandle | undefined;
@@ -570,7 +590,7 @@ export class K6Tail {
   private readonly buf: Buffer;
 
   constructor(readonly path: string, onSample: (s: Sample) => void, private readonly opts: K6TailOptions = {}) {
-    this.parser = new K6LineParser(onSample, opts);
+    this.parser = sampleParser(path, onSample, opts);
     this.intervalMs = opts.intervalMs ?? 500;
     this.maxBytes = opts.maxBytesPerPoll ?? 8 * CHUNK;
     this.buf = Buffer.allocUnsafe(CHUNK);
