@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { readJournal, type JournalEntry } from '../../chaos/journal.js';
+import { CompositeFault } from '../../chaos/composite.js';
+import { createFault } from '../../chaos/spec.js';
 import type { FaultLab } from '../../chaos/fault.js';
 import { procStartTime } from '../lab/process.js';
 import { formatDuration } from '../util/duration.js';
@@ -21,6 +23,8 @@ export interface ActiveFault {
   ageS: number;
   /** The process that applied it: alive or not, and its command line when alive. */
   appliedBy: { pid: number; alive: boolean; command: string | null };
+  /** A part of a composite fault (turn-outage → turn-outage-udp, turn-outage-tcp): the whole's id. */
+  partOf?: string;
 }
 
 /** Linux's USER_HZ: /proc/<pid>/stat counts start times in these ticks on every mainstream architecture. */
@@ -76,8 +80,23 @@ export function describeEntry(e: JournalEntry, now = Date.now()): ActiveFault {
   };
 }
 
+/** The part ids of a composite fault's entry (none for any other, or a spec this version cannot build). */
+function partIds(e: JournalEntry): string[] {
+  try {
+    const f = createFault(e.spec);
+    return f instanceof CompositeFault ? f.parts.map((p) => p.id) : [];
+  } catch {
+    return [];
+  }
+}
+
 export function activeFaults(lab: Pick<FaultLab, 'name'>, now = Date.now()): ActiveFault[] {
-  return readJournal(lab).map((e) => describeEntry(e, now));
+  const journal = readJournal(lab);
+  const wholeOf = new Map(journal.flatMap((e) => partIds(e).map((id) => [id, e.id] as const)));
+  return journal.map((e) => {
+    const whole = wholeOf.get(e.id);
+    return { ...describeEntry(e, now), ...(whole !== undefined ? { partOf: whole } : {}) };
+  });
 }
 
 /** `attributes.latency=500 proxy=cassandra`: nested params flattened to key paths. */
@@ -89,12 +108,14 @@ export function paramsText(params: Record<string, unknown>, prefix = ''): string
 
 export function faultTable(faults: readonly ActiveFault[]): string {
   return redact(table(['ID', 'FAULT', 'MECHANISM', 'TARGET', 'PARAMS', 'APPLIED', 'AGE', 'APPLIED BY'], faults.map((f) => [
-    f.id, f.name, f.mechanism, f.target, paramsText(f.params) || '-', f.appliedAt.replace(/\.\d+Z$/, 'Z'), formatDuration(f.ageS * 1000),
-    f.appliedBy.alive ? `pid ${f.appliedBy.pid}, running: ${f.appliedBy.command ?? '?'}` : `pid ${f.appliedBy.pid}, exited (applied by hand, or a run that died)`,
+    f.id, f.partOf !== undefined ? `(part of ${f.partOf})` : f.name, f.mechanism, f.target, paramsText(f.params) || '-', f.appliedAt.replace(/\.\d+Z$/, 'Z'), formatDuration(f.ageS * 1000),
+    f.appliedBy.alive ? `running (pid ${f.appliedBy.pid}): ${f.appliedBy.command ?? '?'}` : `exited (pid ${f.appliedBy.pid})`,
   ])));
 }
 
-/** The lines `sch lab status` and `sch fault list` print: the table, or that there is none. */
+/** The lines `sch lab status` and `sch fault list` print: the table and what "exited" means, or that there is none. */
 export function faultsText(faults: readonly ActiveFault[]): string {
-  return faults.length ? faultTable(faults) : 'no active faults';
+  if (!faults.length) return 'no active faults';
+  const exited = faults.some((f) => !f.appliedBy.alive);
+  return `${faultTable(faults)}${exited ? '\nexited: applied by hand and left on, or by a run that died; sch fault clear <id> rolls one back' : ''}`;
 }
