@@ -6,6 +6,7 @@ import type { ServiceName } from '../lab/services/types.js';
 import { redact } from '../util/redact.js';
 import { DEFAULT_LAB } from '../util/lab-name.js';
 import { EXIT } from '../util/exit-codes.js';
+import { activeFaults, faultsText } from './fault-view.js';
 
 export function parsePort(value: string): number {
   const n = Number(value);
@@ -24,6 +25,13 @@ export function parseServices(value: string): ServiceName[] {
 export function statusTable(rows: ServiceStatus[]): string {
   return table(['SERVICE', 'ADDRESS', 'PROXY', 'PID', 'HEALTH', 'DETAIL'],
     rows.map((r) => [r.name, r.address, r.proxy ?? '-', r.pid ? String(r.pid) : '-', r.healthy ? 'healthy' : r.running ? 'UNHEALTHY' : 'DOWN', r.detail]));
+}
+
+/** The lab by name, or a LabError (exit 2) saying how to start it. */
+export async function requireLab(name: string): Promise<Lab> {
+  const lab = await Lab.attach(name);
+  if (!lab) throw new LabError(`no lab "${name}" is up (start one with: sch lab up${name === DEFAULT_LAB ? '' : ` --name ${name}`})`);
+  return lab;
 }
 
 /** Runs `fn` with an AbortSignal tied to SIGINT/SIGTERM, so an interrupted start stops what it started. */
@@ -69,14 +77,16 @@ export function labCommand(): Command {
       if (!st.every((s) => s.healthy)) process.exitCode = EXIT.runFailed;
     });
   lab.command('status')
-    .description('print each service, its address, its proxy, health and pid')
+    .description('print each service, its address, its proxy, health and pid, then the active faults (sch fault list)')
     .option('--name <name>', 'lab name', DEFAULT_LAB)
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON: { services, faults }')
     .action(async (o: { name: string; json?: boolean }) => {
-      const l = await Lab.attach(o.name);
-      if (!l) throw new LabError(`no lab "${o.name}" is up (start one with: sch lab up${o.name === DEFAULT_LAB ? '' : ` --name ${o.name}`})`);
+      const l = await requireLab(o.name);
       const st = await l.status();
-      process.stdout.write(o.json ? JSON.stringify(st, null, 2) + '\n' : statusTable(st) + '\n');
+      // The chaos journal: faults a running experiment or `sch fault apply` left on.
+      const faults = activeFaults(l);
+      const text = `${statusTable(st)}\n\n${faults.length ? 'active faults:\n' : ''}${faultsText(faults)}`;
+      process.stdout.write(redact(o.json ? JSON.stringify({ services: st, faults }, null, 2) : text) + '\n');
       // A service not healthy: the lab cannot be used, as a failed start (2; 1 is "claims not as expected").
       if (!st.every((s) => s.healthy)) process.exitCode = EXIT.runFailed;
     });
