@@ -19,7 +19,8 @@ import { selectorsOf } from '../verdicts/kinds/index.js';
 import { calibrate } from './calibration.js';
 import { loadClaims, type Claim } from './claims.js';
 import { derivePhases } from './phases.js';
-import { HISTORY_FILES, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir } from './history.js';
+import { HISTORY_FILES, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir, workloadSamples } from './history.js';
+import { readMetricKinds } from '../k6/metric-kinds.js';
 import type { Experiment } from './spec.js';
 
 /** 1 s windows up to 10 minutes, then at most ~600 windows: memory stays bounded on long soaks. */
@@ -63,7 +64,7 @@ function historyFiles(dir: string, e: Experiment): RunFile[] {
     const wd = workloadDir(dir, w.id);
     if (!existsSync(wd)) continue;
     const present = new Set(readdirSync(wd));
-    if (present.has(WORKLOAD_FILES.samples)) files.push({ kind: 'samples', path: `workloads/${w.id}/${WORKLOAD_FILES.samples}` });
+    for (const f of [WORKLOAD_FILES.samples, WORKLOAD_FILES.samplesLive, WORKLOAD_FILES.samplesJson]) if (present.has(f)) files.push({ kind: 'samples', path: `workloads/${w.id}/${f}` });
     if (present.has(WORKLOAD_FILES.summary)) files.push({ kind: 'k6-summary', path: `workloads/${w.id}/${WORKLOAD_FILES.summary}` });
     if (present.has(WORKLOAD_FILES.log)) files.push({ kind: 'k6-log', path: `workloads/${w.id}/${WORKLOAD_FILES.log}` });
     if (present.has(WORKLOAD_FILES.history)) files.push({ kind: 'history', path: `workloads/${w.id}/${WORKLOAD_FILES.history}` });
@@ -90,9 +91,11 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
 
   const workloads: RunResult['workloads'] = [];
   for (const w of e.workloads) {
-    const samples = join(workloadDir(dir, w.id), WORKLOAD_FILES.samples);
+    const samples = workloadSamples(dir, w.id);
     let points = 0;
-    if (existsSync(samples)) {
+    if (samples !== null) {
+      // CSV carries no metric kinds: the run wrote them beside it (a JSON file declares its own).
+      for (const [m, k] of Object.entries(readMetricKinds(join(workloadDir(dir, w.id), WORKLOAD_FILES.metricKinds)))) pipeline.setMetricKind(m, k);
       o.log?.(`reading samples of ${w.id}`);
       points = (await pipeline.readK6(samples, { extraTags: { workload: w.id } })).points;
     }

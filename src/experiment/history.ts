@@ -7,7 +7,8 @@
  *   run.json                 how it ended: runEndMs, a run error, each workload's k6 exit and failure
  *   observations.jsonl       the runner's own samples: path RTT through faulted proxies, the target's own
  *                            connections through them, the proxies' traffic counters (one JSON Sample a line)
- *   workloads/<id>/          k6's raw samples (samples.json.gz), summary.json, k6.log (console output: the
+ *   workloads/<id>/          k6's raw samples (samples.csv.gz with metric-kinds.json beside it; samples.csv
+ *                            while k6 runs or after a killed run; older runs: samples.json.gz), summary.json, k6.log (console output: the
  *                            fan-out SETUP / SENT / DELIVERY records), options.json
  *   workloads/<id>/history.json   chat workloads: each conversation's history, read after the run
  *   run.log                  the runner's log
@@ -30,7 +31,19 @@ export const HISTORY_FILES = {
 } as const;
 
 export const workloadDir = (runDir: string, id: string): string => join(runDir, 'workloads', id);
-export const WORKLOAD_FILES = { samples: 'samples.json.gz', summary: 'summary.json', log: 'k6.log', history: 'history.json' } as const;
+export const WORKLOAD_FILES = { samples: 'samples.csv.gz', samplesLive: 'samples.csv', samplesJson: 'samples.json.gz', metricKinds: 'metric-kinds.json', summary: 'summary.json', log: 'k6.log', history: 'history.json' } as const;
+
+/**
+ * A workload's raw samples as written: CSV, gzipped once k6 is done (plain while it runs, and after a
+ * killed run), or JSON (older runs); null when none.
+ */
+export function workloadSamples(runDir: string, id: string): string | null {
+  for (const f of [WORKLOAD_FILES.samples, WORKLOAD_FILES.samplesLive, WORKLOAD_FILES.samplesJson]) {
+    const p = join(workloadDir(runDir, id), f);
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
 
 const FaultRecordSchema = z.object({
   id: z.string(),

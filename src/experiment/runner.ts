@@ -198,7 +198,8 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     for (const w of e.workloads) {
       const outDir = workloadDir(dir, w.id);
       mkdirSync(outDir, { recursive: true });
-      const tail = new K6Tail(join(outDir, WORKLOAD_FILES.samples), (s) => {
+      // The plain CSV k6 writes while it runs (runScenario gzips it afterwards; the open file is read to its end).
+      const tail = new K6Tail(join(outDir, WORKLOAD_FILES.samplesLive), (s) => {
         if (!firstSample) firstSample = Date.now();
         meter.add(s);
       }, { intervalMs: 1000, extraTags: { workload: w.id } });
@@ -225,7 +226,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       if (outputs.length) log(`workload ${w.id}: k6 outputs ${outputs.join(' ')}`);
       const sized = { SC_SOURCE_ADDRESSES: String(Math.max(1, addresses.length)), SC_RATE_LIMIT_PER_MINUTE: String(e.params.rateLimitPerMinute), SC_WS_MAX_CONNECTIONS: String(e.params.wsMaxConnections) };
       workloadRuns.push(runScenario({
-        name: w.scenario, baseUrl: prov.baseUrl, profile: w.profile, outDir, signal: stopWork.signal,
+        name: w.scenario, baseUrl: prov.baseUrl, profile: w.profile, outDir, samplesFile: WORKLOAD_FILES.samples, signal: stopWork.signal,
         timeoutMs: (e.durationS + 180) * 1000,
         tags: { workload: w.id },
         allowRemote: o.allowRemote ?? false, labAddress: prov.lab?.address ?? null, k6Env: own, outputs,

@@ -60,6 +60,8 @@ export interface BundleResult {
   hash: string;
   /** true when the cached bundle was reused. */
   cached: boolean;
+  /** Every source file bundled (absolute): where the script's own metrics are declared (metric-kinds.ts). */
+  inputs: string[];
 }
 
 // Remote modules (`import … from 'https://jslib.k6.io/…'`, common in k6 users' own scripts) are k6's to fetch.
@@ -125,7 +127,7 @@ export async function bundleScenario(name: string, opts: { scenariosDir?: string
     try {
       const prev = JSON.parse(readFileSync(meta, 'utf8')) as { hash?: unknown; inputs?: unknown };
       if (typeof prev.hash === 'string' && Array.isArray(prev.inputs) && prev.inputs.every((p) => typeof p === 'string' && existsSync(p))) {
-        if (hashInputs(prev.inputs as string[]) === prev.hash) return { path: out, hash: prev.hash, cached: true };
+        if (hashInputs(prev.inputs as string[]) === prev.hash) return { path: out, hash: prev.hash, cached: true, inputs: prev.inputs as string[] };
       }
     } catch {
       /* rebuild */
@@ -153,7 +155,7 @@ export async function bundleScenario(name: string, opts: { scenariosDir?: string
   writeFileSync(`${out}.tmp`, code);
   renameSync(`${out}.tmp`, out);
   writeFileSync(meta, `${JSON.stringify({ hash, inputs }, null, 2)}\n`);
-  return { path: out, hash, cached: false };
+  return { path: out, hash, cached: false, inputs };
 }
 
 function hashInputs(files: string[]): string {

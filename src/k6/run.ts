@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gunzipSync } from 'node:zlib';
+import { K6CsvParser, isCsvSamplesPath } from '../results/k6-csv.js';
+import { METRIC_KINDS_FILE, writeMetricKinds } from './metric-kinds.js';
 import { binaries, HARNESS_ROOT } from '../lab/paths.js';
 import { run } from '../lab/exec.js';
 import { redact } from '../util/redact.js';
@@ -217,8 +220,13 @@ export interface RunScenarioOptions {
   labAddress?: string | null;
   /** Where scenarios live (default scenarios/). */
   scenariosDir?: string;
-  /** Samples file name inside outDir (default samples.json.gz). */
+  /** Samples file name inside outDir (default samples.csv.gz, or samples.json.gz with samplesFormat json). */
   samplesFile?: string;
+  /**
+   * k6's raw sample output: `csv` (default; gzipped, microsecond times — about a quarter of the JSON writer's
+   * cost to k6, bench/k6-overhead.ts — with the metric kinds written beside it, metric-kinds.ts) or `json`.
+   */
+  samplesFormat?: 'csv' | 'json';
   /** Extra k6 run tags (`--tag k=v`) on every sample. */
   tags?: Record<string, string>;
   /** Each line k6 writes while it runs (progress). */
@@ -342,6 +350,18 @@ export interface ScenarioRunResult {
   stderr: string;
 }
 
+/** Where k6 writes a CSV samples file while it runs: the final name without `.gz` (runScenario compresses it after). */
+export function liveSamplesPath(samplesPath: string): string {
+  return samplesPath.replace(/\.gz$/, '');
+}
+
+/** Compress `from` into `to` (streaming), then remove `from`; a reader holding `from` open still reads it to the end. */
+async function gzipFile(from: string, to: string): Promise<void> {
+  await pipeline(createReadStream(from), createGzip(), createWriteStream(`${to}.tmp`));
+  renameSync(`${to}.tmp`, to);
+  rmSync(from, { force: true });
+}
+
 /** k6 exit code when thresholds were crossed. */
 export const K6_THRESHOLDS_FAILED = 99;
 
@@ -399,7 +419,13 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
   mkdirSync(outDir, { recursive: true });
   const optionsPath = join(outDir, 'options.json');
   const summaryPath = join(outDir, 'summary.json');
-  const samplesPath = join(outDir, o.samplesFile ?? 'samples.json.gz');
+  const format = o.samplesFormat ?? 'csv';
+  const samplesPath = join(outDir, o.samplesFile ?? (format === 'csv' ? 'samples.csv.gz' : 'samples.json.gz'));
+  // k6 writes CSV plain (flushed every second, so the run can follow it live: gzipped, a slow workload's
+  // output would sit in a half-filled deflate block until k6 exits); it is compressed once k6 is done.
+  const writtenPath = format === 'csv' ? liveSamplesPath(samplesPath) : samplesPath;
+  // CSV names no metric kinds: the script's declared ones and k6's built-ins, beside the samples.
+  if (o.samples !== false && format === 'csv') writeMetricKinds(join(outDir, METRIC_KINDS_FILE), bundle.inputs);
   writeFileSync(optionsPath, `${JSON.stringify(script ? {} : { thresholds }, null, 2)}\n`);
   // A summary left by an earlier run in the same directory must not pass for this one's.
   rmSync(summaryPath, { force: true });
@@ -413,16 +439,17 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
     '--config', optionsPath,
     '--system-tags', SYSTEM_TAGS.join(','),
     '--summary-trend-stats', [...new Set([...TREND_STATS, ...budgetStats])].join(','),
-    ...(o.samples === false ? [] : ['--out', `json=${samplesPath}`]),
+    ...(o.samples === false ? [] : ['--out', `${format}=${writtenPath}`]),
     ...(o.outputs ?? []).flatMap((x) => ['--out', x]),
     ...Object.entries(o.tags ?? {}).flatMap(([k, v]) => ['--tag', `${k}=${v}`]),
     ...k6Args,
     ...envArgs(env),
     bundle.path,
   ];
-  const r = await runStreaming(k6, args, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, ...(o.k6Env ?? {}), K6_NO_COLOR: '1' }, ...(o.signal ? { signal: o.signal } : {}) }, o.onOutput ?? (() => undefined));
+  const r = await runStreaming(k6, args, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, ...(o.k6Env ?? {}), K6_NO_COLOR: '1', K6_CSV_TIME_FORMAT: 'unix_micro' }, ...(o.signal ? { signal: o.signal } : {}) }, o.onOutput ?? (() => undefined));
   // k6 logs failed requests with their URL (tokens, signatures): the log on disk is redacted.
   writeFileSync(join(outDir, 'k6.log'), redact(`${r.stdout}\n--- stderr ---\n${r.stderr}`));
+  if (writtenPath !== samplesPath && existsSync(writtenPath)) await gzipFile(writtenPath, samplesPath);
 
   let summary: K6Summary | null = null;
   let summaryProblem: string | null = null;
@@ -606,9 +633,20 @@ export type K6Sample =
   | { type: 'Metric'; metric: string; data: { name: string; type: string; contains: string } }
   | { type: 'Point'; metric: string; data: { time: string; value: number; tags?: Record<string, string> } };
 
-/** Read k6's JSON output (gzipped when the name ends in .gz). */
+/**
+ * Read a whole raw samples file at once (gzipped when the name ends in .gz): k6's JSON lines, or its CSV
+ * (`.csv[.gz]`) as the same Point objects (tags without empty system tags; time as k6's RFC 3339). For tests
+ * and small files; the analysis streams them (src/results/k6-reader.ts).
+ */
 export function readSamples(path: string): K6Sample[] {
   const raw = readFileSync(path);
   const text = path.endsWith('.gz') ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+  if (isCsvSamplesPath(path)) {
+    const out: K6Sample[] = [];
+    const p = new K6CsvParser((s) => out.push({ type: 'Point', metric: s.metric, data: { time: new Date(s.time).toISOString(), value: s.value, tags: { ...s.tags } } }));
+    p.pushText(text);
+    p.finish();
+    return out;
+  }
   return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as K6Sample);
 }
