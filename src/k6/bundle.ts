@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { build, type BuildOptions } from 'esbuild';
 import { HARNESS_ROOT } from '../lab/paths.js';
 
 export const SCENARIOS_DIR = join(HARNESS_ROOT, 'scenarios');
@@ -67,6 +67,12 @@ export interface BundleResult {
 // Remote modules (`import … from 'https://jslib.k6.io/…'`, common in k6 users' own scripts) are k6's to fetch.
 const BUILD_OPTIONS = { format: 'esm', platform: 'neutral', target: 'es2020', external: ['k6', 'k6/*', 'https://*', 'http://*'] } as const;
 
+/** A workload split over generators (src/experiment/generators.ts): the file setup()'s data is read from, in every generator. */
+export const SETUP_DATA_ENV = 'SCH_SETUP_DATA';
+/** Set: run setup() alone (one no-op iteration), and write its data to $SCH_SETUP_DATA_OUT. */
+export const SETUP_ONLY_ENV = 'SCH_SETUP_ONLY';
+export const SETUP_DATA_OUT_ENV = 'SCH_SETUP_DATA_OUT';
+
 /** The environment variable naming the file the bundle's handleSummary writes (set by src/k6/run.ts). */
 export const SUMMARY_EXPORT_ENV = 'SCH_SUMMARY_EXPORT';
 
@@ -80,9 +86,14 @@ export const SUMMARY_EXPORT_ENV = 'SCH_SUMMARY_EXPORT';
 export const SUMMARY_FOOTER = `
 // ---- added by src/k6/bundle.ts: the summary without setup() data (it holds the test accounts' tokens)
 export function handleSummary(data) {
+  var setupOut = __ENV.${SETUP_DATA_OUT_ENV};
+  var setupData = data.setup_data;
   delete data.setup_data;
   var path = __ENV.${SUMMARY_EXPORT_ENV};
-  if (!path) return undefined;
+  var out = {};
+  // A setup-only run (a workload split over generators): what setup() returned, for every generator to read.
+  if (setupOut) out[setupOut] = JSON.stringify(setupData === undefined ? null : setupData);
+  if (!path) return setupOut ? out : undefined;
   var byName = function (list) {
     if (!Array.isArray(list)) return list || {};
     var o = {};
@@ -106,11 +117,34 @@ export function handleSummary(data) {
     }
     metrics[name] = v;
   }
-  var out = {};
   out[path] = JSON.stringify({ root_group: group(data.root_group), metrics: metrics }, null, 4);
   return out;
 }
 `;
+
+/**
+ * The bundle's entry: the scenario (or script) itself, re-exported, with setup() able to run once for a
+ * workload split over several k6 instances. k6 runs setup() in every instance (and k6-operator in every
+ * runner), which would register accounts and create conversations once per instance; instead a setup-only
+ * run ($SCH_SETUP_ONLY) writes what setup() returned, and each instance reads it in its init context
+ * ($SCH_SETUP_DATA: open() is only allowed there) and returns it from setup(), so every instance works on
+ * the same accounts and conversations. Without those variables the entry behaves exactly as the script.
+ */
+function entrySource(entry: string, exported: readonly string[]): string {
+  const src = JSON.stringify(entry);
+  const has = (name: string) => exported.includes(name);
+  return [
+    `import * as script from ${src};`,
+    `export * from ${src};`,
+    has('default') ? 'export default script.default;' : '',
+    `const shared = __ENV.${SETUP_DATA_ENV} ? JSON.parse(open(__ENV.${SETUP_DATA_ENV})) : undefined;`,
+    `export const options = __ENV.${SETUP_ONLY_ENV} ? Object.assign({}, script.options || {}, { scenarios: { sch_setup_only: { executor: 'shared-iterations', exec: 'schSetupOnly', vus: 1, iterations: 1 } }, thresholds: {} }) : (script.options || {});`,
+    'export function schSetupOnly() {}',
+    has('setup') ? 'export function setup() { return shared !== undefined ? shared : script.setup(); }' : '',
+    // teardown() would run once per instance: with shared data, only where setup() ran (the setup-only run skips the load, not teardown).
+    has('teardown') ? `export function teardown(data) { if (__ENV.${SETUP_DATA_ENV} && !__ENV.${SETUP_ONLY_ENV}) return; return script.teardown(data); }` : '',
+  ].filter(Boolean).join('\n');
+}
 
 /**
  * Bundle scenarios/<name>.ts (or a script file of your own) into reports/runs/.bundles/<name>.js for k6
@@ -133,23 +167,16 @@ export async function bundleScenario(name: string, opts: { scenariosDir?: string
       /* rebuild */
     }
   }
-  const r = await build({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    metafile: true,
-    ...BUILD_OPTIONS,
-    external: [...BUILD_OPTIONS.external],
-    absWorkingDir: HARNESS_ROOT,
-    logLevel: 'silent',
-    legalComments: 'none',
-  });
+  const common = { bundle: true, write: false, metafile: true, ...BUILD_OPTIONS, external: [...BUILD_OPTIONS.external], absWorkingDir: HARNESS_ROOT, logLevel: 'silent', legalComments: 'none' } satisfies BuildOptions;
+  // First the script alone, for what it exports; then the entry around it (entrySource).
+  const plain = await build({ ...common, entryPoints: [entry] });
+  const exported = Object.values(plain.metafile.outputs).flatMap((o) => o.exports);
+  const r = await build({ ...common, stdin: { contents: entrySource(entry, exported), resolveDir: dirname(entry), sourcefile: 'sch-entry.js', loader: 'js' } });
   const built = r.outputFiles[0]?.text;
   if (built === undefined) throw new Error(`esbuild produced no output for scenario "${name}"`);
-  const exported = Object.values(r.metafile.outputs).flatMap((o) => o.exports);
   if (exported.includes('handleSummary')) throw new ScenarioInputError(`${isScriptFile(name) ? `k6 script ${entry}` : `scenario "${name}"`} exports handleSummary: the harness adds its own (the summary must not hold setup() data); remove it`);
   const code = `${built}${SUMMARY_FOOTER}`;
-  const inputs = Object.keys(r.metafile.inputs).map((p) => join(HARNESS_ROOT, p)).sort();
+  const inputs = Object.keys(r.metafile.inputs).filter((p) => !p.endsWith('sch-entry.js')).map((p) => join(HARNESS_ROOT, p)).sort();
   const hash = hashInputs(inputs);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(`${out}.tmp`, code);
@@ -162,6 +189,7 @@ function hashInputs(files: string[]): string {
   const h = createHash('sha256');
   h.update(JSON.stringify(BUILD_OPTIONS));
   h.update(SUMMARY_FOOTER);
+  h.update(entrySource.toString());
   for (const f of [...files].sort()) {
     h.update(f);
     h.update('\0');

@@ -10,7 +10,7 @@ import { binaries, HARNESS_ROOT } from '../lab/paths.js';
 import { run } from '../lab/exec.js';
 import { redact } from '../util/redact.js';
 import { checkTargetAddress } from '../util/target-address.js';
-import { bundleScenario, isScriptFile, scenarioSource, ScenarioInputError, SUMMARY_EXPORT_ENV, type BundleResult } from './bundle.js';
+import { bundleScenario, isScriptFile, scenarioSource, ScenarioInputError, SETUP_DATA_ENV, SETUP_DATA_OUT_ENV, SETUP_ONLY_ENV, SUMMARY_EXPORT_ENV, type BundleResult } from './bundle.js';
 import { loadBudgets, thresholdSpecs, thresholdsFor, BUDGETS_FILE, type K6Thresholds, type ThresholdSpec } from './budgets.js';
 import { DurationError, durationSeconds, formatDuration, parseDuration } from '../util/duration.js';
 
@@ -251,6 +251,18 @@ export interface RunScenarioOptions {
   vus?: number;
   /** k6's --iterations: a script of your own only (the scenarios of scenarios/ run at an arrival rate). */
   iterations?: number;
+  /**
+   * One of `count` instances of a split workload (src/experiment/generators.ts): k6's --execution-segment
+   * `index/count:(index+1)/count` of the sequence `0,1/count,…,1`, so the instances together run exactly the
+   * planned load (arrival rates, VUs and iterations divided as k6 defines).
+   */
+  segment?: { index: number; count: number };
+  /** Run k6 inside this network namespace (a generator's own: `ip netns exec`). */
+  netns?: string;
+  /** setup()'s data, as a setup-only run wrote it: every instance of a split workload reads it instead of running setup() again. */
+  setupData?: string;
+  /** Run setup() alone and write its data here (mode 0600 at the caller's care: it holds the test accounts' tokens). */
+  setupOnly?: string;
 }
 
 /** Whether the scenario's source reads (or documents) an SC_* variable: what a flag mapped onto one can change. */
@@ -350,6 +362,14 @@ export interface ScenarioRunResult {
   stderr: string;
 }
 
+/** k6's flags for instance `index` of `count`: its execution segment, and the whole sequence (every instance the same). */
+export function segmentArgs(s: { index: number; count: number } | undefined): string[] {
+  if (!s || s.count <= 1) return [];
+  if (!Number.isInteger(s.index) || !Number.isInteger(s.count) || s.index < 0 || s.index >= s.count) throw new ScenarioInputError(`execution segment ${s.index} of ${s.count}: not an instance of the split`);
+  const at = (i: number) => (i === 0 ? '0' : i === s.count ? '1' : `${i}/${s.count}`);
+  return ['--execution-segment', `${at(s.index)}:${at(s.index + 1)}`, '--execution-segment-sequence', Array.from({ length: s.count + 1 }, (_, i) => at(i)).join(',')];
+}
+
 /** Where k6 writes a CSV samples file while it runs: the final name without `.gz` (runScenario compresses it after). */
 export function liveSamplesPath(samplesPath: string): string {
   return samplesPath.replace(/\.gz$/, '');
@@ -431,7 +451,11 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
   rmSync(summaryPath, { force: true });
 
   // The summary is written by the bundle's handleSummary (src/k6/bundle.ts), without setup() data.
-  const env = { ...scenarioEnv(o.baseUrl, o.profile, plan, { ...flagEnv, ...o.env }), [SUMMARY_EXPORT_ENV]: summaryPath };
+  const env = {
+    ...scenarioEnv(o.baseUrl, o.profile, plan, { ...flagEnv, ...o.env }), [SUMMARY_EXPORT_ENV]: summaryPath,
+    ...(o.setupData ? { [SETUP_DATA_ENV]: o.setupData } : {}),
+    ...(o.setupOnly ? { [SETUP_ONLY_ENV]: '1', [SETUP_DATA_OUT_ENV]: o.setupOnly } : {}),
+  };
   const timeoutMs = o.timeoutMs ?? (await expectedSeconds(o, plan, bundle.path, optionsPath, envArgs(env)) + 60) * 1000;
   const budgetStats = specs.map((t) => /^(p\([\d.]+\))/.exec(t.expression)?.[1]).filter((x): x is string => x !== undefined);
   const args = [
@@ -443,10 +467,12 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
     ...(o.outputs ?? []).flatMap((x) => ['--out', x]),
     ...Object.entries(o.tags ?? {}).flatMap(([k, v]) => ['--tag', `${k}=${v}`]),
     ...k6Args,
+    ...segmentArgs(o.segment),
     ...envArgs(env),
     bundle.path,
   ];
-  const r = await runStreaming(k6, args, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, ...(o.k6Env ?? {}), K6_NO_COLOR: '1', K6_CSV_TIME_FORMAT: 'unix_micro' }, ...(o.signal ? { signal: o.signal } : {}) }, o.onOutput ?? (() => undefined));
+  const [cmd, cmdArgs] = o.netns ? ['ip', ['netns', 'exec', o.netns, k6, ...args]] : [k6, args];
+  const r = await runStreaming(cmd, cmdArgs, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, ...(o.k6Env ?? {}), K6_NO_COLOR: '1', K6_CSV_TIME_FORMAT: 'unix_micro' }, ...(o.signal ? { signal: o.signal } : {}) }, o.onOutput ?? (() => undefined));
   // k6 logs failed requests with their URL (tokens, signatures): the log on disk is redacted.
   writeFileSync(join(outDir, 'k6.log'), redact(`${r.stdout}\n--- stderr ---\n${r.stderr}`));
   if (writtenPath !== samplesPath && existsSync(writtenPath)) await gzipFile(writtenPath, samplesPath);
