@@ -8,6 +8,7 @@ import { auditDir, auditDirProblem, setAuditDir } from '../util/audit-quotes.js'
 import { usageErrorsExit2 } from './k6-flags.js';
 import { EXIT } from '../util/exit-codes.js';
 import { validateCommand } from './validate-commands.js';
+import { k6OperatorCommand } from './k6-operator-commands.js';
 
 const program = new Command('sch')
   .description('SecureConnect load-and-chaos harness: load (k6) + faults on a timeline + audit claims → verdicts')
@@ -34,7 +35,8 @@ const program = new Command('sch')
   .addCommand(topologyCommand())
   .addCommand(targetCommand())
   .addCommand(scenarioCommand())
-  .addCommand(validateCommand());
+  .addCommand(validateCommand())
+  .addCommand(k6OperatorCommand());
 
 // After every command is added: commander's usage errors exit 2 in each of them.
 usageErrorsExit2(program);
