@@ -9,6 +9,7 @@ import { usageErrorsExit2 } from './k6-flags.js';
 import { EXIT } from '../util/exit-codes.js';
 import { validateCommand } from './validate-commands.js';
 import { faultCommand } from './fault-commands.js';
+import { k6OperatorCommand } from './k6-operator-commands.js';
 
 const program = new Command('sch')
   .description('SecureConnect load-and-chaos harness: load (k6) + faults on a timeline + audit claims → verdicts')
@@ -36,7 +37,8 @@ const program = new Command('sch')
   .addCommand(targetCommand())
   .addCommand(scenarioCommand())
   .addCommand(validateCommand())
-  .addCommand(faultCommand());
+  .addCommand(faultCommand())
+  .addCommand(k6OperatorCommand());
 
 // After every command is added: commander's usage errors exit 2 in each of them.
 usageErrorsExit2(program);

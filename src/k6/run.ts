@@ -402,7 +402,7 @@ export const K6_EXIT_CODES: Readonly<Record<number, string>> = {
 export const SYSTEM_TAGS = ['proto', 'subproto', 'status', 'method', 'group', 'check', 'error', 'error_code', 'tls_version', 'scenario', 'service', 'expected_response'] as const;
 
 /** The summary's trend statistics: the scenarios' own, `count` (how no data is told apart) and any the budgets use. */
-const TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
+export const TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
 
 /** Variables of `env` that name a place the scenario sends traffic to. */
 const isTargetVariable = (k: string): boolean => /_URL$/.test(k);
