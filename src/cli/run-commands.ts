@@ -104,6 +104,7 @@ interface RunFlags {
   expectProfile?: ReferenceProfile;
   duration?: number;
   seed?: number;
+  generators?: number;
   lab: string;
   basePort?: number;
   keepLab?: boolean;
@@ -151,6 +152,7 @@ async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): P
     ...(f.expectProfile ? { expectProfile: f.expectProfile } : replayOf?.options.expectProfile ? { expectProfile: replayOf.options.expectProfile as ReferenceProfile } : {}),
     ...(f.duration ? { durationS: f.duration } : {}),
     ...(f.seed !== undefined ? { seed: f.seed } : replayOf ? { seed: replayOf.seed } : {}),
+    ...(f.generators !== undefined ? { generators: f.generators } : {}),
     labName: f.lab,
     ...(f.basePort ? { basePort: f.basePort } : {}),
     ...(f.keepLab ? { keepLab: true } : {}),
@@ -170,6 +172,12 @@ async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): P
   process.exit(r.exitCode);
 }
 
+function parseGenerators(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 8) throw new InvalidArgumentError('a whole number from 1 to 8');
+  return n;
+}
+
 function runFlags(c: Command): Command {
   return c
     .option('--target-url <url>', 'run against this deployment (its gateway) instead of the experiment\'s target; what only the reference target understands is listed as not applied', urlFlag('--target-url'))
@@ -184,6 +192,7 @@ function runFlags(c: Command): Command {
     .option('-o, --out <output>', 'k6 output for every workload, as k6 --out (repeatable): json=results.json, csv=samples.csv, experimental-prometheus-rw, …; a file gets each workload\'s id when there are several (results.probes.json)', outFlag)
     .option('--out-dir <dir>', `where run folders go (default ${RUNS_DIR})`)
     .option('--seed <n>', 'seed for run ids and anything random (recorded in the manifest)', parseSeed)
+    .option('--generators <n>', 'split every workload over N load generators (k6 execution segments; each in a network namespace of its own on the lab\'s network; setup() once for all): 1 to 8', parseGenerators)
     .option('--lab <name>', 'lab to use: attached if up, else started and stopped after the run', DEFAULT_LAB)
     .option('--base-port <port>', 'lab base port when the run starts it', parsePort)
     .option('--keep-lab', 'leave a lab this run started running')

@@ -5,7 +5,7 @@
  * result.json — and a newer checker can re-judge an old run.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ResultPipeline } from '../results/pipeline.js';
 import { RESULT_SCHEMA_VERSION, type MetricKind, type RunFile, type RunResult, type SeriesSelector } from '../results/model.js';
 import { withExpectations } from '../results/expectation.js';
@@ -19,7 +19,7 @@ import { selectorsOf } from '../verdicts/kinds/index.js';
 import { calibrate } from './calibration.js';
 import { loadClaims, type Claim } from './claims.js';
 import { derivePhases } from './phases.js';
-import { HISTORY_FILES, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir, workloadSamples } from './history.js';
+import { HISTORY_FILES, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir, workloadLog, workloadSampleFiles } from './history.js';
 import { readMetricKinds } from '../k6/metric-kinds.js';
 import type { Experiment } from './spec.js';
 
@@ -64,7 +64,7 @@ function historyFiles(dir: string, e: Experiment): RunFile[] {
     const wd = workloadDir(dir, w.id);
     if (!existsSync(wd)) continue;
     const present = new Set(readdirSync(wd));
-    for (const f of [WORKLOAD_FILES.samples, WORKLOAD_FILES.samplesLive, WORKLOAD_FILES.samplesJson]) if (present.has(f)) files.push({ kind: 'samples', path: `workloads/${w.id}/${f}` });
+    for (const f of workloadSampleFiles(dir, w.id)) files.push({ kind: 'samples', path: relative(dir, f.path) });
     if (present.has(WORKLOAD_FILES.summary)) files.push({ kind: 'k6-summary', path: `workloads/${w.id}/${WORKLOAD_FILES.summary}` });
     if (present.has(WORKLOAD_FILES.log)) files.push({ kind: 'k6-log', path: `workloads/${w.id}/${WORKLOAD_FILES.log}` });
     if (present.has(WORKLOAD_FILES.history)) files.push({ kind: 'history', path: `workloads/${w.id}/${WORKLOAD_FILES.history}` });
@@ -91,13 +91,13 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
 
   const workloads: RunResult['workloads'] = [];
   for (const w of e.workloads) {
-    const samples = workloadSamples(dir, w.id);
     let points = 0;
-    if (samples !== null) {
+    // One file, or one per generator of a split workload: all into the same histograms and counters (an exact merge).
+    for (const f of workloadSampleFiles(dir, w.id)) {
       // CSV carries no metric kinds: the run wrote them beside it (a JSON file declares its own).
-      for (const [m, k] of Object.entries(readMetricKinds(join(workloadDir(dir, w.id), WORKLOAD_FILES.metricKinds)))) pipeline.setMetricKind(m, k);
-      o.log?.(`reading samples of ${w.id}`);
-      points = (await pipeline.readK6(samples, { extraTags: { workload: w.id } })).points;
+      for (const [m, k] of Object.entries(readMetricKinds(join(f.dir, WORKLOAD_FILES.metricKinds)))) pipeline.setMetricKind(m, k);
+      o.log?.(`reading samples of ${w.id}${f.generator ? ` (${f.generator})` : ''}`);
+      points += (await pipeline.readK6(f.path, { extraTags: { workload: w.id, ...(f.generator ? { generator: f.generator } : {}) } })).points;
     }
     const we = end.workloads.find((x) => x.id === w.id);
     workloads.push({ id: w.id, scenario: w.scenario, profile: w.profile, exitCode: we?.exitCode ?? null, samples: points, failedThresholds: we?.failedThresholds ?? [] });
@@ -109,12 +109,13 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   const fanout: Record<string, FanoutData | { error: string }> = {};
   for (const h of e.hypotheses) {
     if (h.kind !== 'nothing-lost' || fanout[h.workload]) continue;
-    const logPath = join(workloadDir(dir, h.workload), WORKLOAD_FILES.log);
-    if (!existsSync(logPath)) {
+    // A split workload: the setup-only run's SETUP records, then every instance's SENT / DELIVERY records.
+    const text = workloadLog(dir, h.workload);
+    if (text === null) {
       fanout[h.workload] = { error: 'the workload left no k6 log (it never ran?)' };
       continue;
     }
-    const log = parseK6Log(readFileSync(logPath, 'utf8'));
+    const log = parseK6Log(text);
     const history = readConversationHistory(dir, h.workload);
     if (log.setups.length === 0) fanout[h.workload] = { error: 'no SETUP record in the k6 log (setup failed?)' };
     else if ('error' in history) fanout[h.workload] = { log, historyError: String(history.error) };
@@ -126,9 +127,9 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   const notes: string[] = [];
   const sessionsFromRegistration = new Map<string, string[]>();
   for (const w of e.workloads) {
-    const logPath = join(workloadDir(dir, w.id), WORKLOAD_FILES.log);
-    if (!existsSync(logPath)) continue;
-    const s = parseSetupLog(readFileSync(logPath, 'utf8'));
+    const text = workloadLog(dir, w.id);
+    if (text === null) continue;
+    const s = parseSetupLog(text);
     for (const [probe, why] of Object.entries(s.failures)) {
       setupFailures[probe] = why;
       notes.push(`workload ${w.id}: the ${probe} probe could not set up (${why}); its checks are INCONCLUSIVE`);

@@ -10,13 +10,15 @@
  *   workloads/<id>/          k6's raw samples (samples.csv.gz with metric-kinds.json beside it; samples.csv
  *                            while k6 runs or after a killed run; older runs: samples.json.gz), summary.json, k6.log (console output: the
  *                            fan-out SETUP / SENT / DELIVERY records), options.json
+ *   workloads/<id>/setup/, g1/, g2/, …   a workload split over generators (split-workload.ts): the setup-only
+ *                            run's log, then each instance's own samples, kinds, summary and log
  *   workloads/<id>/history.json   chat workloads: each conversation's history, read after the run
  *   run.log                  the runner's log
  * Derived (rewritten by `sch analyze`): result.json, junit.xml, report.html, report.png.
  *
  * Every file is read back through a zod schema, so a damaged history fails naming the file and field.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { FaultRecord, Sample } from '../results/model.js';
@@ -37,12 +39,43 @@ export const WORKLOAD_FILES = { samples: 'samples.csv.gz', samplesLive: 'samples
  * A workload's raw samples as written: CSV, gzipped once k6 is done (plain while it runs, and after a
  * killed run), or JSON (older runs); null when none.
  */
-export function workloadSamples(runDir: string, id: string): string | null {
+function samplesIn(dir: string): string | null {
   for (const f of [WORKLOAD_FILES.samples, WORKLOAD_FILES.samplesLive, WORKLOAD_FILES.samplesJson]) {
-    const p = join(workloadDir(runDir, id), f);
+    const p = join(dir, f);
     if (existsSync(p)) return p;
   }
   return null;
+}
+
+/** A split workload's instance folders (g1, g2, …: split-workload.ts), in order; [] for a workload run as one k6. */
+export function instanceDirs(runDir: string, id: string): string[] {
+  const d = workloadDir(runDir, id);
+  if (!existsSync(d)) return [];
+  return readdirSync(d).filter((n) => /^g\d+$/.test(n)).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+}
+
+/**
+ * Every raw samples file of a workload, with the folder it sits in (its metric kinds beside it) and, for an
+ * instance of a split workload, its generator (`g2`): the analysis merges them into one set of statistics.
+ */
+export function workloadSampleFiles(runDir: string, id: string): { path: string; dir: string; generator?: string }[] {
+  const d = workloadDir(runDir, id);
+  const gens = instanceDirs(runDir, id);
+  if (gens.length === 0) {
+    const p = samplesIn(d);
+    return p ? [{ path: p, dir: d }] : [];
+  }
+  return gens.flatMap((g) => {
+    const p = samplesIn(join(d, g));
+    return p ? [{ path: p, dir: join(d, g), generator: g }] : [];
+  });
+}
+
+/** The workload's k6 console output: its one log, or a split workload's setup-only run's then each instance's; null when there is none. */
+export function workloadLog(runDir: string, id: string): string | null {
+  const d = workloadDir(runDir, id);
+  const files = [join(d, WORKLOAD_FILES.log), join(d, 'setup', WORKLOAD_FILES.log), ...instanceDirs(runDir, id).map((g) => join(d, g, WORKLOAD_FILES.log))].filter((f) => existsSync(f));
+  return files.length ? files.map((f) => readFileSync(f, 'utf8')).join('\n') : null;
 }
 
 const FaultRecordSchema = z.object({

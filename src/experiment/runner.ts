@@ -31,8 +31,12 @@ import { analyzeRun } from './analyze.js';
 import { FaultTimeline, type TimelineEntry } from './timeline.js';
 import { PathObserver } from './observers.js';
 import { Provision, RunRefused, checkRunTarget } from './provision.js';
+import { createGenerators, deleteGenerators, takeAddresses, type Generator } from '../lab/generator-net.js';
+import type { NetnsLayout } from '../lab/netns.js';
+import { isLocalHost } from '../util/target-address.js';
+import { hostGenerators, instanceDir, runSplitWorkload } from './split-workload.js';
 import { externalNote, externalRun, type ExternalTargetUrls } from './external.js';
-import { HISTORY_FILES, WORKLOAD_FILES, appendObservation, workloadDir, writeConversationHistory, writeHistoryError, writeManifest, writeRunEnd, type RunManifest, type WorkloadEnd } from './history.js';
+import { HISTORY_FILES, WORKLOAD_FILES, appendObservation, workloadLog, workloadDir, writeConversationHistory, writeHistoryError, writeManifest, writeRunEnd, type RunManifest, type WorkloadEnd } from './history.js';
 
 export { RunRefused } from './provision.js';
 export { windowMsFor } from './analyze.js';
@@ -53,6 +57,8 @@ export interface RunOptions {
   outputs?: string[];
   /** Stretch the timeline to this many seconds. */
   durationS?: number;
+  /** Split every workload over this many load generators (sch run --generators; else each workload's own `generators`). */
+  generators?: number;
   seed?: number;
   /** Lab to use: attached when up, else started (and stopped at the end unless keepLab). */
   labName?: string;
@@ -162,6 +168,9 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   const workloadResults = new Map<string, ScenarioRunResult | Error>();
   const tails: K6Tail[] = [];
   let timeline: FaultTimeline | null = null;
+  /** The lab whose generator namespaces this run created (removed in finally), and the namespaces. */
+  let generatorLab: NetnsLayout | null = null;
+  let generatorPool: Generator[] | null = null;
   let observer: PathObserver | null = null;
   let runEndMs = Date.now();
   let error: string | undefined;
@@ -193,23 +202,37 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     const runTag = createHash('sha256').update(`${seed}-${runId}`).digest('hex').slice(0, 8);
     const meter = new ProgressMeter(10);
     let firstSample = 0;
+    const loading = new Set<string>();
     let sources = 0;
     const workloadRuns: Promise<void>[] = [];
     for (const w of e.workloads) {
       const outDir = workloadDir(dir, w.id);
       mkdirSync(outDir, { recursive: true });
-      // The plain CSV k6 writes while it runs (runScenario gzips it afterwards; the open file is read to its end).
-      const tail = new K6Tail(join(outDir, WORKLOAD_FILES.samplesLive), (s) => {
-        if (!firstSample) firstSample = Date.now();
-        meter.add(s);
-      }, { intervalMs: 1000, extraTags: { workload: w.id } });
-      tails.push(tail);
-      tail.start();
+      const generators = o.generators ?? w.generators;
+      // The plain CSV k6 writes while it runs (runScenario gzips it afterwards; the open file is read to its end); one per instance of a split workload.
+      const follow = (path: string, extraTags: Record<string, string>) => {
+        const tail = new K6Tail(path, (s) => {
+          // The load has started when every workload sends past its setup() (k6 tags setup's requests group ::setup):
+          // a workload whose setup takes longer (accounts to register) must not lose its baseline to the others' start.
+          if (!firstSample && s.tags.group !== '::setup') {
+            loading.add(w.id);
+            if (loading.size === e.workloads.length) firstSample = Date.now();
+          }
+          meter.add(s);
+        }, { intervalMs: 1000, extraTags });
+        tails.push(tail);
+        tail.start();
+      };
+      if (generators > 1) for (let g = 1; g <= generators; g++) follow(join(outDir, instanceDir(g), WORKLOAD_FILES.samplesLive), { workload: w.id, generator: instanceDir(g) });
+      else follow(join(outDir, WORKLOAD_FILES.samplesLive), { workload: w.id });
       // k6 binds this process's connections to the address (K6_LOCAL_IPS: an option k6 takes only from its environment).
       // Spread: VU n sends from address n mod count, so each address carries its share of the workload's rate.
       const count = w.ownSourceAddress ? 1 : w.sourceAddresses > 1 ? w.sourceAddresses : 0;
+      // Generators in namespaces of their own bring their own addresses (generator-net.ts): none taken from the host then.
+      const ownNets = generators > 1 && prov.lab?.netns !== null && prov.lab?.netns !== undefined && isLocalHost(new URL(prov.baseUrl).hostname, prov.lab.address);
       let addresses: string[] = [];
-      for (let i = 0; i < count; i++) {
+      const wanted = ownNets ? 0 : generators > 1 ? Math.max(count, 1) * generators : count;
+      for (let i = 0; i < wanted; i++) {
         const a = await prov.sourceAddress(sources++);
         if (a === null) {
           // Nowhere to take further client addresses from: the workload shares the host's one, and the report says so.
@@ -221,17 +244,35 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
         }
         addresses.push(a);
       }
-      const own: Record<string, string> = addresses.length ? { K6_LOCAL_IPS: addresses.join(',') } : {};
       const outputs = outputsForWorkload(o.outputs ?? [], w.id, e.workloads.length > 1);
       if (outputs.length) log(`workload ${w.id}: k6 outputs ${outputs.join(' ')}`);
-      const sized = { SC_SOURCE_ADDRESSES: String(Math.max(1, addresses.length)), SC_RATE_LIMIT_PER_MINUTE: String(e.params.rateLimitPerMinute), SC_WS_MAX_CONNECTIONS: String(e.params.wsMaxConnections) };
-      workloadRuns.push(runScenario({
-        name: w.scenario, baseUrl: prov.baseUrl, profile: w.profile, outDir, samplesFile: WORKLOAD_FILES.samples, signal: stopWork.signal,
+      const perGenerator = Math.max(1, Math.ceil(Math.max(count, 1) / generators));
+      const totalAddresses = generators > 1 ? (ownNets ? perGenerator * generators : Math.max(1, addresses.length)) : Math.max(1, addresses.length);
+      const sized = { SC_SOURCE_ADDRESSES: String(totalAddresses), SC_RATE_LIMIT_PER_MINUTE: String(e.params.rateLimitPerMinute), SC_WS_MAX_CONNECTIONS: String(e.params.wsMaxConnections) };
+      const base = {
+        name: w.scenario, baseUrl: prov.baseUrl, profile: w.profile, signal: stopWork.signal,
         timeoutMs: (e.durationS + 180) * 1000,
         tags: { workload: w.id },
-        allowRemote: o.allowRemote ?? false, labAddress: prov.lab?.address ?? null, k6Env: own, outputs,
+        allowRemote: o.allowRemote ?? false, labAddress: prov.lab?.address ?? null, outputs,
         env: { SC_DURATION: `${e.durationS}s`, SC_RUN_ID: `${runTag}${w.id.replace(/[^a-z0-9]/g, '')}`.slice(0, 14), ...(prov.videoUrl ? { SC_VIDEO_URL: prov.videoUrl } : {}), ...sized, ...w.env, ...(o.workloadEnv?.[w.id] ?? {}) },
-      }).then(
+      };
+      let started: Promise<ScenarioRunResult>;
+      if (generators > 1) {
+        if (ownNets && !generatorPool) {
+          // One set of generator namespaces per run, as many as the most split workload needs; each workload takes addresses of its own in them.
+          const most = Math.max(...e.workloads.map((x) => o.generators ?? x.generators));
+          generatorPool = await createGenerators(prov.lab!.netns!, most);
+          generatorLab = prov.lab!.netns!;
+        }
+        const gens = ownNets
+          ? await Promise.all(generatorPool!.slice(0, generators).map(async (g) => ({ index: g.index, netns: g.netns, addresses: await takeAddresses(g, perGenerator) })))
+          : hostGenerators(generators, addresses);
+        log(`workload ${w.id}: ${generators} generators${ownNets ? ` in namespaces of their own (${gens.map((g) => `${g.netns}: ${g.addresses.join(',')}`).join('; ')})` : ' on this host'}`);
+        started = runSplitWorkload({ base, outDir, generators: gens, log: (l) => log(`workload ${w.id}: ${l}`) });
+      } else {
+        started = runScenario({ ...base, outDir, samplesFile: WORKLOAD_FILES.samples, k6Env: addresses.length ? { K6_LOCAL_IPS: addresses.join(',') } : {} });
+      }
+      workloadRuns.push(started.then(
         (r) => { workloadResults.set(w.id, r); log(`workload ${w.id}: k6 exited ${r.exitCode} (${r.outcome})${r.failure ? `: ${r.failure}` : ''}${r.failedThresholds.length ? `; thresholds crossed: ${r.failedThresholds.join('; ')}` : ''}`); },
         (err: Error) => { workloadResults.set(w.id, err); log(`workload ${w.id}: ${err.message}`); },
       ));
@@ -240,7 +281,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     let finished = false;
     void allDone.then(() => { finished = true; });
 
-    // The timeline starts with the load: the first sample any workload writes (at most 60 s of setup).
+    // The timeline starts with the load: once every workload has written a sample past its setup (at most 60 s of setup).
     const waitStart = Date.now();
     while (!firstSample && !finished && !stopWork.signal.aborted && Date.now() - waitStart < 60_000) await sleepUnless(200, stopWork.signal);
     const runStartMs = firstSample ? Math.min(firstSample, Date.now()) - 1000 : Date.now();
@@ -289,9 +330,9 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     for (const h of e.hypotheses) {
       if (h.kind !== 'nothing-lost' || existsSync(join(workloadDir(dir, h.workload), WORKLOAD_FILES.history))) continue;
       // The same record the analysis reads: the workload's k6 log in the history.
-      const logPath = join(workloadDir(dir, h.workload), WORKLOAD_FILES.log);
-      if (!existsSync(logPath)) continue;
-      const setups = parseK6Log(readFileSync(logPath, 'utf8')).setups;
+      const text = workloadLog(dir, h.workload);
+      if (text === null) continue;
+      const setups = parseK6Log(text).setups;
       try {
         // The service may still be recovering (a breaker cooling down): retry a bounded while.
         const history: Record<string, string[]> = {};
@@ -320,6 +361,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     o.signal?.removeEventListener('abort', onAbort);
     observer?.stop();
     await timeline?.rollbackAll().catch(() => undefined);
+    if (generatorLab) await deleteGenerators(generatorLab).catch((err: Error) => log(`generators: ${err.message}`));
     await prov.down();
     if (timeline) manifest.timeline = timeline.records;
     saveManifest();

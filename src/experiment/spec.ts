@@ -43,6 +43,12 @@ export const WorkloadSchema = z.object({
    * claims this workload's probes are about. 1 = the one host address every workload shares.
    */
   sourceAddresses: z.number().int().min(1).max(64).default(1),
+  /**
+   * Split the workload over this many load generators (k6 execution segments; each in a network namespace of
+   * its own on the lab's network, as separate hosts would be): together exactly the planned load, setup()
+   * run once for all. `sch run --generators N` sets it for every workload.
+   */
+  generators: z.number().int().min(1).max(8).default(1),
 }).strict();
 
 /**
@@ -209,6 +215,7 @@ export function checkExperiment(input: unknown, where = 'experiment'): Experimen
   dup(e.workloads, 'workloads');
   e.workloads.forEach((w, i) => {
     if (w.ownSourceAddress && w.sourceAddresses > 1) problems.push(`${where}: workloads[${i}]: ownSourceAddress and sourceAddresses > 1: say sourceAddresses alone (its addresses are its own)`);
+    if (w.generators > 1 && Math.ceil(w.sourceAddresses / w.generators) > 29) problems.push(`${where}: workloads[${i}].sourceAddresses: ${w.sourceAddresses} over ${w.generators} generators is ${Math.ceil(w.sourceAddresses / w.generators)} each: at most 29 per generator`);
   });
   dup(e.faults, 'faults');
   dup(e.hypotheses, 'hypotheses');

@@ -1,3 +1,4 @@
+import { deleteGenerators } from './generator-net.js';
 import { mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -319,6 +320,8 @@ export class Lab {
       await Promise.all([...alive].reverse().map((p) => stopProcess(p)));
     }
     const layout = s?.netns ?? (isRoot() ? netnsLayout(name) : null);
+    // A split workload's generator namespaces (a run killed mid-way leaves them): their k6 and their links go first.
+    if (layout) await deleteGenerators(layout);
     if (layout && (await netnsExists(layout.name))) {
       // Anything else started inside (browsers, k6, target services) goes with the namespace.
       for (let round = 0; round < 20; round++) {

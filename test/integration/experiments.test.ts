@@ -13,6 +13,9 @@ import type { RunResult } from '../../src/results/model.js';
 import { testLab } from './helpers.js';
 import { startTarget } from '../../src/lab/target.js';
 import { leftovers } from './chaos-leftovers.js';
+import { instanceDirs, workloadLog } from '../../src/experiment/history.js';
+import { run as runCmd } from '../../src/lab/exec.js';
+import { parseK6Log } from '../../src/k6/fanout-checker.js';
 
 /**
  * Every experiment of the catalogue on the three reference profiles (short timelines), each claim against
@@ -153,6 +156,35 @@ describe('every claim and every hypothesis gets its expected verdict on the thre
       }
     }, 300_000);
   }
+});
+
+/** The SENT records of a chat workload, over every k6 log of it (a split workload's instances included). */
+function sentIds(r: RunResult, workload: string): string[] {
+  return parseK6Log(workloadLog(join(runsDir, r.runId), workload) ?? '').sent.map((x) => x.client_message_id);
+}
+
+describe('a workload split over load generators', () => {
+  it('recovery on hardened over 3 generators (k6 execution segments, namespaces of their own): the verdicts of one generator, every message sent once, fan-out reconciled across instances', async () => {
+    const one = done.get('recovery/hardened') ?? await run('recovery', { profile: 'hardened' });
+    const three = await run('recovery', { profile: 'hardened', generators: 3 });
+    expect(three.error, explain(three)).toBeUndefined();
+    expect(verdicts(three), explain(three)).toEqual(verdicts(one));
+    expect(Object.fromEntries(three.hypotheses.map((h) => [h.id, h.verdict]))).toEqual(Object.fromEntries(one.hypotheses.map((h) => [h.id, h.verdict])));
+    const dir = join(runsDir, three.runId);
+    for (const w of ['probes', 'chat']) expect(instanceDirs(dir, w), w).toEqual(['g1', 'g2', 'g3']);
+    // The planned load exactly once overall: as many sends as one generator made (k6's segments divide the arrival rate), no id twice.
+    const ids = sentIds(three, 'chat');
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(Math.abs(ids.length - sentIds(one, 'chat').length), `${ids.length} vs ${sentIds(one, 'chat').length}`).toBeLessThanOrEqual(2);
+    // Each instance sent its share, and the loss check reconciled deliveries across all of them: none lost or duplicated.
+    for (const g of ['g1', 'g2', 'g3']) expect(readFileSync(join(dir, 'workloads', 'chat', g, 'k6.log'), 'utf8'), g).toMatch(/SENT /);
+    expect(three.hypotheses.find((h) => h.id === 'nothing-lost')!.evidence, explain(three)).toMatch(/lost 0, duplicates 0, out of order 0, missing from history 0/);
+    // setup() ran once: one SETUP record per conversation, in the setup-only run's log.
+    expect(readFileSync(join(dir, 'workloads', 'chat', 'setup', 'k6.log'), 'utf8')).toMatch(/SETUP /);
+    for (const g of ['g1', 'g2', 'g3']) expect(readFileSync(join(dir, 'workloads', 'chat', g, 'k6.log'), 'utf8')).not.toMatch(/SETUP /);
+    // The generators' namespaces are gone with the run.
+    expect((await runCmd('ip', ['netns', 'list'])).stdout).not.toMatch(new RegExp(`${lab.netns?.name ?? 'none'}_g\\d`));
+  }, 300_000);
 });
 
 describe('sch analyze re-derives a run from its directory alone', () => {
