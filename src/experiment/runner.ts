@@ -13,6 +13,7 @@ import { run as runCmd, sleepUnless } from '../lab/exec.js';
 import type { DependencyName } from '../topology/topology.js';
 import { DEPENDENCY_NAMES } from '../topology/topology.js';
 import { runScenario, type ScenarioRunResult } from '../k6/run.js';
+import { runVideoWorkload } from '../media/video-workload.js';
 import { outputsForWorkload } from '../k6/outputs.js';
 import { DEFAULT_LAB } from '../util/lab-name.js';
 import { parseK6Log } from '../k6/fanout-checker.js';
@@ -116,9 +117,12 @@ function buildTimeline(e: Experiment, seed: number): TimelineEntry[] {
   });
 }
 
+/** What the history keeps of a workload's end: k6's (ScenarioRunResult) or a video workload's. */
+type Ended = { exitCode: number | null } & Pick<ScenarioRunResult, 'failedThresholds' | 'failure'>;
+
 /** How a workload ended, for the history. */
-function workloadEnd(w: Experiment['workloads'][number], r: ScenarioRunResult | Error | undefined, interrupted: boolean): WorkloadEnd {
-  const base = { id: w.id, scenario: w.scenario, profile: w.profile };
+function workloadEnd(w: Experiment['workloads'][number], r: Ended | Error | undefined, interrupted: boolean): WorkloadEnd {
+  const base = w.kind === 'k6' ? { id: w.id, scenario: w.scenario, profile: w.profile } : { id: w.id, scenario: 'video', profile: w.video.topology };
   if (r === undefined) return { ...base, exitCode: null, failedThresholds: [], ...(interrupted ? {} : { failure: 'did not run' }) };
   if (r instanceof Error) return { ...base, exitCode: null, failedThresholds: [], failure: redact(r.message) };
   return { ...base, exitCode: r.exitCode, failedThresholds: r.failedThresholds, ...(r.failure !== null && !interrupted ? { failure: r.failure } : {}) };
@@ -159,7 +163,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   if (note) progress(note);
 
   const prov = new Provision(e, { labName, ...(o.basePort ? { basePort: o.basePort } : {}), ...(o.keepLab ? { keepLab: true } : {}), allowRemote: o.allowRemote ?? false, runId, ...(o.targetEnv ? { targetEnv: o.targetEnv } : {}), ...(o.targetPortBase !== undefined ? { targetPortBase: o.targetPortBase } : {}), ...(o.signal ? { signal: o.signal } : {}), log, progress });
-  const workloadResults = new Map<string, ScenarioRunResult | Error>();
+  const workloadResults = new Map<string, Ended | Error>();
   const tails: K6Tail[] = [];
   let timeline: FaultTimeline | null = null;
   let observer: PathObserver | null = null;
@@ -205,6 +209,20 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       }, { intervalMs: 1000, extraTags: { workload: w.id } });
       tails.push(tail);
       tail.start();
+      if (w.kind === 'video') {
+        // Browser participants (src/media/video-workload.ts): the same samples file, read the same way.
+        const videoUrl = prov.videoUrl;
+        if (!videoUrl) throw new RunRefused(`workload ${w.id}: a video call needs the video service (the embedded target's services, or target.videoUrl)`);
+        workloadRuns.push(runVideoWorkload({
+          id: w.id, video: w.video, durationS: e.durationS, baseUrl: prov.baseUrl, videoUrl, outDir, tags: { workload: w.id },
+          chromiumPrefix: prov.lab?.execPrefix ?? [], pageHost: prov.lab?.netns?.hostAddress ?? '127.0.0.1',
+          signal: AbortSignal.any([stopWork.signal, AbortSignal.timeout((e.durationS + 180) * 1000)]),
+        }).then(
+          (r) => { workloadResults.set(w.id, { exitCode: r.failure ? null : 0, failedThresholds: [], failure: r.failure }); log(`workload ${w.id}: video call ended${r.failure ? `: ${r.failure}` : ''}; ${r.samples} samples${r.cpuPercentPerParticipant !== null ? `; browser CPU ${r.cpuPercentPerParticipant} % of a core per participant` : ''}`); },
+          (err: Error) => { workloadResults.set(w.id, err); log(`workload ${w.id}: ${err.message}`); },
+        ));
+        continue;
+      }
       // k6 binds this process's connections to the address (K6_LOCAL_IPS: an option k6 takes only from its environment).
       // Spread: VU n sends from address n mod count, so each address carries its share of the workload's rate.
       const count = w.ownSourceAddress ? 1 : w.sourceAddresses > 1 ? w.sourceAddresses : 0;
