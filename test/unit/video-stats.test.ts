@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Sample } from '../../src/results/model.js';
+import type { PageSnapshot, RawInbound, RawPeer } from '../../src/media/mesh-protocol.js';
+import { VIDEO_METRICS, VideoStatsConverter } from '../../src/media/video-stats.js';
+import { SampleWriter } from '../../src/media/sample-writer.js';
+import { classifyJoin } from '../../src/media/call-api.js';
+import { readK6Samples } from '../../src/results/k6-reader.js';
+import { checkExperiment } from '../../src/experiment/spec.js';
+
+const video = (o: Partial<RawInbound> = {}): RawInbound => ({
+  kind: 'video', trackId: 'v', packetsReceived: 0, packetsLost: 0, bytesReceived: 0, jitter: 0.004, framesReceived: 0, framesDecoded: 0, framesDropped: 0,
+  freezeCount: 0, totalFreezesDuration: 0, frameWidth: 320, frameHeight: 180, ...o,
+});
+const peer = (id: string, inbound: RawInbound[], o: Partial<RawPeer> = {}): RawPeer => ({
+  peer: id, connectionState: 'connected', iceConnectionState: 'connected', inbound, pair: { localType: 'relay', remoteType: 'host', currentRoundTripTime: 0.012, availableOutgoingBitrate: 300_000 }, firstFrameAtMs: null, ...o,
+});
+const snap = (atMs: number, peers: RawPeer[], o: Partial<PageSnapshot> = {}): PageSnapshot => ({ atMs, peers, events: [], errors: [], ...o });
+const of = (s: Sample[], metric: string) => s.filter((x) => x.metric === metric);
+
+describe('what a participant sees: page stats → samples', () => {
+  const labels: Record<string, string> = { u2: 'p2', u3: 'p3' };
+  const conv = () => new VideoStatsConverter({ workload: 'call', participant: 'p1' }, (id) => labels[id] ?? 'unknown', 1_000);
+
+  it('per-second deltas per remote track: fps, frames, loss, freezes, bytes; tagged participant / track / kind', () => {
+    const c = conv();
+    const first = c.convert(snap(10_000, [peer('u2', [video({ framesDecoded: 10, framesReceived: 10, packetsReceived: 100, bytesReceived: 5_000 })])]));
+    // The first poll has nothing to subtract from: no rates yet, but jitter and the pair already.
+    expect(of(first, 'sc_video_fps')).toEqual([]);
+    expect(of(first, 'sc_media_jitter')[0]).toMatchObject({ value: 4, tags: { workload: 'call', participant: 'p1', track: 'p2', kind: 'video' } });
+    const s = c.convert(snap(12_000, [peer('u2', [video({ framesDecoded: 40, framesReceived: 42, framesDropped: 2, packetsReceived: 190, packetsLost: 10, bytesReceived: 25_000, freezeCount: 1, totalFreezesDuration: 0.4 })])]), { stage: 'full' });
+    expect(of(s, 'sc_video_fps')).toEqual([{ metric: 'sc_video_fps', time: 12_000, value: 15, tags: { workload: 'call', participant: 'p1', stage: 'full', track: 'p2', kind: 'video' } }]);
+    expect(of(s, 'sc_video_frames_decoded')[0]!.value).toBe(30);
+    expect(of(s, 'sc_video_frames_received')[0]!.value).toBe(32);
+    expect(of(s, 'sc_video_frames_dropped')[0]!.value).toBe(2);
+    expect(of(s, 'sc_media_loss')[0]!.value).toBeCloseTo(10 / 100);
+    expect(of(s, 'sc_media_bytes_received')[0]!.value).toBe(20_000);
+    expect(of(s, 'sc_video_freezes')[0]!.value).toBe(1);
+    expect(of(s, 'sc_video_freeze_ms')[0]!.value).toBeCloseTo(400);
+  });
+
+  it('the selected pair: RTT in ms, outgoing bitrate, candidate types, relay as a rate', () => {
+    const s = conv().convert(snap(5_000, [peer('u2', []), peer('u3', [], { pair: { localType: 'host', remoteType: 'srflx', currentRoundTripTime: null, availableOutgoingBitrate: null } })]));
+    expect(of(s, 'sc_media_rtt')).toEqual([expect.objectContaining({ value: 12, tags: expect.objectContaining({ track: 'p2', kind: 'transport' }) })]);
+    expect(of(s, 'sc_media_available_outgoing_bitrate')[0]!.value).toBe(300_000);
+    expect(of(s, 'sc_ice_selected').map((x) => [x.tags.track, x.tags.local, x.tags.remote])).toEqual([['p2', 'relay', 'host'], ['p3', 'host', 'srflx']]);
+    expect(of(s, 'sc_ice_relay').map((x) => x.value)).toEqual([1, 0]);
+    expect(of(s, 'sc_peer_connections')).toEqual([expect.objectContaining({ value: 2, tags: expect.objectContaining({ state: 'connected' }) })]);
+  });
+
+  it('time to first frame once per remote participant, from the join; state changes at their own times', () => {
+    const c = conv();
+    const a = c.convert(snap(3_000, [peer('u2', [], { firstFrameAtMs: 2_500 })], { events: [{ atMs: 1_800, peer: 'u2', what: 'ice', state: 'checking' }, { atMs: 2_100, peer: 'u2', what: 'connection', state: 'connected' }] }));
+    expect(of(a, 'sc_video_first_frame')).toEqual([{ metric: 'sc_video_first_frame', time: 2_500, value: 1_500, tags: { workload: 'call', participant: 'p1', track: 'p2', kind: 'video' } }]);
+    expect(of(a, 'sc_ice_state_change').map((x) => [x.time, x.tags.what, x.tags.state])).toEqual([[1_800, 'ice', 'checking'], [2_100, 'connection', 'connected']]);
+    expect(of(c.convert(snap(4_000, [peer('u2', [], { firstFrameAtMs: 2_500 })])), 'sc_video_first_frame')).toEqual([]);
+  });
+
+  it('a counter going back (a renegotiated stream) gives no negative rate', () => {
+    const c = conv();
+    c.convert(snap(1_000, [peer('u2', [video({ framesDecoded: 500, packetsReceived: 900 })])]));
+    const s = c.convert(snap(2_000, [peer('u2', [video({ framesDecoded: 5, packetsReceived: 10 })])]));
+    expect(of(s, 'sc_video_fps')).toEqual([]);
+    expect(of(s, 'sc_media_loss')).toEqual([]);
+  });
+});
+
+describe('the samples file', () => {
+  it('is read back by the k6 reader as k6 output: kinds from Metric lines, every point with its tags', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sch-video-'));
+    try {
+      const path = join(dir, 'samples.json.gz');
+      const w = new SampleWriter(path, VIDEO_METRICS);
+      const samples: Sample[] = [
+        { metric: 'sc_attempt', time: 1_795_000_000_000, value: 1, tags: { workload: 'call', participant: 'p5', probe: 'video_join_extra' } },
+        { metric: 'sc_video_fps', time: 1_795_000_001_000, value: 14.5, tags: { workload: 'call', participant: 'p1', track: 'p2', kind: 'video', stage: 'full' } },
+      ];
+      w.write(samples);
+      w.write([{ metric: 'sc_video_fps', time: 1_795_000_002_000, value: 15, tags: { workload: 'call', participant: 'p1', track: 'p2', kind: 'video', stage: 'full' } }]);
+      expect(() => w.write([{ metric: 'sc_nope', time: 0, value: 1, tags: {} }])).toThrow(/undeclared metric sc_nope/);
+      await w.close();
+      const got: Sample[] = [];
+      const r = await readK6Samples(path, (s) => got.push({ ...s, tags: { ...s.tags } }));
+      expect(r).toMatchObject({ points: 3, badLines: 0, truncated: false, metrics: { sc_attempt: 'counter', sc_video_fps: 'trend' } });
+      expect(got[0]).toEqual(samples[0]);
+      expect(got.map((s) => s.value)).toEqual([1, 14.5, 15]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a join\'s outcome class', () => {
+  const a = (status: number, json: unknown = null, durationMs = 20) => ({ status, json, durationMs });
+  it('a 4xx naming the limit is refused-full; a 500 is a server error; a plain 4xx a client error', () => {
+    expect(classifyJoin(a(200))).toBe('served');
+    expect(classifyJoin(a(409, { success: false, error: { code: 'CONFLICT', message: 'call is at full capacity (max 4 participants)' } }))).toBe('refused-full');
+    expect(classifyJoin(a(500, { success: false, error: { code: 'INTERNAL_ERROR', message: 'Failed to join call' } }))).toBe('server-error');
+    expect(classifyJoin(a(404, { success: false, error: { code: 'NOT_FOUND', message: 'Call not found' } }))).toBe('client-error');
+    expect(classifyJoin({ status: 0, json: null, durationMs: 15_000, error: 'TimeoutError: The operation was aborted due to timeout' })).toBe('hang');
+    expect(classifyJoin({ status: 0, json: null, durationMs: 3, error: 'TypeError: fetch failed' })).toBe('network-error');
+  });
+});
+
+describe('a video workload in an experiment', () => {
+  const base = { name: 'v', description: 'd', target: { kind: 'embedded' }, durationS: 10, hypotheses: [{ kind: 'outcomes', id: 'h', description: 'd', claims: ['MESH-LIMIT'], phase: 'run', probe: 'video_join', accept: ['served'] }] };
+  it('takes kind: video with its defaults; a workload without kind is still k6', () => {
+    const c = checkExperiment({ ...base, workloads: [{ id: 'call', kind: 'video', video: { extra: 1, icePolicy: 'relay' } }, { id: 'probes', scenario: 'probes' }] });
+    expect(c.errors).toEqual([]);
+    expect(c.experiment!.workloads[0]).toEqual({ id: 'call', kind: 'video', video: { topology: 'mesh', participants: 4, extra: 1, staggerS: 1, extraAfterS: 5, icePolicy: 'relay', turn: 'api', camera: { width: 320, height: 180, fps: 15 }, audio: true } });
+    expect(c.experiment!.workloads[1]).toMatchObject({ kind: 'k6', scenario: 'probes', profile: 'smoke' });
+  });
+  it('names a bad field of the video block with the nearest one', () => {
+    const c = checkExperiment({ ...base, workloads: [{ id: 'call', kind: 'video', video: { particpants: 5, icePolicy: 'turn' } }] });
+    expect(c.errors.join('\n')).toMatch(/workloads\[0\]\.video\.particpants: unknown field; did you mean participants\?/);
+    expect(c.errors.join('\n')).toMatch(/workloads\[0\]\.video\.icePolicy: "turn" is not one of all, relay/);
+  });
+});
