@@ -18,7 +18,7 @@ export const VIDEO_METRICS = {
   sc_video_freezes: 'counter',
   /** Freeze time added since the last poll, ms. */
   sc_video_freeze_ms: 'counter',
-  /** Time from the participant's join to the first frame shown from one remote participant, ms. */
+  /** Time to the first frame shown from one remote participant, from when both had begun to join (the later of the two), ms. */
   sc_video_first_frame: 'trend',
   /** Inter-arrival jitter, ms. */
   sc_media_jitter: 'trend',
@@ -61,9 +61,10 @@ export class VideoStatsConverter {
   /**
    * @param tags     the participant's tags (workload, participant, …), on every sample
    * @param labelOf  a remote user id → its participant label (`p3`), the `track` tag
-   * @param joinStartMs when this participant began to join (time to first frame counts from it)
+   * @param firstFrameFrom a remote user id → when time to first frame starts counting (epoch ms): the later of
+   *                 this participant's and that one's join
    */
-  constructor(private readonly tags: Readonly<Record<string, string>>, private readonly labelOf: (userId: string) => string, private readonly joinStartMs: number) {}
+  constructor(private readonly tags: Readonly<Record<string, string>>, private readonly labelOf: (userId: string) => string, private readonly firstFrameFrom: (userId: string) => number) {}
 
   convert(s: PageSnapshot, extra: Readonly<Record<string, string>> = {}): Sample[] {
     const out: Sample[] = [];
@@ -79,7 +80,7 @@ export class VideoStatsConverter {
       states.set(p.connectionState, (states.get(p.connectionState) ?? 0) + 1);
       if (p.firstFrameAtMs !== null && !firstFrames.has(p.peer)) {
         firstFrames.add(p.peer);
-        add('sc_video_first_frame', Math.max(0, p.firstFrameAtMs - this.joinStartMs), { track, kind: 'video' }, p.firstFrameAtMs);
+        add('sc_video_first_frame', Math.max(0, p.firstFrameAtMs - this.firstFrameFrom(p.peer)), { track, kind: 'video' }, p.firstFrameAtMs);
       }
       for (const r of p.inbound) {
         const key = `${p.peer}/${r.kind}/${r.trackId}`;

@@ -184,7 +184,8 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
           }
           await p.connect(api.signalingUrl(callId!), origin);
           connected = true;
-          converters.set(p, new VideoStatsConverter(tags(p), (id) => labelOf.get(id) ?? 'unknown', p.joinStartMs));
+          const me = p;
+          converters.set(p, new VideoStatsConverter(tags(p), (id) => labelOf.get(id) ?? 'unknown', (id) => Math.max(me.joinStartMs, people.find((q) => q.user.userId === id)?.joinStartMs ?? 0)));
           seen.set(p, new Set());
           write([{ metric: 'sc_call_join_latency', time: p.joinStartMs, value: p.connectedAtMs - p.joinStartMs, tags: { ...tags(p), probe } }]);
         } catch (e) {

@@ -22,7 +22,8 @@ const of = (s: Sample[], metric: string) => s.filter((x) => x.metric === metric)
 
 describe('what a participant sees: page stats → samples', () => {
   const labels: Record<string, string> = { u2: 'p2', u3: 'p3' };
-  const conv = () => new VideoStatsConverter({ workload: 'call', participant: 'p1' }, (id) => labels[id] ?? 'unknown', 1_000);
+  // p2 began to join at 1 s, p3 at 2 s (after p1): time to first frame counts from the later join.
+  const conv = () => new VideoStatsConverter({ workload: 'call', participant: 'p1' }, (id) => labels[id] ?? 'unknown', (id) => ({ u2: 1_000, u3: 2_000 })[id] ?? 0);
 
   it('per-second deltas per remote track: fps, frames, loss, freezes, bytes; tagged participant / track / kind', () => {
     const c = conv();
@@ -50,7 +51,7 @@ describe('what a participant sees: page stats → samples', () => {
     expect(of(s, 'sc_peer_connections')).toEqual([expect.objectContaining({ value: 2, tags: expect.objectContaining({ state: 'connected' }) })]);
   });
 
-  it('time to first frame once per remote participant, from the join; state changes at their own times', () => {
+  it('time to first frame once per remote participant, from the later of both joins; state changes at their own times', () => {
     const c = conv();
     const a = c.convert(snap(3_000, [peer('u2', [], { firstFrameAtMs: 2_500 })], { events: [{ atMs: 1_800, peer: 'u2', what: 'ice', state: 'checking' }, { atMs: 2_100, peer: 'u2', what: 'connection', state: 'connected' }] }));
     expect(of(a, 'sc_video_first_frame')).toEqual([{ metric: 'sc_video_first_frame', time: 2_500, value: 1_500, tags: { workload: 'call', participant: 'p1', track: 'p2', kind: 'video' } }]);
@@ -116,5 +117,17 @@ describe('a video workload in an experiment', () => {
     const c = checkExperiment({ ...base, workloads: [{ id: 'call', kind: 'video', video: { particpants: 5, icePolicy: 'turn' } }] });
     expect(c.errors.join('\n')).toMatch(/workloads\[0\]\.video\.particpants: unknown field; did you mean participants\?/);
     expect(c.errors.join('\n')).toMatch(/workloads\[0\]\.video\.icePolicy: "turn" is not one of all, relay/);
+  });
+});
+
+describe('the progress line', () => {
+  it('adds the video tracks heard from in the last 3 s and their mean fps; nothing without video', async () => {
+    const { ProgressMeter } = await import('../../src/results/progress.js');
+    const m = new ProgressMeter();
+    expect(m.line()).not.toMatch(/video/);
+    m.add({ metric: 'sc_video_fps', time: 10_000, value: 14, tags: { workload: 'call', participant: 'p1', track: 'p2' } });
+    m.add({ metric: 'sc_video_fps', time: 10_000, value: 15, tags: { workload: 'call', participant: 'p2', track: 'p1' } });
+    m.add({ metric: 'sc_video_fps', time: 11_000, value: 16, tags: { workload: 'call', participant: 'p1', track: 'p2' } });
+    expect(m.line()).toMatch(/video 2 tracks 15\.5 fps$/);
   });
 });
