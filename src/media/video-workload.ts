@@ -174,6 +174,8 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       p.joinStartMs = Date.now();
       write([{ metric: 'sc_attempt', time: p.joinStartMs, value: 1, tags: { ...tags(p), probe } }]);
       const a = await call();
+      // Stopped mid-request: the run's end cut it off, the target said nothing (no outcome, as k6 would leave it).
+      if (o.signal.aborted) return false;
       let cls: OutcomeClass = classifyJoin(a);
       let connected = false;
       if (cls === 'served') {
