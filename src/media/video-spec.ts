@@ -25,7 +25,14 @@ export const VideoOptionsSchema = z.object({
   turn: z.union([
     z.literal('api'),
     z.literal('none'),
-    z.object({ urls: z.array(z.string().regex(/^turns?:/, 'a turn: or turns: URL')).min(1), username: z.string().min(1), credential: z.string().min(1) }).strict(),
+    z.object({
+      urls: z.array(z.string().regex(/^turns?:/, 'a turn: or turns: URL')).min(1),
+      username: z.string().min(1),
+      /** The password itself (it then lands in the run's manifest, as the experiment does)… */
+      credential: z.string().min(1).optional(),
+      /** …or the environment variable holding it, read when the call starts: nothing secret in the files. */
+      credentialEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'an upper-case variable name').optional(),
+    }).strict().refine((t) => (t.credential === undefined) !== (t.credentialEnv === undefined), { message: 'give credential or credentialEnv (exactly one)' }),
   ]).default('api'),
   /** The fake camera's size and rate (small keeps a browser participant cheap). */
   camera: z.object({

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sample } from '../results/model.js';
 import type { OutcomeClass } from '../../scenarios/lib/outcomes.ts';
-import { redact } from '../util/redact.js';
+import { redact, registerSecret } from '../util/redact.js';
 import { launchChromium, type ChromiumSession } from './chromium.js';
 import { bundleForBrowser } from './page-bundle.js';
 import { startPageServer, type PageServer } from './page-server.js';
@@ -124,7 +124,10 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
         const c = await api.turnCredentials(users[0]!);
         iceServers = [{ urls: c.urls.filter((u) => u.includes('transport=udp')).length ? c.urls.filter((u) => u.includes('transport=udp')) : c.urls, username: c.username, credential: c.credential }];
       } else if (v.turn !== 'none') {
-        iceServers = [{ urls: v.turn.urls, username: v.turn.username, credential: v.turn.credential }];
+        const credential = v.turn.credential ?? process.env[v.turn.credentialEnv ?? ''];
+        if (!credential) throw new Error(`the static TURN credential: ${v.turn.credentialEnv} is not set`);
+        registerSecret(credential);
+        iceServers = [{ urls: v.turn.urls, username: v.turn.username, credential }];
       }
     } catch (e) {
       const reason = `the call could not be set up through the API: ${errorText(e)}`;

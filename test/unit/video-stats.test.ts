@@ -113,6 +113,14 @@ describe('a video workload in an experiment', () => {
     expect(c.experiment!.workloads[0]).toEqual({ id: 'call', kind: 'video', video: { topology: 'mesh', participants: 4, extra: 1, staggerS: 1, extraAfterS: 5, icePolicy: 'relay', turn: 'api', camera: { width: 320, height: 180, fps: 15 }, audio: true } });
     expect(c.experiment!.workloads[1]).toMatchObject({ kind: 'k6', scenario: 'probes', profile: 'smoke' });
   });
+  it('static TURN credentials: the password itself or the variable holding it, exactly one', () => {
+    const turn = (t: Record<string, unknown>) => checkExperiment({ ...base, workloads: [{ id: 'call', kind: 'video', video: { icePolicy: 'relay', turn: { urls: ['turn:198.18.0.2:3478?transport=udp'], username: 'u', ...t } } }] }).errors.join('\n');
+    expect(turn({ credentialEnv: 'SC_TURN_PASSWORD' })).toBe('');
+    expect(turn({ credential: 'p' })).toBe('');
+    expect(turn({})).toMatch(/exactly one/);
+    expect(turn({ credential: 'p', credentialEnv: 'SC_TURN_PASSWORD' })).toMatch(/exactly one/);
+  });
+
   it('names a bad field of the video block with the nearest one', () => {
     const c = checkExperiment({ ...base, workloads: [{ id: 'call', kind: 'video', video: { particpants: 5, icePolicy: 'turn' } }] });
     expect(c.errors.join('\n')).toMatch(/workloads\[0\]\.video\.particpants: unknown field; did you mean participants\?/);
