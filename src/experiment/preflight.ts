@@ -10,7 +10,7 @@
  * the runner's own observations are listed here.
  */
 import { VIDEO_METRICS } from '../media/video-stats.js';
-import { VIDEO_PROBES } from '../media/video-spec.js';
+import { probesOf } from '../media/video-spec.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createFault } from '../../chaos/spec.js';
@@ -149,10 +149,9 @@ export function preflightExperiment(e: Experiment, where = 'experiment', o: Pref
   const allProbes = knownProbes(dir);
   const running = new Set<string>();
   e.workloads.forEach((w, i) => {
-    // A video workload's joins are probes too (video_join; video_join_extra when it has extra participants).
+    // A video workload's joins are probes too (video_join; video_join_extra, video_initiate_extra with extra participants).
     if (w.kind === 'video') {
-      running.add(VIDEO_PROBES.join);
-      if (w.video.extra > 0) running.add(VIDEO_PROBES.extra);
+      for (const p of probesOf(w.video)) running.add(p);
       return;
     }
     if (w.scenario !== 'probes') return;

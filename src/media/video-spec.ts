@@ -14,6 +14,12 @@ export const VideoOptionsSchema = z.object({
   extra: z.number().int().min(0).max(4).default(0),
   /** Between one participant's join and the next. */
   staggerS: seconds({ min: 0 }).default(1),
+  /**
+   * Before the extra participants join, the first of them also tries to start a call of everyone (participants + extra)
+   * in the same conversation — probe `video_initiate_extra`: where the limit is checked only after the call is stored,
+   * that leaves an orphan call behind a 500.
+   */
+  initiateOverLimit: z.boolean().default(false),
   /** How long after the call is up (every participant sees every other, or 20 s) the extra participants try to join. */
   extraAfterS: seconds({ min: 0 }).default(5),
   /** ICE transport policy: `relay` forces TURN. */
@@ -48,4 +54,9 @@ export type VideoOptions = z.output<typeof VideoOptionsSchema>;
 export const VIDEO_DEFAULTS: VideoOptions = VideoOptionsSchema.parse({});
 
 /** The probes (the `probe` tag of sc_attempt / sc_outcome) a video workload writes. */
-export const VIDEO_PROBES = { join: 'video_join', extra: 'video_join_extra' } as const;
+export const VIDEO_PROBES = { join: 'video_join', extra: 'video_join_extra', initiateExtra: 'video_initiate_extra' } as const;
+
+/** The probes a video workload runs (preflight checks hypotheses against the same list). */
+export function probesOf(v: VideoOptions): string[] {
+  return [VIDEO_PROBES.join, ...(v.extra ? [VIDEO_PROBES.extra] : []), ...(v.extra && v.initiateOverLimit ? [VIDEO_PROBES.initiateExtra] : [])];
+}

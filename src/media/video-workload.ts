@@ -29,7 +29,7 @@ import { MeshParticipant } from './mesh-participant.js';
 import type { MeshPageConfig } from './mesh-protocol.js';
 import { SampleWriter } from './sample-writer.js';
 import { VIDEO_METRICS, VideoStatsConverter } from './video-stats.js';
-import { VIDEO_PROBES, type VideoOptions } from './video-spec.js';
+import { VIDEO_PROBES, probesOf, type VideoOptions } from './video-spec.js';
 import { processTreeCpuSeconds } from './process-cpu.js';
 
 export interface VideoWorkloadOptions {
@@ -131,10 +131,10 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       }
     } catch (e) {
       const reason = `the call could not be set up through the API: ${errorText(e)}`;
-      for (const p of [VIDEO_PROBES.join, ...(v.extra ? [VIDEO_PROBES.extra] : [])]) log(`SC_PROBE_SETUP ${JSON.stringify({ probe: p, ok: false, reason })}`);
+      for (const p of probesOf(v)) log(`SC_PROBE_SETUP ${JSON.stringify({ probe: p, ok: false, reason })}`);
       return result;
     }
-    for (const p of [VIDEO_PROBES.join, ...(v.extra ? [VIDEO_PROBES.extra] : [])]) log(`SC_PROBE_SETUP ${JSON.stringify({ probe: p, ok: true })}`);
+    for (const p of probesOf(v)) log(`SC_PROBE_SETUP ${JSON.stringify({ probe: p, ok: true })}`);
     const labelOf = new Map(users.map((u, i) => [u.userId, labels[i]!]));
 
     // ---- the browser and the participants' pages
@@ -181,7 +181,11 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       if (o.signal.aborted) return false;
       let cls: OutcomeClass = classifyJoin(a);
       let connected = false;
-      if (cls === 'served') {
+      if (cls === 'served' && probe === VIDEO_PROBES.initiateExtra) {
+        // A call of everyone was started: end it, it is not the call under test.
+        const id = /"CallID":"([^"]+)"/.exec(JSON.stringify(a.json))?.[1];
+        if (id) await api.end(p.user, id);
+      } else if (cls === 'served') {
         try {
           if (probe === VIDEO_PROBES.join && p === people[0]) {
             callId = CallApi.callIdOf(a);
@@ -226,6 +230,11 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       log(`call up after ${Date.now() - startMs} ms (${converters.size} of ${v.participants} in the call)`);
       if (v.extra === 0 || !callId) return;
       await sleep(v.extraAfterS * 1000, o.signal);
+      const first = people[v.participants];
+      if (v.initiateOverLimit && first && !o.signal.aborted && Date.now() < endMs) {
+        stage = 'extra';
+        await attempt(first, VIDEO_PROBES.initiateExtra, () => api.initiate(first.user, conversationId, people.filter((q) => q !== first).map((q) => q.user)));
+      }
       for (const [i, p] of people.slice(v.participants).entries()) {
         if (o.signal.aborted || Date.now() >= endMs) return;
         if (i > 0) await sleep(v.staggerS * 1000, o.signal);

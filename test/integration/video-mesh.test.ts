@@ -59,17 +59,18 @@ describe('video-mesh: four browsers in a mesh call, a fifth tries to join', () =
     expect(selected.length).toBeGreaterThan(0);
     expect(new Set(selected.map((x) => x.tags.local))).toEqual(new Set(['relay']));
     expect(s.filter((x) => x.metric === 'sc_outcome' && x.tags.probe === 'video_join_extra').map((x) => x.tags.class)).toEqual(['refused-full']);
-    expect(s.filter((x) => x.metric === 'sc_call_join_status' && x.tags.participant === 'p5').map((x) => x.value)).toEqual([409]);
+    expect(s.filter((x) => x.metric === 'sc_outcome' && x.tags.probe === 'video_initiate_extra').map((x) => x.tags.class)).toEqual(['refused-full']);
+    expect(s.filter((x) => x.metric === 'sc_call_join_status' && x.tags.participant === 'p5').map((x) => x.value)).toEqual([409, 409]);
     expect(s.filter((x) => x.metric === 'sc_video_first_frame').length).toBeGreaterThanOrEqual(12);
   });
 
-  it('as-built: the 5th is refused with 500 (the real JoinCall), the 4 undisturbed: MESH-LIMIT FAIL', async () => {
+  it('as-built: a 5th joining and a call of 5 answer 500 (the real JoinCall / InitiateCall), the 4 undisturbed: MESH-LIMIT FAIL', async () => {
     const r = await run(await meshExperiment(), { profile: 'as-built' });
     expect(r.error, explain(r)).toBeUndefined();
     expect(claim(r), explain(r)).toBe('FAIL');
     const v = Object.fromEntries(r.hypotheses.map((h) => [h.id, h.verdict]));
-    expect(v, explain(r)).toEqual({ 'four-join': 'PASS', 'media-flows': 'PASS', 'fifth-refused-clearly': 'FAIL', 'four-undisturbed': 'PASS' });
-    expect(r.hypotheses.find((h) => h.id === 'fifth-refused-clearly')!.evidence).toMatch(/server-error 1/);
+    expect(v, explain(r)).toEqual({ 'four-join': 'PASS', 'media-flows': 'PASS', 'fifth-refused-clearly': 'FAIL', 'call-of-five-refused-clearly': 'FAIL', 'four-undisturbed': 'PASS' });
+    for (const id of ['fifth-refused-clearly', 'call-of-five-refused-clearly']) expect(r.hypotheses.find((h) => h.id === id)!.evidence).toMatch(/server-error 1/);
     // Host candidates when ICE may use anything.
     expect((await samplesOf(r)).filter((x) => x.metric === 'sc_ice_relay').every((x) => x.value === 0)).toBe(true);
   });

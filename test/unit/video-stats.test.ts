@@ -110,7 +110,7 @@ describe('a video workload in an experiment', () => {
   it('takes kind: video with its defaults; a workload without kind is still k6', () => {
     const c = checkExperiment({ ...base, workloads: [{ id: 'call', kind: 'video', video: { extra: 1, icePolicy: 'relay' } }, { id: 'probes', scenario: 'probes' }] });
     expect(c.errors).toEqual([]);
-    expect(c.experiment!.workloads[0]).toEqual({ id: 'call', kind: 'video', video: { topology: 'mesh', participants: 4, extra: 1, staggerS: 1, extraAfterS: 5, icePolicy: 'relay', turn: 'api', camera: { width: 320, height: 180, fps: 15 }, audio: true } });
+    expect(c.experiment!.workloads[0]).toEqual({ id: 'call', kind: 'video', video: { topology: 'mesh', participants: 4, extra: 1, staggerS: 1, extraAfterS: 5, initiateOverLimit: false, icePolicy: 'relay', turn: 'api', camera: { width: 320, height: 180, fps: 15 }, audio: true } });
     expect(c.experiment!.workloads[1]).toMatchObject({ kind: 'k6', scenario: 'probes', profile: 'smoke' });
   });
   it('static TURN credentials: the password itself or the variable holding it, exactly one', () => {
