@@ -52,9 +52,17 @@ export interface RawPair {
   availableOutgoingBitrate: number | null;
 }
 
+/** One outbound RTP stream's cumulative counters (getStats `outbound-rtp`). */
+export interface RawOutbound {
+  kind: 'audio' | 'video';
+  bytesSent: number;
+  packetsSent: number;
+}
+
 export interface RawPeer {
   /** The remote participant's user id. */
   peer: string;
+  outbound: RawOutbound[];
   connectionState: string;
   iceConnectionState: string;
   inbound: RawInbound[];

@@ -25,6 +25,8 @@ export const VIDEO_METRICS = {
   /** Packets lost over packets expected since the last poll (0..1). */
   sc_media_loss: 'trend',
   sc_media_bytes_received: 'counter',
+  /** Bytes this participant sent to one remote participant since the last poll (all its streams of a kind). */
+  sc_media_bytes_sent: 'counter',
   /** Round-trip time of the selected candidate pair, ms. */
   sc_media_rtt: 'trend',
   /** The sender's estimate of what it may send on the selected pair, bits/s. */
@@ -50,6 +52,8 @@ export type VideoMetric = keyof typeof VIDEO_METRICS;
 interface Prev {
   atMs: number;
   streams: Map<string, RawInbound>;
+  /** Bytes sent per peer and kind. */
+  sent: Map<string, number>;
   /** Remote peers whose first frame was already recorded. */
   firstFrames: Set<string>;
 }
@@ -72,6 +76,7 @@ export class VideoStatsConverter {
     const prev = this.prev;
     const dt = prev ? (at - prev.atMs) / 1000 : 0;
     const streams = new Map<string, RawInbound>();
+    const sent = new Map<string, number>();
     const firstFrames = new Set(prev?.firstFrames ?? []);
     const add = (metric: VideoMetric, value: number, tags: Record<string, string>, time = at) => out.push({ metric, time, value, tags: { ...this.tags, ...extra, ...tags } });
     const states = new Map<string, number>();
@@ -109,6 +114,15 @@ export class VideoStatsConverter {
         const frozen = d(r.totalFreezesDuration, before.totalFreezesDuration);
         if (frozen !== null) add('sc_video_freeze_ms', frozen * 1000, tags);
       }
+      for (const kind of ['audio', 'video'] as const) {
+        const streamsOf = p.outbound.filter((x) => x.kind === kind);
+        if (streamsOf.length === 0) continue;
+        const key = `${p.peer}/${kind}`;
+        const bytes = streamsOf.reduce((t, x) => t + x.bytesSent, 0);
+        sent.set(key, bytes);
+        const before = prev?.sent.get(key);
+        if (before !== undefined && bytes >= before) add('sc_media_bytes_sent', bytes - before, { track, kind });
+      }
       if (p.pair) {
         const tags = { track, kind: 'transport' };
         if (p.pair.currentRoundTripTime !== null) add('sc_media_rtt', p.pair.currentRoundTripTime * 1000, tags);
@@ -121,7 +135,7 @@ export class VideoStatsConverter {
     }
     for (const e of s.events) add('sc_ice_state_change', 1, { track: this.labelOf(e.peer), kind: 'transport', what: e.what, state: e.state }, e.atMs);
     for (const [state, n] of states) add('sc_peer_connections', n, { kind: 'transport', state });
-    this.prev = { atMs: at, streams, firstFrames };
+    this.prev = { atMs: at, streams, sent, firstFrames };
     return out;
   }
 }

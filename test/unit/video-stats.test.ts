@@ -15,7 +15,7 @@ const video = (o: Partial<RawInbound> = {}): RawInbound => ({
   freezeCount: 0, totalFreezesDuration: 0, frameWidth: 320, frameHeight: 180, ...o,
 });
 const peer = (id: string, inbound: RawInbound[], o: Partial<RawPeer> = {}): RawPeer => ({
-  peer: id, connectionState: 'connected', iceConnectionState: 'connected', inbound, pair: { localType: 'relay', remoteType: 'host', currentRoundTripTime: 0.012, availableOutgoingBitrate: 300_000 }, firstFrameAtMs: null, ...o,
+  peer: id, outbound: [], connectionState: 'connected', iceConnectionState: 'connected', inbound, pair: { localType: 'relay', remoteType: 'host', currentRoundTripTime: 0.012, availableOutgoingBitrate: 300_000 }, firstFrameAtMs: null, ...o,
 });
 const snap = (atMs: number, peers: RawPeer[], o: Partial<PageSnapshot> = {}): PageSnapshot => ({ atMs, peers, events: [], errors: [], ...o });
 const of = (s: Sample[], metric: string) => s.filter((x) => x.metric === metric);
@@ -40,6 +40,14 @@ describe('what a participant sees: page stats → samples', () => {
     expect(of(s, 'sc_media_bytes_received')[0]!.value).toBe(20_000);
     expect(of(s, 'sc_video_freezes')[0]!.value).toBe(1);
     expect(of(s, 'sc_video_freeze_ms')[0]!.value).toBeCloseTo(400);
+  });
+
+  it('bytes sent to each remote participant, per kind, as deltas', () => {
+    const c = conv();
+    const out = (v: number, a: number) => [{ kind: 'video' as const, bytesSent: v, packetsSent: 1 }, { kind: 'audio' as const, bytesSent: a, packetsSent: 1 }];
+    expect(of(c.convert(snap(1_000, [peer('u2', [], { outbound: out(1_000, 100) })])), 'sc_media_bytes_sent')).toEqual([]);
+    const s = c.convert(snap(2_000, [peer('u2', [], { outbound: out(31_000, 4_100) })]));
+    expect(of(s, 'sc_media_bytes_sent').map((x) => [x.tags.track, x.tags.kind, x.value])).toEqual([['p2', 'audio', 4_000], ['p2', 'video', 30_000]]);
   });
 
   it('the selected pair: RTT in ms, outgoing bitrate, candidate types, relay as a rate', () => {
@@ -137,5 +145,20 @@ describe('the progress line', () => {
     m.add({ metric: 'sc_video_fps', time: 10_000, value: 15, tags: { workload: 'call', participant: 'p2', track: 'p1' } });
     m.add({ metric: 'sc_video_fps', time: 11_000, value: 16, tags: { workload: 'call', participant: 'p1', track: 'p2' } });
     expect(m.line()).toMatch(/video 2 tracks 15\.5 fps$/);
+  });
+});
+
+describe('preflight of a video workload', () => {
+  it('knows its metrics and the probes it runs (video_join_extra only with extra participants)', async () => {
+    const { preflightExperiment } = await import('../../src/experiment/preflight.js');
+    const { validateExperiment } = await import('../../src/experiment/spec.js');
+    const e = (extra: number, hypotheses: unknown[]) => validateExperiment({
+      name: 'v', description: 'd', target: { kind: 'embedded' }, durationS: 10, workloads: [{ id: 'call', kind: 'video', video: { extra } }], hypotheses,
+    });
+    const fps = { id: 'fps', description: 'd', claims: ['MESH-LIMIT'], phase: 'run', select: { metric: 'sc_video_fps', tags: { stage: 'full' } }, stat: 'avg', op: '>', value: 0 };
+    const extraJoin = { kind: 'outcomes', id: 'x', description: 'd', claims: ['MESH-LIMIT'], phase: 'run', probe: 'video_join_extra', accept: ['refused-full'] };
+    expect(preflightExperiment(e(1, [fps, extraJoin])).errors).toEqual([]);
+    expect(preflightExperiment(e(0, [fps, extraJoin])).errors.join('\n')).toMatch(/probe "video_join_extra" is not run by any workload/);
+    expect(preflightExperiment(e(1, [{ ...fps, select: { metric: 'sc_video_fsp' } }])).errors.join('\n')).toMatch(/no workload of this experiment emits "sc_video_fsp"; did you mean sc_video_fps\?/);
   });
 });

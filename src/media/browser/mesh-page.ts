@@ -5,7 +5,7 @@
  * newcomer answers; candidates follow, each targeted at its peer. Bundled by esbuild (iife) and driven by
  * puppeteer through window.scMesh (mesh-protocol.ts).
  */
-import type { MeshPageApi, MeshPageConfig, PageSnapshot, RawInbound, RawPair, RawPeer, SignalFrame, StateEvent } from '../mesh-protocol.js';
+import type { MeshPageApi, MeshPageConfig, PageSnapshot, RawInbound, RawOutbound, RawPair, RawPeer, SignalFrame, StateEvent } from '../mesh-protocol.js';
 
 interface Peer {
   pc: RTCPeerConnection;
@@ -133,6 +133,7 @@ class MeshPage implements MeshPageApi {
       report.forEach((s: Record<string, unknown>) => byId.set(String(s.id), s));
       const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
       const inbound: RawInbound[] = [];
+      const outbound: RawOutbound[] = [];
       let pairId: string | null = null;
       for (const s of byId.values()) {
         if (s.type === 'inbound-rtp' && (s.kind === 'audio' || s.kind === 'video')) {
@@ -143,6 +144,7 @@ class MeshPage implements MeshPageApi {
             freezeCount: num(s.freezeCount), totalFreezesDuration: num(s.totalFreezesDuration), frameWidth: num(s.frameWidth), frameHeight: num(s.frameHeight),
           });
         }
+        if (s.type === 'outbound-rtp' && (s.kind === 'audio' || s.kind === 'video')) outbound.push({ kind: s.kind, bytesSent: num(s.bytesSent) ?? 0, packetsSent: num(s.packetsSent) ?? 0 });
         if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') pairId = s.selectedCandidatePairId;
       }
       let pair: RawPair | null = null;
@@ -156,7 +158,7 @@ class MeshPage implements MeshPageApi {
           currentRoundTripTime: num(cp.currentRoundTripTime), availableOutgoingBitrate: num(cp.availableOutgoingBitrate),
         };
       }
-      peers.push({ peer: id, connectionState: p.pc.connectionState, iceConnectionState: p.pc.iceConnectionState, inbound, pair, firstFrameAtMs: p.firstFrameAtMs });
+      peers.push({ peer: id, outbound, connectionState: p.pc.connectionState, iceConnectionState: p.pc.iceConnectionState, inbound, pair, firstFrameAtMs: p.firstFrameAtMs });
     }
     const out: PageSnapshot = { atMs: Date.now(), peers, events: this.events, errors: this.errors };
     this.events = [];
