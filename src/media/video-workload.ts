@@ -6,7 +6,7 @@
  * others as callees, each joins in turn (`staggerS`); once every participant sees every other (or 20 s
  * passed), `extraAfterS` later the extra participants try to join — a 5th of a 4-person mesh.
  *
- * Output, in workloads/<id>/ as a k6 workload's: samples.json.gz (k6's JSON format: what each participant
+ * Output, in workloads/<id>/ as a k6 workload's: samples.csv (gzipped at the end; k6's CSV format, metric-kinds.json beside it: what each participant
  * sees, per second and per remote track — video-stats.ts — plus each join's attempt and outcome as the
  * probes write them, probes `video_join` / `video_join_extra`), and k6.log (the workload's log, with
  * SC_PROBE_SETUP lines when the call could not be set up through the API). Media samples carry `stage`:
@@ -31,6 +31,7 @@ import { SampleWriter } from './sample-writer.js';
 import { VIDEO_METRICS, VideoStatsConverter } from './video-stats.js';
 import { VIDEO_PROBES, probesOf, type VideoOptions } from './video-spec.js';
 import { processTreeCpuSeconds } from './process-cpu.js';
+import { WORKLOAD_FILES } from '../experiment/history.js';
 
 export interface VideoWorkloadOptions {
   id: string;
@@ -62,7 +63,6 @@ export interface VideoWorkloadResult {
   cpuPercentPerParticipant: number | null;
 }
 
-export const VIDEO_FILES = { samples: 'samples.json.gz', log: 'k6.log' } as const;
 
 const DEFAULT_ORIGIN = 'http://localhost:3000';
 /** The call counts as up at the latest this long after the last join. */
@@ -92,10 +92,10 @@ const errorText = (e: unknown): string => (e instanceof Error ? e.message : Stri
 export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWorkloadResult> {
   const v = o.video;
   const origin = o.origin ?? DEFAULT_ORIGIN;
-  const logPath = join(o.outDir, VIDEO_FILES.log);
+  const logPath = join(o.outDir, WORKLOAD_FILES.log);
   writeFileSync(logPath, '');
   const log = (l: string) => appendFileSync(logPath, `${new Date().toISOString()} ${redact(l)}\n`);
-  const writer = new SampleWriter(join(o.outDir, VIDEO_FILES.samples), VIDEO_METRICS);
+  const writer = new SampleWriter(join(o.outDir, WORKLOAD_FILES.samplesLive), join(o.outDir, WORKLOAD_FILES.samples), join(o.outDir, WORKLOAD_FILES.metricKinds), VIDEO_METRICS);
   const write = (s: Sample[]) => {
     try {
       writer.write(s);
@@ -269,7 +269,7 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
     for (const p of people) await p.close();
     if (callId && caller) await api.end(caller, callId).catch(() => undefined);
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => log(`cleanup: ${errorText(e)}`));
-    await writer.close();
+    await writer.close().catch((e: unknown) => log(`samples: ${errorText(e)}`));
     result.samples = writer.count;
   }
   return result;
