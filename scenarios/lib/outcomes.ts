@@ -24,6 +24,8 @@ export const OUTCOME_CLASSES = [
   'server-error',
   /** Any other 4xx within the budget (401 without the contract's body, 404, 400…). */
   'client-error',
+  /** A 4xx whose error names the participant limit (a call at full capacity): refused clearly. */
+  'refused-full',
   /** The request was sent and accepted but the expected frame never came (delivery probes). */
   'undelivered',
   /** Connection refused or reset: no HTTP answer, no timeout. */
@@ -73,4 +75,10 @@ export function classifyFailure(a: AnswerLike, fastMs: number): OutcomeClass {
   if ((a.status === 503 || a.status === 504) && (header(a, 'retry-after') !== undefined || hasErrorBody(a.json))) return 'fast-clear-error';
   if (a.status >= 500) return 'server-error';
   return 'client-error';
+}
+
+/** An error body that names a participant limit or a full call ("call is at full capacity (max 4 participants)"). */
+export function namesParticipantLimit(json: unknown): boolean {
+  if (!hasErrorBody(json)) return false;
+  return /full|capacity|participant limit|max(imum)? \d+ participants/i.test(JSON.stringify(json));
 }

@@ -36,6 +36,14 @@ export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): Serie
   add({ metric: 'http_req_duration' });
   add({ metric: 'http_req_failed' });
   for (const w of e.workloads) {
+    if (w.kind === 'video') {
+      // What a participant sees, for the report: fps and loss per participant and track, joins' outcomes.
+      add({ metric: 'sc_video_fps' });
+      add({ metric: 'sc_media_loss', tags: { kind: 'video' } });
+      add({ metric: 'sc_video_freezes' });
+      add({ metric: 'sc_call_join_latency' });
+      continue;
+    }
     if (w.scenario === 'probes') {
       for (const p of (w.env.SC_PROBES ?? 'login,authed,revoked,send,deliver').split(',').map((x) => x.trim()).filter(Boolean)) {
         add({ metric: 'sc_probe_ok', tags: { probe: p } });
@@ -100,7 +108,7 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
       points += (await pipeline.readK6(f.path, { extraTags: { workload: w.id, ...(f.generator ? { generator: f.generator } : {}) } })).points;
     }
     const we = end.workloads.find((x) => x.id === w.id);
-    workloads.push({ id: w.id, scenario: w.scenario, profile: w.profile, exitCode: we?.exitCode ?? null, samples: points, failedThresholds: we?.failedThresholds ?? [] });
+    workloads.push({ id: w.id, scenario: w.kind === 'k6' ? w.scenario : 'video', profile: w.kind === 'k6' ? w.profile : w.video.topology, exitCode: we?.exitCode ?? null, samples: points, failedThresholds: we?.failedThresholds ?? [] });
   }
   const observations = readObservations(dir);
   for (const s of observations) if (s.metric !== 'sc_path_ok') pipeline.add(s);

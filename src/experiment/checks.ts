@@ -11,7 +11,7 @@ type Verdicts = Partial<Record<'audited' | 'as-built' | 'hardened', 'PASS' | 'FA
 /** The classes a refusal of a revoked token may take: refused as revoked, or the service failing closed. */
 export const REFUSED: OutcomeClass[] = ['refused-revoked', 'try-again-later', 'fast-clear-error'];
 /** Every class but a hang: "answers, one way or another". */
-export const ANSWERED: OutcomeClass[] = ['served', 'refused-revoked', 'refused-origin', 'throttled', 'not-throttled', 'try-again-later', 'fast-clear-error', 'slow-error', 'server-error', 'client-error', 'undelivered', 'network-error'];
+export const ANSWERED: OutcomeClass[] = ['served', 'refused-revoked', 'refused-origin', 'throttled', 'not-throttled', 'try-again-later', 'fast-clear-error', 'slow-error', 'server-error', 'client-error', 'refused-full', 'undelivered', 'network-error'];
 
 /** Precondition `<probe>-works-before`: the probe saw what it wants in `phase` (default baseline), else its claims' checks prove nothing. */
 export function worksBefore(probe: string, claims: string[], accept: OutcomeClass[] = ['served'], o: { phase?: string; share?: number; minAttempts?: number; id?: string; expected?: Verdicts } = {}): HypothesisIn {

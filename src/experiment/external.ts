@@ -107,6 +107,7 @@ export function runDestinations(e: Experiment, flags: { target?: string; toxipro
     if (e.target.videoUrl) out.push({ what: flags.video ?? 'target.videoUrl', url: e.target.videoUrl });
   }
   for (const w of e.workloads) {
+    if (w.kind !== 'k6') continue;
     for (const [k, v] of Object.entries(w.env)) if (/_URL$/.test(k) && v !== '') out.push({ what: `workloads.${w.id}.env.${k}`, url: v });
   }
   return out;

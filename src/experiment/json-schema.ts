@@ -12,15 +12,15 @@ import { ExperimentSchema } from './spec.js';
 type Json = Record<string, unknown>;
 
 /**
- * A hypothesis without `kind` is a threshold (kinds/index.ts adds it before the union picks a member): the
- * union's threshold member says `kind` is required, which would flag every kind-less hypothesis in an editor.
+ * A hypothesis without `kind` is a threshold, a workload without it a k6 one (their schemas add it before the
+ * union picks a member): the default member says `kind` is required, which would flag every kind-less one in an editor.
  */
 function kindOptionalForThreshold(node: unknown): void {
   if (Array.isArray(node)) return node.forEach(kindOptionalForThreshold);
   if (typeof node !== 'object' || node === null) return;
   const o = node as Json;
   const kind = (o.properties as Json | undefined)?.kind as Json | undefined;
-  if (kind?.const === 'threshold' && Array.isArray(o.required)) o.required = (o.required as string[]).filter((k) => k !== 'kind');
+  if ((kind?.const === 'threshold' || kind?.const === 'k6') && Array.isArray(o.required)) o.required = (o.required as string[]).filter((k) => k !== 'kind');
   Object.values(o).forEach(kindOptionalForThreshold);
 }
 

@@ -86,7 +86,7 @@ async function readValidated(nameOrPath: string, dir: string): Promise<Experimen
 function withScriptPaths(e: Experiment, file: string): Experiment {
   const problems: string[] = [];
   const workloads = e.workloads.map((w, i) => {
-    if (!isScriptFile(w.scenario)) return w;
+    if (w.kind !== 'k6' || !isScriptFile(w.scenario)) return w;
     const path = isAbsolute(w.scenario) ? w.scenario : resolve(dirname(file), w.scenario);
     if (!existsSync(path)) problems.push(`${file}: workloads[${i}].scenario: k6 script ${path} not found`);
     return { ...w, scenario: path };

@@ -9,6 +9,8 @@
  * the files under scenarios/lib/ it imports), so a new metric needs no second list; k6's built-ins and
  * the runner's own observations are listed here.
  */
+import { VIDEO_METRICS } from '../media/video-stats.js';
+import { probesOf } from '../media/video-spec.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createFault } from '../../chaos/spec.js';
@@ -79,6 +81,8 @@ function stagesSeconds(raw: string): number {
  * duration, then the workload's env. null: a scenario whose schedule this does not model.
  */
 export function workloadLoadSeconds(w: Workload, durationS: number): number | null {
+  // A video workload's load lasts the experiment's duration, from its first join.
+  if (w.kind === 'video') return durationS;
   const env: Record<string, string> = { SC_STAGES: JSON.stringify(PROFILE_PLANS[w.profile].stages), SC_DURATION: `${durationS}s`, ...w.env };
   const isSet = (k: string) => env[k] !== undefined && env[k] !== '';
   switch (w.scenario) {
@@ -125,8 +129,12 @@ export function preflightExperiment(e: Experiment, where = 'experiment', o: Pref
   const scenarios = listScenarios(dir);
   const metrics = new Set<string>([...K6_BUILTIN_METRICS, ...OBSERVATION_METRICS]);
   // A script of your own (load.ts checks the file exists) may emit any metric: the metrics are not checked then.
-  const ownScripts = e.workloads.some((w) => OWN_SCRIPT.test(w.scenario));
+  const ownScripts = e.workloads.some((w) => w.kind === 'k6' && OWN_SCRIPT.test(w.scenario));
   e.workloads.forEach((w, i) => {
+    if (w.kind === 'video') {
+      for (const m of Object.keys(VIDEO_METRICS)) metrics.add(m);
+      return;
+    }
     if (OWN_SCRIPT.test(w.scenario)) return;
     if (!scenarios.includes(w.scenario)) say(`workloads[${i}].scenario`, `no scenario "${w.scenario}" in scenarios/${didYouMean(w.scenario, scenarios)} (scenarios: ${scenarios.join(', ')})`);
     else for (const m of scenarioMetrics(w.scenario, dir)) metrics.add(m);
@@ -137,10 +145,15 @@ export function preflightExperiment(e: Experiment, where = 'experiment', o: Pref
   };
 
   // Probes: a hypothesis about a probe no workload runs would only ever be INCONCLUSIVE (no attempts).
-  const probeWorkloads = e.workloads.filter((w) => w.scenario === 'probes');
+  const probeWorkloads = e.workloads.filter((w) => w.kind === 'video' || w.scenario === 'probes');
   const allProbes = knownProbes(dir);
   const running = new Set<string>();
   e.workloads.forEach((w, i) => {
+    // A video workload's joins are probes too (video_join; video_join_extra, video_initiate_extra with extra participants).
+    if (w.kind === 'video') {
+      for (const p of probesOf(w.video)) running.add(p);
+      return;
+    }
     if (w.scenario !== 'probes') return;
     const list = (w.env.SC_PROBES ?? DEFAULT_PROBES).split(',').map((x) => x.trim()).filter(Boolean);
     list.forEach((p) => {
@@ -150,7 +163,7 @@ export function preflightExperiment(e: Experiment, where = 'experiment', o: Pref
   });
   const checkProbe = (path: string, tag: string) => {
     const p = PROBE_TAG_OF[tag] ?? tag;
-    if (probeWorkloads.length === 0) say(path, `probe "${tag}": no workload runs the probes scenario`);
+    if (probeWorkloads.length === 0) say(path, `probe "${tag}": no workload runs the probes scenario or a video call`);
     else if (!running.has(p)) say(path, `probe "${tag}" is not run by any workload${didYouMean(p, [...running])} (SC_PROBES: ${[...running].join(', ')})`);
   };
 
@@ -212,7 +225,7 @@ export function preflightExperiment(e: Experiment, where = 'experiment', o: Pref
     }
     e.workloads.forEach((w, j) => {
       const load = loads[j];
-      if (load === null || load === undefined || load >= end) return;
+      if (w.kind !== 'k6' || load === null || load === undefined || load >= end) return;
       say(`workloads[${j}]`, `${w.scenario} (profile ${w.profile}${Object.keys(w.env).some((k) => /^SC_(DURATION|STAGES|RATE|WARMUP|RAMP)$/.test(k)) ? ', with its env' : ''}) gives ${load} s of load, but faults[${i}] (${f.id}) lasts until ${end} s: the fault would meet no load, or not be applied at all — ${w.scenario === 'registration' ? 'its length is its profile\'s stages: give env SC_STAGES, or another profile' : 'give env SC_DURATION ≥ the fault\'s end, or leave it to durationS'}`);
     });
   });

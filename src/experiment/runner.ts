@@ -13,6 +13,7 @@ import { run as runCmd, sleepUnless } from '../lab/exec.js';
 import type { DependencyName } from '../topology/topology.js';
 import { DEPENDENCY_NAMES } from '../topology/topology.js';
 import { runScenario, type ScenarioRunResult } from '../k6/run.js';
+import { runVideoWorkload } from '../media/video-workload.js';
 import { outputsForWorkload } from '../k6/outputs.js';
 import { DEFAULT_LAB } from '../util/lab-name.js';
 import { parseK6Log } from '../k6/fanout-checker.js';
@@ -122,9 +123,12 @@ function buildTimeline(e: Experiment, seed: number): TimelineEntry[] {
   });
 }
 
+/** What the history keeps of a workload's end: k6's (ScenarioRunResult) or a video workload's. */
+type Ended = { exitCode: number | null } & Pick<ScenarioRunResult, 'failedThresholds' | 'failure'>;
+
 /** How a workload ended, for the history. */
-function workloadEnd(w: Experiment['workloads'][number], r: ScenarioRunResult | Error | undefined, interrupted: boolean): WorkloadEnd {
-  const base = { id: w.id, scenario: w.scenario, profile: w.profile };
+function workloadEnd(w: Experiment['workloads'][number], r: Ended | Error | undefined, interrupted: boolean): WorkloadEnd {
+  const base = w.kind === 'k6' ? { id: w.id, scenario: w.scenario, profile: w.profile } : { id: w.id, scenario: 'video', profile: w.video.topology };
   if (r === undefined) return { ...base, exitCode: null, failedThresholds: [], ...(interrupted ? {} : { failure: 'did not run' }) };
   if (r instanceof Error) return { ...base, exitCode: null, failedThresholds: [], failure: redact(r.message) };
   return { ...base, exitCode: r.exitCode, failedThresholds: r.failedThresholds, ...(r.failure !== null && !interrupted ? { failure: r.failure } : {}) };
@@ -165,7 +169,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   if (note) progress(note);
 
   const prov = new Provision(e, { labName, ...(o.basePort ? { basePort: o.basePort } : {}), ...(o.keepLab ? { keepLab: true } : {}), allowRemote: o.allowRemote ?? false, runId, ...(o.targetEnv ? { targetEnv: o.targetEnv } : {}), ...(o.targetPortBase !== undefined ? { targetPortBase: o.targetPortBase } : {}), ...(o.signal ? { signal: o.signal } : {}), log, progress });
-  const workloadResults = new Map<string, ScenarioRunResult | Error>();
+  const workloadResults = new Map<string, Ended | Error>();
   const tails: K6Tail[] = [];
   let timeline: FaultTimeline | null = null;
   /** The lab whose generator namespaces this run created (removed in finally), and the namespaces. */
@@ -208,7 +212,8 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     for (const w of e.workloads) {
       const outDir = workloadDir(dir, w.id);
       mkdirSync(outDir, { recursive: true });
-      const generators = o.generators ?? w.generators;
+      // A video workload is one set of browsers; a k6 workload may be split over generators.
+      const generators = w.kind === 'k6' ? (o.generators ?? w.generators) : 1;
       // The plain CSV k6 writes while it runs (runScenario gzips it afterwards; the open file is read to its end); one per instance of a split workload.
       const follow = (path: string, extraTags: Record<string, string>) => {
         const tail = new K6Tail(path, (s) => {
@@ -225,6 +230,20 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       };
       if (generators > 1) for (let g = 1; g <= generators; g++) follow(join(outDir, instanceDir(g), WORKLOAD_FILES.samplesLive), { workload: w.id, generator: instanceDir(g) });
       else follow(join(outDir, WORKLOAD_FILES.samplesLive), { workload: w.id });
+      if (w.kind === 'video') {
+        // Browser participants (src/media/video-workload.ts): the same samples file, read the same way.
+        const videoUrl = prov.videoUrl;
+        if (!videoUrl) throw new RunRefused(`workload ${w.id}: a video call needs the video service (the embedded target's services, or target.videoUrl)`);
+        workloadRuns.push(runVideoWorkload({
+          id: w.id, video: w.video, durationS: e.durationS, baseUrl: prov.baseUrl, videoUrl, outDir, tags: { workload: w.id },
+          chromiumPrefix: prov.lab?.execPrefix ?? [], pageHost: prov.lab?.netns?.hostAddress ?? '127.0.0.1',
+          signal: AbortSignal.any([stopWork.signal, AbortSignal.timeout((e.durationS + 180) * 1000)]),
+        }).then(
+          (r) => { workloadResults.set(w.id, { exitCode: r.failure ? null : 0, failedThresholds: [], failure: r.failure }); log(`workload ${w.id}: video call ended${r.failure ? `: ${r.failure}` : ''}; ${r.samples} samples${r.cpuPercentPerParticipant !== null ? `; browser CPU ${r.cpuPercentPerParticipant} % of a core per participant` : ''}`); },
+          (err: Error) => { workloadResults.set(w.id, err); log(`workload ${w.id}: ${err.message}`); },
+        ));
+        continue;
+      }
       // k6 binds this process's connections to the address (K6_LOCAL_IPS: an option k6 takes only from its environment).
       // Spread: VU n sends from address n mod count, so each address carries its share of the workload's rate.
       const count = w.ownSourceAddress ? 1 : w.sourceAddresses > 1 ? w.sourceAddresses : 0;
@@ -260,7 +279,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       if (generators > 1) {
         if (ownNets && !generatorPool) {
           // One set of generator namespaces per run, as many as the most split workload needs; each workload takes addresses of its own in them.
-          const most = Math.max(...e.workloads.map((x) => o.generators ?? x.generators));
+          const most = Math.max(...e.workloads.map((x) => (x.kind === 'k6' ? (o.generators ?? x.generators) : 1)));
           generatorPool = await createGenerators(prov.lab!.netns!, most);
           generatorLab = prov.lab!.netns!;
         }

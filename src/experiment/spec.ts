@@ -13,6 +13,7 @@ import { DEPRECATED_STATS, isDeprecatedStat, seconds } from '../verdicts/common.
 import { REFERENCE_PROFILES } from '../util/profiles.js';
 import { describeIssues } from './issues.js';
 import { cycleCount, scheduleProblems } from './schedule.js';
+import { VIDEO_DEFAULTS, VideoOptionsSchema } from '../media/video-spec.js';
 import { redact } from '../util/redact.js';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
@@ -25,8 +26,10 @@ export { STATS, OPS } from '../verdicts/kinds/threshold.js';
 export { DEPRECATED_STATS } from '../verdicts/common.js';
 export type { StatName, Op } from '../verdicts/common.js';
 
-export const WorkloadSchema = z.object({
+/** A k6 workload: a scenario of scenarios/ or a k6 script of your own. Without `kind`, a workload is this. */
+export const K6WorkloadSchema = z.object({
   id: id(),
+  kind: z.literal('k6'),
   /** A scenario in scenarios/ (e.g. probes, chat-fanout, registration), or a k6 script of your own (.js / .mjs / .ts, relative to the experiment file). */
   scenario: z.string().regex(/^(?:[a-z0-9][a-z0-9-]*|.+\.(?:m?js|ts))$/, 'a scenario of scenarios/ (sch scenario list) or a k6 script file (.js, .mjs, .ts)'),
   profile: z.enum(LOAD_PROFILES).default('smoke'),
@@ -50,6 +53,19 @@ export const WorkloadSchema = z.object({
    */
   generators: z.number().int().min(1).max(8).default(1),
 }).strict();
+
+/** A video workload: browser participants in one call (src/media/video-workload.ts); its samples are read as a k6 workload's. */
+export const VideoWorkloadSchema = z.object({
+  id: id(),
+  kind: z.literal('video'),
+  video: VideoOptionsSchema.default(VIDEO_DEFAULTS),
+}).strict();
+
+/** `kind` picks the schema (k6 without it), so an error names the field of that kind. */
+export const WorkloadSchema = z.preprocess(
+  (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) && !('kind' in v) ? { ...v, kind: 'k6' } : v),
+  z.discriminatedUnion('kind', [K6WorkloadSchema, VideoWorkloadSchema]),
+);
 
 /**
  * The deployment's own limits: what the harness cannot set on a real deployment but sizes its probes by
@@ -129,6 +145,8 @@ export const ExperimentSchema = z.object({
 export type ExperimentInput = z.input<typeof ExperimentSchema>;
 export type Experiment = z.output<typeof ExperimentSchema>;
 export type Workload = z.output<typeof WorkloadSchema>;
+export type K6Workload = z.output<typeof K6WorkloadSchema>;
+export type VideoWorkload = z.output<typeof VideoWorkloadSchema>;
 export type TimelineEntry = z.output<typeof TimelineEntrySchema>;
 
 /** A timeline entry's fault spec (chaos/spec.ts): the entry without its timing. */
@@ -214,8 +232,8 @@ export function checkExperiment(input: unknown, where = 'experiment'): Experimen
   };
   dup(e.workloads, 'workloads');
   e.workloads.forEach((w, i) => {
-    if (w.ownSourceAddress && w.sourceAddresses > 1) problems.push(`${where}: workloads[${i}]: ownSourceAddress and sourceAddresses > 1: say sourceAddresses alone (its addresses are its own)`);
-    if (w.generators > 1 && Math.ceil(w.sourceAddresses / w.generators) > 29) problems.push(`${where}: workloads[${i}].sourceAddresses: ${w.sourceAddresses} over ${w.generators} generators is ${Math.ceil(w.sourceAddresses / w.generators)} each: at most 29 per generator`);
+    if (w.kind === 'k6' && w.ownSourceAddress && w.sourceAddresses > 1) problems.push(`${where}: workloads[${i}]: ownSourceAddress and sourceAddresses > 1: say sourceAddresses alone (its addresses are its own)`);
+    if (w.kind === 'k6' && w.generators > 1 && Math.ceil(w.sourceAddresses / w.generators) > 29) problems.push(`${where}: workloads[${i}].sourceAddresses: ${w.sourceAddresses} over ${w.generators} generators is ${Math.ceil(w.sourceAddresses / w.generators)} each: at most 29 per generator`);
   });
   dup(e.faults, 'faults');
   dup(e.hypotheses, 'hypotheses');
@@ -244,7 +262,7 @@ export function checkExperiment(input: unknown, where = 'experiment'): Experimen
     if (h.kind === 'nothing-lost') {
       const w = e.workloads.find((x) => x.id === h.workload);
       if (!w) problems.push(`${where}: hypotheses[${i}].workload: no workload "${h.workload}"`);
-      else if (w.scenario !== 'chat-fanout') problems.push(`${where}: hypotheses[${i}].workload: "${h.workload}" runs ${w.scenario}, nothing-lost needs chat-fanout`);
+      else if (w.kind !== 'k6' || w.scenario !== 'chat-fanout') problems.push(`${where}: hypotheses[${i}].workload: "${h.workload}" runs ${w.kind === 'k6' ? w.scenario : 'a video call'}, nothing-lost needs chat-fanout`);
     }
     (h.requires ?? []).forEach((r, j) => {
       const p = byId.get(r);

@@ -264,7 +264,13 @@ export async function renderOperator(o: OperatorRenderOptions): Promise<Operator
 
   const budgets = loadBudgets(BUDGETS_FILE);
   const workloads: RenderedWorkload[] = [];
+  if (!e.workloads.some((w) => w.kind === 'k6')) throw new OperatorInputError(`experiment ${e.name} has no k6 workload: nothing for the k6-operator to run (its ${e.workloads.map((w) => w.kind).join(', ')} workloads run with sch run)`);
   for (const w of e.workloads) {
+    // Browsers in a cluster are not this render's: a video workload stays with the harness.
+    if (w.kind !== 'k6') {
+      notApplied.push(`workload ${w.id}: a ${w.kind} workload (browser participants) is not run by the k6-operator; run it with sch run beside the cluster's load`);
+      continue;
+    }
     if (w.ownSourceAddress || w.sourceAddresses > 1) notApplied.push(`workload ${w.id}: ${w.ownSourceAddress ? 'ownSourceAddress' : `sourceAddresses=${w.sourceAddresses}`} (each runner pod sends from its own pod address, SC_SOURCE_ADDRESSES=1; a cluster's egress NAT may still merge them into one)`);
     const name = testRunName(o.runId, e.name, w.id);
     const configMapName = `${name}-script`;

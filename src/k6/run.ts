@@ -376,7 +376,7 @@ export function liveSamplesPath(samplesPath: string): string {
 }
 
 /** Compress `from` into `to` (streaming), then remove `from`; a reader holding `from` open still reads it to the end. */
-async function gzipFile(from: string, to: string): Promise<void> {
+export async function gzipFile(from: string, to: string): Promise<void> {
   await pipeline(createReadStream(from), createGzip(), createWriteStream(`${to}.tmp`));
   renameSync(`${to}.tmp`, to);
   rmSync(from, { force: true });

@@ -36,6 +36,8 @@ export class ProgressMeter {
   totalRequests = 0;
   totalErrors = 0;
   latestMs = -Infinity;
+  /** Video workloads: the latest fps of each (workload, participant, remote track), with its time. */
+  private readonly fps = new Map<string, { ms: number; value: number }>();
 
   /** spanS: how many seconds the rate and p95 are over (default 10). */
   constructor(readonly spanS = 10) {
@@ -46,6 +48,10 @@ export class ProgressMeter {
     this.samples++;
     if (s.time > this.latestMs) this.latestMs = s.time;
     const m = s.metric;
+    if (m === 'sc_video_fps') {
+      this.fps.set(`${s.tags.workload ?? ''}/${s.tags.participant ?? ''}/${s.tags.track ?? ''}`, { ms: s.time, value: s.value });
+      return;
+    }
     if (m !== 'http_reqs' && m !== 'http_req_duration' && m !== 'http_req_failed') return;
     const sec = Math.floor(s.time / 1000);
     const slot = this.slots[sec % this.slots.length] as Slot;
@@ -102,7 +108,10 @@ export class ProgressMeter {
   line(): string {
     const s = this.snapshot();
     const p95 = Number.isNaN(s.p95Ms) ? '–' : `${s.p95Ms.toFixed(1)} ms`;
-    return `${s.reqPerSec.toFixed(0)} req/s  p95 ${p95}  errors ${(s.errorRate * 100).toFixed(1)}% (${s.totalErrors})  requests ${s.totalRequests}`;
+    // Tracks heard from in the last 3 s: a browser that stopped polling drops out of the count.
+    const recent = [...this.fps.values()].filter((f) => f.ms >= this.latestMs - 3000);
+    const video = recent.length ? `  video ${recent.length} track${recent.length === 1 ? '' : 's'} ${(recent.reduce((t, f) => t + f.value, 0) / recent.length).toFixed(1)} fps` : '';
+    return `${s.reqPerSec.toFixed(0)} req/s  p95 ${p95}  errors ${(s.errorRate * 100).toFixed(1)}% (${s.totalErrors})  requests ${s.totalRequests}${video}`;
   }
 }
 

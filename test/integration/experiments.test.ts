@@ -59,7 +59,7 @@ async function shortSoak(): Promise<Experiment> {
   const timing: Record<string, { startS: number; durationS: number }> = { redis: { startS: 14, durationS: 16 }, cassandra: { startS: 42, durationS: 10 }, minio: { startS: 64, durationS: 10 } };
   return {
     ...e, durationS: 86, recoveryS: 12,
-    workloads: e.workloads.map((w) => ({ ...w, env: { ...w.env, ...(faster[w.id] ?? {}) } })),
+    workloads: e.workloads.map((w) => (w.kind === 'k6' ? { ...w, env: { ...w.env, ...(faster[w.id] ?? {}) } } : w)),
     faults: e.faults.map((f) => ({ ...f, ...timing[f.id]! })),
   };
 }

@@ -88,19 +88,23 @@ describe('calls REST', () => {
     expect(contract.check('post', '/v1/calls/{id}/end', ended.status, ended.body)).toBeNull();
   });
 
-  it('participant limit: 4 on audited (the mesh cap), more on hardened', async () => {
+  it('participant limit: a mesh call holds 4 (a clear 409 past it), an SFU call on hardened more', async () => {
     const callees = Array.from({ length: 4 }, () => randomUUID());
-    for (const [p, status] of [['audited', 500], ['hardened', 201]] as const) {
+    for (const [p, topology, status] of [['audited', undefined, 409], ['hardened', undefined, 409], ['hardened', 'sfu', 201]] as const) {
       const a = await user(t[p]!);
-      const r = await api(t[p]!, 'POST', '/v1/calls/initiate', { call_type: 'video', conversation_id: randomUUID(), callee_ids: callees }, a.token);
-      expect(r.status, p).toBe(status);
+      const r = await api(t[p]!, 'POST', '/v1/calls/initiate', { call_type: 'video', conversation_id: randomUUID(), callee_ids: callees, ...(topology ? { topology } : {}) }, a.token);
+      expect(r.status, `${p} ${topology ?? 'mesh'}`).toBe(status);
+      if (status === 409) {
+        expect(contract.check('post', '/v1/calls/initiate', r.status, r.body)).toBeNull();
+        expect(JSON.stringify(r.body)).toMatch(/max 4 participants/);
+      }
     }
     const a = await user(t.audited!);
     const call = await api(t.audited!, 'POST', '/v1/calls/initiate', { call_type: 'audio', conversation_id: randomUUID(), callee_ids: [randomUUID()] }, a.token);
     const callId = (call.body.data as { CallID: string }).CallID;
     const joins: number[] = [];
     for (let i = 0; i < 4; i++) joins.push((await api(t.audited!, 'POST', `/v1/calls/${callId}/join`, {}, (await user(t.audited!)).token)).status);
-    expect(joins).toEqual([200, 200, 200, 500]);
+    expect(joins).toEqual([200, 200, 200, 409]);
   });
 });
 

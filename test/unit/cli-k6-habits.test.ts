@@ -222,7 +222,8 @@ describe('an experiment workload running a k6 script of your own (scenario: ./my
       hypotheses: [{ id: 'h', description: 'it sends', claims: ['OWN'], phase: 'run', select: { metric: 'http_reqs' }, stat: 'count', op: '>', value: 0 }],
     };
     writeFileSync(join(dir, 'exp.json'), JSON.stringify(exp));
-    expect((await loadExperiment(join(dir, 'exp.json'))).workloads[0]!.scenario).toBe(join(dir, 'load', 'mine.js'));
+    expect((await loadExperiment(join(dir, 'exp.json'))).workloads[0]).toMatchObject({ kind: 'k6' });
+    expect(((await loadExperiment(join(dir, 'exp.json'))).workloads[0] as { scenario: string }).scenario).toBe(join(dir, 'load', 'mine.js'));
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...exp, workloads: [{ id: 'mine', scenario: './load/missing.ts' }] }));
     await expect(loadExperiment(join(dir, 'bad.json'))).rejects.toThrow(/workloads\[0\]\.scenario: k6 script .*missing\.ts not found/);
   });

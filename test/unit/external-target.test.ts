@@ -82,7 +82,7 @@ describe('sch run against an external target', () => {
     expect(() => checkRunAddresses(e, { baseUrl: local, videoUrl: REMOTE }, false)).toThrow(`--video-url ${REMOTE} is outside`);
     expect(() => checkRunAddresses(e, { baseUrl: local, toxiproxyUrl: REMOTE }, false)).toThrow(`--toxiproxy-url ${REMOTE} is outside`);
     expect(() => checkRunAddresses({ ...e, target: { kind: 'external', baseUrl: REMOTE } }, null, false)).toThrow(`target.baseUrl ${REMOTE} is outside`);
-    const withEnv = { ...e, workloads: e.workloads.map((w) => ({ ...w, env: { ...w.env, SC_VIDEO_URL: REMOTE } })) };
+    const withEnv = { ...e, workloads: e.workloads.map((w) => (w.kind === 'k6' ? { ...w, env: { ...w.env, SC_VIDEO_URL: REMOTE } } : w)) };
     expect(() => checkRunAddresses(withEnv, null, false)).toThrow(`workloads.probes.env.SC_VIDEO_URL ${REMOTE} is outside`);
     expect(() => checkRunAddresses(e, { baseUrl: REMOTE, videoUrl: REMOTE }, true)).not.toThrow();
     expect(() => checkRunAddresses(e, { baseUrl: local, videoUrl: 'http://127.0.0.1:9' }, false)).not.toThrow();

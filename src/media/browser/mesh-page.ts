@@ -1,0 +1,176 @@
+/**
+ * Browser participant of a SecureConnect mesh call: one RTCPeerConnection per other participant, fake
+ * camera (and microphone) sent on each. Signaling goes through Node (window.scSendSignal), which holds the
+ * signaling socket: a participant already in the call offers to each newcomer (its `join` frame), the
+ * newcomer answers; candidates follow, each targeted at its peer. Bundled by esbuild (iife) and driven by
+ * puppeteer through window.scMesh (mesh-protocol.ts).
+ */
+import type { MeshPageApi, MeshPageConfig, PageSnapshot, RawInbound, RawOutbound, RawPair, RawPeer, SignalFrame, StateEvent } from '../mesh-protocol.js';
+
+interface Peer {
+  pc: RTCPeerConnection;
+  /** Candidates that came before the remote description. */
+  pending: RTCIceCandidateInit[];
+  firstFrameAtMs: number | null;
+}
+
+type SendSignal = (frame: string) => Promise<void>;
+
+class MeshPage implements MeshPageApi {
+  private config: MeshPageConfig | null = null;
+  private stream: MediaStream | null = null;
+  private readonly peers = new Map<string, Peer>();
+  private events: StateEvent[] = [];
+  private errors: string[] = [];
+
+  async start(config: MeshPageConfig): Promise<void> {
+    this.config = config;
+    this.stream = await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: config.camera.width }, height: { ideal: config.camera.height }, frameRate: { ideal: config.camera.fps, max: config.camera.fps } },
+      audio: config.audio,
+    });
+  }
+
+  private send(frame: SignalFrame): void {
+    const f = (window as unknown as Record<string, SendSignal>).scSendSignal;
+    if (f) void f(JSON.stringify(frame)).catch((e: unknown) => this.error(`send ${frame.type}: ${String(e)}`));
+  }
+
+  private error(e: string): void {
+    if (this.errors.length < 50) this.errors.push(e);
+  }
+
+  private peer(id: string): Peer {
+    let p = this.peers.get(id);
+    if (p) return p;
+    const c = this.config!;
+    const pc = new RTCPeerConnection({ iceServers: c.iceServers, iceTransportPolicy: c.icePolicy });
+    p = { pc, pending: [], firstFrameAtMs: null };
+    const peer = p;
+    this.peers.set(id, p);
+    for (const t of this.stream!.getTracks()) pc.addTrack(t, this.stream!);
+    pc.onicecandidate = (ev) => {
+      if (ev.candidate) this.send({ type: 'ice_candidate', target_id: id, candidate: ev.candidate.toJSON() });
+    };
+    pc.oniceconnectionstatechange = () => this.events.push({ atMs: Date.now(), peer: id, what: 'ice', state: pc.iceConnectionState });
+    pc.onconnectionstatechange = () => this.events.push({ atMs: Date.now(), peer: id, what: 'connection', state: pc.connectionState });
+    pc.ontrack = (ev) => {
+      if (ev.track.kind !== 'video') return;
+      // A sink makes Chromium decode and render the track; the first rendered frame is the time to first frame.
+      const el = document.createElement('video');
+      el.muted = true;
+      el.autoplay = true;
+      el.playsInline = true;
+      el.width = c.camera.width;
+      el.height = c.camera.height;
+      el.dataset.peer = id;
+      el.srcObject = new MediaStream([ev.track]);
+      document.body.appendChild(el);
+      el.requestVideoFrameCallback(() => {
+        peer.firstFrameAtMs ??= Date.now();
+      });
+      void el.play().catch(() => undefined);
+      // Headless Chromium may never present a frame (no compositing): the first decoded frame counts too,
+      // looked for every 100 ms (bounded: 300 looks).
+      let looks = 0;
+      const look = setInterval(() => {
+        if (peer.firstFrameAtMs !== null || ++looks > 300 || pc.connectionState === 'closed') return clearInterval(look);
+        void pc.getStats(ev.track).then((r) => r.forEach((s: Record<string, unknown>) => {
+          if (s.type === 'inbound-rtp' && typeof s.framesDecoded === 'number' && s.framesDecoded > 0) peer.firstFrameAtMs ??= Date.now();
+        })).catch(() => undefined);
+      }, 100);
+    };
+    return p;
+  }
+
+  async onSignal(f: SignalFrame): Promise<void> {
+    const from = f.sender_id;
+    if (!this.config || !from || from === this.config.selfId) return;
+    try {
+      if (f.type === 'join') {
+        // Already in the call: offer to the newcomer.
+        const p = this.peer(from);
+        await p.pc.setLocalDescription(await p.pc.createOffer());
+        this.send({ type: 'offer', target_id: from, sdp: p.pc.localDescription!.sdp });
+      } else if (f.type === 'offer' && f.sdp) {
+        const p = this.peer(from);
+        await p.pc.setRemoteDescription({ type: 'offer', sdp: f.sdp });
+        await this.flush(p);
+        await p.pc.setLocalDescription(await p.pc.createAnswer());
+        this.send({ type: 'answer', target_id: from, sdp: p.pc.localDescription!.sdp });
+      } else if (f.type === 'answer' && f.sdp) {
+        const p = this.peers.get(from);
+        if (!p) return;
+        await p.pc.setRemoteDescription({ type: 'answer', sdp: f.sdp });
+        await this.flush(p);
+      } else if (f.type === 'ice_candidate' && f.candidate?.candidate) {
+        // The relay broadcasts an untargeted candidate: only the peer it belongs to has a connection for it.
+        const p = this.peers.get(from);
+        const c: RTCIceCandidateInit = { candidate: f.candidate.candidate, sdpMid: f.candidate.sdpMid ?? null, sdpMLineIndex: f.candidate.sdpMLineIndex ?? null };
+        if (!p) return;
+        if (p.pc.remoteDescription) await p.pc.addIceCandidate(c);
+        else p.pending.push(c);
+      } else if (f.type === 'leave') {
+        this.peers.get(from)?.pc.close();
+        this.peers.delete(from);
+      }
+    } catch (e) {
+      this.error(`${f.type} from ${from}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private async flush(p: Peer): Promise<void> {
+    const list = p.pending;
+    p.pending = [];
+    for (const c of list) await p.pc.addIceCandidate(c);
+  }
+
+  async snapshot(): Promise<PageSnapshot> {
+    const peers: RawPeer[] = [];
+    for (const [id, p] of this.peers) {
+      const report = await p.pc.getStats();
+      const byId = new Map<string, Record<string, unknown>>();
+      report.forEach((s: Record<string, unknown>) => byId.set(String(s.id), s));
+      const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+      const inbound: RawInbound[] = [];
+      const outbound: RawOutbound[] = [];
+      let pairId: string | null = null;
+      for (const s of byId.values()) {
+        if (s.type === 'inbound-rtp' && (s.kind === 'audio' || s.kind === 'video')) {
+          inbound.push({
+            kind: s.kind, trackId: String(s.trackIdentifier ?? s.mid ?? s.id),
+            packetsReceived: num(s.packetsReceived) ?? 0, packetsLost: num(s.packetsLost) ?? 0, bytesReceived: num(s.bytesReceived) ?? 0,
+            jitter: num(s.jitter), framesReceived: num(s.framesReceived), framesDecoded: num(s.framesDecoded), framesDropped: num(s.framesDropped),
+            freezeCount: num(s.freezeCount), totalFreezesDuration: num(s.totalFreezesDuration), frameWidth: num(s.frameWidth), frameHeight: num(s.frameHeight),
+          });
+        }
+        if (s.type === 'outbound-rtp' && (s.kind === 'audio' || s.kind === 'video')) outbound.push({ kind: s.kind, bytesSent: num(s.bytesSent) ?? 0, packetsSent: num(s.packetsSent) ?? 0 });
+        if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') pairId = s.selectedCandidatePairId;
+      }
+      let pair: RawPair | null = null;
+      const cp = pairId ? byId.get(pairId) : undefined;
+      if (cp) {
+        const local = byId.get(String(cp.localCandidateId));
+        const remote = byId.get(String(cp.remoteCandidateId));
+        pair = {
+          localType: typeof local?.candidateType === 'string' ? local.candidateType : null,
+          remoteType: typeof remote?.candidateType === 'string' ? remote.candidateType : null,
+          currentRoundTripTime: num(cp.currentRoundTripTime), availableOutgoingBitrate: num(cp.availableOutgoingBitrate),
+        };
+      }
+      peers.push({ peer: id, outbound, connectionState: p.pc.connectionState, iceConnectionState: p.pc.iceConnectionState, inbound, pair, firstFrameAtMs: p.firstFrameAtMs });
+    }
+    const out: PageSnapshot = { atMs: Date.now(), peers, events: this.events, errors: this.errors };
+    this.events = [];
+    this.errors = [];
+    return out;
+  }
+
+  close(): void {
+    for (const p of this.peers.values()) p.pc.close();
+    this.peers.clear();
+    for (const t of this.stream?.getTracks() ?? []) t.stop();
+  }
+}
+
+(window as unknown as { scMesh: MeshPageApi }).scMesh = new MeshPage();

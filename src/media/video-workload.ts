@@ -1,0 +1,276 @@
+/**
+ * The `video` workload: browser participants in one SecureConnect mesh call, run by the experiment runner
+ * beside (or instead of) k6 workloads. Each participant is a page of one headless Chromium (fake camera and
+ * microphone, run inside the lab's network namespace when there is one) with its REST session and
+ * signaling socket in Node (mesh-participant.ts). The call: the first participant initiates it with the
+ * others as callees, each joins in turn (`staggerS`); once every participant sees every other (or 20 s
+ * passed), `extraAfterS` later the extra participants try to join — a 5th of a 4-person mesh.
+ *
+ * Output, in workloads/<id>/ as a k6 workload's: samples.csv (gzipped at the end; k6's CSV format, metric-kinds.json beside it: what each participant
+ * sees, per second and per remote track — video-stats.ts — plus each join's attempt and outcome as the
+ * probes write them, probes `video_join` / `video_join_extra`), and k6.log (the workload's log, with
+ * SC_PROBE_SETUP lines when the call could not be set up through the API). Media samples carry `stage`:
+ * `joining`, `full` (the call is up), `extra` (from the extra participants' first attempt).
+ *
+ * Bounded: the load lasts durationS from the first join; every request, page call and socket open has its
+ * own timeout; the browser, pages, sockets and page server are closed on success, failure and abort.
+ */
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Sample } from '../results/model.js';
+import type { OutcomeClass } from '../../scenarios/lib/outcomes.ts';
+import { redact, registerSecret } from '../util/redact.js';
+import { launchChromium, type ChromiumSession } from './chromium.js';
+import { bundleForBrowser } from './page-bundle.js';
+import { startPageServer, type PageServer } from './page-server.js';
+import { CallApi, classifyJoin, type ApiAnswer, type CallUser } from './call-api.js';
+import { MeshParticipant } from './mesh-participant.js';
+import type { MeshPageConfig } from './mesh-protocol.js';
+import { SampleWriter } from './sample-writer.js';
+import { VIDEO_METRICS, VideoStatsConverter } from './video-stats.js';
+import { VIDEO_PROBES, probesOf, type VideoOptions } from './video-spec.js';
+import { processTreeCpuSeconds } from './process-cpu.js';
+import { WORKLOAD_FILES } from '../experiment/history.js';
+
+export interface VideoWorkloadOptions {
+  id: string;
+  video: VideoOptions;
+  /** Length of the load, from the first join. */
+  durationS: number;
+  /** The gateway (register, conversations, initiate, end). */
+  baseUrl: string;
+  /** video-service itself (join, TURN credentials, the signaling socket). */
+  videoUrl: string;
+  /** The allowed Origin the sockets and requests present (default http://localhost:3000, as the k6 scenarios). */
+  origin?: string;
+  /** workloads/<id>/ of the run. */
+  outDir: string;
+  /** Runs Chromium inside the lab's namespace (`ip netns exec NS`); empty on loopback. */
+  chromiumPrefix: readonly string[];
+  /** Where Chromium reaches the page server: the host end of the lab's veth, or 127.0.0.1. */
+  pageHost: string;
+  /** Tags on every sample (the runner's `workload`). */
+  tags: Record<string, string>;
+  signal: AbortSignal;
+}
+
+export interface VideoWorkloadResult {
+  /** null: it ran to its end (or was stopped); else why the workload itself could not run (no browser…). */
+  failure: string | null;
+  samples: number;
+  /** The browser's CPU per participant over the load, in % of one core (null when not measured). */
+  cpuPercentPerParticipant: number | null;
+}
+
+
+const DEFAULT_ORIGIN = 'http://localhost:3000';
+/** The call counts as up at the latest this long after the last join. */
+const UP_TIMEOUT_MS = 20_000;
+const POLL_MS = 1_000;
+const PAGE_HTML = '<!doctype html><meta charset="utf-8"><title>mesh participant</title><body><script src="/mesh-page.js"></script></body>';
+const PAGE_ENTRY = fileURLToPath(new URL('./browser/mesh-page.ts', import.meta.url));
+const CHROMIUM_ARGS = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
+
+type Stage = 'joining' | 'full' | 'extra';
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, Math.max(0, ms));
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWorkloadResult> {
+  const v = o.video;
+  const origin = o.origin ?? DEFAULT_ORIGIN;
+  const logPath = join(o.outDir, WORKLOAD_FILES.log);
+  writeFileSync(logPath, '');
+  const log = (l: string) => appendFileSync(logPath, `${new Date().toISOString()} ${redact(l)}\n`);
+  const writer = new SampleWriter(join(o.outDir, WORKLOAD_FILES.samplesLive), join(o.outDir, WORKLOAD_FILES.samples), join(o.outDir, WORKLOAD_FILES.metricKinds), VIDEO_METRICS);
+  const write = (s: Sample[]) => {
+    try {
+      writer.write(s);
+    } catch (e) {
+      log(`samples: ${errorText(e)}`);
+    }
+  };
+  const api = new CallApi(o.baseUrl, o.videoUrl, origin, o.signal);
+  const total = v.participants + v.extra;
+  const labels = Array.from({ length: total }, (_, i) => `p${i + 1}`);
+  const result: VideoWorkloadResult = { failure: null, samples: 0, cpuPercentPerParticipant: null };
+  const cleanups: (() => Promise<void>)[] = [];
+  const people: MeshParticipant[] = [];
+  let callId: string | null = null;
+  let caller: CallUser | null = null;
+
+  try {
+    // ---- the call's accounts and conversation, through the API (a failure here: its probes could not set up)
+    let users: CallUser[];
+    let conversationId: string;
+    let iceServers: MeshPageConfig['iceServers'] = [];
+    try {
+      users = await Promise.all(labels.map((l) => api.register(l)));
+      conversationId = await api.conversation(users[0]!, users);
+      if (v.turn === 'api') {
+        const c = await api.turnCredentials(users[0]!);
+        iceServers = [{ urls: c.urls.filter((u) => u.includes('transport=udp')).length ? c.urls.filter((u) => u.includes('transport=udp')) : c.urls, username: c.username, credential: c.credential }];
+      } else if (v.turn !== 'none') {
+        const credential = v.turn.credential ?? process.env[v.turn.credentialEnv ?? ''];
+        if (!credential) throw new Error(`the static TURN credential: ${v.turn.credentialEnv} is not set`);
+        registerSecret(credential);
+        iceServers = [{ urls: v.turn.urls, username: v.turn.username, credential }];
+      }
+    } catch (e) {
+      const reason = `the call could not be set up through the API: ${errorText(e)}`;
+      for (const p of probesOf(v)) log(`SC_PROBE_SETUP ${JSON.stringify({ probe: p, ok: false, reason })}`);
+      return result;
+    }
+    for (const p of probesOf(v)) log(`SC_PROBE_SETUP ${JSON.stringify({ probe: p, ok: true })}`);
+    const labelOf = new Map(users.map((u, i) => [u.userId, labels[i]!]));
+
+    // ---- the browser and the participants' pages
+    const bundle = await bundleForBrowser(PAGE_ENTRY);
+    const server: PageServer = await startPageServer({
+      host: o.pageHost,
+      assets: {
+        '/': { contentType: 'text/html; charset=utf-8', body: PAGE_HTML },
+        '/mesh-page.js': { contentType: 'text/javascript; charset=utf-8', body: bundle },
+        '/favicon.ico': { contentType: 'image/x-icon', body: '' },
+      },
+    });
+    cleanups.push(() => server.close());
+    const loopback = /^(127\.|localhost$|::1$)/.test(o.pageHost);
+    // getUserMedia needs a secure context; plain http is one only on loopback.
+    const chromium: ChromiumSession = await launchChromium({
+      ...(o.chromiumPrefix.length ? { netnsPrefix: o.chromiumPrefix } : {}),
+      extraArgs: [...CHROMIUM_ARGS, ...(loopback ? [] : [`--unsafely-treat-insecure-origin-as-secure=${server.url}`])],
+    });
+    cleanups.push(() => chromium.close());
+    log(`chromium ${await chromium.browser.version()}; page ${server.url}; ${v.participants} participants + ${v.extra} extra, ice ${v.icePolicy}, camera ${v.camera.width}x${v.camera.height}@${v.camera.fps}`);
+    for (let i = 0; i < total; i++) {
+      if (o.signal.aborted) return result;
+      const p = new MeshParticipant(labels[i]!, users[i]!, await chromium.browser.newPage(), log);
+      people.push(p);
+      await p.open(`${server.url}/`, { selfId: users[i]!.userId, iceServers, icePolicy: v.icePolicy, camera: v.camera, audio: v.audio });
+    }
+    const browserPid = chromium.browser.process()?.pid;
+
+    // ---- the load: joins on schedule, one poll a second
+    const startMs = Date.now();
+    const endMs = startMs + o.durationS * 1000;
+    const cpuStart = browserPid ? processTreeCpuSeconds(browserPid) : 0;
+    let stage: Stage = 'joining';
+    const converters = new Map<MeshParticipant, VideoStatsConverter>();
+    const seen = new Map<MeshParticipant, Set<string>>();
+    const tags = (p: MeshParticipant) => ({ ...o.tags, participant: p.label });
+
+    const attempt = async (p: MeshParticipant, probe: string, call: () => Promise<ApiAnswer>): Promise<boolean> => {
+      p.joinStartMs = Date.now();
+      write([{ metric: 'sc_attempt', time: p.joinStartMs, value: 1, tags: { ...tags(p), probe } }]);
+      const a = await call();
+      // Stopped mid-request: the run's end cut it off, the target said nothing (no outcome, as k6 would leave it).
+      if (o.signal.aborted) return false;
+      let cls: OutcomeClass = classifyJoin(a);
+      let connected = false;
+      if (cls === 'served' && probe === VIDEO_PROBES.initiateExtra) {
+        // A call of everyone was started: end it, it is not the call under test.
+        const id = /"CallID":"([^"]+)"/.exec(JSON.stringify(a.json))?.[1];
+        if (id) await api.end(p.user, id);
+      } else if (cls === 'served') {
+        try {
+          if (probe === VIDEO_PROBES.join && p === people[0]) {
+            callId = CallApi.callIdOf(a);
+            caller = p.user;
+          }
+          await p.connect(api.signalingUrl(callId!), origin);
+          connected = true;
+          const me = p;
+          converters.set(p, new VideoStatsConverter(tags(p), (id) => labelOf.get(id) ?? 'unknown', (id) => Math.max(me.joinStartMs, people.find((q) => q.user.userId === id)?.joinStartMs ?? 0)));
+          seen.set(p, new Set());
+          write([{ metric: 'sc_call_join_latency', time: p.joinStartMs, value: p.connectedAtMs - p.joinStartMs, tags: { ...tags(p), probe } }]);
+        } catch (e) {
+          // Joined over REST, but the socket refused: the join did not work.
+          log(`[${p.label}] ${errorText(e)}`);
+          cls = 'network-error';
+        }
+      }
+      log(`[${p.label}] ${probe}: ${a.status === 0 ? a.error : `HTTP ${a.status}`} in ${Math.round(a.durationMs)} ms → ${cls}${a.status >= 400 ? ` ${JSON.stringify(a.json)?.slice(0, 200)}` : ''}`);
+      write([
+        { metric: 'sc_outcome', time: p.joinStartMs, value: 1, tags: { ...tags(p), probe, class: cls } },
+        { metric: 'sc_call_join_status', time: p.joinStartMs, value: a.status, tags: { ...tags(p), probe } },
+      ]);
+      return connected;
+    };
+
+    const schedule = (async () => {
+      const members = people.slice(0, v.participants);
+      for (const [i, p] of members.entries()) {
+        if (o.signal.aborted || Date.now() >= endMs) return;
+        if (i > 0) await sleep(v.staggerS * 1000, o.signal);
+        if (i === 0) await attempt(p, VIDEO_PROBES.join, () => api.initiate(p.user, conversationId, members.slice(1).map((m) => m.user)));
+        else if (callId) await attempt(p, VIDEO_PROBES.join, () => api.join(p.user, callId!));
+      }
+      // Up: every connected participant sees every other, or UP_TIMEOUT_MS after the last join.
+      const joinedAt = Date.now();
+      while (!o.signal.aborted && Date.now() < endMs && Date.now() - joinedAt < UP_TIMEOUT_MS) {
+        const inCall = [...converters.keys()];
+        if (inCall.length > 0 && inCall.every((p) => (seen.get(p)?.size ?? 0) >= inCall.length - 1)) break;
+        await sleep(250, o.signal);
+      }
+      stage = 'full';
+      log(`call up after ${Date.now() - startMs} ms (${converters.size} of ${v.participants} in the call)`);
+      if (v.extra === 0 || !callId) return;
+      await sleep(v.extraAfterS * 1000, o.signal);
+      const first = people[v.participants];
+      if (v.initiateOverLimit && first && !o.signal.aborted && Date.now() < endMs) {
+        stage = 'extra';
+        await attempt(first, VIDEO_PROBES.initiateExtra, () => api.initiate(first.user, conversationId, people.filter((q) => q !== first).map((q) => q.user)));
+      }
+      for (const [i, p] of people.slice(v.participants).entries()) {
+        if (o.signal.aborted || Date.now() >= endMs) return;
+        if (i > 0) await sleep(v.staggerS * 1000, o.signal);
+        stage = 'extra';
+        await attempt(p, VIDEO_PROBES.extra, () => api.join(p.user, callId!));
+      }
+    })().catch((e: unknown) => log(`schedule: ${errorText(e)}`));
+
+    for (let tick = 1; !o.signal.aborted && Date.now() < endMs; tick++) {
+      await sleep(startMs + tick * POLL_MS - Date.now(), o.signal);
+      const inCall = [...converters.entries()];
+      const snaps = await Promise.all(inCall.map(([p]) => p.snapshot()));
+      const now: Stage = stage;
+      inCall.forEach(([p, c], i) => {
+        const s = snaps[i];
+        if (!s) return;
+        for (const peer of s.peers) if (peer.firstFrameAtMs !== null) seen.get(p)?.add(peer.peer);
+        write(c.convert(s, { stage: now }));
+      });
+    }
+    await schedule;
+    if (browserPid) {
+      const cpu = processTreeCpuSeconds(browserPid) - cpuStart;
+      const wall = (Date.now() - startMs) / 1000;
+      result.cpuPercentPerParticipant = Math.round((cpu / wall / Math.max(1, total)) * 1000) / 10;
+      log(`browser CPU ${cpu.toFixed(1)} s over ${wall.toFixed(1)} s for ${total} pages: ${result.cpuPercentPerParticipant} % of a core per participant`);
+    }
+  } catch (e) {
+    result.failure = `video workload: ${errorText(e)}`;
+    log(result.failure);
+  } finally {
+    for (const p of people) await p.close();
+    if (callId && caller) await api.end(caller, callId).catch(() => undefined);
+    for (const c of cleanups.reverse()) await c().catch((e: unknown) => log(`cleanup: ${errorText(e)}`));
+    await writer.close().catch((e: unknown) => log(`samples: ${errorText(e)}`));
+    result.samples = writer.count;
+  }
+  return result;
+}
