@@ -8,7 +8,10 @@
  * conversations of --group members each, until a step is not clean (completeness < 100 %, a duplicate,
  * a socket error, or the run failing). Prints each step and the largest clean one; stops the lab.
  *
- *   nice npx tsx bench/chat-sockets.ts [--group 50] [--steps 1000,2000,…] [--rate 0.1] [--duration 30s] [--drain 10s] [--validate 0] [--direct] [--keep]
+ * With --generators N the same workload is split over N k6 instances in namespaces of their own (the
+ * runner's split: k6 execution segments, setup() once, every instance's fan-out records reconciled together).
+ *
+ *   nice npx tsx bench/chat-sockets.ts [--group 50] [--steps 1000,2000,…] [--rate 0.1] [--duration 30s] [--drain 10s] [--validate 0] [--direct] [--generators 3] [--keep]
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,6 +21,8 @@ import { HARNESS_ROOT } from '../src/lab/paths.js';
 import { startTarget } from '../src/lab/target.js';
 import { readSummary, runScenario } from '../src/k6/run.js';
 import { checkFanoutRun, parseK6Log } from '../src/k6/fanout-checker.js';
+import { createGenerators, deleteGenerators, takeAddresses } from '../src/lab/generator-net.js';
+import { instanceDir, runSplitWorkload } from '../src/experiment/split-workload.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,6 +39,8 @@ const VALIDATE = arg('validate', '0');
 /** Receivers connect to chat-service itself instead of through the gateway (SC_WS_URL). */
 const DIRECT = process.argv.includes('--direct');
 const NOFILE = 65536;
+/** Split the receivers and senders over this many k6 instances (1: one k6, as before). */
+const GENERATORS = Number(arg('generators', '1'));
 
 /** Raise this process's open-file limit (children inherit it: k6 and, through the lab's spawn, the target). */
 function raiseNofile(): string {
@@ -82,25 +89,45 @@ async function main(): Promise<void> {
       const warmupS = Math.max(10, Math.ceil(receivers / 100));
       const started = Date.now();
       const cpu0 = { chat: cpuSeconds(pidOf('chat')), gateway: cpuSeconds(pidOf('gateway')) };
-      const r = await runScenario({
-        name: 'chat-fanout', baseUrl: target.baseUrl, profile: 'smoke', outDir: join(HARNESS_ROOT, 'reports', 'runs', 'bench-chat-sockets', `${receivers}`),
+      const outDir = join(HARNESS_ROOT, 'reports', 'runs', 'bench-chat-sockets', `${receivers}-g${GENERATORS}`);
+      const base = {
+        name: 'chat-fanout', baseUrl: target.baseUrl, profile: 'smoke' as const, labAddress: lab.address,
         timeoutMs: (warmupS + 120) * 1000,
         env: {
           SC_GROUPS: Array.from({ length: conversations }, () => String(GROUP + 1)).join(','),
           SC_RATE: RATE, SC_DURATION: DURATION, SC_WARMUP: `${warmupS}s`, SC_CONNECT_SPREAD: `${Math.floor(warmupS / 2)}s`, SC_DRAIN: DRAIN,
           ...(DIRECT ? { SC_WS_URL: target.serviceUrls.chat } : {}),
-          SC_RECEIVER_VUS: '4', SC_MAX_VUS: '20', SC_PRE_VUS: '4', SC_VALIDATE: VALIDATE,
+          SC_RECEIVER_VUS: String(4 * GENERATORS), SC_MAX_VUS: String(20 * GENERATORS), SC_PRE_VUS: String(4 * GENERATORS), SC_VALIDATE: VALIDATE,
         },
-      });
-      const log = parseK6Log(`${r.stdout}\n${r.stderr}`);
+      };
+      let r: Awaited<ReturnType<typeof runScenario>>;
+      let log: ReturnType<typeof parseK6Log>;
+      let counts: Record<string, number>;
+      if (GENERATORS > 1) {
+        const gens = await createGenerators(lab.netns!, GENERATORS);
+        try {
+          r = await runSplitWorkload({ base, outDir, generators: await Promise.all(gens.map(async (g) => ({ index: g.index, netns: g.netns, addresses: await takeAddresses(g, 1) }))), log: () => undefined });
+        } finally {
+          await deleteGenerators(lab.netns!);
+        }
+        log = parseK6Log([join(outDir, 'setup', 'k6.log'), ...gens.map((g) => join(outDir, instanceDir(g.index), 'k6.log'))].map((f) => readFileSync(f, 'utf8')).join('\n'));
+        const summaries = gens.map((g) => readSummary(join(outDir, instanceDir(g.index), 'summary.json')).metrics);
+        counts = { socketErrors: summaries.reduce((n, m) => n + Number(m.sc_socket_errors?.count ?? 0), 0), invalidFrames: summaries.reduce((n, m) => n + Number(m.sc_invalid_frames?.count ?? 0), 0) };
+      } else {
+        r = await runScenario({ ...base, outDir });
+        log = parseK6Log(`${r.stdout}\n${r.stderr}`);
+        const m = readSummary(r.summaryPath).metrics;
+        counts = { socketErrors: Number(m.sc_socket_errors?.count ?? 0), invalidFrames: Number(m.sc_invalid_frames?.count ?? 0) };
+      }
       const report = checkFanoutRun(log);
+      // Latency percentiles: one instance's (a split run's are per instance; the harness's analysis merges them exactly).
       const summary = readSummary(r.summaryPath).metrics;
       const row = {
         sockets: receivers, via: DIRECT ? 'chat-service' : 'gateway', conversations, group: GROUP + 1,
         acked: log.sent.filter((s) => s.acked).length, unacked: report.unacked,
         expected: report.expected, delivered: report.delivered, completeness: Number(report.completeness.toFixed(5)),
         lost: report.lost.length, duplicates: report.duplicates.length, orderViolations: report.orderViolations.length,
-        socketErrors: Number(summary.sc_socket_errors?.count ?? 0), invalidFrames: Number(summary.sc_invalid_frames?.count ?? 0),
+        generators: GENERATORS, socketErrors: counts.socketErrors, invalidFrames: counts.invalidFrames,
         deliveryP95ms: Number(summary.sc_delivery_latency?.['p(95)'] ?? NaN), ackP95ms: Number(summary.sc_ack_latency?.['p(95)'] ?? NaN),
         k6Exit: r.exitCode, thresholdsPassed: r.thresholdsPassed, failedThresholds: r.failedThresholds,
         rssMb: { chat: rssMb(pidOf('chat')), gateway: rssMb(pidOf('gateway')) },

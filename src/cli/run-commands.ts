@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { parseListen } from '../results/fault-events.js';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { REFERENCE_PROFILES, type ReferenceProfile } from '../util/profiles.js';
@@ -105,6 +106,7 @@ interface RunFlags {
   duration?: number;
   seed?: number;
   generators?: number;
+  metricsListen?: { host: string; port: number };
   lab: string;
   basePort?: number;
   keepLab?: boolean;
@@ -153,6 +155,7 @@ async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): P
     ...(f.duration ? { durationS: f.duration } : {}),
     ...(f.seed !== undefined ? { seed: f.seed } : replayOf ? { seed: replayOf.seed } : {}),
     ...(f.generators !== undefined ? { generators: f.generators } : {}),
+    ...(f.metricsListen ? { metricsListen: f.metricsListen } : {}),
     labName: f.lab,
     ...(f.basePort ? { basePort: f.basePort } : {}),
     ...(f.keepLab ? { keepLab: true } : {}),
@@ -170,6 +173,14 @@ async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): P
   else process.stdout.write(`${summary(r, dir)}\n`);
   // The result's own code (analyze.ts: 130 over 2 over 1): what result.json and the report say, the shell gets.
   process.exit(r.exitCode);
+}
+
+function listenFlag(v: string): { host: string; port: number } {
+  try {
+    return parseListen(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^--metrics-listen \S+: /, ''));
+  }
 }
 
 function parseGenerators(v: string): number {
@@ -192,6 +203,7 @@ function runFlags(c: Command): Command {
     .option('-o, --out <output>', 'k6 output for every workload, as k6 --out (repeatable): json=results.json, csv=samples.csv, experimental-prometheus-rw, …; a file gets each workload\'s id when there are several (results.probes.json)', outFlag)
     .option('--out-dir <dir>', `where run folders go (default ${RUNS_DIR})`)
     .option('--seed <n>', 'seed for run ids and anything random (recorded in the manifest)', parseSeed)
+    .option('--metrics-listen <host:port>', 'serve the fault timeline as Prometheus metrics at http://HOST:PORT/metrics while the run lasts (sch_fault_active{fault,…} and more: a live view beside k6\'s -o outputs); events.jsonl in the run directory either way', listenFlag)
     .option('--generators <n>', 'split every workload over N load generators (k6 execution segments; each in a network namespace of its own on the lab\'s network; setup() once for all): 1 to 8', parseGenerators)
     .option('--lab <name>', 'lab to use: attached if up, else started and stopped after the run', DEFAULT_LAB)
     .option('--base-port <port>', 'lab base port when the run starts it', parsePort)

@@ -68,6 +68,7 @@ export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): Serie
 function historyFiles(dir: string, e: Experiment): RunFile[] {
   const files: RunFile[] = [{ kind: 'manifest', path: HISTORY_FILES.manifest }, { kind: 'run', path: HISTORY_FILES.run }, { kind: 'log', path: HISTORY_FILES.log }];
   if (existsSync(join(dir, HISTORY_FILES.observations))) files.push({ kind: 'observations', path: HISTORY_FILES.observations });
+  if (existsSync(join(dir, HISTORY_FILES.events))) files.push({ kind: 'events', path: HISTORY_FILES.events });
   for (const w of e.workloads) {
     const wd = workloadDir(dir, w.id);
     if (!existsSync(wd)) continue;

@@ -5,6 +5,7 @@
  *   manifest.json            what was asked: the experiment as run, seed, options, versions; then, as the run
  *                            goes, runStartMs and the fault timeline (scheduled and actual times, verify, rollback)
  *   run.json                 how it ended: runEndMs, a run error, each workload's k6 exit and failure
+ *   events.jsonl             the fault timeline as events (applied / verified / removed, with cycles): for live views
  *   observations.jsonl       the runner's own samples: path RTT through faulted proxies, the target's own
  *                            connections through them, the proxies' traffic counters (one JSON Sample a line)
  *   workloads/<id>/          k6's raw samples (samples.csv.gz with metric-kinds.json beside it; samples.csv
@@ -22,6 +23,7 @@ import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } 
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { FaultRecord, Sample } from '../results/model.js';
+import type { FaultEvent } from '../results/fault-events.js';
 import { ExperimentError, formatIssues, validateExperiment, type Experiment } from './spec.js';
 import { EXPOSURES } from './calibration.js';
 
@@ -29,6 +31,8 @@ export const HISTORY_FILES = {
   manifest: 'manifest.json',
   run: 'run.json',
   observations: 'observations.jsonl',
+  /** The fault timeline as events (src/results/fault-events.ts): what a live view shows; the manifest's timeline is what analyze reads. */
+  events: 'events.jsonl',
   log: 'run.log',
 } as const;
 
@@ -204,6 +208,11 @@ export function writeRunEnd(dir: string, r: RunEnd): void {
 
 export function readRunEnd(dir: string): RunEnd {
   return readJson(dir, HISTORY_FILES.run, RunEndSchema);
+}
+
+/** Appends one fault event to events.jsonl. */
+export function appendFaultEvent(dir: string, e: FaultEvent): void {
+  appendFileSync(join(dir, HISTORY_FILES.events), `${JSON.stringify(e)}\n`);
 }
 
 /** Appends one observation (the runner's own sample) to observations.jsonl. */

@@ -20,6 +20,7 @@ import { parseK6Log } from '../k6/fanout-checker.js';
 import { conversationHistory } from '../k6/history.js';
 import { K6Tail } from '../results/k6-reader.js';
 import { ProgressMeter } from '../results/progress.js';
+import { FaultMetrics, faultEvent } from '../results/fault-events.js';
 import type { FaultRecord, RunResult } from '../results/model.js';
 import { createFault } from '../../chaos/index.js';
 import { scaleExperiment } from './load.js';
@@ -37,7 +38,7 @@ import type { NetnsLayout } from '../lab/netns.js';
 import { isLocalHost } from '../util/target-address.js';
 import { hostGenerators, instanceDir, runSplitWorkload } from './split-workload.js';
 import { externalNote, externalRun, type ExternalTargetUrls } from './external.js';
-import { HISTORY_FILES, WORKLOAD_FILES, appendObservation, workloadLog, workloadDir, writeConversationHistory, writeHistoryError, writeManifest, writeRunEnd, type RunManifest, type WorkloadEnd } from './history.js';
+import { HISTORY_FILES, WORKLOAD_FILES, appendFaultEvent, appendObservation, workloadLog, workloadDir, writeConversationHistory, writeHistoryError, writeManifest, writeRunEnd, type RunManifest, type WorkloadEnd } from './history.js';
 
 export { RunRefused } from './provision.js';
 export { windowMsFor } from './analyze.js';
@@ -58,6 +59,10 @@ export interface RunOptions {
   outputs?: string[];
   /** Stretch the timeline to this many seconds. */
   durationS?: number;
+  /** Serve the fault timeline as Prometheus metrics here while the run lasts (sch run --metrics-listen). */
+  metricsListen?: { host: string; port: number };
+  /** Called with the metrics URL once it listens (port 0 picks one). */
+  onMetricsListening?: (url: string) => void;
   /** Split every workload over this many load generators (sch run --generators; else each workload's own `generators`). */
   generators?: number;
   seed?: number;
@@ -182,6 +187,15 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   const onAbort = () => stopWork.abort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
 
+  // A live view of the fault timeline beside k6's own outputs (fault-events.ts): up before any fault, down at the end.
+  let liveMetrics: FaultMetrics | null = null;
+  if (o.metricsListen) {
+    liveMetrics = new FaultMetrics({ runId, experiment: e.name });
+    const url = await liveMetrics.listen(o.metricsListen.host, o.metricsListen.port);
+    progress(`fault timeline metrics: ${url}`);
+    o.onMetricsListening?.(url);
+  }
+
   try {
     await prov.up();
     manifest.target = prov.targetInfo(); // with target.exposure: how analyze calibrates
@@ -195,6 +209,9 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     timeline = new FaultTimeline(entries, {
       ctx: ctx!, log,
       onEvent: (ev) => {
+        const fe = faultEvent(ev.type, ev.record);
+        appendFaultEvent(dir, fe);
+        liveMetrics?.record(fe);
         if (ev.type === 'applied') progress(`fault ${ev.record.id} applied (${ev.record.name} on ${ev.record.target})${ev.record.error ? `: ${ev.record.error}` : ''}`);
         if (ev.type === 'removed') progress(`fault ${ev.record.id} removed${ev.record.rolledBack ? '' : ' (rollback NOT clean)'}`);
         saveManifest();
@@ -382,6 +399,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     await timeline?.rollbackAll().catch(() => undefined);
     if (generatorLab) await deleteGenerators(generatorLab).catch((err: Error) => log(`generators: ${err.message}`));
     await prov.down();
+    await liveMetrics?.close();
     if (timeline) manifest.timeline = timeline.records;
     saveManifest();
   }

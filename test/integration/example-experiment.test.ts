@@ -59,7 +59,17 @@ describe('a soak with a repeating schedule', () => {
     const experiment = validateExperiment({ ...raw, durationS: '50s', recoveryS: '3s', faults: raw.faults.map((f) => ({ ...f, ...timing[f.id as string] })) }, 'soak-repeating (shortened)');
     const runsDir = join(HARNESS_ROOT, 'reports', 'runs', `itest-soak-repeating-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const lines: string[] = [];
-    const r = await runExperiment({ experiment, profile: 'hardened', labName: inject('labName'), runsDir, screenshot: false, onProgress: (l) => lines.push(l) });
+    // The live view: scraped while the second Redis cycle is on.
+    let metricsUrl = '';
+    let scraped: Promise<string> | undefined;
+    const r = await runExperiment({
+      experiment, profile: 'hardened', labName: inject('labName'), runsDir, screenshot: false,
+      metricsListen: { host: '127.0.0.1', port: 0 }, onMetricsListening: (u) => { metricsUrl = u; },
+      onProgress: (l) => {
+        lines.push(l);
+        if (l.startsWith('fault redis#2 applied')) scraped ??= fetch(metricsUrl).then((x) => x.text());
+      },
+    });
     const why = `${r.error ?? ''}\n${r.hypotheses.map((h) => `${h.id}: ${h.verdict} — ${h.evidence}`).join('\n')}\n${r.calibration.map((c) => `${c.faultId} ${c.label}: ${c.ok} ${c.detail}`).join('\n')}`;
 
     // Every cycle applied, verified on the wire and rolled back, in the order the schedule says.
@@ -87,6 +97,12 @@ describe('a soak with a repeating schedule', () => {
     for (const id of ['redis', 'redis#2', 'redis#3', 'pg', 'pg#2', 'pg#3']) expect(h('login-recovers').evidence, why).toContain(`${id}: back after`);
     expect(r.claims.map((c) => [c.id, c.verdict]), why).toEqual([['LOGIN', 'PASS'], ['REDIS-LOGIN', 'PASS'], ['RECOVERY-LATENCY', 'PASS']]);
     expect(r.exitCode, why).toBe(0);
+
+    // The fault timeline as events, and as Prometheus metrics while it ran.
+    const events = readFileSync(join(runsDir, r.runId, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; fault: string; cycle?: number });
+    for (const id of ['redis', 'redis#2', 'redis#3', 'pg', 'pg#2', 'pg#3']) expect(events.filter((x) => x.fault === id).map((x) => x.type).sort(), id).toEqual(['applied', 'removed', 'verified']);
+    expect(await scraped, 'scraped during redis#2').toMatch(/sch_fault_active\{fault="redis#2",entry="redis",name="redis-outage",target="redis"\} 1/);
+    await expect(fetch(metricsUrl)).rejects.toThrow(); // closed with the run
 
     // A soak's reader sees what is on, and what comes next and when.
     expect(lines.some((l) => /^t=\d+s\/50s  phase (fault:redis|recovery:redis)  next pg in \d+s/.test(l)), lines.join('\n')).toBe(true);
