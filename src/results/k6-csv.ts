@@ -21,6 +21,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { parse } from 'csv-parse/sync';
 import type { MetricKind, Sample } from './model.js';
 import type { K6ReadOptions, SampleParser } from './k6-reader.js';
+import { extraTagsOf, wantedOf } from './read-options.js';
 
 /** The columns k6 v2 writes, in its order: the header of every file it writes. */
 export const K6_CSV_COLUMNS = [
@@ -78,14 +79,9 @@ export class K6CsvParser implements SampleParser {
   private tagCache = new Map<string, Record<string, string>>();
 
   constructor(private readonly onSample: (s: Sample) => void, opts: K6ReadOptions = {}) {
-    this.extra = opts.extraTags && Object.keys(opts.extraTags).length > 0 ? { ...opts.extraTags } : undefined;
+    this.extra = extraTagsOf(opts);
     this.onProgress = opts.onProgress;
-    const m = opts.metrics;
-    if (typeof m === 'function') this.wanted = m;
-    else if (m !== undefined) {
-      const set = new Set(m);
-      this.wanted = (x) => set.has(x);
-    }
+    this.wanted = wantedOf(opts);
     this.setColumns(K6_CSV_COLUMNS);
   }
 

@@ -25,6 +25,7 @@ import { isAscii } from 'node:buffer';
 import { createGunzip, constants, type Gunzip } from 'node:zlib';
 import type { MetricKind, Sample } from './model.js';
 import { K6CsvParser, isCsvSamplesPath } from './k6-csv.js';
+import { extraTagsOf, wantedOf } from './read-options.js';
 
 export interface K6ReadOptions {
   /** Tags added to every sample (they override the sample's own tag of the same name). */
@@ -142,16 +143,11 @@ export class K6LineParser implements SampleParser {
 
   constructor(private readonly onSample: (s: Sample) => void, opts: K6ReadOptions = {}) {
     this.fast = opts.fastPath !== false;
-    this.extra = opts.extraTags && Object.keys(opts.extraTags).length > 0 ? { ...opts.extraTags } : undefined;
+    this.extra = extraTagsOf(opts);
     this.extraOnly = this.extra ? Object.freeze({ ...this.extra }) : EMPTY_TAGS;
     this.onMetric = opts.onMetric;
     this.onProgress = opts.onProgress;
-    const m = opts.metrics;
-    if (typeof m === 'function') this.wanted = m;
-    else if (m !== undefined) {
-      const set = new Set(m);
-      this.wanted = (x) => set.has(x);
-    }
+    this.wanted = wantedOf(opts);
   }
 
   /** Feed raw bytes (UTF-8). */

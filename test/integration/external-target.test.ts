@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
+import { sch as runSch } from '../sch.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { expectedVerdict, loadClaims } from '../../src/experiment/claims.js';
 import { ManifestSchema } from '../../src/experiment/history.js';
@@ -24,19 +24,12 @@ const INSTANCE = 'extcli';
 const runsDir = join(HARNESS_ROOT, 'reports', 'runs', `itest-external-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 let lab: Lab;
 
-function sch(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const c = spawn(join(HARNESS_ROOT, 'bin', 'sch'), args, { cwd: HARNESS_ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => c.kill('SIGTERM'), timeoutMs);
-    c.on('exit', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
+/** bin/sch as typed; SIGTERM after timeoutMs (a run rolls back and reports rather than dies). */
+async function sch(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const r = await runSch(args, { timeoutMs: timeoutMs + 60_000, started: (c) => { timer = setTimeout(() => c.kill('SIGTERM'), timeoutMs); } });
+  clearTimeout(timer);
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 beforeAll(async () => {

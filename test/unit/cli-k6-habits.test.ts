@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HARNESS_ROOT } from '../../src/lab/paths.js';
+import { SCH, sch as runSch } from '../sch.js';
 import { OutputError, outputsForWorkload, parseK6Output } from '../../src/k6/outputs.js';
 import { ScenarioInputError, loadFlags } from '../../src/k6/run.js';
 import { loadExperiment } from '../../src/experiment/load.js';
@@ -17,23 +17,10 @@ import { closedPort } from './closed-port.js';
  * 2, never "unknown option") or is refused with exit 2 and a message naming the flag meant. No lab.
  */
 const cwd = mkdtempSync(join(tmpdir(), 'sch-k6-habits-'));
-const SCH = join(HARNESS_ROOT, 'bin', 'sch');
 const NO_LAB = 'k6habits-none';
 
-function sch(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((done) => {
-    const c = spawn(SCH, args, { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    c.on('exit', (code) => {
-      clearTimeout(timer);
-      done({ code, out, err });
-    });
-  });
-}
+/** bin/sch from a directory outside the checkout. */
+const sch = (args: string[], timeoutMs = 30_000) => runSch(args, { cwd, timeoutMs });
 
 
 let closed: string;

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HARNESS_ROOT } from '../../src/lab/paths.js';
+import { sch as runSch } from '../sch.js';
 import { loadExperiment } from '../../src/experiment/load.js';
 import { checkHttpUrl, externalNote, externalRun, parseParam, withParams } from '../../src/experiment/external.js';
 import { calibrate } from '../../src/experiment/calibration.js';
@@ -105,12 +104,7 @@ describe('sch scenario run --target-url (alias --base-url) --video-url', () => {
 
 describe('the CLI refuses bad flags with exit 2, naming the flag, before anything', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'sch-ext-flags-'));
-  const sch = (args: string[]) => new Promise<{ code: number | null; err: string }>((done) => {
-    const c = spawn(join(HARNESS_ROOT, 'bin', 'sch'), args, { cwd: HARNESS_ROOT, env: { ...process.env, NO_COLOR: '1' } });
-    let err = '';
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('exit', (code) => done({ code, err }));
-  });
+  const sch = (args: string[]) => runSch(args);
   const cases: [string[], RegExp][] = [
     [['--target-url', 'nope'], /option '--target-url <url>' argument 'nope' is invalid\. --target-url "nope" is not a URL/],
     [['--target-url', 'http://127.0.0.1:9', '--param', 'rateLimitPerMinute=lots'], /option '--param <name=value>' argument 'rateLimitPerMinute=lots' is invalid\. param rateLimitPerMinute: "lots" is not a positive integer/],
