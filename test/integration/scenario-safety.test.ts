@@ -54,23 +54,22 @@ describe('a target outside loopback and the lab is refused before any traffic', 
     }, 60_000);
   }
 
-  it('sch scenario run --video-url <remote>: refused before the /health probe of a loopback --target-url', async () => {
-    const out = join(tmp, 'cli-video-flag');
-    const r = await inNamespace([CLI, 'scenario', 'run', 'call-signaling', '--target-url', 'http://127.0.0.1:9', '--video-url', REMOTE, '--out-dir', out]);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain(`error: --video-url ${REMOTE} is outside loopback and the lab's network`);
-    expect(existsSync(out)).toBe(false);
-    expect(r.sent).toBe(0);
-  }, 60_000);
-
-  it('SC_VIDEO_URL outside: refused before the /health probe of a loopback --base-url (which would be a packet on lo)', async () => {
-    const out = join(tmp, 'cli-video');
-    const r = await inNamespace([CLI, 'scenario', 'run', 'call-signaling', '--base-url', 'http://127.0.0.1:9', '--env', `SC_VIDEO_URL=${REMOTE}`, '--out-dir', out]);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain(`error: SC_VIDEO_URL ${REMOTE} is outside loopback and the lab's network`);
-    expect(existsSync(out)).toBe(false);
-    expect(r.sent).toBe(0);
-  }, 60_000);
+  // The video service, as a flag or as the scenario's variable: refused before the /health probe of the loopback
+  // target (which would be a packet on lo).
+  const videoCases: [string, string, string[]][] = [
+    ['sch scenario run --video-url <remote>', '--video-url', ['--target-url', 'http://127.0.0.1:9', '--video-url', REMOTE]],
+    ['SC_VIDEO_URL outside', 'SC_VIDEO_URL', ['--base-url', 'http://127.0.0.1:9', '--env', `SC_VIDEO_URL=${REMOTE}`]],
+  ];
+  for (const [title, named, args] of videoCases) {
+    it(`${title}: refused before the /health probe of a loopback target`, async () => {
+      const out = join(tmp, `cli-video-${named}`);
+      const r = await inNamespace([CLI, 'scenario', 'run', 'call-signaling', ...args, '--out-dir', out]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`error: ${named} ${REMOTE} is outside loopback and the lab's network`);
+      expect(existsSync(out)).toBe(false);
+      expect(r.sent).toBe(0);
+    }, 60_000);
+  }
 
   // sch run: the target, its video service or its Toxiproxy outside: refused before the run directory, the lab or the first packet.
   const runCases: [string, string[]][] = [
