@@ -81,10 +81,10 @@ function validate(r: OperatorRender, crdFile: string, explicit: boolean): string
     return `not validated against the TestRun CRD: ${why}`;
   }
   const v = new TestRunValidator(crdFile);
-  for (const w of r.workloads) problems.push(...v.problems(w.testRun).map((p) => `${w.file}: TestRun ${p}`));
+  for (const w of r.workloads) problems.push(...v.problems(w.testRun).map((p) => `${w.file}: TestRun ${p}`), ...v.problems(w.setupTestRun).map((p) => `${w.setupFile}: TestRun ${p}`));
   // A render the CRD refuses is the harness's bug, not the user's input: say so, write nothing.
   if (problems.length) throw new Error(`rendered manifests are not valid against ${crdFile}:\n  ${problems.join('\n  ')}`);
-  return `validated against the TestRun CRD (${v.crd.apiVersion} ${v.crd.kind}, ${crdFile}): ${r.workloads.length} TestRun(s), ${r.workloads.length} ConfigMap(s)`;
+  return `validated against the TestRun CRD (${v.crd.apiVersion} ${v.crd.kind}, ${crdFile}): ${r.workloads.length * 2} TestRun(s) (a setup and a load per workload), ${r.workloads.length} ConfigMap(s)`;
 }
 
 const shown = (p: string): string => {
@@ -118,7 +118,9 @@ async function render(name: string, f: RenderFlags): Promise<void> {
     'next (nothing here was applied: there is no cluster here):',
     ...(f.image ? [] : [`  docker build -f docker/k6-runner.Dockerfile -t <registry>/${defaultImage()} .   # then render again with --image <registry>/${defaultImage()}`]),
     `  kubectl${ns} create secret generic ${r.secretName} --from-literal=…   # optional: credentials the runners need`,
-    `  kubectl${ns} apply -f ${shown(join(outDir, r.samples.file))} && kubectl${ns} apply ${r.workloads.map((w) => `-f ${shown(join(outDir, w.file))}`).join(' ')}`,
+    `  kubectl${ns} apply -f ${shown(join(outDir, r.samples.file))}`,
+    // setup() once per workload: its TestRun first, finished, then the load's.
+    ...r.workloads.map((w) => `  kubectl${ns} apply -f ${shown(join(outDir, w.setupFile))} && kubectl${ns} wait --for=jsonpath='{.status.stage}'=finished testrun/${w.setupTestRun.metadata.name} --timeout=10m && kubectl${ns} apply -f ${shown(join(outDir, w.file))}`),
     `  samples: ${r.samplesClaim}:/${r.runId}/<workload>/<instance>.csv.gz (README: On Kubernetes)`,
   ];
   process.stdout.write(`${redact(lines.join('\n'))}\n`);

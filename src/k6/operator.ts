@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { pinnedVersions } from '../lab/paths.js';
 import { redact } from '../util/redact.js';
 import { isLoopbackHost } from '../util/target-address.js';
-import { bundleScenario, isScriptFile, scenarioLabel, SUMMARY_EXPORT_ENV } from './bundle.js';
+import { bundleScenario, isScriptFile, scenarioLabel, SETUP_DATA_ENV, SETUP_DATA_OUT_ENV, SETUP_ONLY_ENV, SUMMARY_EXPORT_ENV } from './bundle.js';
 import { BUDGETS_FILE, loadBudgets, thresholdSpecs, thresholdsFor } from './budgets.js';
 import { loadFlags, scenarioEnv, SYSTEM_TAGS, TREND_STATS } from './run.js';
 import { K6_OUTPUT_TYPES } from './outputs.js';
@@ -50,6 +50,8 @@ const OPTIONS_KEY = 'options.json';
 /** A ConfigMap holds at most 1 MiB. */
 const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 const INSTANCE_VAR = 'SC_INSTANCE';
+/** On each workload's folder of the samples volume: what setup() returned (the setup TestRun writes it, the runners read it). */
+const SETUP_DATA_FILE = 'setup-data.json';
 const LABEL_PREFIX = 'secureconnect-harness';
 const PART_OF = 'secureconnect-harness';
 
@@ -139,6 +141,13 @@ export interface RenderedWorkload {
   instances: string[];
   configMap: ConfigMapManifest;
   testRun: TestRunManifest;
+  /**
+   * setup() once for every instance (as the harness's own generators do, bundle.ts): one runner writes what
+   * setup() returned to the samples volume; apply it first and let it finish, then the TestRun, whose runners
+   * read it. In `<id>.setup.yaml`.
+   */
+  setupTestRun: TestRunManifest;
+  setupFile: string;
 }
 
 export interface OperatorRender {
@@ -277,10 +286,10 @@ export async function renderOperator(o: OperatorRenderOptions): Promise<Operator
     const labels = { ...common, [`${LABEL_PREFIX}/workload`]: w.id };
 
     // The runner's k6 environment for this workload (runner.ts), with what differs in a pod: one address per
-    // instance, and an SC_RUN_ID per instance (every instance runs setup() and registers its own accounts).
+    // instance. One SC_RUN_ID for all: setup() runs once (the setup TestRun) and every instance uses its accounts.
     const runnerEnv: Record<string, string> = {
       SC_DURATION: `${e.durationS}s`,
-      SC_RUN_ID: `$(${INSTANCE_VAR})`,
+      SC_RUN_ID: name.replace(/[^a-z0-9]/g, ''),
       ...(target.videoUrl ? { SC_VIDEO_URL: target.videoUrl } : {}),
       SC_SOURCE_ADDRESSES: '1',
       SC_RATE_LIMIT_PER_MINUTE: String(e.params.rateLimitPerMinute),
@@ -337,6 +346,7 @@ export async function renderOperator(o: OperatorRenderOptions): Promise<Operator
       ...(o.outputs ?? []).flatMap((x) => ['--out', literal(x)]),
     ];
     const security = { runAsNonRoot: true, runAsUser: RUNNER_UID, runAsGroup: RUNNER_UID };
+    const setupData = `${SAMPLES_MOUNT}/${SETUP_DATA_FILE}`;
     const testRun: TestRunManifest = {
       apiVersion: 'k6.io/v1alpha1', kind: 'TestRun',
       metadata: { name, ...ns, labels, annotations: { [`${LABEL_PREFIX}/scenario`]: w.scenario, [`${LABEL_PREFIX}/profile`]: w.profile, [`${LABEL_PREFIX}/target`]: target.baseUrl } },
@@ -347,7 +357,7 @@ export async function renderOperator(o: OperatorRenderOptions): Promise<Operator
         // Our image has no scuttle (the Istio sidecar helper): never prefix the command with it.
         scuttle: { enabled: 'false' },
         runner: {
-          image, metadata: { labels }, env,
+          image, metadata: { labels }, env: [...env, { name: SETUP_DATA_ENV, value: setupData }],
           envFrom: [{ secretRef: { name: secretName, optional: true } }],
           securityContext: { ...security, fsGroup: RUNNER_UID },
           volumes: [{ name: 'samples', persistentVolumeClaim: { claimName: samplesClaim } }],
@@ -359,12 +369,28 @@ export async function renderOperator(o: OperatorRenderOptions): Promise<Operator
         initializer: { image, metadata: { labels }, env, securityContext: security },
       },
     };
+    // The setup-only run: one runner, no load, setup()'s data to the volume (the load's runners read it in their
+    // init context; their initializer, which has no volume, never sees the variable).
+    const setupName = `${name}-setup`;
+    const setupEnv: EnvVar[] = env.map((x) => (x.name === SUMMARY_EXPORT_ENV ? { name: x.name, value: `${SAMPLES_MOUNT}/setup.summary.json` } : x.name === 'K6_CONSOLE_OUTPUT' ? { name: x.name, value: `${SAMPLES_MOUNT}/setup.console.log` } : x));
+    const setupOnly: EnvVar[] = [{ name: SETUP_ONLY_ENV, value: '1' }, { name: SETUP_DATA_OUT_ENV, value: setupData }];
+    const setupTestRun: TestRunManifest = {
+      ...testRun,
+      metadata: { ...testRun.metadata, name: setupName },
+      spec: {
+        ...testRun.spec,
+        parallelism: 1,
+        arguments: args.filter((a, i) => a !== '--out' && args[i - 1] !== '--out').join(' '),
+        runner: { ...testRun.spec.runner, env: [...setupEnv, ...setupOnly] },
+        initializer: { ...testRun.spec.initializer, env: [...setupEnv, ...setupOnly] },
+      },
+    };
     workloads.push({
       id: w.id, scenario: w.scenario, profile: w.profile, testRunName: name, configMapName, file: `${w.id}.yaml`,
       bundle: { key, path: bundle.path, sha256: sha256(code), inputsHash: bundle.hash },
       samplesDir: `${o.runId}/${w.id}`,
       instances: Array.from({ length: o.parallelism }, (_, i) => `${name}-${i + 1}`),
-      configMap, testRun,
+      configMap, testRun, setupTestRun, setupFile: `${w.id}.setup.yaml`,
     });
   }
   if (new Set(workloads.map((w) => w.testRunName)).size !== workloads.length) throw new OperatorInputError(`--run-id ${o.runId}: two workloads hash to one TestRun name; give another run id`);
@@ -412,6 +438,7 @@ export function renderSummary(r: OperatorRender): Record<string, unknown> {
     image: r.image, secret: r.secretName, samplesClaim: r.samplesClaim, target: r.target,
     workloads: r.workloads.map((w) => ({
       id: w.id, scenario: w.scenario, profile: w.profile, file: w.file, testRun: w.testRunName, configMap: w.configMapName,
+      setup: { file: w.setupFile, testRun: w.setupTestRun.metadata.name, data: `${w.samplesDir}/${SETUP_DATA_FILE}` },
       bundle: { key: w.bundle.key, sha256: w.bundle.sha256, inputsHash: w.bundle.inputsHash },
       samplesDir: w.samplesDir, instances: w.instances,
       files: { samples: '<instance>.csv.gz', summary: '<instance>.summary.json', console: '<instance>.console.log' },
@@ -430,6 +457,7 @@ export function writeOperatorRender(r: OperatorRender, outDir: string): string[]
     files.push(path);
   };
   for (const w of r.workloads) {
+    put(w.setupFile, manifestsYaml(`sch k6-operator render ${r.experiment}: workload ${w.id}'s setup(), once for all its runners. Apply it first (after the ConfigMap in ${w.file}'s first document) and let it finish:\n  kubectl apply -f ${w.setupFile} && kubectl wait --for=jsonpath='{.status.stage}'=finished testrun/${w.setupTestRun.metadata.name} --timeout=10m\nIt writes ${r.samplesClaim}:/${w.samplesDir}/${SETUP_DATA_FILE} (the test accounts' tokens: delete it after the run).`, [w.configMap, w.setupTestRun]));
     put(w.file, manifestsYaml(`sch k6-operator render ${r.experiment} --parallelism ${r.parallelism}: workload ${w.id} (${w.scenario}, ${w.profile}), run ${r.runId}\nThe ConfigMap holds the bundle and the budgets' thresholds; the TestRun runs it on ${r.parallelism} runner(s).\nSamples: ${r.samplesClaim}:/${w.samplesDir}/<instance>.csv.gz (instances ${w.instances[0]} … ${w.instances.at(-1)}).`, [w.configMap, w.testRun]));
   }
   put(r.samples.file, manifestsYaml(`sch k6-operator render ${r.experiment}: the samples volume every runner writes to, and a pod to copy them out:\n  kubectl cp ${r.namespace ?? '<namespace>'}/${r.samplesClaim}-reader:${SAMPLES_MOUNT}/${r.runId} reports/runs/${r.runId}/cluster\nAn existing ReadWriteMany claim of that name serves as well (skip the claim then).`, r.samples.objects));

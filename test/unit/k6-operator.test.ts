@@ -83,12 +83,13 @@ describe('every shipped experiment renders valid k6-operator manifests', () => {
           testRuns++;
           expect(v.problems(doc), `${f.file}`).toEqual([]);
           expect(doc.apiVersion).toBe(v.crd.apiVersion);
-          expect((doc.spec as { parallelism: number }).parallelism).toBe(3);
+          // The load on 3 runners; setup() once, on one (its own file, applied first).
+          expect((doc.spec as { parallelism: number }).parallelism).toBe(f.file.endsWith('.setup.yaml') ? 1 : 3);
         } else if (doc.kind === 'ConfigMap') expect(configMapProblems(doc), f.file).toEqual([]);
         else expect(['PersistentVolumeClaim', 'Pod']).toContain(doc.kind);
       }
     }
-    expect(testRuns).toBe(k6.length);
+    expect(testRuns).toBe(2 * k6.length);
   });
 
   it('the validator is as strict as the API server: a misspelt field, a wrong type, a missing name, a bad name are each named', async (ctx) => {
@@ -135,7 +136,7 @@ describe('what the runners run is what the runner runs', () => {
     expect(sha256(cm.data['chat-fanout.js']!)).toBe(sha256(readFileSync((await bundleScenario('chat-fanout')).path)));
   });
 
-  it('each workload gets the runner\'s environment, thresholds, tags and k6 options; an SC_RUN_ID and sample files per instance', async () => {
+  it('each workload gets the runner\'s environment, thresholds, tags and k6 options; setup() once (its own TestRun), sample files per instance', async () => {
     const e = await loadExperiment('soak-chaos');
     const r = await render('soak-chaos');
     const budgets = loadBudgets(BUDGETS_FILE);
@@ -151,7 +152,16 @@ describe('what the runners run is what the runner runs', () => {
       expect(env.SC_WS_MAX_CONNECTIONS).toBe(String(e.params.wsMaxConnections));
       expect(env.SC_SOURCE_ADDRESSES).toBe('1');
       for (const [k, val] of Object.entries(spec.env)) expect(env[k], `${w.id} ${k}`).toBe(val);
-      expect(env.SC_RUN_ID).toBe('$(SC_INSTANCE)');
+      // One run id for every instance: they share the accounts setup() made once.
+      expect(env.SC_RUN_ID).toBe(w.testRunName.replace(/[^a-z0-9]/g, ''));
+      expect(env.SCH_SETUP_DATA).toBe('/samples/setup-data.json');
+      const initEnv = Object.fromEntries(w.testRun.spec.initializer.env.map((x) => [x.name, 'value' in x ? x.value : undefined]));
+      expect(initEnv.SCH_SETUP_DATA, 'the initializer has no volume: it must not read the setup data').toBeUndefined();
+      const setupEnv = envOf(w.setupTestRun);
+      expect(setupEnv).toMatchObject({ SCH_SETUP_ONLY: '1', SCH_SETUP_DATA_OUT: '/samples/setup-data.json', SC_RUN_ID: env.SC_RUN_ID, SCH_SUMMARY_EXPORT: '/samples/setup.summary.json' });
+      expect(w.setupTestRun.spec.parallelism).toBe(1);
+      expect(w.setupTestRun.spec.arguments).not.toContain('--out');
+      expect(w.setupTestRun.spec.runner.volumeMounts).toEqual(w.testRun.spec.runner.volumeMounts);
       expect(w.testRun.spec.runner.env[0]).toEqual({ name: 'SC_INSTANCE', valueFrom: { fieldRef: { fieldPath: "metadata.labels['job-name']" } } });
       expect(env.K6_SYSTEM_TAGS).toBe(SYSTEM_TAGS.join(','));
       expect(env.K6_SUMMARY_TREND_STATS!.split(',')).toEqual(expect.arrayContaining(TREND_STATS));
@@ -164,7 +174,7 @@ describe('what the runners run is what the runner runs', () => {
     }
   });
 
-  it('an instance name (its SC_RUN_ID) stays within the runner\'s 14 characters at the largest parallelism', async () => {
+  it('an instance name stays within 14 characters at the largest parallelism', async () => {
     const r = await render('baseline', { parallelism: MAX_PARALLELISM });
     expect(r.workloads[0]!.instances.at(-1)!.length).toBeLessThanOrEqual(14);
     await expect(render('baseline', { parallelism: MAX_PARALLELISM + 1 })).rejects.toThrow(/--parallelism/);
@@ -252,7 +262,9 @@ describe('sch k6-operator render (the CLI)', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'sch-k6op-cli-')), 'out');
     const res = await sch(['k6-operator', 'render', 'cassandra-slow', '--parallelism', '4', '--target-url', TARGET.baseUrl, '--run-id', 'cli-run', '--namespace', 'load', '--out-dir', dir]);
     expect(res.code, res.err).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual(['probes.yaml', 'render.json', 'samples.yaml']);
+    expect(readdirSync(dir).sort()).toEqual(['probes.setup.yaml', 'probes.yaml', 'render.json', 'samples.yaml']);
+    // setup() first, finished, then the load.
+    expect(res.out).toMatch(/apply -f \S*probes\.setup\.yaml && kubectl -n load wait --for=jsonpath='\{\.status\.stage\}'=finished testrun\/sch-[0-9a-f]{6}-setup --timeout=10m && kubectl -n load apply -f \S*probes\.yaml/);
     expect(res.out).toMatch(crdProblem() === null ? /validated against the TestRun CRD \(k6\.io\/v1alpha1 TestRun/ : /not validated against the TestRun CRD/);
     expect(res.out).toMatch(/nothing here was applied/);
     const summary = JSON.parse(readFileSync(join(dir, 'render.json'), 'utf8')) as { workloads: { samplesDir: string; instances: string[] }[]; namespace: string };
