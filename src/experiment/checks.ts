@@ -52,3 +52,25 @@ export function outcomeCheck(id: string, description: string, claims: string[], 
     ...(o.minAttempts ? { minAttempts: o.minAttempts } : {}), ...(o.expected ? { expected: o.expected } : {}), ...(o.requires ? { requires: o.requires } : {}), ...(o.ignore ? { ignore: o.ignore } : {}),
   };
 }
+
+/**
+ * CASSANDRA-SLOW-ISOLATION in fault phase `fault:<faultId>`: registration and an authenticated call (auth) and the
+ * upload API (storage) keep the 1 s p95 budget (003 line 328), each with its precondition (the probe answered
+ * before the fault; an upload that completes with a 500, as on as-built, still answers).
+ */
+export function isolationChecks(faultId: string): HypothesisIn[] {
+  const claims = ['CASSANDRA-SLOW-ISOLATION'];
+  const within = (probe: string, select: string, what: string, attempts?: string): HypothesisIn => ({
+    id: `${select.replace(/_/g, '-')}-within-budget-during-${faultId}`, description: `While Cassandra is slow, ${what} answers within the 1 s p95 budget`,
+    claims, phase: `fault:${faultId}`, select: { metric: 'sc_probe_duration', tags: { probe: select } }, stat: 'p(95)', op: '<', value: 1000, unit: 'ms',
+    requires: [`${probe.replace(/_/g, '-')}-answers-before`], ...(attempts ? { attempts: { metric: 'sc_attempt', tags: { probe: attempts } } } : {}),
+  });
+  return [
+    worksBefore('register', claims, ['served'], { id: 'register-answers-before' }),
+    worksBefore('authed', claims, ['served'], { id: 'authed-answers-before' }),
+    worksBefore('upload', claims, ANSWERED, { id: 'upload-answers-before' }),
+    within('register', 'register', 'registration (auth)'),
+    within('authed', 'authed', 'an authenticated call (auth validates the token)'),
+    within('upload', 'upload_api', 'the upload API (storage)', 'upload'),
+  ];
+}

@@ -221,6 +221,15 @@ describe('each check FAILs on a target with the defect', () => {
     expect(r.hypotheses.find((h) => h.id === 'breaker-opens-after-3')!.verdict).toBe('FAIL');
   }, 180_000);
 
+  it('auth reading Cassandra (a test hook: no profile has that dependency): CASSANDRA-SLOW-ISOLATION FAIL on registration and the authenticated call, storage still within budget', async () => {
+    const r = await run('cassandra-slow', { profile: 'hardened', targetEnv: { SC_TEST_AUTH_READS_CASSANDRA: '1' } });
+    expect(verdicts(r), explain(r)).toEqual({ REGISTRATION: 'PASS', 'CASSANDRA-FAIL-FAST': 'PASS', 'CASSANDRA-SLOW-ISOLATION': 'FAIL' });
+    const h = (id: string) => r.hypotheses.find((x) => x.id === id)!;
+    expect(h('register-within-budget-during-cassandra').verdict, explain(r)).toBe('FAIL');
+    expect(h('authed-within-budget-during-cassandra').observed!).toBeGreaterThan(2500);
+    expect(h('upload-api-within-budget-during-cassandra').verdict).toBe('PASS');
+  }, 180_000);
+
   it('foreign origin allowed and no rate limit: WS-ORIGIN and RATE-LIMIT FAIL', async () => {
     // The probes' own origin stays allowed: only the foreign one the origin probe sends is let in by mistake.
     const r = await run('api-guards', { profile: 'hardened', targetEnv: { CORS_ALLOWED_ORIGINS: 'http://localhost:3000,https://evil.example', RATE_LIMIT_PER_MINUTE: '100000000' } });
