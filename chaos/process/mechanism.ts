@@ -9,9 +9,12 @@ export type ProcessAction = 'pause' | 'kill-restart';
 
 export const ProcessSpecSchema = z.object({
   action: z.enum(['pause', 'kill-restart']),
-  /** A lab service (`redis`, `postgres`, …) or a target service (`target:chat`, `target:<instance>:chat`). */
-  target: z.string().regex(/^(target:([a-z0-9-]+:)?[a-z]+|[a-z]+)$/, 'must be a lab service (redis, postgres, …) or target:<service> / target:<instance>:<service>'),
-}).strict();
+  /**
+   * A lab service (`redis`, `postgres`, …), a target service (`target:chat`, `target:<instance>:chat`), or the SFU's
+   * mediasoup workers of the target's video service (`target:sfu-worker`, `target:<instance>:sfu-worker`; pause only).
+   */
+  target: z.string().regex(/^(target:([a-z0-9-]+:)?([a-z]+|sfu-worker)|[a-z]+)$/, 'must be a lab service (redis, postgres, …) or target:<service> / target:<instance>:<service> / target:sfu-worker'),
+}).strict().refine((p) => !(p.action === 'kill-restart' && p.target.endsWith(':sfu-worker')), { message: 'target:sfu-worker can only be paused (a killed worker is not restarted by the video service)', path: ['target'] });
 export type ProcessFaultSpec = z.infer<typeof ProcessSpecSchema>;
 
 const stopped = (pid: number): number => treeStates(pid).T ?? 0;

@@ -8,7 +8,13 @@ const LAB_SERVICES: readonly LabServiceName[] = ['toxiproxy', ...DEPENDENCY_NAME
 /** A process a fault acts on: a lab service, or one service of a reference target. */
 export type ProcessTarget =
   | { kind: 'lab'; service: LabServiceName; recordName: string }
-  | { kind: 'target'; instance: string; service: string; recordName: string; healthUrl: string };
+  | { kind: 'target'; instance: string; service: string; recordName: string; healthUrl: string; only?: typeof SFU_WORKER };
+
+/**
+ * `target:sfu-worker` / `target:<instance>:sfu-worker`: the SFU's mediasoup workers (children of the target's
+ * video service), not the service itself: signalling, REST and the sockets stay up while media stops.
+ */
+export const SFU_WORKER = 'sfu-worker';
 
 /**
  * `redis` (a lab service), `target:chat` (the target's chat service: the `default` instance, or the
@@ -28,10 +34,11 @@ export function resolveProcessTarget(lab: FaultLab, target: string): ProcessTarg
   if (!service) throw new FaultError(`bad process target "${target}": expected target:<service> or target:<instance>:<service>`);
   const t = instanceName !== null ? targets.find((x) => x.instance === instanceName) : (targets.find((x) => x.instance === 'default') ?? (targets.length === 1 ? targets[0] : undefined));
   if (!t) throw new FaultError(`process target "${target}": no such target in lab "${lab.name}" (running: ${targets.map((x) => x.instance).join(', ') || 'none'})`);
-  const url = t.serviceUrls[service];
-  if (!url) throw new FaultError(`process target "${target}": target "${t.instance}" has no service ${service}`);
-  const recordName = `target-${service}${t.instance === 'default' ? '' : `-${t.instance}`}`;
-  return { kind: 'target', instance: t.instance, service, recordName, healthUrl: `${url}/health` };
+  const owner = service === SFU_WORKER ? 'video' : service;
+  const url = t.serviceUrls[owner];
+  if (!url) throw new FaultError(`process target "${target}": target "${t.instance}" has no service ${owner}`);
+  const recordName = `target-${owner}${t.instance === 'default' ? '' : `-${t.instance}`}`;
+  return { kind: 'target', instance: t.instance, service: owner, recordName, healthUrl: `${url}/health`, ...(service === SFU_WORKER ? { only: SFU_WORKER } : {}) };
 }
 
 export function recordOf(lab: FaultLab, t: ProcessTarget): FaultProcessRecord {
@@ -135,4 +142,15 @@ export async function serviceHealthy(lab: FaultLab, t: ProcessTarget, timeoutMs 
   } catch (e) {
     return { ok: false, detail: (e as Error).message };
   }
+}
+
+/** The mediasoup workers among a process's descendants (their /proc comm, cut to 15 characters: `mediasoup-worke`). */
+export function sfuWorkerPids(pid: number): number[] {
+  return processTree(pid).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim().startsWith('mediasoup-work');
+    } catch {
+      return false;
+    }
+  });
 }

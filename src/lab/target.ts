@@ -9,6 +9,9 @@ import type { ReferenceProfile } from '../util/profiles.js';
 
 import { TARGET_SERVICE_ORDER, PORT_OFFSET, type TargetServiceName } from '../../fixtures/secureconnect/target/names.js';
 
+/** UDP ports of one target instance's SFU (mediasoup WebRtcTransports, one each). */
+const RTC_PORTS_PER_INSTANCE = 20;
+
 export interface TargetOptions {
   profile: ReferenceProfile;
   /** Extra environment: single switches (SC_SWITCH_*), test hooks, limits. */
@@ -41,6 +44,10 @@ export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTa
   const port = (s: TargetServiceName) => base + PORT_OFFSET[s];
   const c = lab.credentials;
   const ep = (d: Parameters<Lab['endpoint']>[0]) => lab.endpoint(d);
+  // The SFU's UDP ports: a slice of RTC_PORTS_PER_INSTANCE of the lab's range per instance (portBase steps by 10), so
+  // instances side by side never share one and each carries a call of 8 (16 transports).
+  const rtcMin = lab.ports.rtc.min + (o.portBase ?? 0) * (RTC_PORTS_PER_INSTANCE / 10);
+  const rtc = { min: Math.min(rtcMin, lab.ports.rtc.max), max: Math.min(rtcMin + RTC_PORTS_PER_INSTANCE - 1, lab.ports.rtc.max) };
   const env: Record<string, string> = {
     ENV: 'lab', SC_PROFILE: o.profile, JWT_SECRET: c.jwtSecret, BIND_HOST: lab.address,
     REDIS_HOST: ep('redis').host, REDIS_PORT: String(ep('redis').port), REDIS_PASSWORD: c.redisPassword,
@@ -50,7 +57,7 @@ export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTa
     TURN_HOST: ep('coturn').host, TURN_PORT: String(ep('coturn').port), TURN_UDP_PORT: String(lab.directEndpoint('coturn').port), TURN_SECRET: c.turnSecret, TURN_REALM: c.turnRealm,
     AUTH_SERVICE_ADDR: `${lab.address}:${port('auth')}`, CHAT_SERVICE_ADDR: `${lab.address}:${port('chat')}`,
     VIDEO_SERVICE_ADDR: `${lab.address}:${port('video')}`, STORAGE_SERVICE_ADDR: `${lab.address}:${port('storage')}`,
-    RTC_MIN_PORT: String(lab.ports.rtc.min + (o.portBase ?? 0)), RTC_MAX_PORT: String(lab.ports.rtc.max), RTC_LISTEN_IP: lab.address,
+    RTC_MIN_PORT: String(rtc.min), RTC_MAX_PORT: String(rtc.max), RTC_LISTEN_IP: lab.address,
     MEDIASOUP_WORKER_BIN: binaries().mediasoupWorker,
     NODE_ENV: 'production',
     ...o.env,

@@ -84,8 +84,9 @@ export class CallApi {
     return CallApi.parsed('create conversation', a, 201, ConversationAnswer).data.conversation_id;
   }
 
-  initiate(caller: CallUser, conversationId: string, callees: CallUser[]): Promise<ApiAnswer> {
-    return this.request(`${this.baseUrl}/v1/calls/initiate`, 'POST', { call_type: 'video', conversation_id: conversationId, callee_ids: callees.map((c) => c.userId) }, caller.token);
+  /** `topology: "sfu"` is the reference target's extension (the real backend ignores unknown fields): sent only for an SFU call. */
+  initiate(caller: CallUser, conversationId: string, callees: CallUser[], topology: 'mesh' | 'sfu' = 'mesh'): Promise<ApiAnswer> {
+    return this.request(`${this.baseUrl}/v1/calls/initiate`, 'POST', { call_type: 'video', conversation_id: conversationId, callee_ids: callees.map((c) => c.userId), ...(topology === 'sfu' ? { topology } : {}) }, caller.token);
   }
 
   static callIdOf(a: ApiAnswer): string {

@@ -69,6 +69,11 @@ export interface RawPeer {
   pair: RawPair | null;
   /** Epoch ms of the first video frame shown from this peer (requestVideoFrameCallback), null before. */
   firstFrameAtMs: number | null;
+  /**
+   * false: this entry has no connection of its own (an SFU call's remote participant, received over the one
+   * receive transport): its state is not counted in sc_peer_connections. Default true.
+   */
+  ownConnection?: boolean;
 }
 
 /** A state change of one peer connection, in the order the page saw them. */

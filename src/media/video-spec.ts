@@ -6,8 +6,12 @@ import { z } from 'zod';
 import { seconds } from '../verdicts/common.js';
 
 export const VideoOptionsSchema = z.object({
-  /** mesh: what SecureConnect's backend serves (one RTCPeerConnection per pair, signaling relayed by the server). */
-  topology: z.literal('mesh').default('mesh'),
+  /**
+   * mesh: what SecureConnect's backend serves (one RTCPeerConnection per pair, signaling relayed by the server);
+   * sfu: the reference target's SFU extension (initiate with `topology: "sfu"`; on the signaling socket, mediasoup's
+   * model: one send and one receive transport per participant, a producer per track, a consumer per remote track).
+   */
+  topology: z.enum(['mesh', 'sfu']).default('mesh'),
   /** Participants of the call: the first initiates it (the others are its callees), the others join. */
   participants: z.number().int().min(2).max(12).default(4),
   /** More participants who try to join once the call is up (a 5th of a 4-person mesh): their joins are probe `video_join_extra`. */

@@ -18,6 +18,13 @@ export const VIDEO_METRICS = {
   sc_video_freezes: 'counter',
   /** Freeze time added since the last poll, ms. */
   sc_video_freeze_ms: 'counter',
+  /**
+   * A remote video track's average decoded fps over one stage of the call (`stage` tag), one sample per
+   * (participant, track, stage) at the stage's last poll; 0 for a track a participant of that stage never received.
+   */
+  sc_video_stream_fps: 'trend',
+  /** Share of that stage a remote video track spent frozen (Chromium's freeze time over the polls' time), 0..1; 1 when never received. */
+  sc_video_stream_frozen: 'trend',
   /** Time to the first frame shown from one remote participant, from when both had begun to join (the later of the two), ms. */
   sc_video_first_frame: 'trend',
   /** Inter-arrival jitter, ms. */
@@ -82,7 +89,7 @@ export class VideoStatsConverter {
     const states = new Map<string, number>();
     for (const p of s.peers) {
       const track = this.labelOf(p.peer);
-      states.set(p.connectionState, (states.get(p.connectionState) ?? 0) + 1);
+      if (p.ownConnection !== false) states.set(p.connectionState, (states.get(p.connectionState) ?? 0) + 1);
       if (p.firstFrameAtMs !== null && !firstFrames.has(p.peer)) {
         firstFrames.add(p.peer);
         add('sc_video_first_frame', Math.max(0, p.firstFrameAtMs - this.firstFrameFrom(p.peer)), { track, kind: 'video' }, p.firstFrameAtMs);
@@ -136,6 +143,56 @@ export class VideoStatsConverter {
     for (const e of s.events) add('sc_ice_state_change', 1, { track: this.labelOf(e.peer), kind: 'transport', what: e.what, state: e.state }, e.atMs);
     for (const [state, n] of states) add('sc_peer_connections', n, { kind: 'transport', state });
     this.prev = { atMs: at, streams, sent, firstFrames };
+    return out;
+  }
+}
+
+/**
+ * Per stage of the call, per participant and remote video track: the average fps and the share of time frozen,
+ * from the per-poll samples (sc_video_fps, sc_video_freeze_ms) — "every participant receives every other's
+ * video" is then one sample per pair. A pair of participants both polled in a stage with no sample of that
+ * track gets fps 0, frozen 1: a stream that never came counts against the budget instead of being missing.
+ */
+export class StreamSummary {
+  private readonly streams = new Map<string, { tags: Record<string, string>; polls: number; fps: number; frozenMs: number }>();
+  /** Per stage: the participants polled, and its last poll time. */
+  private readonly stages = new Map<string, { participants: Set<string>; lastMs: number; tags: Record<string, string> }>();
+
+  constructor(private readonly stageTag = 'stage') {}
+
+  /** One participant's samples of one poll (what VideoStatsConverter.convert returned). */
+  add(participant: string, atMs: number, samples: readonly Sample[], tags: Readonly<Record<string, string>>): void {
+    const stage = tags[this.stageTag] ?? '';
+    let st = this.stages.get(stage);
+    if (!st) this.stages.set(stage, (st = { participants: new Set(), lastMs: atMs, tags: { ...tags } }));
+    st.participants.add(participant);
+    st.lastMs = Math.max(st.lastMs, atMs);
+    for (const x of samples) {
+      if (x.metric !== 'sc_video_fps' && x.metric !== 'sc_video_freeze_ms') continue;
+      const key = `${stage}\u0000${participant}\u0000${x.tags.track ?? ''}`;
+      let a = this.streams.get(key);
+      if (!a) this.streams.set(key, (a = { tags: { ...x.tags }, polls: 0, fps: 0, frozenMs: 0 }));
+      if (x.metric === 'sc_video_fps') {
+        a.polls++;
+        a.fps += x.value;
+      } else a.frozenMs += x.value;
+    }
+  }
+
+  samples(): Sample[] {
+    const out: Sample[] = [];
+    for (const [stage, st] of this.stages) {
+      for (const p of st.participants) {
+        for (const q of st.participants) {
+          if (p === q) continue;
+          const a = this.streams.get(`${stage}\u0000${p}\u0000${q}`);
+          const tags = a ? a.tags : { ...st.tags, participant: p, track: q, kind: 'video' };
+          const fps = a && a.polls > 0 ? a.fps / a.polls : 0;
+          const frozen = a && a.polls > 0 ? Math.min(1, a.frozenMs / (a.polls * 1000)) : 1;
+          out.push({ metric: 'sc_video_stream_fps', time: st.lastMs, value: fps, tags }, { metric: 'sc_video_stream_frozen', time: st.lastMs, value: frozen, tags });
+        }
+      }
+    }
     return out;
   }
 }

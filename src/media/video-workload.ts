@@ -1,14 +1,17 @@
 /**
- * The `video` workload: browser participants in one SecureConnect mesh call, run by the experiment runner
+ * The `video` workload: browser participants in one SecureConnect call, run by the experiment runner
  * beside (or instead of) k6 workloads. Each participant is a page of one headless Chromium (fake camera and
  * microphone, run inside the lab's network namespace when there is one) with its REST session and
- * signaling socket in Node (mesh-participant.ts). The call: the first participant initiates it with the
+ * signaling socket in Node: `mesh` (mesh-participant.ts: one RTCPeerConnection per pair, offer/answer
+ * relayed by the server) or `sfu` (sfu-participant.ts: mediasoup-client speaking the reference target's SFU
+ * extension on the same socket; the call initiated with `topology: "sfu"`). The call: the first participant initiates it with the
  * others as callees, each joins in turn (`staggerS`); once every participant sees every other (or 20 s
  * passed), `extraAfterS` later the extra participants try to join — a 5th of a 4-person mesh.
  *
  * Output, in workloads/<id>/ as a k6 workload's: samples.csv (gzipped at the end; k6's CSV format, metric-kinds.json beside it: what each participant
  * sees, per second and per remote track — video-stats.ts — plus each join's attempt and outcome as the
- * probes write them, probes `video_join` / `video_join_extra`), and k6.log (the workload's log, with
+ * probes write them, probes `video_join` / `video_join_extra`; and at the end, per stage, each remote video track's average fps
+ * and share of time frozen — StreamSummary), and k6.log (the workload's log, with
  * SC_PROBE_SETUP lines when the call could not be set up through the API). Media samples carry `stage`:
  * `joining`, `full` (the call is up), `extra` (from the extra participants' first attempt).
  *
@@ -26,9 +29,10 @@ import { bundleForBrowser } from './page-bundle.js';
 import { startPageServer, type PageServer } from './page-server.js';
 import { CallApi, classifyJoin, type ApiAnswer, type CallUser } from './call-api.js';
 import { MeshParticipant } from './mesh-participant.js';
+import { SfuJoinError, SfuParticipant } from './sfu-participant.js';
 import type { MeshPageConfig } from './mesh-protocol.js';
 import { SampleWriter } from './sample-writer.js';
-import { VIDEO_METRICS, VideoStatsConverter } from './video-stats.js';
+import { StreamSummary, VIDEO_METRICS, VideoStatsConverter } from './video-stats.js';
 import { VIDEO_PROBES, probesOf, type VideoOptions } from './video-spec.js';
 import { processTreeCpuSeconds } from './process-cpu.js';
 import { WORKLOAD_FILES } from '../experiment/history.js';
@@ -68,8 +72,13 @@ const DEFAULT_ORIGIN = 'http://localhost:3000';
 /** The call counts as up at the latest this long after the last join. */
 const UP_TIMEOUT_MS = 20_000;
 const POLL_MS = 1_000;
-const PAGE_HTML = '<!doctype html><meta charset="utf-8"><title>mesh participant</title><body><script src="/mesh-page.js"></script></body>';
-const PAGE_ENTRY = fileURLToPath(new URL('./browser/mesh-page.ts', import.meta.url));
+/** The participant page of each topology. */
+const PAGES = {
+  mesh: { html: '<!doctype html><meta charset="utf-8"><title>mesh participant</title><body><script src="/page.js"></script></body>', entry: fileURLToPath(new URL('./browser/mesh-page.ts', import.meta.url)) },
+  sfu: { html: '<!doctype html><meta charset="utf-8"><title>sfu participant</title><body><script src="/page.js"></script></body>', entry: fileURLToPath(new URL('./browser/sfu-call-page.ts', import.meta.url)) },
+} as const;
+
+type Participant = MeshParticipant | SfuParticipant;
 const CHROMIUM_ARGS = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
 
 type Stage = 'joining' | 'full' | 'extra';
@@ -108,7 +117,7 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
   const labels = Array.from({ length: total }, (_, i) => `p${i + 1}`);
   const result: VideoWorkloadResult = { failure: null, samples: 0, cpuPercentPerParticipant: null };
   const cleanups: (() => Promise<void>)[] = [];
-  const people: MeshParticipant[] = [];
+  const people: Participant[] = [];
   let callId: string | null = null;
   let caller: CallUser | null = null;
 
@@ -136,14 +145,17 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
     }
     for (const p of probesOf(v)) log(`SC_PROBE_SETUP ${JSON.stringify({ probe: p, ok: true })}`);
     const labelOf = new Map(users.map((u, i) => [u.userId, labels[i]!]));
+    // An SFU page reports its two transports as `sfu-send` / `sfu-recv` beside the remote participants.
+    const trackOf = (id: string) => labelOf.get(id) ?? (id.startsWith('sfu-') ? id : 'unknown');
 
     // ---- the browser and the participants' pages
-    const bundle = await bundleForBrowser(PAGE_ENTRY);
+    const page = PAGES[v.topology];
+    const bundle = await bundleForBrowser(page.entry);
     const server: PageServer = await startPageServer({
       host: o.pageHost,
       assets: {
-        '/': { contentType: 'text/html; charset=utf-8', body: PAGE_HTML },
-        '/mesh-page.js': { contentType: 'text/javascript; charset=utf-8', body: bundle },
+        '/': { contentType: 'text/html; charset=utf-8', body: page.html },
+        '/page.js': { contentType: 'text/javascript; charset=utf-8', body: bundle },
         '/favicon.ico': { contentType: 'image/x-icon', body: '' },
       },
     });
@@ -155,10 +167,10 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       extraArgs: [...CHROMIUM_ARGS, ...(loopback ? [] : [`--unsafely-treat-insecure-origin-as-secure=${server.url}`])],
     });
     cleanups.push(() => chromium.close());
-    log(`chromium ${await chromium.browser.version()}; page ${server.url}; ${v.participants} participants + ${v.extra} extra, ice ${v.icePolicy}, camera ${v.camera.width}x${v.camera.height}@${v.camera.fps}`);
+    log(`chromium ${await chromium.browser.version()}; page ${server.url}; ${v.topology} call of ${v.participants} participants + ${v.extra} extra, ice ${v.icePolicy}, camera ${v.camera.width}x${v.camera.height}@${v.camera.fps}`);
     for (let i = 0; i < total; i++) {
       if (o.signal.aborted) return result;
-      const p = new MeshParticipant(labels[i]!, users[i]!, await chromium.browser.newPage(), log);
+      const p = v.topology === 'sfu' ? new SfuParticipant(labels[i]!, users[i]!, await chromium.browser.newPage(), log) : new MeshParticipant(labels[i]!, users[i]!, await chromium.browser.newPage(), log);
       people.push(p);
       await p.open(`${server.url}/`, { selfId: users[i]!.userId, iceServers, icePolicy: v.icePolicy, camera: v.camera, audio: v.audio });
     }
@@ -169,11 +181,12 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
     const endMs = startMs + o.durationS * 1000;
     const cpuStart = browserPid ? processTreeCpuSeconds(browserPid) : 0;
     let stage: Stage = 'joining';
-    const converters = new Map<MeshParticipant, VideoStatsConverter>();
-    const seen = new Map<MeshParticipant, Set<string>>();
-    const tags = (p: MeshParticipant) => ({ ...o.tags, participant: p.label });
+    const converters = new Map<Participant, VideoStatsConverter>();
+    const seen = new Map<Participant, Set<string>>();
+    const summary = new StreamSummary();
+    const tags = (p: Participant) => ({ ...o.tags, topology: v.topology, participant: p.label });
 
-    const attempt = async (p: MeshParticipant, probe: string, call: () => Promise<ApiAnswer>): Promise<boolean> => {
+    const attempt = async (p: Participant, probe: string, call: () => Promise<ApiAnswer>): Promise<boolean> => {
       p.joinStartMs = Date.now();
       write([{ metric: 'sc_attempt', time: p.joinStartMs, value: 1, tags: { ...tags(p), probe } }]);
       const a = await call();
@@ -194,13 +207,13 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
           await p.connect(api.signalingUrl(callId!), origin);
           connected = true;
           const me = p;
-          converters.set(p, new VideoStatsConverter(tags(p), (id) => labelOf.get(id) ?? 'unknown', (id) => Math.max(me.joinStartMs, people.find((q) => q.user.userId === id)?.joinStartMs ?? 0)));
+          converters.set(p, new VideoStatsConverter(tags(p), trackOf, (id) => Math.max(me.joinStartMs, people.find((q) => q.user.userId === id)?.joinStartMs ?? 0)));
           seen.set(p, new Set());
           write([{ metric: 'sc_call_join_latency', time: p.joinStartMs, value: p.connectedAtMs - p.joinStartMs, tags: { ...tags(p), probe } }]);
         } catch (e) {
-          // Joined over REST, but the socket refused: the join did not work.
+          // Joined over REST, but the socket refused (or the SFU never let it in): the join did not work.
           log(`[${p.label}] ${errorText(e)}`);
-          cls = 'network-error';
+          cls = e instanceof SfuJoinError ? (e.timedOut ? 'hang' : 'server-error') : 'network-error';
         }
       }
       log(`[${p.label}] ${probe}: ${a.status === 0 ? a.error : `HTTP ${a.status}`} in ${Math.round(a.durationMs)} ms → ${cls}${a.status >= 400 ? ` ${JSON.stringify(a.json)?.slice(0, 200)}` : ''}`);
@@ -211,12 +224,13 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       return connected;
     };
 
+    let scheduleDone = false;
     const schedule = (async () => {
       const members = people.slice(0, v.participants);
       for (const [i, p] of members.entries()) {
         if (o.signal.aborted || Date.now() >= endMs) return;
         if (i > 0) await sleep(v.staggerS * 1000, o.signal);
-        if (i === 0) await attempt(p, VIDEO_PROBES.join, () => api.initiate(p.user, conversationId, members.slice(1).map((m) => m.user)));
+        if (i === 0) await attempt(p, VIDEO_PROBES.join, () => api.initiate(p.user, conversationId, members.slice(1).map((m) => m.user), v.topology));
         else if (callId) await attempt(p, VIDEO_PROBES.join, () => api.join(p.user, callId!));
       }
       // Up: every connected participant sees every other, or UP_TIMEOUT_MS after the last join.
@@ -233,7 +247,7 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       const first = people[v.participants];
       if (v.initiateOverLimit && first && !o.signal.aborted && Date.now() < endMs) {
         stage = 'extra';
-        await attempt(first, VIDEO_PROBES.initiateExtra, () => api.initiate(first.user, conversationId, people.filter((q) => q !== first).map((q) => q.user)));
+        await attempt(first, VIDEO_PROBES.initiateExtra, () => api.initiate(first.user, conversationId, people.filter((q) => q !== first).map((q) => q.user), v.topology));
       }
       for (const [i, p] of people.slice(v.participants).entries()) {
         if (o.signal.aborted || Date.now() >= endMs) return;
@@ -241,10 +255,17 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
         stage = 'extra';
         await attempt(p, VIDEO_PROBES.extra, () => api.join(p.user, callId!));
       }
-    })().catch((e: unknown) => log(`schedule: ${errorText(e)}`));
+    })().catch((e: unknown) => log(`schedule: ${errorText(e)}`)).finally(() => {
+      scheduleDone = true;
+    });
 
     for (let tick = 1; !o.signal.aborted && Date.now() < endMs; tick++) {
       await sleep(startMs + tick * POLL_MS - Date.now(), o.signal);
+      if (scheduleDone && converters.size === 0) {
+        // Every join was tried and nobody is in the call (refused): nothing left to watch.
+        log('nobody got into the call: the load ends here');
+        break;
+      }
       const inCall = [...converters.entries()];
       const snaps = await Promise.all(inCall.map(([p]) => p.snapshot()));
       const now: Stage = stage;
@@ -252,10 +273,13 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
         const s = snaps[i];
         if (!s) return;
         for (const peer of s.peers) if (peer.firstFrameAtMs !== null) seen.get(p)?.add(peer.peer);
-        write(c.convert(s, { stage: now }));
+        const out = c.convert(s, { stage: now });
+        summary.add(p.label, s.atMs, out, { ...tags(p), stage: now });
+        write(out);
       });
     }
     await schedule;
+    write(summary.samples());
     if (browserPid) {
       const cpu = processTreeCpuSeconds(browserPid) - cpuStart;
       const wall = (Date.now() - startMs) / 1000;

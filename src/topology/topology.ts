@@ -91,7 +91,8 @@ export function labPorts(basePort = 21000): LabPorts {
     proxy,
     cassandraStorage: basePort + 50,
     turnRelay: { min: basePort + 200, max: basePort + 299 },
-    rtc: { min: basePort + 300, max: basePort + 399 },
+    // 20 ports per reference-target instance (its portBase / 10): a call of 8 on the SFU takes 16 (a send and a receive transport each).
+    rtc: { min: basePort + 300, max: basePort + 499 },
     target: { min: basePort + 500, max: basePort + 599 },
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sample } from '../../src/results/model.js';
 import type { PageSnapshot, RawInbound, RawPeer } from '../../src/media/mesh-protocol.js';
-import { VIDEO_METRICS, VideoStatsConverter } from '../../src/media/video-stats.js';
+import { StreamSummary, VIDEO_METRICS, VideoStatsConverter } from '../../src/media/video-stats.js';
 import { SampleWriter } from '../../src/media/sample-writer.js';
 import { classifyJoin } from '../../src/media/call-api.js';
 import { K6Tail, readK6Samples } from '../../src/results/k6-reader.js';
@@ -170,5 +170,33 @@ describe('preflight of a video workload', () => {
     expect(preflightExperiment(e(1, [fps, extraJoin])).errors).toEqual([]);
     expect(preflightExperiment(e(0, [fps, extraJoin])).errors.join('\n')).toMatch(/probe "video_join_extra" is not run by any workload/);
     expect(preflightExperiment(e(1, [{ ...fps, select: { metric: 'sc_video_fsp' } }])).errors.join('\n')).toMatch(/no workload of this experiment emits "sc_video_fsp"; did you mean sc_video_fps\?/);
+  });
+});
+
+describe('per stage, each remote video track summed up (StreamSummary)', () => {
+  const tags = (participant: string, stage: string) => ({ workload: 'call', topology: 'sfu', participant, stage });
+  const fps = (participant: string, track: string, stage: string, value: number, time: number): Sample => ({ metric: 'sc_video_fps', time, value, tags: { ...tags(participant, stage), track, kind: 'video' } });
+  const freeze = (participant: string, track: string, stage: string, value: number, time: number): Sample => ({ metric: 'sc_video_freeze_ms', time, value, tags: { ...tags(participant, stage), track, kind: 'video' } });
+
+  it('average fps and frozen share per participant, track and stage, at the stage\'s last poll', () => {
+    const s = new StreamSummary();
+    s.add('p1', 1000, [fps('p1', 'p2', 'full', 14, 1000), freeze('p1', 'p2', 'full', 0, 1000)], tags('p1', 'full'));
+    s.add('p1', 2000, [fps('p1', 'p2', 'full', 10, 2000), freeze('p1', 'p2', 'full', 500, 2000)], tags('p1', 'full'));
+    s.add('p2', 2000, [fps('p2', 'p1', 'full', 15, 2000), freeze('p2', 'p1', 'full', 0, 2000)], tags('p2', 'full'));
+    const out = s.samples();
+    const get = (metric: string, p: string, t: string) => out.find((x) => x.metric === metric && x.tags.participant === p && x.tags.track === t);
+    expect(get('sc_video_stream_fps', 'p1', 'p2')).toMatchObject({ value: 12, time: 2000, tags: { stage: 'full', topology: 'sfu', kind: 'video' } });
+    expect(get('sc_video_stream_frozen', 'p1', 'p2')!.value).toBeCloseTo(0.25);
+    expect(get('sc_video_stream_fps', 'p2', 'p1')!.value).toBe(15);
+    expect(out).toHaveLength(4);
+  });
+
+  it('a track a participant of the stage never received counts as 0 fps, frozen the whole time (not missing)', () => {
+    const s = new StreamSummary();
+    s.add('p1', 1000, [fps('p1', 'p2', 'full', 15, 1000)], tags('p1', 'full'));
+    // p2 is polled but receives nothing from p1 (its SFU transports only: no video samples).
+    s.add('p2', 1000, [{ metric: 'sc_peer_connections', time: 1000, value: 2, tags: { ...tags('p2', 'full'), kind: 'transport', state: 'connected' } }], tags('p2', 'full'));
+    const never = s.samples().filter((x) => x.tags.participant === 'p2');
+    expect(never.map((x) => [x.metric, x.value, x.tags.track, x.tags.stage])).toEqual([['sc_video_stream_fps', 0, 'p1', 'full'], ['sc_video_stream_frozen', 1, 'p1', 'full']]);
   });
 });

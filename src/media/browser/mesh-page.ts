@@ -5,7 +5,8 @@
  * newcomer answers; candidates follow, each targeted at its peer. Bundled by esbuild (iife) and driven by
  * puppeteer through window.scMesh (mesh-protocol.ts).
  */
-import type { MeshPageApi, MeshPageConfig, PageSnapshot, RawInbound, RawOutbound, RawPair, RawPeer, SignalFrame, StateEvent } from '../mesh-protocol.js';
+import type { MeshPageApi, MeshPageConfig, PageSnapshot, RawPeer, SignalFrame, StateEvent } from '../mesh-protocol.js';
+import { readReport, watchFirstFrame } from './rtc-stats.js';
 
 interface Peer {
   pc: RTCPeerConnection;
@@ -56,29 +57,17 @@ class MeshPage implements MeshPageApi {
     pc.onconnectionstatechange = () => this.events.push({ atMs: Date.now(), peer: id, what: 'connection', state: pc.connectionState });
     pc.ontrack = (ev) => {
       if (ev.track.kind !== 'video') return;
-      // A sink makes Chromium decode and render the track; the first rendered frame is the time to first frame.
-      const el = document.createElement('video');
-      el.muted = true;
-      el.autoplay = true;
-      el.playsInline = true;
-      el.width = c.camera.width;
-      el.height = c.camera.height;
-      el.dataset.peer = id;
-      el.srcObject = new MediaStream([ev.track]);
-      document.body.appendChild(el);
-      el.requestVideoFrameCallback(() => {
-        peer.firstFrameAtMs ??= Date.now();
-      });
-      void el.play().catch(() => undefined);
-      // Headless Chromium may never present a frame (no compositing): the first decoded frame counts too,
-      // looked for every 100 ms (bounded: 300 looks).
-      let looks = 0;
-      const look = setInterval(() => {
-        if (peer.firstFrameAtMs !== null || ++looks > 300 || pc.connectionState === 'closed') return clearInterval(look);
-        void pc.getStats(ev.track).then((r) => r.forEach((s: Record<string, unknown>) => {
-          if (s.type === 'inbound-rtp' && typeof s.framesDecoded === 'number' && s.framesDecoded > 0) peer.firstFrameAtMs ??= Date.now();
-        })).catch(() => undefined);
-      }, 100);
+      // A sink makes Chromium decode and render the track; the first frame is the time to first frame.
+      const track = ev.track;
+      watchFirstFrame(track, c.camera, id, async () => {
+        let n = 0;
+        (await pc.getStats(track)).forEach((s: Record<string, unknown>) => {
+          if (s.type === 'inbound-rtp' && typeof s.framesDecoded === 'number') n = Math.max(n, s.framesDecoded);
+        });
+        return n;
+      }, (at) => {
+        peer.firstFrameAtMs ??= at;
+      }, () => peer.firstFrameAtMs !== null || pc.connectionState === 'closed');
     };
     return p;
   }
@@ -128,36 +117,7 @@ class MeshPage implements MeshPageApi {
   async snapshot(): Promise<PageSnapshot> {
     const peers: RawPeer[] = [];
     for (const [id, p] of this.peers) {
-      const report = await p.pc.getStats();
-      const byId = new Map<string, Record<string, unknown>>();
-      report.forEach((s: Record<string, unknown>) => byId.set(String(s.id), s));
-      const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-      const inbound: RawInbound[] = [];
-      const outbound: RawOutbound[] = [];
-      let pairId: string | null = null;
-      for (const s of byId.values()) {
-        if (s.type === 'inbound-rtp' && (s.kind === 'audio' || s.kind === 'video')) {
-          inbound.push({
-            kind: s.kind, trackId: String(s.trackIdentifier ?? s.mid ?? s.id),
-            packetsReceived: num(s.packetsReceived) ?? 0, packetsLost: num(s.packetsLost) ?? 0, bytesReceived: num(s.bytesReceived) ?? 0,
-            jitter: num(s.jitter), framesReceived: num(s.framesReceived), framesDecoded: num(s.framesDecoded), framesDropped: num(s.framesDropped),
-            freezeCount: num(s.freezeCount), totalFreezesDuration: num(s.totalFreezesDuration), frameWidth: num(s.frameWidth), frameHeight: num(s.frameHeight),
-          });
-        }
-        if (s.type === 'outbound-rtp' && (s.kind === 'audio' || s.kind === 'video')) outbound.push({ kind: s.kind, bytesSent: num(s.bytesSent) ?? 0, packetsSent: num(s.packetsSent) ?? 0 });
-        if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') pairId = s.selectedCandidatePairId;
-      }
-      let pair: RawPair | null = null;
-      const cp = pairId ? byId.get(pairId) : undefined;
-      if (cp) {
-        const local = byId.get(String(cp.localCandidateId));
-        const remote = byId.get(String(cp.remoteCandidateId));
-        pair = {
-          localType: typeof local?.candidateType === 'string' ? local.candidateType : null,
-          remoteType: typeof remote?.candidateType === 'string' ? remote.candidateType : null,
-          currentRoundTripTime: num(cp.currentRoundTripTime), availableOutgoingBitrate: num(cp.availableOutgoingBitrate),
-        };
-      }
+      const { inbound, outbound, pair } = readReport(await p.pc.getStats());
       peers.push({ peer: id, outbound, connectionState: p.pc.connectionState, iceConnectionState: p.pc.iceConnectionState, inbound, pair, firstFrameAtMs: p.firstFrameAtMs });
     }
     const out: PageSnapshot = { atMs: Date.now(), peers, events: this.events, errors: this.errors };
