@@ -234,9 +234,11 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       // The plain CSV k6 writes while it runs (runScenario gzips it afterwards; the open file is read to its end); one per instance of a split workload.
       const follow = (path: string, extraTags: Record<string, string>) => {
         const tail = new K6Tail(path, (s) => {
-          // The load has started when every workload sends past its setup() (k6 tags setup's requests group ::setup):
-          // a workload whose setup takes longer (accounts to register) must not lose its baseline to the others' start.
-          if (!firstSample && s.tags.group !== '::setup') {
+          // The load has started when every workload runs its scenarios: a k6 sample of an iteration carries its
+          // `scenario` tag (setup()'s requests, and k6's own vus / data gauges while setup runs, carry none); a video
+          // workload's samples are all of its call. A workload whose setup takes longer (accounts to register) must
+          // not lose its baseline to the others' start.
+          if (!firstSample && (w.kind !== 'k6' || (s.tags.scenario !== undefined && s.tags.scenario !== ''))) {
             loading.add(w.id);
             if (loading.size === e.workloads.length) firstSample = Date.now();
           }
