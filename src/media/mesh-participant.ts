@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import type { Page } from 'puppeteer-core';
 import type { CallUser } from './call-api.js';
+import { EVALUATE_TIMEOUT_MS, bounded, readSnapshot } from './participant-page.js';
 import { SEND_SIGNAL_BINDING, type MeshPageApi, type MeshPageConfig, type PageSnapshot, type SignalFrame } from './mesh-protocol.js';
 
 type PageWindow = { scMesh: MeshPageApi };
@@ -23,12 +24,7 @@ const FrameSchema = z.object({
 }).loose();
 
 const OPEN_TIMEOUT_MS = 10_000;
-const EVALUATE_TIMEOUT_MS = 10_000;
 
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); })]).finally(() => clearTimeout(timer));
-}
 
 export class MeshParticipant {
   private ws: WebSocket | null = null;
@@ -92,14 +88,7 @@ export class MeshParticipant {
   /** The page's counters now; null when the page does not answer in time. */
   async snapshot(): Promise<PageSnapshot | null> {
     if (this.closed) return null;
-    try {
-      const s = await bounded(this.page.evaluate(() => (window as unknown as PageWindow).scMesh.snapshot()), EVALUATE_TIMEOUT_MS, `${this.label}: stats`);
-      for (const e of s.errors) this.log(`[${this.label}] ${e}`);
-      return s;
-    } catch (e) {
-      this.log(`[${this.label}] stats: ${e instanceof Error ? e.message : String(e)}`);
-      return null;
-    }
+    return readSnapshot(this.page, 'scMesh', this.label, this.log);
   }
 
   /** Close the socket and the page's connections. Idempotent; never throws. */

@@ -10,6 +10,7 @@
 import WebSocket from 'ws';
 import type { Page } from 'puppeteer-core';
 import type { CallUser } from './call-api.js';
+import { EVALUATE_TIMEOUT_MS, bounded, readSnapshot } from './participant-page.js';
 import type { PageSnapshot } from './mesh-protocol.js';
 import { SFU_REQUEST_BINDING, type SfuNotificationIn, type SfuPageApi, type SfuPageConfig, type SfuRequestAnswer } from './sfu-call-protocol.js';
 import { SFU_REQUEST_TIMEOUT_MS, validateSfuRequest, validateSfuServerFrame } from '../../fixtures/secureconnect/contract/ws-messages.js';
@@ -17,14 +18,9 @@ import { SFU_REQUEST_TIMEOUT_MS, validateSfuRequest, validateSfuServerFrame } fr
 type PageWindow = { scSfu: SfuPageApi };
 
 const OPEN_TIMEOUT_MS = 10_000;
-const EVALUATE_TIMEOUT_MS = 10_000;
 /** Joining the room: a handful of requests, each bounded by SFU_REQUEST_TIMEOUT_MS. */
 const JOIN_TIMEOUT_MS = 30_000;
 
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); })]).finally(() => clearTimeout(timer));
-}
 
 /** Why an SFU join failed: no answer in time (hang), or an answer that refused or broke the protocol. */
 export class SfuJoinError extends Error {
@@ -139,14 +135,7 @@ export class SfuParticipant {
 
   async snapshot(): Promise<PageSnapshot | null> {
     if (this.closed) return null;
-    try {
-      const s = await bounded(this.page.evaluate(() => (window as unknown as PageWindow).scSfu.snapshot()), EVALUATE_TIMEOUT_MS, `${this.label}: stats`);
-      for (const e of s.errors) this.log(`[${this.label}] ${e}`);
-      return s;
-    } catch (e) {
-      this.log(`[${this.label}] stats: ${e instanceof Error ? e.message : String(e)}`);
-      return null;
-    }
+    return readSnapshot(this.page, 'scSfu', this.label, this.log);
   }
 
   /** Leave the room, close the socket and the page. Idempotent; never throws. */
