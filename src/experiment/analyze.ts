@@ -115,11 +115,17 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   for (const s of observations) if (s.metric !== 'sc_path_ok') pipeline.add(s);
 
   const calibration = calibrate({ records, source: pipeline, exposure: m.target?.exposure ?? (m.target?.kind === 'external' ? 'proxy-counters' : 'processes'), runStartMs, readings: observations });
+  // Each workload's k6 console output, read once (a split workload's is several files) for both uses below.
+  const logs = new Map<string, string | null>();
+  const logOf = (id: string): string | null => {
+    if (!logs.has(id)) logs.set(id, workloadLog(dir, id));
+    return logs.get(id)!;
+  };
   const fanout: Record<string, FanoutData | { error: string }> = {};
   for (const h of e.hypotheses) {
     if (h.kind !== 'nothing-lost' || fanout[h.workload]) continue;
     // A split workload: the setup-only run's SETUP records, then every instance's SENT / DELIVERY records.
-    const text = workloadLog(dir, h.workload);
+    const text = logOf(h.workload);
     if (text === null) {
       fanout[h.workload] = { error: 'the workload left no k6 log (it never ran?)' };
       continue;
@@ -136,7 +142,7 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   const notes: string[] = [];
   const sessionsFromRegistration = new Map<string, string[]>();
   for (const w of e.workloads) {
-    const text = workloadLog(dir, w.id);
+    const text = logOf(w.id);
     if (text === null) continue;
     const s = parseSetupLog(text);
     for (const [probe, why] of Object.entries(s.failures)) {

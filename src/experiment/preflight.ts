@@ -22,6 +22,7 @@ import { didYouMean } from './issues.js';
 import { MIN_LATENCY_FAULT_START_S, MIN_PROXY_FAULT_START_S } from './phases.js';
 import { faultSpec, type Experiment, type Workload } from './spec.js';
 import { lastEndS } from './schedule.js';
+import { metricKindsIn } from '../k6/metric-kinds.js';
 
 /** Printed once per process, as the file's own deprecations are (loadExperiment). */
 export { noteWarnings } from './spec.js';
@@ -48,7 +49,8 @@ export function scenarioMetrics(name: string, dir: string = SCENARIOS_DIR): stri
     if (seen.has(file) || !existsSync(file)) return;
     seen.add(file);
     const src = readFileSync(file, 'utf8');
-    for (const m of src.matchAll(/new\s+(?:Trend|Counter|Rate|Gauge)\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]/g)) out.add(m[1]!);
+    // The same reading of `new Trend('…')` as the kinds written beside a run's samples.
+    for (const m of Object.keys(metricKindsIn(src))) out.add(m);
     for (const m of src.matchAll(/from\s+['"](\.{1,2}\/[^'"]+\.ts)['"]/g)) read(resolve(dirname(file), m[1]!));
   };
   read(join(dir, `${name}.ts`));

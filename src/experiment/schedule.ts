@@ -31,9 +31,6 @@ export interface Occurrence {
 /** `redis` for the first cycle (so a one-cycle run reads as before), `redis#3` for the third. */
 export const cycleId = (entryId: string, n: number): string => (n === 1 ? entryId : `${entryId}#${n}`);
 
-/** The entry a record or phase id belongs to: `redis#3` → `redis`. */
-export const entryOf = (id: string): string => id.replace(/#\d+$/, '');
-
 /** Does `id` (a record's) belong to `entryId` — the entry itself or one of its cycles? */
 export const isCycleOf = (id: string, entryId: string): boolean => id === entryId || (id.startsWith(`${entryId}#`) && /^\d+$/.test(id.slice(entryId.length + 1)));
 

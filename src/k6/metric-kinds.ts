@@ -21,15 +21,16 @@ export const BUILTIN_METRIC_KINDS: Readonly<Record<string, MetricKind>> = {
 
 const KIND_OF: Record<string, MetricKind> = { Trend: 'trend', Rate: 'rate', Counter: 'counter', Gauge: 'gauge' };
 
-/** The custom metrics declared in these sources: `new Trend('name'…)`, `new Counter("name")`, … */
-export function declaredMetricKinds(sources: readonly string[]): Record<string, MetricKind> {
+/** The custom metrics one source text declares: `new Trend('name'…)`, `new Counter("name")`, … */
+export function metricKindsIn(src: string): Record<string, MetricKind> {
   const out: Record<string, MetricKind> = {};
-  for (const file of sources) {
-    if (!existsSync(file)) continue;
-    const src = readFileSync(file, 'utf8');
-    for (const m of src.matchAll(/new\s+(Trend|Counter|Rate|Gauge)\(\s*['"`]([A-Za-z_][A-Za-z0-9_]*)['"`]/g)) out[m[2]!] = KIND_OF[m[1]!]!;
-  }
+  for (const m of src.matchAll(/new\s+(Trend|Counter|Rate|Gauge)\(\s*['"`]([A-Za-z_][A-Za-z0-9_]*)['"`]/g)) out[m[2]!] = KIND_OF[m[1]!]!;
   return out;
+}
+
+/** The custom metrics declared in these source files. */
+export function declaredMetricKinds(sources: readonly string[]): Record<string, MetricKind> {
+  return Object.assign({}, ...sources.filter((f) => existsSync(f)).map((f) => metricKindsIn(readFileSync(f, 'utf8')))) as Record<string, MetricKind>;
 }
 
 export const METRIC_KINDS_FILE = 'metric-kinds.json';
