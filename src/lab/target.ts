@@ -5,6 +5,7 @@ import { writeState } from './state.js';
 import { sleep } from './exec.js';
 import { LabError, type Lab } from './lab.js';
 import { redact } from '../util/redact.js';
+import { targetEntry } from './target-bundle.js';
 import type { ReferenceProfile } from '../util/profiles.js';
 
 import { TARGET_SERVICE_ORDER, PORT_OFFSET, type TargetServiceName } from '../../fixtures/secureconnect/target/names.js';
@@ -63,25 +64,32 @@ export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTa
     ...o.env,
   };
   const suffix = o.instance ? `-${o.instance}` : '';
+  const entry = await targetEntry();
   const started: ProcessRecord[] = [];
+  const startOne = async (name: TargetServiceName): Promise<void> => {
+    const spec: ProcessSpec = {
+      name: `target-${name}${suffix}`,
+      command: process.execPath,
+      args: ['--enable-source-maps', entry, name],
+      cwd: HARNESS_ROOT,
+      env: { ...env, PORT: String(port(name)) },
+      logFile: join(lab.state.dir, 'logs', `target-${name}${suffix}.log`),
+    };
+    const rec = spawnDetached(spec, lab.execPrefix);
+    started.push(rec);
+    lab.state.processes.push(rec);
+    // Kept so a process fault can restart this service exactly as it was (restartTargetService).
+    lab.state.specs = { ...lab.state.specs, [spec.name]: spec };
+    writeState(lab.state);
+    await waitHealthy(`http://${lab.address}:${port(name)}/health`, rec, 30_000);
+  };
+  const wanted = TARGET_SERVICE_ORDER.filter((n) => !o.services || o.services.includes(n));
   try {
-    for (const name of TARGET_SERVICE_ORDER.filter((n) => !o.services || o.services.includes(n))) {
-      const spec: ProcessSpec = {
-        name: `target-${name}${suffix}`,
-        command: process.execPath,
-        args: ['--import', 'tsx', join(HARNESS_ROOT, 'fixtures', 'secureconnect', 'target', 'main.ts'), name],
-        cwd: HARNESS_ROOT,
-        env: { ...env, PORT: String(port(name)) },
-        logFile: join(lab.state.dir, 'logs', `target-${name}${suffix}.log`),
-      };
-      const rec = spawnDetached(spec, lab.execPrefix);
-      started.push(rec);
-      lab.state.processes.push(rec);
-      // Kept so a process fault can restart this service exactly as it was (restartTargetService).
-      lab.state.specs = { ...lab.state.specs, [spec.name]: spec };
-      writeState(lab.state);
-      await waitHealthy(`http://${lab.address}:${port(name)}/health`, rec, 30_000);
-    }
+    // The services behind the gateway start side by side (none needs another to start); the gateway, which fronts them, last.
+    const settled = await Promise.allSettled(wanted.filter((n) => n !== 'gateway').map(startOne));
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (wanted.includes('gateway')) await startOne('gateway');
   } catch (e) {
     await Promise.all(started.map((r) => stopProcess(r, 3000)));
     throw e;
