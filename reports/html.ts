@@ -250,13 +250,25 @@ function phaseTable(result: RunResult): string {
   return section('phases', 'Per-phase statistics', table(head, rows, 'phase-table', 'no per-phase statistics'));
 }
 
+/** Why a hypothesis was not judged: its preconditions (linked), a probe that could not set up, a saturated generator. */
+function gateText(gatedBy: readonly string[]): string {
+  const setup = gatedBy.filter((g) => g.startsWith('setup:')).map((g) => g.slice('setup:'.length));
+  const generator = gatedBy.filter((g) => g.startsWith('generator:')).map((g) => g.slice('generator:'.length));
+  const pre = gatedBy.filter((g) => !g.startsWith('setup:') && !g.startsWith('generator:'));
+  return [
+    ...(pre.length ? [`precondition ${pre.map((g) => `<a href="#hyp-${esc(g)}">${esc(g)}</a>`).join(', ')} did not hold`] : []),
+    ...(setup.length ? [`the ${setup.map(esc).join(', ')} probe could not set up`] : []),
+    ...(generator.length ? [`the load generator was saturated in ${generator.map(esc).join(', ')}`] : []),
+  ].join('; ');
+}
+
 function hypothesesTable(result: RunResult): string {
   const rows = result.hypotheses.map((h) => {
     const ok = hypothesisAsExpected(h, result);
     return (
       `<tr id="hyp-${esc(h.id)}" data-hypothesis-id="${esc(h.id)}" data-role="${h.role}" data-verdict="${h.verdict}" data-as-expected="${ok}">` +
       `<td><code>${esc(h.id)}</code>${h.role === 'precondition' ? ' <span class="muted">precondition</span>' : ''}<div class="source">${esc(h.description)}</div>` +
-      `${h.gatedBy?.length ? `<div class="source">not judged: precondition ${h.gatedBy.map((g) => `<a href="#hyp-${esc(g)}">${esc(g)}</a>`).join(', ')} did not hold</div>` : ''}</td>` +
+      `${h.gatedBy?.length ? `<div class="source">not judged: ${gateText(h.gatedBy)}</div>` : ''}</td>` +
       `<td><code>${esc(h.phase)}</code></td>` +
       `<td>${esc(h.expected)}</td>` +
       `<td class="num">${esc(fmtNum(h.observed, 3))}</td>` +

@@ -14,7 +14,9 @@ import { parseSetupLog } from '../k6/setup-log.js';
 import { redact } from '../util/redact.js';
 import { runExitCode } from '../util/exit-codes.js';
 import { evaluateClaims, evaluateHypotheses } from '../verdicts/evaluate.js';
-import { label } from '../verdicts/common.js';
+import { GENERATOR_BUSY_METRIC, label } from '../verdicts/common.js';
+import { VIDEO_METRICS } from '../media/video-stats.js';
+import { VIDEO_PROBES } from '../media/video-spec.js';
 import { selectorsOf } from '../verdicts/kinds/index.js';
 import { calibrate } from './calibration.js';
 import { loadClaims, type Claim } from './claims.js';
@@ -27,7 +29,7 @@ import type { Experiment } from './spec.js';
 export const windowMsFor = (durationS: number): number => Math.max(1000, Math.ceil(durationS / 600) * 1000);
 
 /** The runner's observations and their kinds. */
-const OBSERVATION_KINDS: Record<string, MetricKind> = { sc_path_rtt: 'trend', sc_target_connections: 'gauge', sc_proxy_bytes: 'gauge' };
+const OBSERVATION_KINDS: Record<string, MetricKind> = { sc_path_rtt: 'trend', sc_target_connections: 'gauge', sc_proxy_bytes: 'gauge', sc_generator_busy: 'trend', sc_generator_cores: 'trend', sc_generator_starved: 'trend' };
 
 /** Default series for the report, plus everything hypotheses and calibration read. */
 export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): SeriesSelector[] {
@@ -35,6 +37,13 @@ export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): Serie
   const add = (s: SeriesSelector) => out.set(label(s), s.tags ? { metric: s.metric, tags: s.tags } : { metric: s.metric });
   add({ metric: 'http_req_duration' });
   add({ metric: 'http_req_failed' });
+  // The load generator's own CPU (generator-cpu.ts), per phase in the report; the checker reads the busy share.
+  add({ metric: GENERATOR_BUSY_METRIC });
+  if (e.workloads.some((w) => w.kind === 'video')) {
+    add({ metric: 'sc_generator_cores', tags: { part: 'browsers' } });
+    add({ metric: 'sc_generator_starved', tags: { part: 'browsers' } });
+  }
+  if (e.workloads.some((w) => w.kind === 'k6')) add({ metric: 'sc_generator_cores', tags: { part: 'k6' } });
   for (const w of e.workloads) {
     if (w.kind === 'video') {
       // What a participant sees, for the report: fps and loss per participant and track, joins' outcomes.
@@ -156,6 +165,7 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   }
   for (const [why, ws] of sessionsFromRegistration) notes.push(`workload${ws.length > 1 ? 's' : ''} ${ws.join(', ')}: sessions use the tokens registration returned, since login does not work (${why})`);
   for (const n of m.notApplied ?? []) notes.push(`not applied to this target: ${n}`);
+  if (m.generator?.warning) notes.push(m.generator.warning);
 
   const removedAtMs: Record<string, number | undefined> = {};
   for (const r of records) if (r.appliedAtMs !== undefined) removedAtMs[r.id] = r.removedAtMs;
@@ -163,7 +173,9 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   const profile = m.target?.profile ?? m.options.profile;
   // What the verdicts are judged by: the embedded target's profile, or the one an external run was told to expect.
   const judgedBy = profile ?? m.options.expectProfile;
-  const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs, setupFailures }, claimsCatalogue, judgedBy, e.name);
+  // What browser participants measured is only as good as the generator that ran them (a saturated one: INCONCLUSIVE).
+  const generatorBound = e.workloads.some((w) => w.kind === 'video') ? { metrics: Object.keys(VIDEO_METRICS), probes: Object.values(VIDEO_PROBES) } : undefined;
+  const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs, setupFailures, ...(generatorBound ? { generatorBound } : {}) }, claimsCatalogue, judgedBy, e.name);
   const claims = evaluateClaims(claimsCatalogue, hypotheses, judgedBy, e.name);
   if (!profile && judgedBy) notes.push(`an external target, judged by the catalogue's expectations for the ${judgedBy} profile (--expect-profile)`);
 

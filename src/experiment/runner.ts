@@ -32,6 +32,8 @@ import type { ReferenceProfile } from '../util/profiles.js';
 import { analyzeRun } from './analyze.js';
 import { FaultTimeline, type TimelineEntry } from './timeline.js';
 import { PathObserver } from './observers.js';
+import { GeneratorCpuMonitor, idleCores } from './generator-cpu.js';
+import { capacityProblem } from './generator-capacity.js';
 import { Provision, RunRefused, checkRunTarget } from './provision.js';
 import { createGenerators, deleteGenerators, takeAddresses, type Generator } from '../lab/generator-net.js';
 import type { NetnsLayout } from '../lab/netns.js';
@@ -181,6 +183,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   let generatorLab: NetnsLayout | null = null;
   let generatorPool: Generator[] | null = null;
   let observer: PathObserver | null = null;
+  let generatorCpu: GeneratorCpuMonitor | null = null;
   let runEndMs = Date.now();
   let error: string | undefined;
   const stopWork = new AbortController();
@@ -197,6 +200,17 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   }
 
   try {
+    // Browser participants cost CPU: a plan beyond the idle cores is refused before anything starts (generator-capacity.ts).
+    const calls = e.workloads.flatMap((w) => (w.kind === 'video' ? [{ workload: w.id, video: w.video }] : []));
+    if (calls.length) {
+      const machine = await idleCores(1000);
+      const problem = capacityProblem(calls, machine);
+      log(`load generator: ${machine.idle.toFixed(2)} idle of ${machine.cores} cores at start${problem ? '' : '; the browser participants fit'}`);
+      if (problem?.refuse) throw new RunRefused(problem.message);
+      manifest.generator = { idleCores: Math.round(machine.idle * 100) / 100, cores: machine.cores, ...(problem ? { warning: problem.message } : {}) };
+      saveManifest();
+      if (problem) progress(problem.message);
+    }
     await prov.up();
     manifest.target = prov.targetInfo(); // with target.exposure: how analyze calibrates
     saveManifest();
@@ -327,6 +341,10 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     saveManifest();
     progress(`load running; fault timeline started (${entries.length} fault${entries.length === 1 ? '' : 's'})`);
 
+    // ---- the generator's own CPU, per second (a verdict from a saturated generator is INCONCLUSIVE)
+    generatorCpu = new GeneratorCpuMonitor({ record: (s) => appendObservation(dir, s) });
+    generatorCpu.start();
+
     // ---- observers: the target's own connections through each faulted proxy, and path probes from 4 s before the first fault
     if (prov.lab && proxyDeps.length > 0) {
       const firstFaultS = Math.min(...entries.map((f) => f.startS));
@@ -357,6 +375,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     } finally {
       clearInterval(progressTimer);
       observer?.stop();
+      generatorCpu.stop();
       stopWork.abort();
       await timeline.rollbackAll();
       runEndMs = Date.now();
@@ -398,6 +417,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     observer?.stop();
+    generatorCpu?.stop();
     await timeline?.rollbackAll().catch(() => undefined);
     if (generatorLab) await deleteGenerators(generatorLab).catch((err: Error) => log(`generators: ${err.message}`));
     await prov.down();

@@ -27,7 +27,21 @@ export interface EvaluationInput {
   runEndMs: number;
   /** Probes whose own setup failed in the workload (probe → why, from its SC_PROBE_SETUP line): their checks are INCONCLUSIVE. */
   setupFailures?: Record<string, string>;
+  /**
+   * What the load generator's browsers measure (metrics and probes of video workloads): a hypothesis reading them in
+   * a phase where the generator's machine had no CPU to spare (`sc_generator_busy`) is INCONCLUSIVE.
+   */
+  generatorBound?: { metrics: readonly string[]; probes: readonly string[] };
 }
+
+/**
+ * The generator counts as saturated over a phase when its machine's cores were this busy on average: no headroom
+ * left, whoever took it (k6's own advice: watch the generator's CPU; past ~80–90 % its numbers are suspect).
+ * Not the browsers' run-queue wait (sc_generator_starved): bench/video-participants.ts saw it at 77–82 % with
+ * every stream at 15 fps on a machine shared with other work, so it is reported, not judged by.
+ */
+export const GENERATOR_SATURATED_BUSY = 0.95;
+export const GENERATOR_BUSY_METRIC = 'sc_generator_busy';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
 export const hypothesisId = () => z.string().regex(ID, 'lower-case letters, digits and dashes');

@@ -10,7 +10,7 @@ import type { ClaimResult, HypothesisResult, Verdict } from '../results/model.js
 import type { Claim } from '../experiment/claims.js';
 import { expectedVerdict } from '../experiment/claims.js';
 import { evaluateKind, selectorsOf, type Hypothesis } from './kinds/index.js';
-import { worst, type EvaluationInput } from './common.js';
+import { GENERATOR_BUSY_METRIC, GENERATOR_SATURATED_BUSY, phasesFor, worst, type EvaluationInput } from './common.js';
 
 export { worst, label, statValue, compare, calibrationProblem } from './common.js';
 export type { EvaluationInput, StatsSource } from './common.js';
@@ -39,8 +39,32 @@ export function probesOf(h: Hypothesis): string[] {
 }
 
 /**
+ * Why what `h` reads was measured by a saturated generator (null: it was not): `h` reads what browser participants
+ * saw (`generatorBound`), and in one of its phases the generator's machine was ≥ 95 % busy on average — a frozen
+ * stream there may be the generator's starved renderer, not the target.
+ */
+export function generatorSaturation(h: Hypothesis, i: EvaluationInput): { phase: string; detail: string } | null {
+  const bound = i.generatorBound;
+  if (!bound || !('phase' in h) || typeof h.phase !== 'string') return null;
+  const reads = selectorsOf(h).some((s) => bound.metrics.includes(s.metric) || (s.tags?.probe !== undefined && bound.probes.includes(s.tags.probe))) || (h.kind === 'outcomes' && bound.probes.includes(h.probe));
+  if (!reads) return null;
+  for (const p of phasesFor(h.phase, i)) {
+    let mean: number | undefined;
+    try {
+      mean = i.source.stats({ metric: GENERATOR_BUSY_METRIC }, p.id).mean;
+    } catch {
+      return null; // a source without the generator's CPU (a run from before it was recorded): nothing to judge by
+    }
+    if (mean !== undefined && mean >= GENERATOR_SATURATED_BUSY) {
+      return { phase: p.id, detail: `the load generator was saturated in ${p.id} (its machine ${Math.round(mean * 100)} % busy on average, ≥ ${GENERATOR_SATURATED_BUSY * 100} %): what its browsers measured there says more about the generator than the target` };
+    }
+  }
+  return null;
+}
+
+/**
  * Every hypothesis, with evidence rules applied: one whose probe could not set up is INCONCLUSIVE with the
- * reason; a check whose preconditions (its `requires`, else every precondition of its claims) or whose
+ * reason, and so is one reading browser participants' measurements from a saturated generator; a check whose preconditions (its `requires`, else every precondition of its claims) or whose
  * baseline checks (those of the baseline claims its claims require) did not all PASS becomes INCONCLUSIVE,
  * naming them and why.
  */
@@ -48,7 +72,11 @@ export function evaluateHypotheses(hs: readonly Hypothesis[], i: EvaluationInput
   const raw = new Map(hs.map((h) => {
     const r = evaluateHypothesis(h, i);
     const broken = probesOf(h).filter((p) => i.setupFailures?.[p] !== undefined);
-    if (broken.length === 0) return [h.id, r];
+    if (broken.length === 0) {
+      const sat = generatorSaturation(h, i);
+      if (!sat) return [h.id, r];
+      return [h.id, { ...r, verdict: 'INCONCLUSIVE' as const, gatedBy: [`generator:${sat.phase}`], evidence: `${sat.detail} — so this proves nothing (it measured: ${r.evidence})` }];
+    }
     const why = broken.map((p) => `the ${p} probe could not set up: ${i.setupFailures![p]}`).join('; ');
     return [h.id, { ...r, verdict: 'INCONCLUSIVE' as const, gatedBy: broken.map((p) => `setup:${p}`), evidence: `${why} — so this proves nothing (it measured: ${r.evidence})` }];
   }));
