@@ -70,14 +70,16 @@ describe('lateJoin option', () => {
 describe('TURN-OUTAGE from the turn-outage experiment\'s hypotheses', () => {
   const T0 = 1_800_000_000_000;
   const at = (s: number) => T0 + s * 1000;
-  const END_S = 30;
-  const fault: FaultRecord = { id: 'turn', name: 'turn-outage', mechanism: 'nft', target: 'turn', params: {}, plannedStartS: 9, plannedDurationS: 9, appliedAtMs: at(9), removedAtMs: at(18), verified: true, verifyDetail: 'ok', rolledBack: true };
+  const END_S = 41;
+  const fault: FaultRecord = { id: 'turn', name: 'turn-outage', mechanism: 'nft', target: 'turn', params: {}, plannedStartS: 9, plannedDurationS: 20, appliedAtMs: at(9), removedAtMs: at(29), verified: true, verifyDetail: 'ok', rolledBack: true };
   const phases = derivePhases(at(0), at(END_S), [fault], 12);
   const PAIRS = [['p1', 'p2'], ['p1', 'p3'], ['p2', 'p1'], ['p2', 'p3'], ['p3', 'p1'], ['p3', 'p2']] as const;
 
   interface Run {
-    /** Whether media flows at second t (once the call is full at 4 s). */
+    /** Whether media flows at second t in the mesh call (once it is full at 4 s)… */
     receiving: (t: number) => boolean;
+    /** …and in the SFU call (default: as the mesh call). */
+    sfu?: (t: number) => boolean;
     lateClass: string;
     calibration?: CalibrationResult[];
   }
@@ -91,10 +93,12 @@ describe('TURN-OUTAGE from the turn-outage experiment\'s hypotheses', () => {
     p.setMetricKind('sc_attempt', 'counter');
     p.setMetricKind('sc_outcome', 'counter');
     for (let t = 4; t < END_S; t++) {
-      for (const [who, track] of PAIRS) {
-        const tags = { workload: 'call', participant: who, track, stage: 'full' };
-        p.add({ metric: 'sc_video_receiving', time: at(t), value: r.receiving(t) ? 1 : 0, tags: { ...tags, kind: 'video' } });
-        p.add({ metric: 'sc_ice_relay', time: at(t), value: 1, tags: { ...tags, kind: 'transport' } });
+      for (const [workload, flows] of [['call', r.receiving], ['sfu', r.sfu ?? r.receiving]] as const) {
+        for (const [who, track] of PAIRS) {
+          const tags = { workload, participant: who, track, stage: 'full' };
+          p.add({ metric: 'sc_video_receiving', time: at(t), value: flows(t) ? 1 : 0, tags: { ...tags, kind: 'video' } });
+          p.add({ metric: 'sc_ice_relay', time: at(t), value: 1, tags: { ...tags, kind: 'transport' } });
+        }
       }
     }
     const late = { workload: 'call', participant: 'p4', stage: 'late', probe: 'video_join_late' };
@@ -105,32 +109,31 @@ describe('TURN-OUTAGE from the turn-outage experiment\'s hypotheses', () => {
     return { claim: claim.verdict, v: Object.fromEntries(hs.map((h) => [h.id, h.verdict])), evidence: Object.fromEntries(hs.map((h) => [h.id, h.evidence])) };
   }
 
-  const outage = (t: number) => t < 9 || t >= 20;
+  const outage = (t: number) => t < 9 || t >= 31;
 
-  it('PASS: a clear error for the joiner, media back 2 s after TURN', async () => {
+  it('PASS: a clear error for the joiner, media back in both calls 2 s after TURN', async () => {
     const r = await judge({ receiving: outage, lateClass: 'fast-clear-error' });
     expect(r.claim, JSON.stringify(r.evidence)).toBe('PASS');
-    expect(r.v).toMatchObject({ 'join-clear-error-within-5s': 'PASS', 'recovery-within-10s': 'PASS' });
+    expect(r.v).toMatchObject({ 'join-clear-error-within-5s': 'PASS', 'call-recovery-within-10s': 'PASS', 'sfu-recovery-within-10s': 'PASS' });
   });
 
-  it('FAIL: the joiner hangs (credentials handed out, ICE never connects); FAIL as well when media never comes back', async () => {
+  it('FAIL: the joiner hangs (credentials handed out, ICE never connects); FAIL as well when one call\'s media never comes back', async () => {
     expect((await judge({ receiving: outage, lateClass: 'hang' })).claim).toBe('FAIL');
-    const never = await judge({ receiving: (t) => t < 9, lateClass: 'fast-clear-error' });
+    const never = await judge({ receiving: outage, sfu: (t) => t < 9, lateClass: 'fast-clear-error' });
     expect(never.claim).toBe('FAIL');
-    expect(never.v['recovery-within-10s']).toBe('FAIL');
+    expect(never.v).toMatchObject({ 'call-recovery-within-10s': 'PASS', 'sfu-recovery-within-10s': 'FAIL' });
   });
 
-  it('INCONCLUSIVE when media never flowed before the outage: the joiner\'s hang proves nothing', async () => {
-    const r = await judge({ receiving: (t) => t >= 20, lateClass: 'hang' });
-    expect(r.v['media-flows-before']).toBe('FAIL');
+  it('INCONCLUSIVE when media never flowed before the outage: the joiner\'s hang, the calls\' recovery prove nothing', async () => {
+    const r = await judge({ receiving: (t) => t >= 31, lateClass: 'hang' });
+    expect(r.v['call-media-flows-before']).toBe('FAIL');
     expect(r.claim).toBe('INCONCLUSIVE');
-    expect(r.evidence['join-clear-error-within-5s']).toMatch(/media-flows-before/);
+    expect(r.evidence['join-clear-error-within-5s']).toMatch(/call-media-flows-before/);
   });
 
   it('INCONCLUSIVE when the outage never reached the media (it kept flowing): the recovery proves nothing', async () => {
     const r = await judge({ receiving: () => true, lateClass: 'fast-clear-error' });
-    expect(r.v['media-stops-during-outage']).toBe('FAIL');
-    expect(r.v['recovery-within-10s']).toBe('INCONCLUSIVE');
+    expect(r.v).toMatchObject({ 'call-media-stops-during-outage': 'FAIL', 'call-recovery-within-10s': 'INCONCLUSIVE', 'sfu-recovery-within-10s': 'INCONCLUSIVE' });
     expect(r.claim).toBe('INCONCLUSIVE');
   });
 
