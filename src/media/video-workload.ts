@@ -280,6 +280,8 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
 
     const lateAttempt = async (p: Participant): Promise<void> => {
       if (!(p instanceof MeshParticipant) || !v.lateJoin) return;
+      // No call to join (its initiate failed): no attempt either, the call's own probes say why.
+      if (!callId) return log(`[${p.label}] late join: no call to join`);
       const probe = VIDEO_PROBES.late;
       const startAt = (p.joinStartMs = Date.now());
       write([{ metric: 'sc_attempt', time: startAt, value: 1, tags: { ...tags(p), stage: 'late', probe } }]);
@@ -292,9 +294,16 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       if (v.turn === 'api') {
         const a = await api.turnAnswer(p.user);
         if (a.status !== 200) refuse(a);
-        else await p.setIceServers(iceServersOf(CallApi.turnOf(a)));
+        else {
+          try {
+            await p.setIceServers(iceServersOf(CallApi.turnOf(a)));
+          } catch (e) {
+            // Credentials it cannot use (an answer not as the API has it), or a page that does not answer.
+            refuse({ ...a, error: errorText(e) });
+          }
+        }
       }
-      if (!trace.refused && callId) {
+      if (!trace.refused) {
         const a = await api.join(p.user, callId);
         status = a.status;
         if (classifyJoin(a) !== 'served') refuse(a);
