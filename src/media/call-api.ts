@@ -14,6 +14,8 @@ export interface ApiAnswer {
   durationMs: number;
   /** Network error or timeout (status 0). */
   error?: string;
+  /** The answer's Retry-After, when it has one (a shed request says when to come back). */
+  headers?: Record<string, string>;
 }
 
 export interface CallUser {
@@ -59,7 +61,8 @@ export class CallApi {
       } catch {
         /* not JSON */
       }
-      return { status: r.status, json, durationMs: performance.now() - t0 };
+      const retryAfter = r.headers.get('retry-after');
+      return { status: r.status, json, durationMs: performance.now() - t0, ...(retryAfter !== null ? { headers: { 'retry-after': retryAfter } } : {}) };
     } catch (e) {
       return { status: 0, json: null, durationMs: performance.now() - t0, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
     }
@@ -102,7 +105,14 @@ export class CallApi {
   }
 
   async turnCredentials(user: CallUser): Promise<{ urls: string[]; username: string; credential: string }> {
-    const a = await this.request(`${this.videoUrl}/v1/calls/turn-credentials`, 'GET', undefined, user.token);
+    return CallApi.turnOf(await this.turnAnswer(user));
+  }
+
+  turnAnswer(user: CallUser): Promise<ApiAnswer> {
+    return this.request(`${this.videoUrl}/v1/calls/turn-credentials`, 'GET', undefined, user.token);
+  }
+
+  static turnOf(a: ApiAnswer): { urls: string[]; username: string; credential: string } {
     const d = CallApi.parsed('turn credentials', a, 200, TurnAnswer).data;
     return { urls: d.uris, username: d.username, credential: d.password };
   }

@@ -13,8 +13,10 @@ import { SEND_SIGNAL_BINDING, type MeshPageApi, type MeshPageConfig, type PageSn
 
 type PageWindow = { scMesh: MeshPageApi };
 
-/** The relayed mesh frames (contract N05); anything else on the socket is not the page's business. */
-const MESH_TYPES = new Set(['join', 'leave', 'offer', 'answer', 'ice_candidate']);
+/** The relayed mesh frames (contract N05), and the server's word on TURN; anything else on the socket is not the page's business. */
+const MESH_TYPES = new Set(['join', 'leave', 'offer', 'answer', 'ice_candidate', 'turn_available']);
+/** What a server that watches TURN says about it on the signaling socket. */
+const TURN_NOTICES = { turn_unavailable: 'unavailable', turn_available: 'available' } as const;
 const FrameSchema = z.object({
   type: z.string(),
   sender_id: z.string().optional(),
@@ -34,6 +36,8 @@ export class MeshParticipant {
   joinStartMs = 0;
   /** The signaling socket opened, epoch ms (0: not connected). */
   connectedAtMs = 0;
+  /** What the server said about TURN on the socket, in order. */
+  readonly turnNotices: { state: 'unavailable' | 'available'; atMs: number }[] = [];
 
   constructor(readonly label: string, readonly user: CallUser, private readonly page: Page, private readonly log: (line: string) => void) {}
 
@@ -51,6 +55,11 @@ export class MeshParticipant {
     await bounded(this.page.evaluate((c) => (window as unknown as PageWindow).scMesh.start(c), config), 15_000, `${this.label}: camera start`);
   }
 
+  /** The ICE servers of the page's connections from now on. */
+  async setIceServers(servers: MeshPageConfig['iceServers']): Promise<void> {
+    await bounded(this.page.evaluate((x) => (window as unknown as PageWindow).scMesh.setIceServers(x), servers), EVALUATE_TIMEOUT_MS, `${this.label}: ice servers`);
+  }
+
   /** Open the signaling socket of the call; frames it brings go to the page, in order. */
   connect(url: string, origin: string): Promise<void> {
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.user.token}`, origin }, handshakeTimeout: OPEN_TIMEOUT_MS });
@@ -63,7 +72,10 @@ export class MeshParticipant {
         return;
       }
       const f = FrameSchema.safeParse(raw);
-      if (!f.success || !MESH_TYPES.has(f.data.type)) return;
+      if (!f.success) return;
+      const notice = Object.hasOwn(TURN_NOTICES, f.data.type) ? TURN_NOTICES[f.data.type as keyof typeof TURN_NOTICES] : null;
+      if (notice && this.turnNotices.length < 100) this.turnNotices.push({ state: notice, atMs: Date.now() });
+      if (!MESH_TYPES.has(f.data.type)) return;
       const frame: SignalFrame = f.data;
       this.relay = this.relay.then(() => this.toPage(frame)).catch((e: unknown) => this.log(`[${this.label}] relay ${frame.type}: ${e instanceof Error ? e.message : String(e)}`));
     });

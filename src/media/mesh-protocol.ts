@@ -76,11 +76,11 @@ export interface RawPeer {
   ownConnection?: boolean;
 }
 
-/** A state change of one peer connection, in the order the page saw them. */
+/** A state change of one peer connection, in the order the page saw them; `restart`: the page restarted its ICE (state: why). */
 export interface StateEvent {
   atMs: number;
   peer: string;
-  what: 'ice' | 'connection';
+  what: 'ice' | 'connection' | 'restart';
   state: string;
 }
 
@@ -96,7 +96,9 @@ export interface PageSnapshot {
 /** window.scMesh in the page. */
 export interface MeshPageApi {
   start(config: MeshPageConfig): Promise<void>;
-  /** A frame from the signaling socket. */
+  /** The ICE servers of connections made from now on (a late joiner fetches its TURN credentials when it joins). */
+  setIceServers(servers: MeshPageConfig['iceServers']): void;
+  /** A frame from the signaling socket (`turn_available`: the server says TURN is back; the page restarts ICE where it is down). */
   onSignal(frame: SignalFrame): Promise<void>;
   snapshot(): Promise<PageSnapshot>;
   close(): void;

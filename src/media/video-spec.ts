@@ -52,15 +52,30 @@ export const VideoOptionsSchema = z.object({
   }).strict().default({ width: 320, height: 180, fps: 15 }),
   /** Send the fake microphone too. */
   audio: z.boolean().default(true),
-}).strict();
+  /**
+   * Participants who join the call at a set time (during a fault, say), as a client would: their own TURN
+   * credentials first (with `turn: api`), then the REST join, the socket and the media. Probe `video_join_late`:
+   * served (media within `budgetS`), fast-clear-error (a 503 from turn-credentials or a `turn_unavailable` frame
+   * within it), or what came instead (an error after it, a hang). Their samples carry stage `late`.
+   */
+  lateJoin: z.object({
+    count: z.number().int().min(1).max(2).default(1),
+    /** When, from the first join (the run's clock starts with it, within a second). */
+    atS: seconds({ min: 0 }),
+    /** The join must show media or a clear error within this. */
+    budgetS: seconds({ positive: true }).default(5),
+    /** How long what happens after the budget is still watched (ICE failing late, media once the fault is gone). */
+    watchS: seconds({ positive: true, max: 60 }).default(20),
+  }).strict().optional(),
+}).strict().refine((v) => !v.lateJoin || v.topology === 'mesh', { message: 'lateJoin: mesh calls only (the SFU page has no late join yet)', path: ['lateJoin'] });
 export type VideoOptions = z.output<typeof VideoOptionsSchema>;
 
 export const VIDEO_DEFAULTS: VideoOptions = VideoOptionsSchema.parse({});
 
 /** The probes (the `probe` tag of sc_attempt / sc_outcome) a video workload writes. */
-export const VIDEO_PROBES = { join: 'video_join', extra: 'video_join_extra', initiateExtra: 'video_initiate_extra' } as const;
+export const VIDEO_PROBES = { join: 'video_join', extra: 'video_join_extra', initiateExtra: 'video_initiate_extra', late: 'video_join_late' } as const;
 
 /** The probes a video workload runs (preflight checks hypotheses against the same list). */
 export function probesOf(v: VideoOptions): string[] {
-  return [VIDEO_PROBES.join, ...(v.extra ? [VIDEO_PROBES.extra] : []), ...(v.extra && v.initiateOverLimit ? [VIDEO_PROBES.initiateExtra] : [])];
+  return [VIDEO_PROBES.join, ...(v.extra ? [VIDEO_PROBES.extra] : []), ...(v.extra && v.initiateOverLimit ? [VIDEO_PROBES.initiateExtra] : []), ...(v.lateJoin ? [VIDEO_PROBES.late] : [])];
 }

@@ -27,6 +27,14 @@ export const VIDEO_METRICS = {
   sc_video_stream_frozen: 'trend',
   /** Time to the first frame shown from one remote participant, from when both had begun to join (the later of the two), ms. */
   sc_video_first_frame: 'trend',
+  /** Per poll, per remote participant in the call: 1 when its video decoded frames since the last poll (media-flow.ts). */
+  sc_video_receiving: 'rate',
+  /** How long a remote participant's video stopped, written when it flows again, ms. */
+  sc_video_interruption_ms: 'trend',
+  /** A late joiner's join (lateJoin): start to what came first — media, a clear error, ICE failing — tagged `how`, ms. */
+  sc_video_join_settled: 'trend',
+  /** What the server said about TURN on a participant's socket (`state`: unavailable | available), one per frame. */
+  sc_video_turn_notice: 'counter',
   /** Inter-arrival jitter, ms. */
   sc_media_jitter: 'trend',
   /** Packets lost over packets expected since the last poll (0..1). */

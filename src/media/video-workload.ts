@@ -6,14 +6,17 @@
  * relayed by the server) or `sfu` (sfu-participant.ts: mediasoup-client speaking the reference target's SFU
  * extension on the same socket; the call initiated with `topology: "sfu"`). The call: the first participant initiates it with the
  * others as callees, each joins in turn (`staggerS`); once every participant sees every other (or 20 s
- * passed), `extraAfterS` later the extra participants try to join — a 5th of a 4-person mesh.
+ * passed), `extraAfterS` later the extra participants try to join — a 5th of a 4-person mesh. Late joiners
+ * (`lateJoin`, mesh) join at a set time from the first join, during a fault say: their own TURN credentials, the
+ * join, the socket, then what comes first within the budget (late-join.ts); probe `video_join_late`.
  *
  * Output, in workloads/<id>/ as a k6 workload's: samples.csv (gzipped at the end; k6's CSV format, metric-kinds.json beside it: what each participant
  * sees, per second and per remote track — video-stats.ts — plus each join's attempt and outcome as the
  * probes write them, probes `video_join` / `video_join_extra`; and at the end, per stage, each remote video track's average fps
  * and share of time frozen — StreamSummary), and k6.log (the workload's log, with
  * SC_PROBE_SETUP lines when the call could not be set up through the API). Media samples carry `stage`:
- * `joining`, `full` (the call is up), `extra` (from the extra participants' first attempt).
+ * `joining`, `full` (the call is up), `extra` (from the extra participants' first attempt); a late joiner's own are
+ * `late`. Whether media flows between the others, per poll, is sc_video_receiving (media-flow.ts).
  *
  * Bounded: the load lasts durationS from the first join; every request, page call and socket open has its
  * own timeout; the browser, pages, sockets and page server are closed on success, failure and abort.
@@ -34,6 +37,8 @@ import type { MeshPageConfig } from './mesh-protocol.js';
 import { SampleWriter } from './sample-writer.js';
 import { StreamSummary, VIDEO_METRICS, VideoStatsConverter } from './video-stats.js';
 import { VIDEO_PROBES, probesOf, type VideoOptions } from './video-spec.js';
+import { MediaFlow } from './media-flow.js';
+import { classifyLateJoin, type LateJoinTrace } from './late-join.js';
 import { processTreeCpuSeconds } from './process-cpu.js';
 import { WORKLOAD_FILES } from '../experiment/history.js';
 
@@ -81,7 +86,15 @@ const PAGES = {
 type Participant = MeshParticipant | SfuParticipant;
 const CHROMIUM_ARGS = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
 
-type Stage = 'joining' | 'full' | 'extra';
+type Stage = 'joining' | 'full' | 'extra' | 'late';
+/** How often a late joiner's watch looks at what it got. */
+const LATE_WATCH_MS = 200;
+
+/** A page's ICE servers from TURN credentials: the UDP URLs when there are any (the relay under test is UDP). */
+function iceServersOf(c: { urls: string[]; username: string; credential: string }): MeshPageConfig['iceServers'] {
+  const udp = c.urls.filter((u) => u.includes('transport=udp'));
+  return [{ urls: udp.length ? udp : c.urls, username: c.username, credential: c.credential }];
+}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -113,7 +126,8 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
     }
   };
   const api = new CallApi(o.baseUrl, o.videoUrl, origin, o.signal);
-  const total = v.participants + v.extra;
+  const lateCount = v.lateJoin?.count ?? 0;
+  const total = v.participants + v.extra + lateCount;
   const labels = Array.from({ length: total }, (_, i) => `p${i + 1}`);
   const result: VideoWorkloadResult = { failure: null, samples: 0, cpuPercentPerParticipant: null };
   const cleanups: (() => Promise<void>)[] = [];
@@ -130,8 +144,7 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       users = await Promise.all(labels.map((l) => api.register(l)));
       conversationId = await api.conversation(users[0]!, users);
       if (v.turn === 'api') {
-        const c = await api.turnCredentials(users[0]!);
-        iceServers = [{ urls: c.urls.filter((u) => u.includes('transport=udp')).length ? c.urls.filter((u) => u.includes('transport=udp')) : c.urls, username: c.username, credential: c.credential }];
+        iceServers = iceServersOf(await api.turnCredentials(users[0]!));
       } else if (v.turn !== 'none') {
         const credential = v.turn.credential ?? process.env[v.turn.credentialEnv ?? ''];
         if (!credential) throw new Error(`the static TURN credential: ${v.turn.credentialEnv} is not set`);
@@ -167,13 +180,16 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       extraArgs: [...CHROMIUM_ARGS, ...(loopback ? [] : [`--unsafely-treat-insecure-origin-as-secure=${server.url}`])],
     });
     cleanups.push(() => chromium.close());
-    log(`chromium ${await chromium.browser.version()}; page ${server.url}; ${v.topology} call of ${v.participants} participants + ${v.extra} extra, ice ${v.icePolicy}, camera ${v.camera.width}x${v.camera.height}@${v.camera.fps}`);
+    log(`chromium ${await chromium.browser.version()}; page ${server.url}; ${v.topology} call of ${v.participants} participants + ${v.extra} extra${lateCount ? ` + ${lateCount} late at ${v.lateJoin!.atS} s` : ''}, ice ${v.icePolicy}, camera ${v.camera.width}x${v.camera.height}@${v.camera.fps}`);
+    const firstLate = v.participants + v.extra;
     for (let i = 0; i < total; i++) {
       if (o.signal.aborted) return result;
       const p = v.topology === 'sfu' ? new SfuParticipant(labels[i]!, users[i]!, await chromium.browser.newPage(), log) : new MeshParticipant(labels[i]!, users[i]!, await chromium.browser.newPage(), log);
       people.push(p);
-      await p.open(`${server.url}/`, { selfId: users[i]!.userId, iceServers, icePolicy: v.icePolicy, camera: v.camera, audio: v.audio });
+      // A late joiner asks for its own TURN credentials when it joins.
+      await p.open(`${server.url}/`, { selfId: users[i]!.userId, iceServers: i >= firstLate && v.turn === 'api' ? [] : iceServers, icePolicy: v.icePolicy, camera: v.camera, audio: v.audio });
     }
+    const late = new Set(people.slice(firstLate));
     const browserPid = chromium.browser.process()?.pid;
 
     // ---- the load: joins on schedule, one poll a second
@@ -184,6 +200,9 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
     const converters = new Map<Participant, VideoStatsConverter>();
     const seen = new Map<Participant, Set<string>>();
     const summary = new StreamSummary();
+    const flow = new MediaFlow();
+    /** Per participant: its first decoded frame from anyone, its first ICE failure, the TURN notices already written. */
+    const observed = new Map<Participant, { mediaAtMs?: number; iceFailedAtMs?: number; notices: number }>();
     const tags = (p: Participant) => ({ ...o.tags, topology: v.topology, participant: p.label });
 
     const attempt = async (p: Participant, probe: string, call: () => Promise<ApiAnswer>): Promise<boolean> => {
@@ -259,6 +278,78 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       scheduleDone = true;
     });
 
+    const lateAttempt = async (p: Participant): Promise<void> => {
+      if (!(p instanceof MeshParticipant) || !v.lateJoin) return;
+      // No call to join (its initiate failed): no attempt either, the call's own probes say why.
+      if (!callId) return log(`[${p.label}] late join: no call to join`);
+      const probe = VIDEO_PROBES.late;
+      const startAt = (p.joinStartMs = Date.now());
+      write([{ metric: 'sc_attempt', time: startAt, value: 1, tags: { ...tags(p), stage: 'late', probe } }]);
+      const trace: LateJoinTrace = { startMs: startAt };
+      let status = 0;
+      const refuse = (answer: ApiAnswer) => {
+        trace.refused = { answer, atMs: Date.now() };
+        status = answer.status;
+      };
+      if (v.turn === 'api') {
+        const a = await api.turnAnswer(p.user);
+        if (a.status !== 200) refuse(a);
+        else {
+          try {
+            await p.setIceServers(iceServersOf(CallApi.turnOf(a)));
+          } catch (e) {
+            // Credentials it cannot use (an answer not as the API has it), or a page that does not answer.
+            refuse({ ...a, error: errorText(e) });
+          }
+        }
+      }
+      if (!trace.refused) {
+        const a = await api.join(p.user, callId);
+        status = a.status;
+        if (classifyJoin(a) !== 'served') refuse(a);
+        else {
+          try {
+            await p.connect(api.signalingUrl(callId), origin);
+            const me = p;
+            converters.set(p, new VideoStatsConverter({ ...tags(p), stage: 'late' }, trackOf, (id) => Math.max(me.joinStartMs, people.find((q) => q.user.userId === id)?.joinStartMs ?? 0)));
+            seen.set(p, new Set());
+            write([{ metric: 'sc_call_join_latency', time: startAt, value: p.connectedAtMs - startAt, tags: { ...tags(p), stage: 'late', probe } }]);
+          } catch (e) {
+            refuse({ status: 0, json: null, durationMs: Date.now() - startAt, error: errorText(e) });
+          }
+        }
+      }
+      // Watch until something comes (bounded by the watch and the load's end).
+      const until = Math.min(startAt + v.lateJoin.watchS * 1000, endMs);
+      while (!trace.refused && !o.signal.aborted && Date.now() < until) {
+        const notice = p.turnNotices.find((n) => n.state === 'unavailable' && n.atMs >= startAt);
+        if (notice) trace.turnUnavailableAtMs = notice.atMs;
+        const seenNow = observed.get(p);
+        if (seenNow?.mediaAtMs !== undefined) trace.mediaAtMs = seenNow.mediaAtMs;
+        if (seenNow?.iceFailedAtMs !== undefined) trace.iceFailedAtMs = seenNow.iceFailedAtMs;
+        if (notice || seenNow?.mediaAtMs !== undefined || seenNow?.iceFailedAtMs !== undefined) break;
+        await sleep(LATE_WATCH_MS, o.signal);
+      }
+      if (o.signal.aborted) return;
+      const out = classifyLateJoin(trace, v.lateJoin.budgetS * 1000);
+      log(`[${p.label}] ${probe}: ${out.how}${out.afterMs !== null ? ` after ${out.afterMs} ms` : ` within ${Math.round((Date.now() - startAt) / 1000)} s`} → ${out.cls}${trace.refused ? ` (HTTP ${trace.refused.answer.status}${trace.refused.answer.error ? ` ${trace.refused.answer.error}` : ''} ${JSON.stringify(trace.refused.answer.json)?.slice(0, 200)})` : ''}`);
+      const t = { ...tags(p), stage: 'late', probe };
+      write([
+        { metric: 'sc_outcome', time: startAt, value: 1, tags: { ...t, class: out.cls } },
+        { metric: 'sc_call_join_status', time: startAt, value: status, tags: t },
+        ...(out.afterMs !== null ? [{ metric: 'sc_video_join_settled', time: startAt, value: out.afterMs, tags: { ...t, how: out.how } }] : []),
+      ]);
+    };
+    const lateJoins = (async () => {
+      if (!v.lateJoin) return;
+      await sleep(startMs + v.lateJoin.atS * 1000 - Date.now(), o.signal);
+      for (const [i, p] of [...late].entries()) {
+        if (o.signal.aborted || Date.now() >= endMs) return;
+        if (i > 0) await sleep(v.staggerS * 1000, o.signal);
+        await lateAttempt(p);
+      }
+    })().catch((e: unknown) => log(`late join: ${errorText(e)}`));
+
     for (let tick = 1; !o.signal.aborted && Date.now() < endMs; tick++) {
       await sleep(startMs + tick * POLL_MS - Date.now(), o.signal);
       if (scheduleDone && converters.size === 0) {
@@ -269,16 +360,29 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       const inCall = [...converters.entries()];
       const snaps = await Promise.all(inCall.map(([p]) => p.snapshot()));
       const now: Stage = stage;
+      const cohort = inCall.filter(([p]) => !late.has(p)).map(([p]) => p.label);
       inCall.forEach(([p, c], i) => {
         const s = snaps[i];
         if (!s) return;
+        const st: Stage = late.has(p) ? 'late' : now;
         for (const peer of s.peers) if (peer.firstFrameAtMs !== null) seen.get(p)?.add(peer.peer);
-        const out = c.convert(s, { stage: now });
-        summary.add(p.label, s.atMs, out, { ...tags(p), stage: now });
+        let ob = observed.get(p);
+        if (!ob) observed.set(p, (ob = { notices: 0 }));
+        for (const peer of s.peers) if (peer.firstFrameAtMs !== null) ob.mediaAtMs = Math.min(ob.mediaAtMs ?? Infinity, peer.firstFrameAtMs);
+        for (const e of s.events) if (e.what === 'ice' && e.state === 'failed') ob.iceFailedAtMs ??= e.atMs;
+        const out = c.convert(s, { stage: st });
+        summary.add(p.label, s.atMs, out, { ...tags(p), stage: st });
         write(out);
+        if (!late.has(p)) write(flow.poll(p.label, s.atMs, cohort.filter((l) => l !== p.label), out, { ...tags(p), stage: st }));
+        if (p instanceof MeshParticipant) {
+          const fresh = p.turnNotices.slice(ob.notices);
+          ob.notices += fresh.length;
+          write(fresh.map((n) => ({ metric: 'sc_video_turn_notice', time: n.atMs, value: 1, tags: { ...tags(p), stage: st, state: n.state } })));
+        }
       });
     }
     await schedule;
+    await lateJoins;
     write(summary.samples());
     if (browserPid) {
       const cpu = processTreeCpuSeconds(browserPid) - cpuStart;

@@ -10,7 +10,7 @@ import { bundleForBrowser } from '../../src/media/page-bundle.js';
 import { startPageServer, type PageServer } from '../../src/media/page-server.js';
 import { launchChromium, type ChromiumSession } from '../../src/media/chromium.js';
 import { sleep } from '../../src/lab/exec.js';
-import { validateSignalingServerFrame } from '../../fixtures/secureconnect/contract/ws-messages.js';
+import { validateSfuRequest, validateSfuServerFrame, validateSignalingServerFrame } from '../../fixtures/secureconnect/contract/ws-messages.js';
 import { testLab } from './helpers.js';
 
 /** video-service of the reference target: calls REST, mesh relay, the SFU path with real media, TURN failure reporting. */
@@ -168,6 +168,35 @@ describe('SFU path: real media through mediasoup', () => {
       await sleep(250);
     }
     expect(frames).toBeGreaterThan(0);
+  });
+});
+
+describe('SFU restart-ICE (the TURN-failure fix)', () => {
+  it('hardened serves sfu-restart-ice: fresh ICE parameters for the transport, as the contract has them; audited answers unknown-method', async () => {
+    const ask = async (target: RunningTarget) => {
+      const u = await user(target);
+      const sock = await socket(target, randomUUID(), u.token);
+      try {
+        const request = async (type: string, data: Record<string, unknown>) => {
+          const frame = { type, request_id: `${type}-${sock.frames.length}`, data };
+          expect(validateSfuRequest(frame), type).toMatchObject({ ok: true });
+          sock.ws.send(JSON.stringify(frame));
+          const r = await until(type, () => sock.frames.find((f) => f.type === 'sfu-response' && f.request_id === frame.request_id));
+          expect(validateSfuServerFrame(r), JSON.stringify(r)).toMatchObject({ ok: true });
+          return r as { ok: boolean; data?: Record<string, unknown>; error?: { code: string } };
+        };
+        const created = await request('sfu-create-transport', { direction: 'send' });
+        const before = (created.data!.iceParameters as { usernameFragment: string }).usernameFragment;
+        return { before, restart: await request('sfu-restart-ice', { transportId: created.data!.id }) };
+      } finally {
+        sock.ws.close();
+      }
+    };
+    const hard = await ask(t.hardened!);
+    expect(hard.restart.ok).toBe(true);
+    expect((hard.restart.data!.iceParameters as { usernameFragment: string }).usernameFragment).not.toBe(hard.before);
+    const aud = await ask(t.audited!);
+    expect(aud.restart).toMatchObject({ ok: false, error: { code: 'unknown-method' } });
   });
 });
 

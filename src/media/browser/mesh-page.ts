@@ -2,8 +2,10 @@
  * Browser participant of a SecureConnect mesh call: one RTCPeerConnection per other participant, fake
  * camera (and microphone) sent on each. Signaling goes through Node (window.scSendSignal), which holds the
  * signaling socket: a participant already in the call offers to each newcomer (its `join` frame), the
- * newcomer answers; candidates follow, each targeted at its peer. Bundled by esbuild (iife) and driven by
- * puppeteer through window.scMesh (mesh-protocol.ts).
+ * newcomer answers; candidates follow, each targeted at its peer. When a connection's ICE stays down (failed, or
+ * disconnected for RESTART_AFTER_MS), or the server says TURN is back (`turn_available`), the side that offered
+ * restarts ICE: restartIce() and a new offer relayed by signaling, as the mesh relay carries any offer. Bundled by
+ * esbuild (iife) and driven by puppeteer through window.scMesh (mesh-protocol.ts).
  */
 import type { MeshPageApi, MeshPageConfig, PageSnapshot, RawPeer, SignalFrame, StateEvent } from '../mesh-protocol.js';
 import { readReport, watchFirstFrame } from './rtc-stats.js';
@@ -13,7 +15,19 @@ interface Peer {
   /** Candidates that came before the remote description. */
   pending: RTCIceCandidateInit[];
   firstFrameAtMs: number | null;
+  /** This side made the first offer: it alone restarts ICE (no glare). */
+  offerer: boolean;
+  /** Since when ICE is disconnected or failed (null: up). */
+  downSinceMs: number | null;
+  lastRestartMs: number;
+  restarts: number;
 }
+
+/** A disconnected connection gets an ICE restart after this long (failed: at once). */
+const RESTART_AFTER_MS = 3000;
+/** At most one restart per connection this often (a restart's TURN allocation needs time), and this many in all. */
+const RESTART_EVERY_MS = 4000;
+const MAX_RESTARTS = 30;
 
 type SendSignal = (frame: string) => Promise<void>;
 
@@ -23,13 +37,19 @@ class MeshPage implements MeshPageApi {
   private readonly peers = new Map<string, Peer>();
   private events: StateEvent[] = [];
   private errors: string[] = [];
+  private watchdog: ReturnType<typeof setInterval> | null = null;
 
   async start(config: MeshPageConfig): Promise<void> {
     this.config = config;
+    this.watchdog = setInterval(() => this.checkIce(), 1000);
     this.stream = await navigator.mediaDevices.getUserMedia({
       video: { width: { ideal: config.camera.width }, height: { ideal: config.camera.height }, frameRate: { ideal: config.camera.fps, max: config.camera.fps } },
       audio: config.audio,
     });
+  }
+
+  setIceServers(servers: MeshPageConfig['iceServers']): void {
+    if (this.config) this.config = { ...this.config, iceServers: servers };
   }
 
   private send(frame: SignalFrame): void {
@@ -46,7 +66,7 @@ class MeshPage implements MeshPageApi {
     if (p) return p;
     const c = this.config!;
     const pc = new RTCPeerConnection({ iceServers: c.iceServers, iceTransportPolicy: c.icePolicy });
-    p = { pc, pending: [], firstFrameAtMs: null };
+    p = { pc, pending: [], firstFrameAtMs: null, offerer: false, downSinceMs: null, lastRestartMs: 0, restarts: 0 };
     const peer = p;
     this.peers.set(id, p);
     for (const t of this.stream!.getTracks()) pc.addTrack(t, this.stream!);
@@ -72,13 +92,48 @@ class MeshPage implements MeshPageApi {
     return p;
   }
 
+  /** Once a second: restart ICE where this side offered and ICE stays down. */
+  private checkIce(): void {
+    const now = Date.now();
+    for (const [id, p] of this.peers) {
+      const s = p.pc.iceConnectionState;
+      if (s !== 'disconnected' && s !== 'failed') {
+        p.downSinceMs = null;
+        continue;
+      }
+      p.downSinceMs ??= now;
+      if (p.offerer && (s === 'failed' || now - p.downSinceMs >= RESTART_AFTER_MS) && now - p.lastRestartMs >= RESTART_EVERY_MS) void this.restart(id, p, s);
+    }
+  }
+
+  private async restart(id: string, p: Peer, why: string): Promise<void> {
+    if (p.restarts >= MAX_RESTARTS || p.pc.signalingState === 'closed' || p.pc.signalingState === 'have-remote-offer') return;
+    p.restarts++;
+    p.lastRestartMs = Date.now();
+    this.events.push({ atMs: p.lastRestartMs, peer: id, what: 'restart', state: why });
+    try {
+      p.pc.restartIce();
+      await p.pc.setLocalDescription(await p.pc.createOffer({ iceRestart: true }));
+      this.send({ type: 'offer', target_id: id, sdp: p.pc.localDescription!.sdp });
+    } catch (e) {
+      this.error(`ice restart to ${id}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
   async onSignal(f: SignalFrame): Promise<void> {
+    if (!this.config) return;
+    if (f.type === 'turn_available') {
+      // TURN is back: every connection of ours still down restarts now instead of at its next turn.
+      for (const [id, p] of this.peers) if (p.offerer && p.downSinceMs !== null) await this.restart(id, p, 'turn_available');
+      return;
+    }
     const from = f.sender_id;
-    if (!this.config || !from || from === this.config.selfId) return;
+    if (!from || from === this.config.selfId) return;
     try {
       if (f.type === 'join') {
         // Already in the call: offer to the newcomer.
         const p = this.peer(from);
+        p.offerer = true;
         await p.pc.setLocalDescription(await p.pc.createOffer());
         this.send({ type: 'offer', target_id: from, sdp: p.pc.localDescription!.sdp });
       } else if (f.type === 'offer' && f.sdp) {
@@ -127,6 +182,7 @@ class MeshPage implements MeshPageApi {
   }
 
   close(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
     for (const p of this.peers.values()) p.pc.close();
     this.peers.clear();
     for (const t of this.stream?.getTracks() ?? []) t.stop();

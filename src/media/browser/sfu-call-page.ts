@@ -3,7 +3,9 @@
  * one send and one receive transport, a producer per track of the fake camera (and microphone), a consumer
  * for every producer of the other participants — those announced before this page joined (the server sends
  * them on connect) and those that come later. Requests go through Node (window.scSfuRequest), which holds the
- * signaling socket. Bundled by esbuild (iife) and driven by puppeteer through window.scSfu (sfu-call-protocol.ts).
+ * signaling socket. A transport whose connection stays down (failed, or disconnected for RESTART_AFTER_MS) asks
+ * the server for fresh ICE parameters (`sfu-restart-ice`, where the server serves it) and restarts its ICE.
+ * Bundled by esbuild (iife) and driven by puppeteer through window.scSfu (sfu-call-protocol.ts).
  */
 import { Device, type types } from 'mediasoup-client';
 import type { PageSnapshot, RawPeer, StateEvent } from '../mesh-protocol.js';
@@ -11,6 +13,17 @@ import { SFU_RECV, SFU_SEND, type SfuNotificationIn, type SfuPageApi, type SfuPa
 import { readReport, watchFirstFrame } from './rtc-stats.js';
 
 type Request = (type: string, data: string) => Promise<string>;
+
+/** A disconnected transport restarts ICE after this long (failed: at once), at most every RESTART_EVERY_MS, MAX_RESTARTS in all. */
+const RESTART_AFTER_MS = 3000;
+const RESTART_EVERY_MS = 4000;
+const MAX_RESTARTS = 30;
+
+interface Restarts {
+  downSinceMs: number | null;
+  lastMs: number;
+  count: number;
+}
 
 interface Remote {
   consumers: Map<string, types.Consumer>;
@@ -39,9 +52,12 @@ class SfuCallPage implements SfuPageApi {
   private closed = false;
   private events: StateEvent[] = [];
   private errors: string[] = [];
+  private readonly restarts = new Map<types.Transport, Restarts>();
+  private watchdog: ReturnType<typeof setInterval> | null = null;
 
   async start(config: SfuPageConfig): Promise<void> {
     this.config = config;
+    this.watchdog = setInterval(() => this.checkIce(), 1000);
     this.stream = await navigator.mediaDevices.getUserMedia({
       video: { width: { ideal: config.camera.width }, height: { ideal: config.camera.height }, frameRate: { ideal: config.camera.fps, max: config.camera.fps } },
       audio: config.audio,
@@ -50,6 +66,31 @@ class SfuCallPage implements SfuPageApi {
 
   private error(e: string): void {
     if (this.errors.length < 50) this.errors.push(e);
+  }
+
+  /** Once a second: restart ICE on a transport whose connection stays down. */
+  private checkIce(): void {
+    const now = Date.now();
+    for (const [t, r] of this.restarts) {
+      const s = t.connectionState;
+      if (t.closed || (s !== 'disconnected' && s !== 'failed')) {
+        r.downSinceMs = null;
+        continue;
+      }
+      r.downSinceMs ??= now;
+      if ((s === 'failed' || now - r.downSinceMs >= RESTART_AFTER_MS) && now - r.lastMs >= RESTART_EVERY_MS && r.count < MAX_RESTARTS) {
+        r.count++;
+        r.lastMs = now;
+        const label = t.direction === 'send' ? SFU_SEND : SFU_RECV;
+        this.events.push({ atMs: now, peer: label, what: 'restart', state: s });
+        void request('sfu-restart-ice', { transportId: t.id })
+          .then((a) => t.restartIce({ iceParameters: a.iceParameters as types.IceParameters }))
+          .catch((e: unknown) => {
+            this.events.push({ atMs: Date.now(), peer: label, what: 'restart', state: 'refused' });
+            this.error(`ice restart of ${label}: ${e instanceof Error ? e.message : String(e)}`);
+          });
+      }
+    }
   }
 
   private async transport(direction: 'send' | 'recv'): Promise<types.Transport> {
@@ -65,6 +106,7 @@ class SfuCallPage implements SfuPageApi {
       request('sfu-connect-transport', { transportId: t.id, dtlsParameters }).then(() => ok(), fail);
     });
     t.on('connectionstatechange', (state) => this.events.push({ atMs: Date.now(), peer: label, what: 'connection', state }));
+    this.restarts.set(t, { downSinceMs: null, lastMs: 0, count: 0 });
     if (direction === 'send') {
       t.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
         request('sfu-produce', { transportId: t.id, kind, rtpParameters, appData }).then((r) => ok({ id: String(r.producerId) }), fail);
@@ -150,6 +192,7 @@ class SfuCallPage implements SfuPageApi {
 
   close(): void {
     this.closed = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     for (const p of this.producers) p.close();
     this.send?.close();
     this.recv?.close();
