@@ -30,13 +30,16 @@ describe('the fault timeline as events and live metrics', () => {
     const url = await m.listen('127.0.0.1', 0);
     const f = new QuietFault('redis');
     const events: FaultEvent[] = [];
+    // The scrape waits for the first cycle's apply (not a clock): on a loaded machine a timer can fire late.
+    let firstOn: () => void = () => undefined;
+    const firstApplied = new Promise<void>((r) => (firstOn = r));
     const tl = new FaultTimeline([
-      { fault: f, record: rec('redis', 1, 0.05), startS: 0.05, durationS: 0.3 },
-      { fault: f, record: rec('redis#2', 2, 0.5), startS: 0.5, durationS: 0.3 },
-    ], { ctx: {} as FaultContext, onEvent: (ev) => { const e = faultEvent(ev.type, ev.record); events.push(e); m.record(e); } });
+      { fault: f, record: rec('redis', 1, 0.05), startS: 0.05, durationS: 1.5 },
+      { fault: f, record: rec('redis#2', 2, 1.7), startS: 1.7, durationS: 0.3 },
+    ], { ctx: {} as FaultContext, onEvent: (ev) => { const e = faultEvent(ev.type, ev.record); events.push(e); m.record(e); if (e.type === 'applied' && e.fault === 'redis') firstOn(); } });
     try {
       const playing = tl.play(Date.now(), new AbortController().signal);
-      await new Promise((r) => setTimeout(r, 200));
+      await firstApplied;
       const during = await scrape(url);
       expect(during).toMatch(/sch_fault_active\{fault="redis",entry="redis",name="redis-outage",target="redis"\} 1/);
       expect(during).toMatch(/sch_run_info\{run="r1",experiment="soak"\} 1/);
