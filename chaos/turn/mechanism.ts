@@ -11,8 +11,8 @@ export const turnMechanism: Mechanism<Record<never, never>> = {
   specs: {},
   async sweep({ lab, attempt }) {
     await attempt('TURN relay sweep', async () => {
-      const what = await freeLeftoverAllocations(lab);
-      if (what && !/then worked/.test(what)) throw new Error(what);
+      const r = await freeLeftoverAllocations(lab);
+      if (r.freed === false) throw new Error(r.detail);
     });
   },
 };

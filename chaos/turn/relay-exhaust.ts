@@ -37,21 +37,23 @@ export async function tryAllocate(lab: FaultLab, creds: { username: string; pass
 /**
  * After a crash the holder's sockets are gone and coturn keeps its allocations 600 s: when the relay is
  * still full with nothing of ours held, restart coturn (the lab's own server: it comes back empty).
- * Returns what it did, or null when an Allocate works (nothing to do).
+ * `freed`: an Allocate works now (null: not ours to judge — no lab coturn, or it does not answer Allocates at all,
+ * which is no leftover of this fault).
  */
-export async function freeLeftoverAllocations(lab: FaultLab): Promise<string | null> {
+export async function freeLeftoverAllocations(lab: FaultLab): Promise<{ freed: boolean | null; detail: string }> {
   const creds = credentialsOf(lab, 'sch-sweep');
-  if (!creds || lab.isExternal || !lab.state.services.includes('coturn')) return null;
+  if (!creds || lab.isExternal || !lab.state.services.includes('coturn')) return { freed: null, detail: 'no lab coturn' };
   const probe = await tryAllocate(lab, creds);
   if (probe.kind === 'allocated') {
     await probe.held.release();
-    return null;
+    return { freed: true, detail: 'nothing held; an Allocate works' };
   }
-  if (probe.kind === 'error') return `TURN Allocate probe: ${probe.detail}`;
+  if (probe.kind === 'error') return { freed: null, detail: `TURN Allocate probe: ${probe.detail}` };
   await lab.restartService('coturn');
   const after = await tryAllocate(lab, creds);
   if (after.kind === 'allocated') await after.held.release();
-  return `coturn refused an Allocate (${probe.code} ${probe.reason}) with no fault holding relays: restarted it; an Allocate then ${after.kind === 'allocated' ? 'worked' : after.kind === 'capacity' ? `was refused again (${after.code})` : `failed: ${after.detail}`}`;
+  const then = after.kind === 'allocated' ? 'worked' : after.kind === 'capacity' ? `was refused again (${after.code})` : `failed: ${after.detail}`;
+  return { freed: after.kind === 'allocated', detail: `coturn refused an Allocate (${probe.code} ${probe.reason}) with no fault holding relays: restarted it; an Allocate then ${then}` };
 }
 
 /**
@@ -116,7 +118,7 @@ export class TurnRelayExhaustFault extends BaseFault {
       if (mine === 0) {
         // Another process's fault (a crashed run's journal entry): its sockets are gone.
         const swept = await freeLeftoverAllocations(ctx.lab);
-        return { ok: swept === null || /then worked/.test(swept), detail: swept ?? 'nothing held; an Allocate works' };
+        return { ok: swept.freed !== false, detail: swept.detail };
       }
       const creds = this.creds(ctx.lab);
       const deadline = Date.now() + FREED_WITHIN_MS;
