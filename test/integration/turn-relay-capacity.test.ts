@@ -1,11 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { turnRestCredentials } from '../../src/lab/credentials.js';
 import { turnHold, TurnError, type HeldAllocation } from '../../src/lab/turn-client.js';
-import { createFault, readJournal } from '../../chaos/index.js';
+import { cleanupFaults, createFault, readJournal } from '../../chaos/index.js';
 import { loadExperiment } from '../../src/experiment/load.js';
 import { runExperiment } from '../../src/experiment/runner.js';
 import { analyzeRun } from '../../src/experiment/analyze.js';
@@ -89,6 +90,37 @@ describe('turn-relay-exhaust: coturn\'s relay range used up by held allocations'
     } finally {
       await f.rollback(ctx);
     }
+  });
+
+  it('a holder killed mid-fault (its sockets gone, coturn keeping them 600 s): cleanup finds the relay full and restarts coturn', async () => {
+    // A separate process applies the fault, then dies by SIGKILL: no rollback, only the journal remains.
+    const script = join(runsDir, 'hold-and-die.ts');
+    writeFileSync(script, [
+      `import { Lab } from ${JSON.stringify(join(HARNESS_ROOT, 'src/lab/lab.ts'))};`,
+      `import { createFault } from ${JSON.stringify(join(HARNESS_ROOT, 'chaos/index.ts'))};`,
+      `const lab = await Lab.attach(${JSON.stringify(lab.name)});`,
+      `await createFault({ id: 'itest-crash', fault: 'turn-relay-exhaust' }).apply({ lab: lab! });`,
+      `process.stdout.write('HELD\\n');`,
+      `setInterval(() => undefined, 1000);`,
+    ].join('\n'));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: HARNESS_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const held = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 20_000);
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('HELD') && (clearTimeout(t), resolve(true)));
+      child.on('exit', () => (clearTimeout(t), resolve(false)));
+    });
+    child.kill('SIGKILL');
+    expect(held, err).toBe(true);
+    expect(readJournal(lab).map((e) => e.id)).toContain('itest-crash');
+    expect((await freeRelays()).count).toBe(0);
+    const report = await cleanupFaults(lab);
+    expect(report.errors).toEqual([]);
+    expect(report.journal).toEqual([{ id: 'itest-crash', ok: true, detail: 'coturn refused an Allocate (508 Cannot create socket) with no fault holding relays: restarted it; an Allocate then worked' }]);
+    expect(readJournal(lab)).toEqual([]);
+    await new Promise((res) => setTimeout(res, 1500));
+    expect((await freeRelays()).count).toBeGreaterThanOrEqual(90);
   });
 });
 
