@@ -60,6 +60,8 @@ export async function freeLeftoverAllocations(lab: FaultLab): Promise<{ freed: b
  * The TURN relay used up as a real load would use it: real Allocate requests (the lab's TURN REST credentials,
  * one UDP socket each, as many clients) until coturn refuses one for capacity, each held and refreshed while the
  * fault is on. Rollback releases each with a zero-lifetime Refresh and waits until an Allocate works again.
+ * Held by the process that applied it: left on by `sch fault apply` (which exits), the allocations stay without
+ * refresh, until coturn's 600 s lifetime or `sch fault clear` (a rollback with nothing held: coturn restarted).
  */
 export class TurnRelayExhaustFault extends BaseFault {
   readonly mechanism = 'turn' as const;
