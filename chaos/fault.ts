@@ -35,6 +35,8 @@ export interface FaultLab {
   /** Address the lab's servers bind, and coturn's UDP listener and relay range there (UDP faults). */
   readonly address: string;
   readonly ports: { readonly service: { readonly coturn: number }; readonly turnRelay: { readonly min: number; readonly max: number } };
+  /** The lab's generated secrets: TURN faults allocate with REST credentials from its shared secret (absent: not our TURN). */
+  readonly credentials?: { readonly turnSecret: string };
   /** The lab's state file as last read: its services, process records and reference targets. */
   readonly state: {
     readonly services: readonly LabServiceName[];

@@ -4,6 +4,7 @@ import type { Fault, FaultLab, FaultMeta } from './fault.js';
 import { processMechanism } from './process/mechanism.js';
 import { toxiproxyMechanism } from './toxics/mechanism.js';
 import type { FaultMechanism } from './types.js';
+import { turnMechanism } from './turn/mechanism.js';
 import { udpMechanism } from './udp/mechanism.js';
 
 /** One spec key a mechanism reads, e.g. `toxic:` in `{ id, toxic: { proxy, type, attributes } }`. */
@@ -39,7 +40,7 @@ export interface Mechanism<Specs extends object> {
 }
 
 /** Every mechanism; cleanupFaults runs their recover() then their sweep() in this order. */
-export const MECHANISMS = [toxiproxyMechanism, udpMechanism, processMechanism] as const;
+export const MECHANISMS = [toxiproxyMechanism, udpMechanism, processMechanism, turnMechanism] as const;
 
 /** `{ id, <key>: <value> }` for each spec key of one mechanism. */
 type KeyedSpecs<Specs> = { [K in keyof Specs & string]: { id: string } & { [P in K]: Specs[K] } }[keyof Specs & string];

@@ -10,6 +10,7 @@ import type { DependencyName, FaultMechanism } from './types.js';
 import { UdpFault } from './udp/udp-fault.js';
 import { udpLoss } from './udp/loss.js';
 import { udpOutage } from './udp/outage.js';
+import { TurnRelayExhaustFault } from './turn/relay-exhaust.js';
 
 /** A fault with a name an experiment can use: what it does, and its parameters with defaults. */
 export interface NamedFault<P extends Record<string, unknown> = Record<string, unknown>> {
@@ -63,6 +64,11 @@ const REGISTRY: readonly NamedFault[] = [
     build: (_id, _p, meta) => new KillRestartFault(meta, 'redis'),
   },
   slow('postgres-slow', 'postgres', 500) as unknown as NamedFault,
+  {
+    name: 'turn-relay-exhaust', mechanism: 'turn', target: 'turn-relay', params: NoParams,
+    description: 'coturn\'s relay capacity used up: real TURN Allocates (REST credentials) until coturn refuses one (508), held and refreshed; rollback releases them (Refresh lifetime 0)',
+    build: (_id, _p, meta) => new TurnRelayExhaustFault(meta),
+  },
 ];
 
 export const NAMED_FAULT_NAMES = REGISTRY.map((f) => f.name) as [string, ...string[]];

@@ -78,7 +78,7 @@ type Check = (v: unknown, field: string) => void;
 /** Every value of a model union, for the runtime check: a value the model gains and the list lacks is a compile error here. */
 const allOf = <U extends string>() => <const L extends readonly U[]>(values: L & ([Exclude<U, L[number]>] extends [never] ? unknown : never)): L => values;
 const VERDICTS = allOf<Verdict>()(['PASS', 'FAIL', 'INCONCLUSIVE']);
-const MECHANISMS = allOf<FaultMechanism>()(['toxiproxy', 'nft', 'process']);
+const MECHANISMS = allOf<FaultMechanism>()(['toxiproxy', 'nft', 'process', 'turn']);
 const CLAIM_KINDS = allOf<ClaimResult['kind']>()(['baseline', 'fault', 'guard']);
 const EXPECTATION_SOURCES = allOf<Expectation['source']>()(['catalogue', 'experiment', 'none', 'unrecorded']);
 

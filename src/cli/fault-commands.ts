@@ -26,7 +26,7 @@ const labOption = (): Option => new Option('--lab <name>', 'the lab (as sch lab 
 function applyCommand(): Command {
   return new Command('apply')
     .description('apply one fault to the lab, check on the wire that it landed, and leave it on (or hold it for --duration)')
-    .argument('[fault]', 'a named fault: redis-outage, cassandra-slow, minio-down, turn-loss, turn-outage, redis-crash-restart, postgres-slow (sch list --what faults)')
+    .argument('[fault]', 'a named fault: redis-outage, cassandra-slow, minio-down, turn-loss, turn-outage, redis-crash-restart, postgres-slow, turn-relay-exhaust (sch list --what faults)')
     .option('--param <key=value>', 'a named fault\'s parameter (repeatable; numbers read as numbers), e.g. --param latencyMs=500', paramFlag)
     .option('--spec <entry>', 'instead of a named fault: one fault entry as an experiment writes it, JSON or YAML, inline or @file, e.g. \'{proxyDown: redis}\', \'{toxic: {proxy: cassandra, type: latency, attributes: {latency: 500}}}\', \'{udp: {action: loss, percent: 20}}\', \'{process: {action: pause, target: redis}}\'')
     .option('--id <id>', 'the fault\'s id in the journal (default: the named fault\'s name, or manual-<mechanism>: manual-toxiproxy, manual-nft, manual-process)', faultIdFlag)

@@ -87,7 +87,7 @@ const FaultRecordSchema = z.object({
   entryId: z.string().optional(),
   cycle: z.number().int().min(1).optional(),
   name: z.string(),
-  mechanism: z.enum(['toxiproxy', 'nft', 'process']),
+  mechanism: z.enum(['toxiproxy', 'nft', 'process', 'turn']),
   target: z.string(),
   params: z.record(z.string(), z.unknown()),
   plannedStartS: z.number(),

@@ -161,6 +161,14 @@ export interface TurnAllocation {
   roundTripMs: number;
 }
 
+/** A TURN error response (e.g. 508 Insufficient Capacity, 486 Allocation Quota Reached): the server's own words. */
+export class TurnError extends Error {
+  override name = 'TurnError';
+  constructor(readonly method: 'Allocate' | 'Refresh', readonly code: number, readonly reason: string) {
+    super(`TURN ${method} failed: ${code} ${reason}`);
+  }
+}
+
 function errorOf(m: StunMessage): { code: number; reason: string } | null {
   const e = m.attrs.get(ATTR.ERROR_CODE);
   if (!e) return null;
@@ -187,7 +195,7 @@ export async function turnAllocate(o: TurnAllocateOptions): Promise<TurnAllocati
     const res = await t.request(encode(METHOD.ALLOCATE, tid2, [[ATTR.REQUESTED_TRANSPORT, udpTransportAttr], ...authAttrs], key), tid2);
     const roundTripMs = performance.now() - started;
     const err2 = errorOf(res);
-    if (err2) throw new Error(`TURN Allocate failed: ${err2.code} ${err2.reason}`);
+    if (err2) throw new TurnError('Allocate', err2.code, err2.reason);
     const relayedAttr = res.attrs.get(ATTR.XOR_RELAYED_ADDRESS);
     if (!relayedAttr) throw new Error('TURN Allocate success without XOR-RELAYED-ADDRESS');
     const mappedAttr = res.attrs.get(ATTR.XOR_MAPPED_ADDRESS);
@@ -211,5 +219,84 @@ export async function stunBinding(host: string, port: number, transport: 'udp' |
     return xorAddress(mapped);
   } finally {
     t.close();
+  }
+}
+
+/** One relay allocation kept open: its own UDP socket (coturn keys an allocation by its 5-tuple). */
+export interface HeldAllocation {
+  readonly relayed: { address: string; port: number };
+  /** The lifetime coturn granted (it may differ from the one asked for). */
+  readonly lifetimeSeconds: number;
+  /** Refresh with `lifetimeSeconds` (default: the one asked at Allocate); resolves to the granted lifetime. */
+  refresh(lifetimeSeconds?: number): Promise<number>;
+  /** Refresh with lifetime 0 (RFC 5766 §7: the allocation is deleted), then close the socket; true when coturn confirmed. */
+  release(): Promise<boolean>;
+}
+
+const lifetimeAttr = (s: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(s, 0);
+  return b;
+};
+
+/**
+ * Allocate a relay over UDP and keep it: the caller refreshes it while it needs it and releases it after.
+ * A short `lifetimeSeconds` makes coturn free it by itself if the holder dies. Rejects with a TurnError when
+ * coturn refuses (its code says why), or an Error when it does not answer.
+ */
+export async function turnHold(o: Omit<TurnAllocateOptions, 'transport'> & { lifetimeSeconds: number }): Promise<HeldAllocation> {
+  const timeoutMs = o.timeoutMs ?? 3000;
+  const t = udpTransport(o.host, o.port, timeoutMs);
+  const udpTransportAttr = Buffer.from([17, 0, 0, 0]);
+  try {
+    const tid1 = randomBytes(12);
+    const challenge = await t.request(encode(METHOD.ALLOCATE, tid1, [[ATTR.REQUESTED_TRANSPORT, udpTransportAttr]]), tid1);
+    const err1 = errorOf(challenge);
+    if (!err1 || err1.code !== 401) throw new Error(`TURN Allocate without credentials: expected 401, got ${err1 ? err1.code : 'success'}`);
+    const realm = challenge.attrs.get(ATTR.REALM);
+    let nonce = challenge.attrs.get(ATTR.NONCE);
+    if (!realm || !nonce) throw new Error('TURN 401 without REALM/NONCE');
+    const key = createHash('md5').update(`${o.username}:${realm.toString()}:${o.password}`).digest();
+    const auth = (): [number, Buffer][] => [[ATTR.USERNAME, Buffer.from(o.username)], [ATTR.REALM, realm], [ATTR.NONCE, nonce!]];
+    const tid2 = randomBytes(12);
+    const res = await t.request(encode(METHOD.ALLOCATE, tid2, [[ATTR.REQUESTED_TRANSPORT, udpTransportAttr], [ATTR.LIFETIME, lifetimeAttr(o.lifetimeSeconds)], ...auth()], key), tid2);
+    const err2 = errorOf(res);
+    if (err2) throw new TurnError('Allocate', err2.code, err2.reason);
+    const relayedAttr = res.attrs.get(ATTR.XOR_RELAYED_ADDRESS);
+    if (!relayedAttr) throw new Error('TURN Allocate success without XOR-RELAYED-ADDRESS');
+    const refresh = async (lifetime: number): Promise<number> => {
+      // A stale nonce (438) carries the new one: one retry with it.
+      for (let i = 0; i < 2; i++) {
+        const tid = randomBytes(12);
+        const r = await t.request(encode(METHOD.REFRESH, tid, [[ATTR.LIFETIME, lifetimeAttr(lifetime)], ...auth()], key), tid);
+        const e = errorOf(r);
+        if (!e) return r.attrs.get(ATTR.LIFETIME)?.readUInt32BE(0) ?? lifetime;
+        const fresh = r.attrs.get(ATTR.NONCE);
+        if (e.code !== 438 || !fresh) throw new TurnError('Refresh', e.code, e.reason);
+        nonce = fresh;
+      }
+      throw new TurnError('Refresh', 438, 'stale nonce twice');
+    };
+    let closed = false;
+    return {
+      relayed: xorAddress(relayedAttr),
+      lifetimeSeconds: res.attrs.get(ATTR.LIFETIME)?.readUInt32BE(0) ?? o.lifetimeSeconds,
+      refresh: (lifetime = o.lifetimeSeconds) => refresh(lifetime),
+      release: async () => {
+        if (closed) return true;
+        try {
+          await refresh(0);
+          return true;
+        } catch {
+          return false;
+        } finally {
+          closed = true;
+          t.close();
+        }
+      },
+    };
+  } catch (e) {
+    t.close();
+    throw e;
   }
 }

@@ -82,7 +82,7 @@ export interface Series {
   points: SeriesPoint[];
 }
 
-export type FaultMechanism = 'toxiproxy' | 'nft' | 'process';
+export type FaultMechanism = 'toxiproxy' | 'nft' | 'process' | 'turn';
 
 /** What happened to one fault of the timeline. */
 export interface FaultRecord {
