@@ -64,3 +64,8 @@ export const VIDEO_PROBES = { join: 'video_join', extra: 'video_join_extra', ini
 export function probesOf(v: VideoOptions): string[] {
   return [VIDEO_PROBES.join, ...(v.extra ? [VIDEO_PROBES.extra] : []), ...(v.extra && v.initiateOverLimit ? [VIDEO_PROBES.initiateExtra] : [])];
 }
+
+/** Each participant's label (`p1`, `p2`, …: the call's first participants, then the extra ones), as samples and pictures are tagged. */
+export function participantLabels(v: Pick<VideoOptions, 'participants' | 'extra'>): string[] {
+  return Array.from({ length: v.participants + v.extra }, (_, i) => `p${i + 1}`);
+}
