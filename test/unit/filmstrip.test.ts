@@ -6,6 +6,7 @@ import type { Phase, RunResult } from '../../src/results/model.js';
 import { FRAME_FILES, FrameStore, FrameStoreError, readFrameLines, type FrameLine } from '../../src/media/frame-store.js';
 import { pickFilmstrip } from '../../src/experiment/filmstrip.js';
 import { toHtml } from '../../reports/html.js';
+import { ResultFileError, parseRunResult, resultToJson } from '../../reports/json.js';
 
 /** A video workload's pictures: stored and read back, one per phase and participant picked, shown in the report. */
 
@@ -67,6 +68,15 @@ describe('the report\'s video section', () => {
     expect(html).toContain('<span class="tile frozen" data-track="p2" data-frozen="true"');
     expect(html).toContain('<span class="frozen-text">frozen: p2</span>');
     expect(html).toContain('<li data-toc="video"><a href="#video">Video</a></li>');
+  });
+
+  it('result.json keeps the filmstrip and reads it back; a damaged one is refused naming the field', () => {
+    const r = result();
+    expect(parseRunResult(JSON.parse(resultToJson(r)), 'result.json').filmstrips).toEqual(r.filmstrips);
+    const bad = JSON.parse(resultToJson(r)) as { filmstrips: { frames: { tiles: { frozen: unknown }[] }[] }[] };
+    bad.filmstrips[0]!.frames[0]!.tiles[0]!.frozen = 'yes';
+    expect(() => parseRunResult(bad, 'result.json')).toThrow(ResultFileError);
+    expect(() => parseRunResult(bad, 'result.json')).toThrow(/filmstrips\[0\]\.frames\[0\]\.tiles\[0\]\.frozen should be a boolean/);
   });
 
   it('without the run directory\'s pictures, names them instead of showing a broken image', () => {
