@@ -110,6 +110,33 @@ function swatch(style: LineStyle): string {
   );
 }
 
+/** Every fault window of the run as a shaded, labelled band (a planned one never applied: a dashed outline). */
+function faultBands(result: RunResult, x: (ms: number) => number, T: number, ph: number, domainMs: number, short = false): string[] {
+  const out: string[] = [];
+  for (const f of result.faults) {
+    const w = faultWindow(f, result, domainMs);
+    const label = short ? f.id : `${f.id} (${f.name})`;
+    if (w === null) {
+      // Planned but never applied: a dashed outline, not a shaded band.
+      const ps = Math.min(f.plannedStartS * 1000, domainMs);
+      const pe = Math.min(ps + f.plannedDurationS * 1000, domainMs);
+      out.push(
+        `<rect data-fault-planned="${esc(f.id)}" x="${r2(x(ps))}" y="${T}" width="${r2(x(pe) - x(ps))}" height="${ph}" fill="none" stroke="${BAND_FILL}" stroke-dasharray="4 3"><title>${esc(`${label}: planned, never applied`)}</title></rect>`,
+      );
+      continue;
+    }
+    const bx = x(w.startMs);
+    const bw = x(w.endMs) - bx;
+    out.push(
+      `<g class="fault-band"><rect data-fault-band="${esc(f.id)}" data-fault-name="${esc(f.name)}" data-start-ms="${w.startMs}" data-end-ms="${w.endMs}"` +
+        ` x="${r2(bx)}" y="${T}" width="${r2(bw)}" height="${ph}" fill="${BAND_FILL}" fill-opacity="0.28">` +
+        `<title>${esc(`${label}: +${(w.startMs / 1000).toFixed(2)} s … +${(w.endMs / 1000).toFixed(2)} s`)}</title></rect>` +
+        `<text class="band-label" x="${r2(bx + 3)}" y="${T - 6}" font-size="11" fill="#9a3412">${esc(label)}</text></g>`,
+    );
+  }
+  return out;
+}
+
 export function renderChart(series: Series, result: RunResult, index: number): string {
   const kind = chartKindOf(series);
   if (kind === null) return '';
@@ -141,27 +168,7 @@ export function renderChart(series: Series, result: RunResult, index: number): s
   out.push(`<rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="#ffffff" stroke="#d0d7de"/>`);
 
   // Fault bands under everything else.
-  for (const f of result.faults) {
-    const w = faultWindow(f, result, domainMs);
-    const label = `${f.id} (${f.name})`;
-    if (w === null) {
-      // Planned but never applied: a dashed outline, not a shaded band.
-      const ps = Math.min(f.plannedStartS * 1000, domainMs);
-      const pe = Math.min(ps + f.plannedDurationS * 1000, domainMs);
-      out.push(
-        `<rect data-fault-planned="${esc(f.id)}" x="${r2(x(ps))}" y="${T}" width="${r2(x(pe) - x(ps))}" height="${ph}" fill="none" stroke="${BAND_FILL}" stroke-dasharray="4 3"><title>${esc(`${label}: planned, never applied`)}</title></rect>`,
-      );
-      continue;
-    }
-    const bx = x(w.startMs);
-    const bw = x(w.endMs) - bx;
-    out.push(
-      `<g class="fault-band"><rect data-fault-band="${esc(f.id)}" data-fault-name="${esc(f.name)}" data-start-ms="${w.startMs}" data-end-ms="${w.endMs}"` +
-        ` x="${r2(bx)}" y="${T}" width="${r2(bw)}" height="${ph}" fill="${BAND_FILL}" fill-opacity="0.28">` +
-        `<title>${esc(`${label}: +${(w.startMs / 1000).toFixed(2)} s … +${(w.endMs / 1000).toFixed(2)} s`)}</title></rect>` +
-        `<text class="band-label" x="${r2(bx + 3)}" y="${T - 6}" font-size="11" fill="#9a3412">${esc(label)}</text></g>`,
-    );
-  }
+  out.push(...faultBands(result, x, T, ph, domainMs));
 
   for (const v of y.ticks(5)) {
     const yy = r2(y(v));
@@ -217,4 +224,71 @@ export function renderChart(series: Series, result: RunResult, index: number): s
     out.join('\n') +
     `<ul class="legend">${legend.join('')}</ul></figure>`
   );
+}
+
+/** The small per-participant charts of a video workload: the metric of each (the selectors analyze.ts adds), and what is drawn. */
+export const VIDEO_CHARTS = {
+  sc_video_fps: { title: 'received video, fps', yLabel: 'fps', unit: 'fps', floor: 15, value: (st: Stats) => st.mean },
+  sc_media_loss: { title: 'packet loss, %', yLabel: 'loss (%)', unit: '%', floor: 1, value: (st: Stats) => (st.mean === undefined ? undefined : st.mean * 100) },
+  sc_media_jitter: { title: 'jitter, ms', yLabel: 'jitter (ms)', unit: 'ms', floor: 10, value: (st: Stats) => st.mean },
+  // Freeze time added per poll (about a second) per remote track: as a share of the time.
+  // Chromium counts a stall of 5 s or more as a pause, not a freeze: such a stall shows as 0 fps, not here.
+  sc_video_freeze_ms: { title: 'frozen, % of time (stalls < 5 s)', yLabel: 'frozen (%)', unit: '%', floor: 10, value: (st: Stats) => (st.sum === undefined || st.count === 0 ? undefined : Math.min(100, st.sum / st.count / 10)) },
+} as const satisfies Record<string, { title: string; yLabel: string; unit: string; floor: number; value: (st: Stats) => number | undefined }>;
+export type VideoChartMetric = keyof typeof VIDEO_CHARTS;
+export const VIDEO_CHART = { width: 280, height: 170, left: 40, right: 8, top: 24, bottom: 32 } as const;
+
+export const isVideoChartMetric = (m: string): m is VideoChartMetric => Object.hasOwn(VIDEO_CHARTS, m);
+
+/**
+ * One small chart of what one participant received (its series averaged over every remote track per window), the
+ * fault windows shaded as in the other charts; a window without samples breaks the line.
+ */
+export function renderVideoChart(series: Series, metric: VideoChartMetric, result: RunResult, id: string): string {
+  const spec = VIDEO_CHARTS[metric];
+  const { width: W, height: H, left: L, right: R, top: T, bottom: B } = VIDEO_CHART;
+  const pw = W - L - R;
+  const ph = H - T - B;
+  const lastPoint = series.points.reduce((m, p) => Math.max(m, p.t + series.windowMs), 0);
+  const domainMs = Math.max(result.endedAtMs - result.startedAtMs, lastPoint, 1);
+  const w = series.windowMs;
+  const byIndex = new Map(series.points.map((p) => [Math.round(p.t / w), p]));
+  const grid: WindowValue[] = [];
+  if (byIndex.size > 0) {
+    const first = Math.min(...byIndex.keys());
+    const last = Math.max(...byIndex.keys());
+    for (let i = first; i <= last; i++) {
+      const p = byIndex.get(i);
+      const v = p && p.stats.count > 0 ? spec.value(p.stats) : undefined;
+      grid.push({ t: i * w, v: v !== undefined && Number.isFinite(v) ? v : undefined, n: p?.stats.count ?? 0 });
+    }
+  }
+  const dataMax = grid.reduce((m, d) => Math.max(m, d.v ?? 0), 0);
+  const y = scaleLinear().domain([0, Math.max(dataMax, spec.floor)]).range([T + ph, T]).nice(4);
+  const xs = scaleLinear().domain([0, domainMs / 1000]).range([L, L + pw]);
+  const x = (ms: number): number => xs(ms / 1000);
+  const mid = (d: WindowValue): number => x(Math.min(d.t + w / 2, domainMs));
+  const path = line<WindowValue>().defined((d) => d.v !== undefined).x(mid).y((d) => y(d.v ?? 0)).digits(2);
+  const shown = grid.filter((d) => d.v !== undefined);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart video-chart" role="img" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" data-metric="${metric}" data-unit="${esc(spec.unit)}"` +
+      ` data-plot-left="${L}" data-plot-top="${T}" data-plot-width="${pw}" data-plot-height="${ph}" data-domain-ms="${domainMs}" data-y-max="${y.domain()[1] ?? 1}" data-window-ms="${w}" data-windows="${shown.length}" aria-labelledby="${esc(id)}-title">`,
+    `<title id="${esc(id)}-title">${esc(`${series.label}: ${spec.title}`)}</title>`,
+    `<rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="#ffffff" stroke="#d0d7de"/>`,
+    ...faultBands(result, x, T, ph, domainMs, true),
+  ];
+  for (const v of y.ticks(4)) {
+    const yy = r2(y(v));
+    out.push(`<line x1="${L}" x2="${L + pw}" y1="${yy}" y2="${yy}" stroke="#eaeef2"/><text class="y-tick" x="${L - 5}" y="${yy}" dy="0.32em" text-anchor="end" font-size="10" fill="#57606a">${fmtNum(v)}</text>`);
+  }
+  for (const t of xs.ticks(5)) {
+    const xx = r2(xs(t));
+    out.push(`<line x1="${xx}" x2="${xx}" y1="${T + ph}" y2="${T + ph + 3}" stroke="#57606a"/><text class="x-tick" x="${xx}" y="${T + ph + 14}" text-anchor="middle" font-size="10" fill="#57606a">${fmtNum(t)}</text>`);
+  }
+  out.push(`<text class="x-label" x="${L + pw / 2}" y="${H - 4}" text-anchor="middle" font-size="10" fill="#57606a">s since run start</text>`);
+  out.push(`<text class="y-label" transform="translate(11 ${T + ph / 2}) rotate(-90)" text-anchor="middle" font-size="10" fill="#24292f">${esc(spec.yLabel)}</text>`);
+  const tips = shown.map((d) => `<circle class="marker" cx="${r2(mid(d))}" cy="${r2(y(d.v ?? 0))}" r="1.6" fill="#0969da"><title>${esc(`+${fmtNum(d.t / 1000)} s: ${fmtNum(d.v)} ${spec.unit} (n=${d.n})`)}</title></circle>`);
+  out.push(`<g class="line" data-line="mean"><path class="series" d="${path(grid) ?? ''}" fill="none" stroke="#0969da" stroke-width="1.5" stroke-linejoin="round"/>${tips.join('')}</g>`);
+  out.push('</svg>');
+  return `<figure class="video-chart-figure" data-series="${esc(series.label)}" data-metric="${metric}"><figcaption>${esc(spec.title)}</figcaption>${out.join('')}</figure>`;
 }

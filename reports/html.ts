@@ -8,8 +8,8 @@
  * symbols (✅ ❌ ⚠️) are drawn as inline SVG badges, since a machine without an emoji font shows them
  * as empty boxes; the character itself stays in the text (visually hidden) for copying and searching.
  */
-import type { ClaimResult, RunResult, Stats, Verdict } from '../src/results/model.js';
-import { chartKindOf, renderChart } from './charts.js';
+import type { ClaimResult, Filmstrip, RunResult, Series, Stats, Verdict } from '../src/results/model.js';
+import { VIDEO_CHARTS, chartKindOf, isVideoChartMetric, renderChart, renderVideoChart } from './charts.js';
 import { claimAsExpected, esc, explainClaim, fmtDuration, fmtIso, fmtNum, fmtPct, fmtRel, hypothesisAsExpected, notAsExpected, outcomeText } from './common.js';
 
 /** Badge colours; tests compare the computed background colour with these. */
@@ -81,6 +81,19 @@ svg.swatch { vertical-align: middle; }
 .swatch.band { width: 16px; height: 12px; opacity: .45; }
 .cell-stats { white-space: nowrap; font-variant-numeric: tabular-nums; }
 .cell-stats .n { color: #57606a; }
+section#video h3 { font-size: 14px; margin: 14px 0 6px; }
+.video-participant { margin: 10px 0 14px; }
+.video-participant > .video-charts { display: flex; flex-wrap: wrap; gap: 8px 14px; }
+figure.video-chart-figure { margin: 0; }
+figure.video-chart-figure figcaption { font-size: 12px; color: #57606a; }
+table.filmstrip td { padding: 4px; text-align: center; }
+.frame { position: relative; display: inline-block; line-height: 0; }
+.frame img { display: block; }
+.frame .tile { position: absolute; top: 0; height: 100%; box-sizing: border-box; }
+.frame .tile.frozen { border: 3px solid #cf222e; background: rgba(207, 34, 46, .18); }
+.frame .tile.frozen::after { content: "FROZEN"; position: absolute; left: 2px; top: 2px; font: 700 10px/1.2 system-ui, sans-serif; color: #fff; background: #cf222e; padding: 0 3px; }
+.frame-caption { font-size: 11px; color: #57606a; margin-top: 2px; white-space: nowrap; }
+.frame-caption .frozen-text { color: #cf222e; font-weight: 700; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
 ul.files { margin: 0; padding-left: 18px; }
 `;
@@ -352,8 +365,11 @@ function filesList(result: RunResult): string {
   return section('files', 'Files <span class="muted">— relative to the run directory</span>', `<ul class="files">${items.join('')}</ul>`);
 }
 
+/** A video workload's per-participant series (drawn in the video section, not among the charts). */
+const isParticipantSeries = (s: Series): boolean => s.selector.tags?.participant !== undefined && isVideoChartMetric(s.selector.metric);
+
 function charts(result: RunResult): string {
-  const figs = result.series.map((s, i) => renderChart(s, result, i)).filter(Boolean);
+  const figs = result.series.map((s, i) => (isParticipantSeries(s) ? '' : renderChart(s, result, i))).filter(Boolean);
   return section(
     'charts',
     'Charts <span class="muted">— shaded bands: fault windows; a break in a line: no samples in those windows (hover for values)</span>',
@@ -361,13 +377,65 @@ function charts(result: RunResult): string {
   );
 }
 
+/** Reads a picture of the run directory as a data: URL (null: not there). */
+export type ImageSource = (path: string) => string | null;
+
+/** Where a long soak's filmstrip stops: its pictures are in the run directory (frames.jsonl), the page stays light. */
+export const FILMSTRIP_MAX_PHASES = 60;
+
+function filmstripTable(f: Filmstrip, result: RunResult, images: ImageSource | undefined): string {
+  const phases = result.phases.filter((p) => f.frames.some((x) => x.phase === p.id));
+  const shown = phases.slice(0, FILMSTRIP_MAX_PHASES);
+  const head = ['Participant <span class="muted">receives</span>', ...shown.map((p) => `<span data-phase-id="${esc(p.id)}">${esc(p.id)}</span><div class="source">${fmtRel(p.startMs, result.startedAtMs)} … ${fmtRel(p.endMs, result.startedAtMs)}</div>`)];
+  const rows = f.participants.map((who) => {
+    const cells = shown.map((p) => {
+      const fr = f.frames.find((x) => x.phase === p.id && x.participant === who);
+      if (!fr) return `<td data-phase="${esc(p.id)}"><span class="muted">—</span></td>`;
+      const src = images?.(fr.path) ?? null;
+      const n = Math.max(1, fr.tiles.length);
+      const tiles = fr.tiles.map((t, i) => `<span class="tile${t.frozen ? ' frozen' : ''}" data-track="${esc(t.track)}" data-frozen="${t.frozen === null ? 'unknown' : t.frozen}" style="left:${(i * 100) / n}%;width:${100 / n}%" title="${esc(`from ${t.track}${t.frozen ? ': frozen (no new frame in 400 ms)' : ''}`)}"></span>`).join('');
+      const picture = src
+        ? `<img class="filmstrip-frame" src="${esc(src)}" width="${fr.width}" height="${fr.height}" alt="${esc(`what ${who} received at ${fmtRel(fr.atMs, result.startedAtMs)}`)}" data-phase="${esc(p.id)}" data-participant="${esc(who)}" data-at-ms="${fr.atMs}">`
+        : `<span class="muted" data-missing="${esc(fr.path)}">picture not embedded (${esc(fr.path)})</span>`;
+      const frozen = fr.tiles.filter((t) => t.frozen).map((t) => t.track);
+      return `<td data-phase="${esc(p.id)}"><div class="frame">${picture}${src ? tiles : ''}</div>` +
+        `<div class="frame-caption">${esc(fmtRel(fr.atMs, result.startedAtMs))} · from ${esc(fr.tiles.map((t) => t.track).join(', '))}${frozen.length ? ` · <span class="frozen-text">frozen: ${esc(frozen.join(', '))}</span>` : ''}</div></td>`;
+    });
+    return `<tr data-participant="${esc(who)}"><td><code>${esc(who)}</code></td>${cells.join('')}</tr>`;
+  });
+  const more = phases.length > shown.length ? `<p class="muted">the first ${shown.length} of ${phases.length} phases; every picture is in <code>workloads/${esc(f.workload)}/frames/</code></p>` : '';
+  return `<div class="table-scroll"><table class="filmstrip" data-workload="${esc(f.workload)}"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>${more}`;
+}
+
+/** Video workloads: per participant, what it received over time (fps, loss, jitter, frozen) and a filmstrip. */
+function videoSection(result: RunResult, images: ImageSource | undefined): string {
+  const videos = result.workloads.filter((w) => w.scenario === 'video');
+  if (videos.length === 0) return '';
+  const parts = videos.map((w) => {
+    const mine = result.series.filter((s) => isParticipantSeries(s) && s.selector.tags?.workload === w.id && s.points.length > 0);
+    const participants = [...new Set(mine.map((s) => s.selector.tags!.participant!))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    const rows = participants.map((p) => {
+      const figs = (Object.keys(VIDEO_CHARTS) as (keyof typeof VIDEO_CHARTS)[]).map((m) => {
+        const s = mine.find((x) => x.selector.tags!.participant === p && x.selector.metric === m);
+        return s ? renderVideoChart(s, m, result, `video-${w.id}-${p}-${m}`) : '';
+      }).join('');
+      return `<div class="video-participant" data-workload="${esc(w.id)}" data-participant="${esc(p)}"><h3>${esc(w.id)} · ${esc(p)} <span class="muted">— what ${esc(p)} received from every other participant, averaged per window</span></h3><div class="video-charts">${figs}</div></div>`;
+    });
+    const strip = result.filmstrips?.find((f) => f.workload === w.id);
+    return (rows.length ? rows.join('\n') : `<p class="muted">${esc(w.id)}: no media samples</p>`) +
+      (strip ? `<h3>${esc(w.id)} · filmstrip <span class="muted">— one received picture per participant in the middle of each phase (tiles left to right: each other participant; a red tile was frozen: no new frame in 400 ms)</span></h3>${filmstripTable(strip, result, images)}` : '');
+  });
+  return section('video', 'Video <span class="muted">— what each participant saw; shaded bands: fault windows</span>', parts.join('\n'));
+}
+
 /** Contents: every section, and each claim with its verdict (the page is long on a soak run). */
 function toc(result: RunResult): string {
-  const charts = result.series.filter((s) => chartKindOf(s) !== null).length;
+  const charts = result.series.filter((s) => chartKindOf(s) !== null && !isParticipantSeries(s)).length;
   const entries: [string, string, string][] = [
     ['claims', `Claims (${result.claims.length})`,
       `<ol>${result.claims.map((c) => `<li><a href="#claim-${esc(c.id)}"><code>${esc(c.id)}</code></a> ${badge(c.verdict)}${claimAsExpected(c) ? '' : ' <span class="no">not as expected</span>'}</li>`).join('')}</ol>`],
     ['charts', `Charts (${charts})`, ''],
+    ...(result.workloads.some((w) => w.scenario === 'video') ? [['video', 'Video', ''] as [string, string, string]] : []),
     ['phases', 'Per-phase statistics', ''],
     ['hypotheses', `Hypotheses (${result.hypotheses.length})`, ''],
     ['calibration', `Calibration (${result.calibration.length})`, ''],
@@ -378,7 +446,12 @@ function toc(result: RunResult): string {
   return `<nav id="toc" aria-label="Contents"><b>Contents</b><ol>${entries.map(([id, title, sub]) => `<li data-toc="${id}"><a href="#${id}">${esc(title)}</a>${sub}</li>`).join('')}</ol></nav>`;
 }
 
-export function toHtml(result: RunResult): string {
+export interface HtmlOptions {
+  /** The run directory's pictures (the filmstrip), embedded as data: URLs; without it they are named, not shown. */
+  images?: ImageSource;
+}
+
+export function toHtml(result: RunResult, o: HtmlOptions = {}): string {
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -396,6 +469,7 @@ export function toHtml(result: RunResult): string {
     toc(result),
     claimsTable(result),
     charts(result),
+    videoSection(result, o.images),
     phaseTable(result),
     hypothesesTable(result),
     calibrationTable(result),

@@ -16,7 +16,7 @@ import { redact } from '../src/util/redact.js';
 /** Top-level keys in the order the model declares them; other keys follow alphabetically. */
 const TOP_LEVEL_ORDER: readonly string[] = [
   'schemaVersion', 'runId', 'experiment', 'target', 'startedAtMs', 'endedAtMs', 'exitCode', 'error',
-  'phases', 'faults', 'calibration', 'hypotheses', 'claims', 'phaseTable', 'series', 'workloads', 'files',
+  'phases', 'faults', 'calibration', 'hypotheses', 'claims', 'phaseTable', 'series', 'workloads', 'filmstrips', 'files',
 ];
 
 const SECRET_KEY = /password|passwd|secret|token|access_key|authorization|credential/i;
@@ -204,6 +204,10 @@ function validateShape(doc: unknown, file: string, schema: ResultSchema): void {
     exitCode: num,
     error: optional(str),
     notes: optional(strings),
+    filmstrips: optional(arr(obj({
+      workload: str, participants: strings,
+      frames: arr(obj({ phase: str, participant: str, path: str, atMs: num, width: num, height: num, tiles: arr(obj({ track: str, frozen: (v, f) => (v === null ? undefined : bool(v, f)) })) })),
+    }))),
     files: arr(obj({ kind: str, path: str })),
   })(doc, '');
 }

@@ -24,6 +24,17 @@ import { derivePhases } from './phases.js';
 import { HISTORY_FILES, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir, workloadLog, workloadSampleFiles } from './history.js';
 import { readMetricKinds } from '../k6/metric-kinds.js';
 import type { Experiment } from './spec.js';
+import { pickFilmstrip } from './filmstrip.js';
+import { FRAME_FILES, readFrameLines } from '../media/frame-store.js';
+import { participantLabels } from '../media/video-spec.js';
+
+/** What the report charts per participant of a video workload (reports/charts.ts VIDEO_CHARTS draws them). */
+export const PARTICIPANT_SERIES = [
+  { metric: 'sc_video_fps' },
+  { metric: 'sc_media_loss', tags: { kind: 'video' } },
+  { metric: 'sc_media_jitter', tags: { kind: 'video' } },
+  { metric: 'sc_video_freeze_ms' },
+] as const satisfies readonly SeriesSelector[];
 
 /** 1 s windows up to 10 minutes, then at most ~600 windows: memory stays bounded on long soaks. */
 export const windowMsFor = (durationS: number): number => Math.max(1000, Math.ceil(durationS / 600) * 1000);
@@ -51,6 +62,10 @@ export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): Serie
       add({ metric: 'sc_media_loss', tags: { kind: 'video' } });
       add({ metric: 'sc_video_freezes' });
       add({ metric: 'sc_call_join_latency' });
+      // Per participant, what it received (every remote track): the report's quality charts.
+      for (const participant of participantLabels(w.video)) {
+        for (const s of PARTICIPANT_SERIES) add({ metric: s.metric, tags: { ...('tags' in s ? s.tags : {}), workload: w.id, participant } });
+      }
       continue;
     }
     if (w.scenario === 'probes') {
@@ -86,6 +101,7 @@ function historyFiles(dir: string, e: Experiment): RunFile[] {
     if (present.has(WORKLOAD_FILES.summary)) files.push({ kind: 'k6-summary', path: `workloads/${w.id}/${WORKLOAD_FILES.summary}` });
     if (present.has(WORKLOAD_FILES.log)) files.push({ kind: 'k6-log', path: `workloads/${w.id}/${WORKLOAD_FILES.log}` });
     if (present.has(WORKLOAD_FILES.history)) files.push({ kind: 'history', path: `workloads/${w.id}/${WORKLOAD_FILES.history}` });
+    if (present.has(FRAME_FILES.index)) files.push({ kind: 'frames', path: `workloads/${w.id}/${FRAME_FILES.index}` });
   }
   return files;
 }
@@ -183,6 +199,9 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   const failed = end.workloads.find((w) => w.failure !== undefined);
   const error = end.error ?? (failed ? `workload ${failed.id}: ${failed.failure}` : undefined);
   // The same code the shell gets (the CLI exits with it) and the report shows: 130 over 2 over 1.
+  // What each participant of a video workload received, one picture per phase (its frames.jsonl and JPEGs).
+  const filmstrips = e.workloads.flatMap((w) => (w.kind === 'video' ? [pickFilmstrip(w.id, `workloads/${w.id}`, readFrameLines(workloadDir(dir, w.id)), phases, participantLabels(w.video))] : []))
+    .filter((f) => f.frames.length > 0);
   const exitCode = runExitCode({ interrupted: end.interrupted, failed: error !== undefined, notAsExpected: claims.some((c) => !c.asExpected) });
   return {
     schemaVersion: RESULT_SCHEMA_VERSION, runId: m.runId, experiment: { name: e.name, description: e.description },
@@ -193,6 +212,7 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
     ...(notes.length ? { notes: notes.map(redact) } : {}),
     exitCode,
     ...(error ? { error: redact(error) } : {}),
+    ...(filmstrips.length ? { filmstrips } : {}),
     files: historyFiles(dir, e),
   };
 }

@@ -30,6 +30,7 @@ import { redact } from '../util/redact.js';
 import { formatDuration } from '../util/duration.js';
 import type { ReferenceProfile } from '../util/profiles.js';
 import { analyzeRun } from './analyze.js';
+import { derivePhases } from './phases.js';
 import { FaultTimeline, type TimelineEntry } from './timeline.js';
 import { PathObserver } from './observers.js';
 import { GeneratorCpuMonitor, idleCores } from './generator-cpu.js';
@@ -240,6 +241,8 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     const loading = new Set<string>();
     let sources = 0;
     const workloadRuns: Promise<void>[] = [];
+    /** When video workloads take their pictures (filled once the clock starts). */
+    const frameTimes: number[] = [];
     for (const w of e.workloads) {
       const outDir = workloadDir(dir, w.id);
       mkdirSync(outDir, { recursive: true });
@@ -269,7 +272,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
         if (!videoUrl) throw new RunRefused(`workload ${w.id}: a video call needs the video service (the embedded target's services, or target.videoUrl)`);
         workloadRuns.push(runVideoWorkload({
           id: w.id, video: w.video, durationS: e.durationS, baseUrl: prov.baseUrl, videoUrl, outDir, tags: { workload: w.id },
-          chromiumPrefix: prov.lab?.execPrefix ?? [], pageHost: prov.lab?.netns?.hostAddress ?? '127.0.0.1',
+          chromiumPrefix: prov.lab?.execPrefix ?? [], pageHost: prov.lab?.netns?.hostAddress ?? '127.0.0.1', captureAt: () => frameTimes, endsAt: () => (manifest.runStartMs === undefined ? 0 : manifest.runStartMs + e.durationS * 1000),
           signal: AbortSignal.any([stopWork.signal, AbortSignal.timeout((e.durationS + 180) * 1000)]),
         }).then(
           (r) => { workloadResults.set(w.id, { exitCode: r.failure ? null : 0, failedThresholds: [], failure: r.failure }); log(`workload ${w.id}: video call ended${r.failure ? `: ${r.failure}` : ''}; ${r.samples} samples${r.cpuPercentPerParticipant !== null ? `; browser CPU ${r.cpuPercentPerParticipant} % of a core per participant` : ''}`); },
@@ -339,6 +342,10 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     const runStartMs = firstSample ? Math.min(firstSample, Date.now()) - 1000 : Date.now();
     manifest.runStartMs = runStartMs;
     saveManifest();
+    // The report's filmstrip: a picture in the middle of each phase as planned (analyze picks, for each phase as it
+    // really happened, the picture nearest its middle).
+    const planned = entries.map((f) => ({ ...f.record, appliedAtMs: runStartMs + f.startS * 1000, removedAtMs: runStartMs + (f.startS + f.durationS) * 1000 }));
+    frameTimes.push(...derivePhases(runStartMs, runStartMs + e.durationS * 1000, planned, e.recoveryS).map((p) => Math.round((p.startMs + p.endMs) / 2)));
     progress(`load running; fault timeline started (${entries.length} fault${entries.length === 1 ? '' : 's'})`);
 
     // ---- the generator's own CPU, per second (a verdict from a saturated generator is INCONCLUSIVE)

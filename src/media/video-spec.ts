@@ -79,3 +79,8 @@ export const VIDEO_PROBES = { join: 'video_join', extra: 'video_join_extra', ini
 export function probesOf(v: VideoOptions): string[] {
   return [VIDEO_PROBES.join, ...(v.extra ? [VIDEO_PROBES.extra] : []), ...(v.extra && v.initiateOverLimit ? [VIDEO_PROBES.initiateExtra] : []), ...(v.lateJoin ? [VIDEO_PROBES.late] : [])];
 }
+
+/** Each participant's label (`p1`, `p2`, …: the call's first participants, then the extra ones), as samples and pictures are tagged. */
+export function participantLabels(v: Pick<VideoOptions, 'participants' | 'extra' | 'lateJoin'>): string[] {
+  return Array.from({ length: v.participants + v.extra + (v.lateJoin?.count ?? 0) }, (_, i) => `p${i + 1}`);
+}

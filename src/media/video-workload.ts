@@ -36,11 +36,14 @@ import { SfuJoinError, SfuParticipant } from './sfu-participant.js';
 import type { MeshPageConfig } from './mesh-protocol.js';
 import { SampleWriter } from './sample-writer.js';
 import { StreamSummary, VIDEO_METRICS, VideoStatsConverter } from './video-stats.js';
-import { VIDEO_PROBES, probesOf, type VideoOptions } from './video-spec.js';
+import { VIDEO_PROBES, participantLabels, probesOf, type VideoOptions } from './video-spec.js';
 import { MediaFlow } from './media-flow.js';
 import { classifyLateJoin, type LateJoinTrace } from './late-join.js';
 import { processTreeCpuSeconds } from './process-cpu.js';
 import { WORKLOAD_FILES } from '../experiment/history.js';
+import { captureFrame } from './frame-capture.js';
+import { FRAME_FILES, FrameStore } from './frame-store.js';
+import type { Page } from 'puppeteer-core';
 
 export interface VideoWorkloadOptions {
   id: string;
@@ -61,6 +64,13 @@ export interface VideoWorkloadOptions {
   pageHost: string;
   /** Tags on every sample (the runner's `workload`). */
   tags: Record<string, string>;
+  /**
+   * When to take a picture of what each participant receives (epoch ms; the runner gives the planned phases'
+   * middles once the run's clock has started): frame-store.ts, for the report's filmstrip. None when absent.
+   */
+  captureAt?: () => readonly number[];
+  /** When the run's clock ends (epoch ms; 0 until it started): the call goes on to it, if later than durationS from its first join. */
+  endsAt?: () => number;
   signal: AbortSignal;
 }
 
@@ -128,10 +138,11 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
   const api = new CallApi(o.baseUrl, o.videoUrl, origin, o.signal);
   const lateCount = v.lateJoin?.count ?? 0;
   const total = v.participants + v.extra + lateCount;
-  const labels = Array.from({ length: total }, (_, i) => `p${i + 1}`);
+  const labels = participantLabels(v);
   const result: VideoWorkloadResult = { failure: null, samples: 0, cpuPercentPerParticipant: null };
   const cleanups: (() => Promise<void>)[] = [];
   const people: Participant[] = [];
+  const pages = new Map<Participant, Page>();
   let callId: string | null = null;
   let caller: CallUser | null = null;
 
@@ -184,8 +195,10 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
     const firstLate = v.participants + v.extra;
     for (let i = 0; i < total; i++) {
       if (o.signal.aborted) return result;
-      const p = v.topology === 'sfu' ? new SfuParticipant(labels[i]!, users[i]!, await chromium.browser.newPage(), log) : new MeshParticipant(labels[i]!, users[i]!, await chromium.browser.newPage(), log);
+      const tab = await chromium.browser.newPage();
+      const p = v.topology === 'sfu' ? new SfuParticipant(labels[i]!, users[i]!, tab, log) : new MeshParticipant(labels[i]!, users[i]!, tab, log);
       people.push(p);
+      pages.set(p, tab);
       // A late joiner asks for its own TURN credentials when it joins.
       await p.open(`${server.url}/`, { selfId: users[i]!.userId, iceServers: i >= firstLate && v.turn === 'api' ? [] : iceServers, icePolicy: v.icePolicy, camera: v.camera, audio: v.audio });
     }
@@ -194,7 +207,9 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
 
     // ---- the load: joins on schedule, one poll a second
     const startMs = Date.now();
-    const endMs = startMs + o.durationS * 1000;
+    // At least durationS from the first join; to the run clock's end when the runner says (the call then lasts as
+    // long as the load that started last, whose start started the clock).
+    let endMs = startMs + o.durationS * 1000;
     const cpuStart = browserPid ? processTreeCpuSeconds(browserPid) : 0;
     let stage: Stage = 'joining';
     const converters = new Map<Participant, VideoStatsConverter>();
@@ -241,6 +256,28 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
         { metric: 'sc_call_join_status', time: p.joinStartMs, value: a.status, tags: { ...tags(p), probe } },
       ]);
       return connected;
+    };
+
+    // ---- pictures of what each participant receives, at the times the runner asks (one capture at a time, beside the polls)
+    const frames = new FrameStore(o.outDir);
+    const taken = new Set<number>();
+    let capturing: Promise<void> = Promise.resolve();
+    const captureDue = (inCall: readonly Participant[]) => {
+      const due = (o.captureAt?.() ?? []).filter((t) => t <= Date.now() && !taken.has(t));
+      if (due.length === 0 || inCall.length === 0) return;
+      for (const t of due) taken.add(t);
+      capturing = capturing.then(async () => {
+        await Promise.all(inCall.map(async (p) => {
+          const tab = pages.get(p);
+          if (!tab || tab.isClosed()) return;
+          try {
+            const f = await captureFrame(tab);
+            if (f) frames.add({ atMs: f.atMs, participant: p.label, width: f.width, height: f.height, tiles: f.tiles.map((x) => ({ track: trackOf(x.peer), frozen: x.frozen })) }, f.jpeg);
+          } catch (e) {
+            log(`[${p.label}] frame: ${errorText(e)}`);
+          }
+        }));
+      });
     };
 
     let scheduleDone = false;
@@ -350,7 +387,7 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
       }
     })().catch((e: unknown) => log(`late join: ${errorText(e)}`));
 
-    for (let tick = 1; !o.signal.aborted && Date.now() < endMs; tick++) {
+    for (let tick = 1; !o.signal.aborted && Date.now() < (endMs = Math.max(endMs, o.endsAt?.() ?? 0)); tick++) {
       await sleep(startMs + tick * POLL_MS - Date.now(), o.signal);
       if (scheduleDone && converters.size === 0) {
         // Every join was tried and nobody is in the call (refused): nothing left to watch.
@@ -358,6 +395,7 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
         break;
       }
       const inCall = [...converters.entries()];
+      captureDue(inCall.map(([p]) => p));
       const snaps = await Promise.all(inCall.map(([p]) => p.snapshot()));
       const now: Stage = stage;
       const cohort = inCall.filter(([p]) => !late.has(p)).map(([p]) => p.label);
@@ -383,6 +421,8 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
     }
     await schedule;
     await lateJoins;
+    await capturing;
+    if (frames.count) log(`${frames.count} pictures of what the participants received (${FRAME_FILES.index}, ${FRAME_FILES.dir}/)`);
     write(summary.samples());
     if (browserPid) {
       const cpu = processTreeCpuSeconds(browserPid) - cpuStart;

@@ -210,6 +210,28 @@ export interface RunFile {
   path: string;
 }
 
+/** One picture of what a participant of a video workload received (its frames.jsonl line), as the report shows it. */
+export interface FilmstripFrame {
+  /** The phase it stands for: the picture nearest that phase's middle, taken inside it. */
+  phase: string;
+  participant: string;
+  /** The JPEG, relative to the run directory. */
+  path: string;
+  /** Epoch ms. */
+  atMs: number;
+  width: number;
+  height: number;
+  /** Left to right, one per remote participant: whose video, and whether it was frozen at the capture (null: unknown). */
+  tiles: { track: string; frozen: boolean | null }[];
+}
+
+/** A video workload's filmstrip: per phase and participant, one received picture (none where nothing was taken). */
+export interface Filmstrip {
+  workload: string;
+  participants: string[];
+  frames: FilmstripFrame[];
+}
+
 /**
  * The version of result.json's shape. 1 (no `schemaVersion`): `experiment` a name, `description` beside it,
  * no `expectation`; 2: `experiment: { name, description }` (the manifest's `experiment` has the same two
@@ -240,5 +262,7 @@ export interface RunResult {
   error?: string;
   /** What a reader must know of how the run was made: probes that could not set up, sessions from registration, settings not applied. */
   notes?: string[];
+  /** Video workloads: what each participant received, one picture per phase (absent without a video workload). */
+  filmstrips?: Filmstrip[];
   files: RunFile[];
 }

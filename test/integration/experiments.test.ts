@@ -16,6 +16,8 @@ import { leftovers } from './chaos-leftovers.js';
 import { instanceDirs, workloadLog } from '../../src/experiment/history.js';
 import { run as runCmd } from '../../src/lab/exec.js';
 import { parseK6Log } from '../../src/k6/fanout-checker.js';
+import { launchChromium } from '../../src/media/chromium.js';
+import { pathToFileURL } from 'node:url';
 
 /**
  * Every experiment of the catalogue on the three reference profiles (short timelines), each claim against
@@ -142,6 +144,10 @@ describe('every claim and every hypothesis gets its expected verdict on the thre
     it(`soak-chaos (shortened) on ${profile}: the guards hold or fail under each fault as the profile does`, async () => {
       const r = await runExperiment({ experiment: await shortSoak(), profile, labName: lab.name, runsDir });
       await expectAsCatalogued(r, profile);
+      // The call went through it all: a received picture of each participant in every phase.
+      const strip = r.filmstrips?.find((f) => f.workload === 'call');
+      expect(strip?.participants, explain(r)).toEqual(['p1', 'p2', 'p3']);
+      expect(new Set(strip!.frames.map((f) => `${f.phase}/${f.participant}`)).size).toBe(r.phases.length * 3);
       // The report says which guard failed under which fault.
       const failed = r.hypotheses.filter((h) => h.verdict === 'FAIL').map((h) => h.id).sort();
       if (profile === 'audited') expect(failed).toEqual(expect.arrayContaining(['revoked-chat-socket-refused-during-redis', 'revoked-refused-during-redis', 'revoked-signaling-refused-during-redis']));
@@ -208,7 +214,105 @@ describe('sch analyze re-derives a run from its directory alone', () => {
   }, 180_000);
 });
 
+/**
+ * The soak's call on its own with the Redis outage of the soak, shortened: what the report shows of a call and a
+ * freeze. The target's SFU holds media while Redis does not answer (a test hook: no profile has that dependency).
+ */
+async function callUnderRedis(): Promise<Experiment> {
+  const e = await loadExperiment('soak-chaos');
+  return {
+    ...e, durationS: 26, recoveryS: 6,
+    workloads: e.workloads.filter((w) => w.kind === 'video'),
+    faults: e.faults.filter((f) => f.id === 'redis').map((f) => ({ ...f, startS: 11, durationS: 8 })),
+    hypotheses: e.hypotheses.filter((h) => h.claims.includes('CALL-UNDER-FAULTS') && !/cassandra|minio/.test(h.id)),
+  };
+}
+
 describe('each check FAILs on a target with the defect', () => {
+  it('an SFU that stops forwarding while Redis is down: CALL-UNDER-FAULTS FAIL; report.html in Chromium shows the call — each participant\'s charts with the band where the fault was, a decoded, non-blank picture per participant and phase, the frozen streams marked', async () => {
+    const r = await runExperiment({ experiment: await callUnderRedis(), profile: 'hardened', targetEnv: { SC_TEST_REQUIRE_REDIS: 'media' }, labName: lab.name, runsDir });
+    expect(r.error, explain(r)).toBeUndefined();
+    const h = (id: string) => r.hypotheses.find((x) => x.id === id)!;
+    expect(h('call-media-flows-before').verdict, explain(r)).toBe('PASS');
+    expect(h('call-fps-during-redis').verdict, explain(r)).toBe('FAIL');
+    expect(h('call-fps-during-redis').observed!).toBeLessThan(8);
+    expect(verdicts(r)['CALL-UNDER-FAULTS']).toBe('FAIL');
+    // The pictures say it too: every stream frozen in the middle of the outage, none before it.
+    const strip = r.filmstrips!.find((f) => f.workload === 'call')!;
+    const tiles = (phase: string) => strip.frames.filter((f) => f.phase === phase).flatMap((f) => f.tiles);
+    expect(tiles('fault:redis').map((t) => t.frozen), explain(r)).toEqual(Array(6).fill(true));
+    expect(tiles('baseline').map((t) => t.frozen)).toEqual(Array(6).fill(false));
+
+    const redis = r.faults.find((f) => f.id === 'redis')!;
+    const session = await launchChromium();
+    try {
+      const page = await session.browser.newPage();
+      const url = pathToFileURL(join(runsDir, r.runId, 'report.html')).href;
+      const external: string[] = [];
+      await page.setRequestInterception(true);
+      page.on('request', (req) => {
+        if (req.url() === url || req.url().startsWith('data:')) return void req.continue();
+        external.push(req.url());
+        void req.abort('blockedbyclient');
+      });
+      await page.setViewport({ width: 1360, height: 900 });
+      await page.goto(url, { waitUntil: 'load' });
+      const charts = await page.$$eval('section#video svg.video-chart', (svgs) => svgs.map((svg) => ({
+        metric: svg.getAttribute('data-metric'), left: Number(svg.getAttribute('data-plot-left')), width: Number(svg.getAttribute('data-plot-width')), domainMs: Number(svg.getAttribute('data-domain-ms')),
+        windows: Number(svg.getAttribute('data-windows')), participant: svg.closest('.video-participant')?.getAttribute('data-participant'),
+        bands: Array.from(svg.querySelectorAll('rect[data-fault-band]')).map((b) => ({ id: b.getAttribute('data-fault-band'), x: (b as SVGRectElement).getBBox().x, w: (b as SVGRectElement).getBBox().width })),
+      })));
+      // Four charts (fps, loss, jitter, frozen) per participant, each with samples and the band at the fault's real times.
+      expect(charts.map((c) => `${c.participant}:${c.metric}`).sort()).toEqual(['p1', 'p2', 'p3'].flatMap((p) => ['sc_media_jitter', 'sc_media_loss', 'sc_video_fps', 'sc_video_freeze_ms'].map((m) => `${p}:${m}`)).sort());
+      for (const c of charts) {
+        expect(c.windows, `${c.participant} ${c.metric}`).toBeGreaterThan(10);
+        expect(c.bands.map((b) => b.id)).toEqual(['redis']);
+        const x0 = c.left + ((redis.appliedAtMs! - r.startedAtMs) / c.domainMs) * c.width;
+        const x1 = c.left + ((redis.removedAtMs! - r.startedAtMs) / c.domainMs) * c.width;
+        expect(c.bands[0]!.x).toBeCloseTo(x0, 1);
+        expect(c.bands[0]!.x + c.bands[0]!.w).toBeCloseTo(x1, 1);
+      }
+      // Each picture decoded, and every tile in it (one per remote participant) non-uniform: a received frame, not a blank.
+      const frames = await page.$$eval('img.filmstrip-frame', (imgs) => imgs.map((el) => {
+        const img = el as HTMLImageElement;
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth;
+        c.height = img.naturalHeight;
+        const ctx = c.getContext('2d')!;
+        ctx.drawImage(img, 0, 0);
+        const tiles = Array.from(img.parentElement!.querySelectorAll('.tile'));
+        const spread = tiles.map((_, i) => {
+          const w = Math.floor(c.width / tiles.length);
+          const d = ctx.getImageData(i * w, 0, w, c.height).data;
+          let sum = 0;
+          let sq = 0;
+          for (let k = 0; k < d.length; k += 4) {
+            const l = 0.299 * d[k]! + 0.587 * d[k + 1]! + 0.114 * d[k + 2]!;
+            sum += l;
+            sq += l * l;
+          }
+          const n = d.length / 4;
+          return Math.sqrt(sq / n - (sum / n) ** 2);
+        });
+        const marks = tiles.map((t) => ({ frozen: t.classList.contains('frozen'), visible: (t as HTMLElement).getBoundingClientRect().width > 0 && getComputedStyle(t).borderTopWidth !== '0px' }));
+        return { phase: img.getAttribute('data-phase'), participant: img.getAttribute('data-participant'), complete: img.complete, w: img.naturalWidth, spread, marks };
+      }));
+      expect(frames.length).toBe(r.phases.length * 3);
+      for (const f of frames) {
+        expect(f.complete && f.w > 0, `${f.phase} ${f.participant}`).toBe(true);
+        expect(f.spread).toHaveLength(2);
+        for (const s of f.spread) expect(s, `${f.phase} ${f.participant}: a tile of one colour`).toBeGreaterThan(8);
+        // The frozen streams are marked on the picture (a red frame around the tile), the others not.
+        expect(f.marks.map((m) => m.frozen), `${f.phase} ${f.participant}`).toEqual(f.phase === 'fault:redis' ? [true, true] : f.marks.map(() => false));
+        if (f.phase === 'fault:redis') for (const m of f.marks) expect(m.visible).toBe(true);
+      }
+      expect(external).toEqual([]);
+    } finally {
+      await session.close();
+    }
+  }, 120_000);
+
+
   it('login and chat without their Redis degraded modes: REDIS-LOGIN and REDIS-CHAT FAIL (revocation still PASS)', async () => {
     const r = await run('redis-outage', { profile: 'hardened', targetEnv: { SC_TEST_REQUIRE_REDIS: 'session,publish' } });
     expect(verdicts(r), explain(r)).toEqual({ LOGIN: 'PASS', DELIVERY: 'PASS', 'LOGOUT-REVOKES': 'PASS', 'REDIS-LOGIN': 'FAIL', 'REDIS-CHAT': 'FAIL', 'REDIS-REVOCATION': 'PASS' });

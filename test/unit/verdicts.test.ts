@@ -387,3 +387,25 @@ describe('calibration', () => {
     expect(still.detail).toMatch(/not on the target's path/);
   });
 });
+
+describe('CALL-UNDER-FAULTS as soak-chaos checks it', () => {
+  it('a call whose media never flowed (no SFU extension, a browser that cannot reach the target) is INCONCLUSIVE, not FAIL; one that stalls in the fault FAILs; one that flows PASSes', async () => {
+    const { loadExperiment } = await import('../../src/experiment/load.js');
+    const e = await loadExperiment('soak-chaos');
+    const hs = e.hypotheses.filter((x) => x.claims.includes('CALL-UNDER-FAULTS') && !/cassandra|minio/.test(x.id));
+    const claims = loadClaims();
+    // Six remote video tracks (3 participants) polled once a second (one series per track, the selectors' tags); per-stream summaries at the end.
+    const call = (fps: (t: number) => number | null): Series[] => Array.from({ length: 6 }, (): Series[] => [
+      { metric: 'sc_video_fps', tags: { workload: 'call' }, kind: 'trend', value: fps },
+      { metric: 'sc_video_stream_fps', tags: { workload: 'call', stage: 'full' }, kind: 'trend', value: (t) => (t === 59 ? (fps(t) ?? 0) : null) },
+      { metric: 'sc_video_stream_frozen', tags: { workload: 'call', stage: 'full' }, kind: 'trend', value: (t) => (t === 59 ? (fps(t) === null ? 1 : 0) : null) },
+    ]).flat();
+    const verdictOf = (fps: (t: number) => number | null) => {
+      const rs = evaluateHypotheses(hs, input(pipelineWith(phases, call(fps), 60, 1), phases, faults), claims, 'audited', 'soak-chaos');
+      return evaluateClaims(claims, rs, 'audited', 'soak-chaos').find((c) => c.id === 'CALL-UNDER-FAULTS')!;
+    };
+    expect(verdictOf(() => null).verdict).toBe('INCONCLUSIVE');
+    expect(verdictOf((t) => (t >= 20 && t < 35 ? 0 : 15)).verdict).toBe('FAIL');
+    expect(verdictOf(() => 15).verdict).toBe('PASS');
+  });
+});
