@@ -16,7 +16,7 @@ import { runExitCode } from '../util/exit-codes.js';
 import { evaluateClaims, evaluateHypotheses } from '../verdicts/evaluate.js';
 import { label } from '../verdicts/common.js';
 import { selectorsOf } from '../verdicts/kinds/index.js';
-import { calibrate } from './calibration.js';
+import { MEDIA_LOSS_METRICS, calibrate, type MediaPath } from './calibration.js';
 import { loadClaims, type Claim } from './claims.js';
 import { derivePhases } from './phases.js';
 import { HISTORY_FILES, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir, workloadLog, workloadSampleFiles } from './history.js';
@@ -42,6 +42,8 @@ export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): Serie
       add({ metric: 'sc_media_loss', tags: { kind: 'video' } });
       add({ metric: 'sc_video_freezes' });
       add({ metric: 'sc_call_join_latency' });
+      // The TURN loss calibration (calibration.ts: mediaLossCalibration).
+      for (const metric of MEDIA_LOSS_METRICS) add({ metric, tags: { kind: 'video' } });
       continue;
     }
     if (w.scenario === 'probes') {
@@ -114,7 +116,10 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   const observations = readObservations(dir);
   for (const s of observations) if (s.metric !== 'sc_path_ok') pipeline.add(s);
 
-  const calibration = calibrate({ records, source: pipeline, exposure: m.target?.exposure ?? (m.target?.kind === 'external' ? 'proxy-counters' : 'processes'), runStartMs, readings: observations });
+  const relayCall = e.workloads.find((w) => w.kind === 'video' && w.video.icePolicy === 'relay');
+  // Both topologies cross coturn 4 times on relay (calibration.ts: MediaPath).
+  const media: MediaPath | undefined = relayCall?.kind === 'video' ? { crossings: 4, topology: relayCall.video.topology } : undefined;
+  const calibration = calibrate({ records, source: pipeline, exposure: m.target?.exposure ?? (m.target?.kind === 'external' ? 'proxy-counters' : 'processes'), runStartMs, readings: observations, ...(media ? { media } : {}) });
   // Each workload's k6 console output, read once (a split workload's is several files) for both uses below.
   const logs = new Map<string, string | null>();
   const logOf = (id: string): string | null => {
