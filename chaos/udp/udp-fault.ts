@@ -24,9 +24,14 @@ export const dropped = (m: UdpMeasure): number => sum(m.counters.input, 'drop') 
 
 /**
  * A UDP fault on coturn's listener and relay ports, inside the lab namespace. Two base chains per
- * fault (a base chain has one hook: `input` sees what reaches coturn, `output` what it sends), each
- * packet matched once by whichever end is a TURN port; each rule has a counter so verify() can read
- * what really happened, and rollback deletes exactly this fault's chains.
+ * fault, each rule with a counter so verify() can read what really happened; rollback deletes exactly
+ * this fault's chains. Every packet is dropped where it is received, never where coturn sends it: a
+ * drop in the output hook fails coturn's sendto() with EPERM, and coturn then closes that client's
+ * socket (its allocation dies: media stops for good instead of losing packets). So `input` takes what
+ * reaches coturn (dport) and what coturn sends to a receiver in the namespace (sport: browsers, the SFU,
+ * coturn's own relay ports — a packet crossing coturn twice meets the rule twice); `output` takes only
+ * what leaves the namespace (oifname not lo: the harness's own STUN probe from the host), where nothing
+ * else can drop it.
  */
 export class UdpFault extends BaseFault {
   readonly mechanism = 'nft' as const;
@@ -46,13 +51,16 @@ export class UdpFault extends BaseFault {
     await deleteChains(ns, [input, output]);
     const t = `${NFT_FAMILY} ${NFT_TABLE}`;
     // Priority -10: before any accept a later chain might add.
+    const rules = (chain: string, sel: string) => [
+      `add rule ${t} ${chain} ${sel} counter comment "seen"`,
+      `add rule ${t} ${chain} ${sel} ${this.action.match} counter drop comment "drop"`,
+    ];
     const script = [
       `add chain ${t} ${input} { type filter hook input priority -10 ; policy accept ; }`,
-      `add rule ${t} ${input} udp dport ${ports} counter comment "seen"`,
-      `add rule ${t} ${input} udp dport ${ports} ${this.action.match} counter drop comment "drop"`,
+      ...rules(input, `udp dport ${ports}`),
+      ...rules(input, `udp sport ${ports}`),
       `add chain ${t} ${output} { type filter hook output priority -10 ; policy accept ; }`,
-      `add rule ${t} ${output} udp sport ${ports} counter comment "seen"`,
-      `add rule ${t} ${output} udp sport ${ports} ${this.action.match} counter drop comment "drop"`,
+      ...rules(output, `meta oifname != "lo" udp sport ${ports}`),
     ].join('\n');
     await nft(ns, ['-f', '-'], `${script}\n`);
   }

@@ -18,7 +18,7 @@ import { GENERATOR_BUSY_METRIC, label } from '../verdicts/common.js';
 import { VIDEO_METRICS } from '../media/video-stats.js';
 import { VIDEO_PROBES } from '../media/video-spec.js';
 import { selectorsOf } from '../verdicts/kinds/index.js';
-import { calibrate } from './calibration.js';
+import { MEDIA_LOSS_METRICS, calibrate, type MediaPath } from './calibration.js';
 import { loadClaims, type Claim } from './claims.js';
 import { derivePhases } from './phases.js';
 import { HISTORY_FILES, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir, workloadLog, workloadSampleFiles } from './history.js';
@@ -66,6 +66,8 @@ export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): Serie
       for (const participant of participantLabels(w.video)) {
         for (const s of PARTICIPANT_SERIES) add({ metric: s.metric, tags: { ...('tags' in s ? s.tags : {}), workload: w.id, participant } });
       }
+      // The TURN loss calibration (calibration.ts: mediaLossCalibration).
+      for (const metric of MEDIA_LOSS_METRICS) add({ metric, tags: { kind: 'video' } });
       continue;
     }
     if (w.scenario === 'probes') {
@@ -139,7 +141,10 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   const observations = readObservations(dir);
   for (const s of observations) if (s.metric !== 'sc_path_ok') pipeline.add(s);
 
-  const calibration = calibrate({ records, source: pipeline, exposure: m.target?.exposure ?? (m.target?.kind === 'external' ? 'proxy-counters' : 'processes'), runStartMs, readings: observations });
+  const relayCall = e.workloads.find((w) => w.kind === 'video' && w.video.icePolicy === 'relay');
+  // Both topologies cross coturn 4 times on relay (calibration.ts: MediaPath).
+  const media: MediaPath | undefined = relayCall?.kind === 'video' ? { crossings: 4, topology: relayCall.video.topology } : undefined;
+  const calibration = calibrate({ records, source: pipeline, exposure: m.target?.exposure ?? (m.target?.kind === 'external' ? 'proxy-counters' : 'processes'), runStartMs, readings: observations, ...(media ? { media } : {}) });
   // Each workload's k6 console output, read once (a split workload's is several files) for both uses below.
   const logs = new Map<string, string | null>();
   const logOf = (id: string): string | null => {

@@ -36,6 +36,8 @@ export interface RawInbound {
   framesDecoded: number | null;
   framesDropped: number | null;
   freezeCount: number | null;
+  /** NACKs this receiver sent for the stream (retransmission negotiated); absent from older pages. */
+  nackCount?: number | null;
   /** Seconds. */
   totalFreezesDuration: number | null;
   frameWidth: number | null;

@@ -39,6 +39,11 @@ export const VIDEO_METRICS = {
   sc_media_jitter: 'trend',
   /** Packets lost over packets expected since the last poll (0..1). */
   sc_media_loss: 'trend',
+  /** The two counts behind sc_media_loss, so a loss over many polls is weighted by packets (the TURN loss calibration). */
+  sc_media_packets_received: 'counter',
+  sc_media_packets_lost: 'counter',
+  /** NACKs the receiver sent since the last poll: the stream is retransmitted, so its packetsLost is what retransmission did not hide. */
+  sc_media_nacks: 'counter',
   sc_media_bytes_received: 'counter',
   /** Bytes this participant sent to one remote participant since the last poll (all its streams of a kind). */
   sc_media_bytes_sent: 'counter',
@@ -113,7 +118,13 @@ export class VideoStatsConverter {
         if (!before) continue;
         const received = d(r.packetsReceived, before.packetsReceived);
         const lost = d(r.packetsLost, before.packetsLost);
-        if (received !== null && lost !== null && received + lost > 0) add('sc_media_loss', Math.max(0, lost) / (received + Math.max(0, lost)), tags);
+        if (received !== null && lost !== null && received + lost > 0) {
+          add('sc_media_loss', Math.max(0, lost) / (received + Math.max(0, lost)), tags);
+          add('sc_media_packets_received', received, tags);
+          add('sc_media_packets_lost', Math.max(0, lost), tags);
+        }
+        const nacks = d(r.nackCount ?? null, before.nackCount);
+        if (nacks !== null) add('sc_media_nacks', nacks, tags);
         const bytes = d(r.bytesReceived, before.bytesReceived);
         if (bytes !== null) add('sc_media_bytes_received', bytes, tags);
         if (r.kind !== 'video') continue;

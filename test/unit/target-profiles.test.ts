@@ -107,8 +107,8 @@ describe('reference target profiles', () => {
         }
       }
     }
-    // Every switch is flipped by at least one pair of profiles (none is the same everywhere).
-    for (const name of SWITCH_NAMES) expect(new Set(PROFILE_NAMES.map((p) => PROFILES[p][name])).size, name).toBeGreaterThan(1);
+    // Every switch is flipped by at least one pair of profiles (none is the same everywhere), but a test switch.
+    for (const name of SWITCH_NAMES.filter((n) => !SWITCHES.find((s) => s.name === n)?.testOnly)) expect(new Set(PROFILE_NAMES.map((p) => PROFILES[p][name])).size, name).toBeGreaterThan(1);
   });
 
   it('bad values name the variable', () => {

@@ -25,7 +25,7 @@ export function readReport(report: RTCStatsReport): ReadReport {
         kind: s.kind, trackId: String(s.trackIdentifier ?? s.mid ?? s.id), mid: typeof s.mid === 'string' ? s.mid : null,
         packetsReceived: num(s.packetsReceived) ?? 0, packetsLost: num(s.packetsLost) ?? 0, bytesReceived: num(s.bytesReceived) ?? 0,
         jitter: num(s.jitter), framesReceived: num(s.framesReceived), framesDecoded: num(s.framesDecoded), framesDropped: num(s.framesDropped),
-        freezeCount: num(s.freezeCount), totalFreezesDuration: num(s.totalFreezesDuration), frameWidth: num(s.frameWidth), frameHeight: num(s.frameHeight),
+        freezeCount: num(s.freezeCount), nackCount: num(s.nackCount), totalFreezesDuration: num(s.totalFreezesDuration), frameWidth: num(s.frameWidth), frameHeight: num(s.frameHeight),
       });
     }
     if (s.type === 'outbound-rtp' && (s.kind === 'audio' || s.kind === 'video')) outbound.push({ kind: s.kind, bytesSent: num(s.bytesSent) ?? 0, packetsSent: num(s.packetsSent) ?? 0 });
