@@ -107,8 +107,16 @@ describe('reference target profiles', () => {
         }
       }
     }
-    // Every switch is flipped by at least one pair of profiles (none is the same everywhere).
-    for (const name of SWITCH_NAMES) expect(new Set(PROFILE_NAMES.map((p) => PROFILES[p][name])).size, name).toBeGreaterThan(1);
+    // Every switch is flipped by at least one pair of profiles (none is the same everywhere), but a seeded defect: off on all three, its variable alone turns it on.
+    const seeded = new Set(SWITCHES.filter((s) => s.seeded).map((s) => s.name));
+    for (const name of SWITCH_NAMES.filter((n) => !seeded.has(n))) expect(new Set(PROFILE_NAMES.map((p) => PROFILES[p][name])).size, name).toBeGreaterThan(1);
+    for (const name of seeded) {
+      const row = SWITCHES.find((s) => s.name === name)!;
+      for (const profile of PROFILE_NAMES) {
+        expect(PROFILES[profile][name], `${name} on ${profile}`).toBe(false);
+        expect(differing(PROFILES[profile], config({ SC_PROFILE: profile, [row.env]: 'on' }).switches)).toEqual([name]);
+      }
+    }
   });
 
   it('bad values name the variable', () => {
