@@ -20,6 +20,8 @@ export interface SfuStep {
   generatorCpu: number | null;
   /** RTP packets the receivers got during the step: none means no evidence about the SFU at all. */
   packets: number;
+  /** Consumers that got nothing during the step: a loss their sequence numbers cannot show. */
+  silentConsumers: number;
 }
 
 /** The step fields a knee budget may name, as metric → stat → field. */

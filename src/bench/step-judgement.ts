@@ -1,7 +1,7 @@
 /**
  * How one step of the SFU benchmark is judged against the knee budgets: within them (good), past the knee
  * (a budget does not hold), or INCONCLUSIVE — the generator saturated (a starved sender or receiver makes its
- * own loss and delay), no media arrived at all, or a measurement a budget needs is missing. Evidence is
+ * own loss and delay), no media arrived at all or some consumer got none, or a measurement a budget needs is missing. Evidence is
  * looked at first: a step that says nothing about the SFU is never the knee.
  */
 import type { Budget, BudgetOp, SfuBenchBudgets } from '../k6/budgets.js';
@@ -37,6 +37,7 @@ export function judgeStep(step: SfuStep, budgets: SfuBenchBudgets): StepJudgemen
     return { kind: 'inconclusive', reason: `the generator saturated (${pct(step.generatorCpu)} of its core > ${pct(budgets.generatorCpuMax)})` };
   }
   if (step.packets <= 0) return { kind: 'inconclusive', reason: 'no media arrived at the receivers' };
+  if (step.silentConsumers > 0) return { kind: 'inconclusive', reason: `${step.silentConsumers} of ${step.consumers} consumers received nothing` };
   const crossed: CrossedBudget[] = [];
   for (const b of budgets.knee) {
     const v = readSfuStep(step, b.metric, b.stat);
