@@ -62,7 +62,7 @@ try {
       process.stdout.write(`${name} senders=${SENDERS} receivers=${n} consumers=${r.consumers} silent=${r.silentConsumers} packets=${r.packets} loss=${r.loss === null ? 'n/a' : (r.loss * 100).toFixed(2)}% `
         + `jitter p95=${r.jitterP95Ms?.toFixed(1)} ms delay p50/p95=${r.delayP50Ms?.toFixed(1)}/${r.delayP95Ms?.toFixed(1)} ms (${r.delaySamples}) `
         + `generator=${(r.generatorCpu * 100).toFixed(1)} % (${per(r.generatorCpu)}/consumer) worker=${r.workerCpu === null ? 'n/a' : `${(r.workerCpu * 100).toFixed(1)} %`} (${per(r.workerCpu)}/consumer) `
-        + `unannounced=${r.unannouncedPackets} (${(r.unannouncedRatio * 100).toFixed(0)} %) errors=${r.errors.length ? r.errors.join(' | ') : 0}\n`);
+        + `unannounced=${r.unannouncedPackets} (${(r.unannouncedRatio * 100).toFixed(0)} %) keyframe requests=${r.keyframeRequests} errors=${r.errors.length ? r.errors.join(' | ') : 0}\n`);
     }
   }
 } finally {

@@ -45,6 +45,8 @@ export interface SyntheticCallResult {
   unannouncedPackets: number;
   /** Per unannounced SSRC packets / per consumed stream packets (0 when none). */
   unannouncedRatio: number;
+  /** Keyframe requests (PLI / FIR) the senders got from the SFU over the whole call. */
+  keyframeRequests: number;
   errors: string[];
 }
 
@@ -99,6 +101,7 @@ export async function runSyntheticCall(o: SyntheticCallOptions): Promise<Synthet
       workerCpu: w0 !== null && w1 !== null ? (w1 - w0) / wallS : null,
       unannouncedPackets,
       unannouncedRatio: packets > 0 ? unannouncedPackets / packets : 0,
+      keyframeRequests: ps.reduce((n, p) => n + (p.sender?.keyframeRequests ?? 0), 0),
       errors: ps.flatMap((p) => [...p.errors, ...p.signaling.problems]),
     };
   } finally {

@@ -71,6 +71,8 @@ describe('synthetic SFU participants', () => {
       expect(r.delaySamples / r.consumers, name).toBeGreaterThan(50);
       expect(r.delayP95Ms!, name).toBeLessThan(50);
       expect(r.delayP50Ms!, name).toBeGreaterThanOrEqual(0);
+      // Each consumer's resume asks the sender for a keyframe (RTCP PLI / FIR, read through SRTCP).
+      expect(r.keyframeRequests, name).toBeGreaterThan(0);
     }
     // Nothing but the consumers' own streams on the plain target; a hidden twin of each on the seeded one.
     expect(plain.unannouncedRatio).toBeLessThan(0.05);

@@ -206,7 +206,7 @@ describe('--baseline: capacity down by more than the tolerance FAILs', () => {
 describe('a measured synthetic call as a step', () => {
   const call: SyntheticCallResult = {
     consumers: 12, silentConsumers: 0, packets: 4000, expected: 4010, lost: 10, loss: 10 / 4010, jitterP95Ms: 3, delayP50Ms: 1.2, delayP95Ms: 4,
-    delaySamples: 800, generatorCpu: 0.2, workerCpu: 0.05, unannouncedPackets: 0, unannouncedRatio: 0, errors: [],
+    delaySamples: 800, generatorCpu: 0.2, workerCpu: 0.05, unannouncedPackets: 0, unannouncedRatio: 0, keyframeRequests: 1, errors: [],
   };
   it('carries its measurements into the judgement', () => {
     expect(stepFromCall(3, call)).toEqual({ level: 3, consumers: 12, workerCpu: 0.05, loss: 10 / 4010, delayP50Ms: 1.2, delayP95Ms: 4, generatorCpu: 0.2, packets: 4000, silentConsumers: 0 });
