@@ -6,6 +6,7 @@ import { HARNESS_ROOT } from '../lab/paths.js';
 import { AuditQuotes, auditDir } from '../util/audit-quotes.js';
 import { DEPRECATED_STATS, isDeprecatedStat } from '../verdicts/common.js';
 import { describeIssues } from '../experiment/issues.js';
+import { SFU_STEP_METRICS, isSfuStepMetric, sfuStepStats, type SfuStepMetric } from '../bench/sfu-step.js';
 
 export const BUDGETS_FILE = join(HARNESS_ROOT, 'fixtures', 'budgets.yaml');
 /** @deprecated moved to src/util/audit-quotes.ts (use auditDir(), which follows --audit-dir); kept for existing importers. */
@@ -40,9 +41,26 @@ export interface ScenarioBudgets {
   steps: Record<string, Budget[]>;
 }
 
+/** A knee budget of the SFU benchmark: a Budget on one of the step's measurements (src/bench/sfu-step.ts). */
+export interface SfuKneeBudget extends Budget {
+  metric: SfuStepMetric;
+}
+
+/** The SFU capacity benchmark's budgets (`benches.sfu`). */
+export interface SfuBenchBudgets {
+  /** A step where any of these does not hold is past the knee. */
+  knee: SfuKneeBudget[];
+  /** A step where the load generator used more than this share of its core says nothing about the SFU. */
+  generatorCpuMax: number;
+  /** `--baseline`: a capacity lower than the baseline's by more than this share fails. */
+  baselineTolerance: number;
+}
+
 export interface BudgetsFile {
   version: 1;
   scenarios: Record<string, ScenarioBudgets>;
+  /** Benchmarks' budgets (`sch bench …`), not k6 thresholds. */
+  benches?: { sfu?: SfuBenchBudgets };
 }
 
 /** k6 `thresholds`: metric (optionally with a tag selector) → threshold expressions. */
@@ -98,12 +116,31 @@ const ScenarioBudgetsSchema = z.object({
   steps: z.record(z.string().regex(TAG_VALUE, 'a step tag may only use letters, digits, _ . -'), BudgetListSchema, mapping('must be a mapping of step tag → budgets')).optional(),
 }, mapping('must be a mapping with `scenario` and/or `steps`')).strict();
 
+const share = (text: string) => z.number(says(text)).min(0, says(text)).max(1, says(text));
+
+/** A knee budget names one of the step's measurements, with a stat the step has for it. */
+const SfuKneeBudgetSchema = BudgetSchema.superRefine((b, ctx) => {
+  if (!isSfuStepMetric(b.metric)) ctx.addIssue({ code: 'custom', path: ['metric'], message: `must be one of the SFU step's measurements: ${Object.keys(SFU_STEP_METRICS).join(', ')} (got ${JSON.stringify(b.metric)})` });
+  else if (!sfuStepStats(b.metric).includes(b.stat)) ctx.addIssue({ code: 'custom', path: ['stat'], message: `${b.metric} has ${sfuStepStats(b.metric).join(', ')} (got ${JSON.stringify(b.stat)})` });
+});
+
+const SfuBenchSchema = z.object({
+  /** A step where any of these does not hold is past the knee. */
+  knee: z.array(SfuKneeBudgetSchema, { error: 'must be a list of budgets' }).min(1, 'needs at least one budget'),
+  /** A step where the load generator used more than this share of its core says nothing about the SFU. */
+  generatorCpuMax: share('must be a share of one core, 0..1'),
+  /** `--baseline`: a capacity lower than the baseline's by more than this share fails. */
+  baselineTolerance: share('must be a share, 0..1'),
+}, mapping('must be a mapping with knee, generatorCpuMax, baselineTolerance')).strict();
+
 /** fixtures/budgets.yaml (schemas/budgets.schema.json is generated from this). */
 export const BudgetsFileSchema = z.object({
   version: z.literal(1, says('must be 1')),
   /** YAML anchors of the audit lines the budgets quote (`source: *latency`). */
   sources: z.record(z.string(), BudgetSourceSchema).optional(),
   scenarios: z.record(z.string(), ScenarioBudgetsSchema, mapping('must be a mapping of scenario name → budgets')),
+  /** Benchmarks' budgets (`sch bench …`): what a step of the benchmark must keep, not k6 thresholds. */
+  benches: z.object({ sfu: SfuBenchSchema.optional() }, mapping('must be a mapping of benchmark → budgets')).strict().optional(),
 }, mapping('must be a mapping')).strict();
 
 /** Load and validate the budgets file; any malformed field → a BudgetError naming the file and the field path. */
@@ -132,7 +169,19 @@ export function parseBudgets(text: string, file: string): BudgetsFile {
     const list = (bs: z.output<typeof BudgetListSchema> | undefined): Budget[] => (bs ?? []).map((b) => ({ ...b, optional: b.optional === true }));
     scenarios[name] = { scenario: list(s.scenario), steps: Object.fromEntries(Object.entries(s.steps ?? {}).map(([step, bs]) => [step, list(bs)])) };
   }
-  return { version: 1, scenarios };
+  const sfu = r.data.benches?.sfu;
+  return {
+    version: 1,
+    scenarios,
+    ...(sfu ? { benches: { sfu: { ...sfu, knee: sfu.knee.map((b) => ({ ...b, metric: b.metric as SfuStepMetric, optional: b.optional === true })) } } } : {}),
+  };
+}
+
+/** The SFU benchmark's budgets; a file without them → a BudgetError naming the section. */
+export function sfuBenchBudgets(budgets: BudgetsFile, file: string = BUDGETS_FILE): SfuBenchBudgets {
+  const b = budgets.benches?.sfu;
+  if (!b) throw new BudgetError(`${file}: no benches.sfu budgets (the SFU benchmark's knee thresholds)`);
+  return b;
 }
 
 /** A budget as a k6 threshold expression, e.g. `p(95)<1000`, `rate<0.05`. */
@@ -190,6 +239,10 @@ export function verifySources(budgets: BudgetsFile, dir: string = auditDir()): s
       const p = quotes.problem(b.source);
       if (p) problems.push(`${path}: ${p}`);
     }
+  }
+  for (const [i, b] of (budgets.benches?.sfu?.knee ?? []).entries()) {
+    const p = quotes.problem(b.source);
+    if (p) problems.push(`benches.sfu.knee[${i}]: ${p}`);
   }
   return problems;
 }

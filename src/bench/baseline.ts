@@ -1,0 +1,45 @@
+/**
+ * `--baseline <run>`: the pre-release regression check. A capacity lower than the baseline's by more than the
+ * tolerance FAILs. Only what both runs show decides: a run without a knee knows only a lower bound, so it can
+ * show "not lower" (its bound reaches the baseline's capacity within the tolerance) or "lower" (its knee is
+ * below the baseline's bound by more than the tolerance), and anything else is INCONCLUSIVE, as is a run whose
+ * search was inconclusive.
+ */
+import type { Verdict } from '../results/model.js';
+import type { KneeResult } from './knee-search.js';
+
+export interface BaselineComparison {
+  verdict: Verdict;
+  /** One sentence with both numbers. */
+  reason: string;
+}
+
+/** What a run knows about the capacity: exactly (a knee) or only a lower bound. */
+type Known = { exact: number } | { atLeast: number } | null;
+
+const known = (r: KneeResult): Known =>
+  r.status === 'knee' ? { exact: r.capacity } : r.status === 'no-knee' ? { atLeast: r.atLeast } : null;
+
+const show = (k: NonNullable<Known>): string => ('exact' in k ? `${k.exact}` : `≥ ${k.atLeast}`);
+
+export function compareWithBaseline(current: KneeResult, baseline: KneeResult, tolerance: number): BaselineComparison {
+  if (!(tolerance >= 0 && tolerance < 1)) throw new Error(`tolerance must be within 0..1 (got ${tolerance})`);
+  const cur = known(current);
+  const base = known(baseline);
+  if (cur === null) return { verdict: 'INCONCLUSIVE', reason: `this run found no capacity (${current.status === 'inconclusive' ? current.reason : current.status})` };
+  if (base === null) return { verdict: 'INCONCLUSIVE', reason: `the baseline found no capacity (${baseline.status === 'inconclusive' ? baseline.reason : baseline.status})` };
+  const pct = Math.round(tolerance * 100);
+  const both = `${show(cur)} consumers now, ${show(base)} in the baseline (tolerance ${pct} %)`;
+  // The baseline's capacity is at least `floor` (exactly it, for a knee).
+  const floor = 'exact' in base ? base.exact : base.atLeast;
+  const allowed = floor * (1 - tolerance);
+  if ('exact' in cur) {
+    if (cur.exact < allowed) return { verdict: 'FAIL', reason: `capacity down by more than ${pct} %: ${both}` };
+    if ('exact' in base) return { verdict: 'PASS', reason: `capacity within ${pct} % or above: ${both}` };
+    return { verdict: 'INCONCLUSIVE', reason: `the baseline knows only a lower bound above which this run's knee may be a drop: ${both}` };
+  }
+  // This run found no knee: its capacity is at least cur.atLeast.
+  if ('exact' in base && cur.atLeast >= allowed) return { verdict: 'PASS', reason: `capacity not lower: ${both}` };
+  if (!('exact' in base) && cur.atLeast >= allowed) return { verdict: 'INCONCLUSIVE', reason: `neither run found its knee: ${both}` };
+  return { verdict: 'INCONCLUSIVE', reason: `this run stopped below the baseline's capacity without a knee: ${both}` };
+}

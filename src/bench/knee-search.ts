@@ -1,0 +1,142 @@
+/**
+ * The knee search of the SFU capacity benchmark, as a state machine fed with measured steps (so it is tested
+ * on recorded step data and driven by the real benchmark alike): step up through the plan's load levels until
+ * the first step past the knee, then bisect between the last good and the first bad level until they are
+ * adjacent. Capacity is the consumers of the last good step. A step that is INCONCLUSIVE (generator saturated,
+ * no media, a measurement missing) ends the step-up with an INCONCLUSIVE result — what lies beyond it is
+ * unknown — and ends a bisection where it stands (the knee is then known only within the wider bracket).
+ */
+import type { SfuBenchBudgets } from '../k6/budgets.js';
+import type { SfuStep } from './sfu-step.js';
+import { judgeStep, type StepJudgement } from './step-judgement.js';
+
+export interface KneePlan {
+  /** The step-up's load levels (rooms), strictly increasing, each ≥ 1. */
+  levels: number[];
+}
+
+export interface JudgedStep {
+  step: SfuStep;
+  judgement: StepJudgement;
+  phase: 'step-up' | 'bisect';
+}
+
+export type KneeResult =
+  | {
+      status: 'knee';
+      /** Consumers at the last good step (0: even the first level was past the knee). */
+      capacity: number;
+      lastGood: SfuStep | null;
+      firstBad: SfuStep;
+      /** complete: the good and bad levels are adjacent; else why the bisection stopped early. */
+      bisection: { complete: true } | { complete: false; reason: string };
+      steps: JudgedStep[];
+    }
+  | {
+      /** Every level of the plan was within the budgets: the capacity is at least this. */
+      status: 'no-knee';
+      atLeast: number;
+      lastGood: SfuStep;
+      steps: JudgedStep[];
+    }
+  | {
+      status: 'inconclusive';
+      reason: string;
+      /** Consumers of the last good step before it, if any: a lower bound, not a capacity. */
+      atLeast: number | null;
+      steps: JudgedStep[];
+    };
+
+export class KneeSearch {
+  private readonly steps: JudgedStep[] = [];
+  private phase: 'step-up' | 'bisect' | 'done' = 'step-up';
+  private index = 0;
+  private lastGood: SfuStep | null = null;
+  private firstBad: SfuStep | null = null;
+  private stopped: string | null = null;
+  private inconclusive: string | null = null;
+  private asked: number | null = null;
+
+  constructor(private readonly plan: KneePlan, private readonly budgets: SfuBenchBudgets) {
+    const l = plan.levels;
+    if (l.length === 0) throw new Error('a knee plan needs at least one level');
+    l.forEach((v, i) => {
+      if (!Number.isInteger(v) || v < 1) throw new Error(`plan level ${i} must be an integer ≥ 1 (got ${v})`);
+      if (i > 0 && v <= l[i - 1]!) throw new Error(`plan levels must increase (level ${i}: ${v} after ${l[i - 1]})`);
+    });
+  }
+
+  /** The level to measure next, or null when the search is over. Asking again before record() gives the same level. */
+  next(): number | null {
+    if (this.asked !== null) return this.asked;
+    if (this.phase === 'step-up') this.asked = this.plan.levels[this.index] ?? null;
+    else if (this.phase === 'bisect') {
+      const lo = this.lastGood?.level ?? 0;
+      const hi = this.firstBad!.level;
+      this.asked = hi - lo > 1 ? Math.floor((lo + hi) / 2) : null;
+    }
+    if (this.asked === null) this.phase = 'done';
+    return this.asked;
+  }
+
+  /** The measurement of the level next() gave. */
+  record(step: SfuStep): StepJudgement {
+    if (this.asked === null) throw new Error('record() without a level asked by next()');
+    if (step.level !== this.asked) throw new Error(`recorded level ${step.level}, asked ${this.asked}`);
+    this.asked = null;
+    const judgement = judgeStep(step, this.budgets);
+    this.steps.push({ step, judgement, phase: this.phase === 'bisect' ? 'bisect' : 'step-up' });
+    if (this.phase === 'step-up') {
+      if (judgement.kind === 'good') {
+        this.lastGood = step;
+        this.index++;
+      } else if (judgement.kind === 'past-knee') {
+        this.firstBad = step;
+        this.phase = 'bisect';
+      } else {
+        this.inconclusive = `level ${step.level} (${step.consumers} consumers): ${judgement.reason}`;
+        this.phase = 'done';
+      }
+    } else {
+      if (judgement.kind === 'good') this.lastGood = step;
+      else if (judgement.kind === 'past-knee') this.firstBad = step;
+      else {
+        this.stopped = `level ${step.level} (${step.consumers} consumers): ${judgement.reason}`;
+        this.phase = 'done';
+      }
+    }
+    return judgement;
+  }
+
+  get done(): boolean {
+    return this.next() === null;
+  }
+
+  result(): KneeResult {
+    if (!this.done) throw new Error('the search is not over');
+    const steps = [...this.steps];
+    if (this.inconclusive !== null) return { status: 'inconclusive', reason: this.inconclusive, atLeast: this.lastGood?.consumers ?? null, steps };
+    if (this.firstBad === null) return { status: 'no-knee', atLeast: this.lastGood!.consumers, lastGood: this.lastGood!, steps };
+    return {
+      status: 'knee',
+      capacity: this.lastGood?.consumers ?? 0,
+      lastGood: this.lastGood,
+      firstBad: this.firstBad,
+      bisection: this.stopped === null ? { complete: true } : { complete: false, reason: this.stopped },
+      steps,
+    };
+  }
+}
+
+/**
+ * Drive a search with a measuring function (the benchmark's step runner, or recorded data in a test); bounded
+ * by the plan's levels plus the bisection's ⌈log2⌉ steps, and by `maxSteps` besides.
+ */
+export async function findKnee(search: KneeSearch, measure: (level: number) => Promise<SfuStep>, maxSteps = 64): Promise<KneeResult> {
+  for (let n = 0; n < maxSteps; n++) {
+    const level = search.next();
+    if (level === null) return search.result();
+    search.record(await measure(level));
+  }
+  throw new Error(`the knee search did not end within ${maxSteps} steps`);
+}

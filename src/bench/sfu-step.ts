@@ -1,0 +1,50 @@
+/**
+ * One step of the SFU capacity benchmark: what was measured while a given load held steady, and how a
+ * knee budget (fixtures/budgets.yaml `benches.sfu.knee`) reads it. Plain data, no imports beyond types:
+ * src/k6/budgets.ts validates the budgets' metric names against SFU_STEP_METRICS.
+ */
+
+export interface SfuStep {
+  /** The load level the search asked for (rooms of the chosen shape). */
+  level: number;
+  /** Consumers the SFU worker under test carried during the step. */
+  consumers: number;
+  /** The SFU worker's CPU as a share of its one core (0..1); null: not measured. */
+  workerCpu: number | null;
+  /** Receiver loss: packets missing from the consumers' sequence numbers / packets expected; null: not measured. */
+  loss: number | null;
+  /** Forwarding delay (send time to arrival, both on this host), median and 95th percentile, ms. */
+  delayP50Ms: number | null;
+  delayP95Ms: number | null;
+  /** The load generator's own CPU as a share of its core (0..1); null: not measured. */
+  generatorCpu: number | null;
+  /** RTP packets the receivers got during the step: none means no evidence about the SFU at all. */
+  packets: number;
+  /** Consumers that got nothing during the step: a loss their sequence numbers cannot show. */
+  silentConsumers: number;
+}
+
+/** The step fields a knee budget may name, as metric → stat → field. */
+export const SFU_STEP_METRICS = {
+  sc_sfu_receiver_loss: { rate: 'loss' },
+  sc_sfu_forward_delay: { 'p(50)': 'delayP50Ms', 'p(95)': 'delayP95Ms' },
+  sc_sfu_worker_cpu: { value: 'workerCpu' },
+} as const satisfies Record<string, Record<string, keyof SfuStep>>;
+
+export type SfuStepMetric = keyof typeof SFU_STEP_METRICS;
+
+export const isSfuStepMetric = (m: string): m is SfuStepMetric => Object.hasOwn(SFU_STEP_METRICS, m);
+
+/** The stats a knee budget may use on `metric` (empty for a metric the step does not have). */
+export function sfuStepStats(metric: string): string[] {
+  return isSfuStepMetric(metric) ? Object.keys(SFU_STEP_METRICS[metric]) : [];
+}
+
+/** The step's value for a (metric, stat) pair a validated budget names; null when it was not measured. */
+export function readSfuStep(step: SfuStep, metric: SfuStepMetric, stat: string): number | null {
+  const fields: Record<string, keyof SfuStep> = SFU_STEP_METRICS[metric];
+  const field = fields[stat];
+  if (field === undefined) throw new Error(`${metric} has no stat ${stat} (known: ${Object.keys(fields).join(', ')})`);
+  const v = step[field];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}

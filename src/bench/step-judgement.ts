@@ -1,0 +1,55 @@
+/**
+ * How one step of the SFU benchmark is judged against the knee budgets: within them (good), past the knee
+ * (a budget does not hold), or INCONCLUSIVE — the generator saturated (a starved sender or receiver makes its
+ * own loss and delay), no media arrived at all or some consumer got none, or a measurement a budget needs is missing. Evidence is
+ * looked at first: a step that says nothing about the SFU is never the knee.
+ */
+import type { Budget, BudgetOp, SfuBenchBudgets } from '../k6/budgets.js';
+import { readSfuStep, type SfuStep } from './sfu-step.js';
+
+/** A knee budget that did not hold on a step, with the value measured. */
+export interface CrossedBudget {
+  metric: string;
+  stat: string;
+  op: BudgetOp;
+  limit: number;
+  value: number;
+}
+
+export type StepJudgement =
+  | { kind: 'good' }
+  | { kind: 'past-knee'; crossed: CrossedBudget[] }
+  | { kind: 'inconclusive'; reason: string };
+
+const HOLDS: Record<BudgetOp, (v: number, limit: number) => boolean> = {
+  '<': (v, l) => v < l,
+  '<=': (v, l) => v <= l,
+  '>': (v, l) => v > l,
+  '>=': (v, l) => v >= l,
+  '==': (v, l) => v === l,
+};
+
+const pct = (share: number): string => `${(share * 100).toFixed(0)} %`;
+
+export function judgeStep(step: SfuStep, budgets: SfuBenchBudgets): StepJudgement {
+  if (step.generatorCpu === null || !Number.isFinite(step.generatorCpu)) return { kind: 'inconclusive', reason: "the generator's CPU was not measured" };
+  if (step.generatorCpu > budgets.generatorCpuMax) {
+    return { kind: 'inconclusive', reason: `the generator saturated (${pct(step.generatorCpu)} of its core > ${pct(budgets.generatorCpuMax)})` };
+  }
+  if (step.packets <= 0) return { kind: 'inconclusive', reason: 'no media arrived at the receivers' };
+  if (step.silentConsumers > 0) return { kind: 'inconclusive', reason: `${step.silentConsumers} of ${step.consumers} consumers received nothing` };
+  const crossed: CrossedBudget[] = [];
+  for (const b of budgets.knee) {
+    const v = readSfuStep(step, b.metric, b.stat);
+    if (v === null) return { kind: 'inconclusive', reason: `${describe(b)}: not measured` };
+    if (!HOLDS[b.op](v, b.value)) crossed.push({ metric: b.metric, stat: b.stat, op: b.op, limit: b.value, value: v });
+  }
+  return crossed.length > 0 ? { kind: 'past-knee', crossed } : { kind: 'good' };
+}
+
+const describe = (b: Pick<Budget, 'metric' | 'stat'>): string => `${b.metric} ${b.stat}`;
+
+/** "sc_sfu_receiver_loss rate 0.023 (budget <= 0.01)" for each crossed budget. */
+export function describeCrossed(c: CrossedBudget[]): string {
+  return c.map((x) => `${describe(x)} ${+x.value.toFixed(4)} (budget ${x.op} ${x.limit})`).join('; ');
+}

@@ -1,0 +1,102 @@
+/**
+ * A synthetic sender's video: a recording (rtp-recording.ts) replayed in real time on one transport, with its own
+ * SSRC and sequence numbers and timestamps that keep increasing across loops. A keyframe request from the SFU
+ * (PLI or FIR in its RTCP) restarts the replay at the recording's first packet, a keyframe, at most once per
+ * KEYFRAME_DEBOUNCE_MS. The send time of each frame's last packet is kept (by its RTP timestamp) so receivers on
+ * this host can measure forwarding delay.
+ */
+import { randomInt } from 'node:crypto';
+import { RtpHeader } from 'werift';
+import type { Recording } from './rtp-recording.js';
+import type { SyntheticTransport } from './synthetic-transport.js';
+
+const TICK_MS = 5;
+const KEYFRAME_DEBOUNCE_MS = 500;
+const SEND_TIMES_KEPT = 1024;
+const PT_PSFB = 206;
+const FMT_PLI = 1;
+const FMT_FIR = 4;
+
+export class RtpReplaySender {
+  private timer: NodeJS.Timeout | null = null;
+  private index = 0;
+  private seq = randomInt(0, 0x10000);
+  private readonly tsBase = randomInt(0, 2 ** 31);
+  /** Added to the recording's relative timestamps in the current loop. */
+  private loopTs = 0;
+  private loopStartMs = 0;
+  private lastRelTs = 0;
+  private lastRestartMs = -Infinity;
+  /** Send time (performance.now()) of each frame's last packet, by its RTP timestamp as sent. */
+  readonly sendTimes = new Map<number, number>();
+  packetsSent = 0;
+  keyframeRequests = 0;
+  private readonly frameTicks: number;
+
+  constructor(private readonly recording: Recording, private readonly transport: SyntheticTransport, readonly ssrc: number, private readonly payloadType: number) {
+    const p = recording.packets;
+    const span = p[p.length - 1]!.ts - p[0]!.ts;
+    // One frame interval past the last frame, so a loop does not repeat a timestamp.
+    this.frameTicks = Math.max(1, Math.round(span / Math.max(1, new Set(p.map((x) => x.ts)).size - 1)));
+    transport.onRtcp = (buf) => this.onRtcp(buf);
+  }
+
+  start(): void {
+    this.loopStartMs = performance.now();
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const packets = this.recording.packets;
+    // Bounded per tick: at most one pass over the recording.
+    for (let n = 0; n < packets.length; n++) {
+      const p = packets[this.index]!;
+      if (p.atMs > now - this.loopStartMs) return;
+      this.send(p, now);
+      if (++this.index === packets.length) this.restart(now);
+    }
+  }
+
+  private send(p: Recording['packets'][number], now: number): void {
+    const rel = this.loopTs + p.ts;
+    const ts = (this.tsBase + rel) >>> 0;
+    this.lastRelTs = rel;
+    const header = new RtpHeader({ payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: ts, ssrc: this.ssrc, marker: p.marker });
+    this.seq = (this.seq + 1) & 0xffff;
+    this.transport.sendRtp(header, Buffer.from(p.payload, 'base64'));
+    this.packetsSent++;
+    if (p.marker) {
+      this.sendTimes.set(ts, now);
+      if (this.sendTimes.size > SEND_TIMES_KEPT) this.sendTimes.delete(this.sendTimes.keys().next().value!);
+    }
+  }
+
+  /** Back to the recording's first packet (a keyframe), timestamps going on from the last one sent. */
+  private restart(now: number): void {
+    this.index = 0;
+    this.loopTs = this.lastRelTs + this.frameTicks;
+    this.loopStartMs = now;
+  }
+
+  private onRtcp(buf: Buffer): void {
+    for (let at = 0; at + 4 <= buf.length;) {
+      const fmt = buf[at]! & 0x1f;
+      const pt = buf[at + 1]!;
+      if (pt === PT_PSFB && (fmt === FMT_PLI || fmt === FMT_FIR)) {
+        this.keyframeRequests++;
+        const now = performance.now();
+        if (now - this.lastRestartMs >= KEYFRAME_DEBOUNCE_MS) {
+          this.lastRestartMs = now;
+          this.restart(now);
+        }
+      }
+      at += (buf.readUInt16BE(at + 2) + 1) * 4;
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BudgetError, loadBudgets, parseBudgets, sfuBenchBudgets, verifySources, type SfuBenchBudgets } from '../../src/k6/budgets.js';
+import type { SfuStep } from '../../src/bench/sfu-step.js';
+import { judgeStep, describeCrossed } from '../../src/bench/step-judgement.js';
+import { KneeSearch, findKnee, type KneeResult } from '../../src/bench/knee-search.js';
+import { compareWithBaseline } from '../../src/bench/baseline.js';
+import { stepFromCall } from '../../src/bench/step-from-call.js';
+import type { SyntheticCallResult } from '../../src/bench/synthetic-call.js';
+
+const budgets: SfuBenchBudgets = sfuBenchBudgets(loadBudgets());
+
+/** A step of a conference of 4 (12 consumers a room) on an SFU whose worker costs `perConsumer` of its core per consumer. */
+const step = (level: number, over: Partial<SfuStep> = {}): SfuStep => ({
+  level, consumers: level * 12, workerCpu: 0.1, loss: 0.001, delayP50Ms: 2, delayP95Ms: 8, generatorCpu: 0.3, packets: 5000, silentConsumers: 0, ...over,
+});
+
+/**
+ * A recorded-like SFU: CPU grows with consumers; past 85 % of its core queues build (delay) and past 95 % packets drop.
+ * The generator costs `genPerConsumer` of its core per consumer.
+ */
+const sfu = (perConsumer: number, genPerConsumer = 0.002) => async (level: number): Promise<SfuStep> => {
+  const consumers = level * 12;
+  const cpu = Math.min(1, consumers * perConsumer);
+  return {
+    level, consumers, workerCpu: cpu,
+    loss: cpu > 0.95 ? 0.04 : 0.002,
+    delayP50Ms: 2 + (cpu > 0.85 ? 30 : 0),
+    delayP95Ms: 6 + (cpu > 0.85 ? 80 : 0),
+    generatorCpu: consumers * genPerConsumer,
+    packets: consumers * 300,
+    silentConsumers: 0,
+  };
+};
+
+const PLAN = { levels: [1, 2, 4, 8, 16, 32] };
+
+describe('the SFU benchmark budgets (fixtures/budgets.yaml benches.sfu)', () => {
+  it('are loaded and validated: loss ≤ 1 %, forwarding delay p95 ≤ 50 ms, worker CPU ≤ 90 %; generator at most 70 %', () => {
+    expect(budgets.knee.map((b) => `${b.metric} ${b.stat}${b.op}${b.value}`)).toEqual([
+      'sc_sfu_receiver_loss rate<=0.01', 'sc_sfu_forward_delay p(95)<=50', 'sc_sfu_worker_cpu value<=0.9',
+    ]);
+    expect(budgets.generatorCpuMax).toBe(0.7);
+    expect(budgets.baselineTolerance).toBeGreaterThan(0);
+  });
+
+  const file = (sfu: unknown) => JSON.stringify({ version: 1, scenarios: {}, benches: { sfu } });
+  const kneeBudget = (over: Record<string, unknown> = {}) => ({
+    metric: 'sc_sfu_receiver_loss', stat: 'rate', op: '<=', value: 0.01, unit: 'ratio',
+    source: { file: '002_x.txt', line: 478, section: 's', quote: 'q' }, ...over,
+  });
+  it.each([
+    ['a metric the step does not have', { knee: [kneeBudget({ metric: 'http_req_failed' })], generatorCpuMax: 0.7, baselineTolerance: 0.1 }, /benches\.sfu\.knee\[0\]\.metric: must be one of the SFU step's measurements/],
+    ['a stat the metric does not have', { knee: [kneeBudget({ metric: 'sc_sfu_forward_delay', stat: 'p(99)', unit: 'ms', value: 50 })], generatorCpuMax: 0.7, baselineTolerance: 0.1 }, /benches\.sfu\.knee\[0\]\.stat: sc_sfu_forward_delay has p\(50\), p\(95\)/],
+    ['a generator limit above one core', { knee: [kneeBudget()], generatorCpuMax: 1.5, baselineTolerance: 0.1 }, /benches\.sfu\.generatorCpuMax: must be a share of one core/],
+    ['no knee budget', { knee: [], generatorCpuMax: 0.7, baselineTolerance: 0.1 }, /benches\.sfu\.knee: needs at least one budget/],
+    ['a misspelt field', { knee: [kneeBudget()], generatorCpuMax: 0.7, baselineTolerence: 0.1 }, /benches\.sfu/],
+  ])('refuse %s, naming the field', (_what, sfuDoc, message) => {
+    expect(() => parseBudgets(file(sfuDoc), 'b.yaml')).toThrow(BudgetError);
+    expect(() => parseBudgets(file(sfuDoc), 'b.yaml')).toThrow(message);
+  });
+
+  it('their audit quotes are checked like every budget\'s', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sch-audit-'));
+    writeFileSync(join(dir, '002_x.txt'), 'one\nq\n');
+    const at = (line: number) => parseBudgets(file({ knee: [kneeBudget({ source: { file: '002_x.txt', line, section: 's', quote: 'q' } })], generatorCpuMax: 0.7, baselineTolerance: 0.1 }), 'b.yaml');
+    expect(verifySources(at(2), dir)).toEqual([]);
+    expect(verifySources(at(1), dir)).toEqual(['benches.sfu.knee[0]: 002_x.txt:1 does not read "q" (it reads "one")']);
+  });
+
+  it('a budgets file without them is named when the benchmark asks', () => {
+    expect(() => sfuBenchBudgets(parseBudgets(file(undefined).replace(',"benches":{}', ''), 'b.yaml'), 'b.yaml')).toThrow(/b\.yaml: no benches\.sfu budgets/);
+  });
+});
+
+describe('a step is judged: evidence first, then the knee budgets', () => {
+  it('within every budget: good', () => {
+    expect(judgeStep(step(1), budgets)).toEqual({ kind: 'good' });
+  });
+
+  it.each([
+    ['loss above 1 %', { loss: 0.011 }, 'sc_sfu_receiver_loss rate 0.011 (budget <= 0.01)'],
+    ['delay p95 above 50 ms', { delayP95Ms: 51 }, 'sc_sfu_forward_delay p(95) 51 (budget <= 50)'],
+    ['worker CPU above 90 %', { workerCpu: 0.93 }, 'sc_sfu_worker_cpu value 0.93 (budget <= 0.9)'],
+  ])('%s: past the knee, naming the budget and the value', (_what, over, says) => {
+    const j = judgeStep(step(1, over), budgets);
+    expect(j.kind).toBe('past-knee');
+    expect(j.kind === 'past-knee' && describeCrossed(j.crossed)).toBe(says);
+  });
+
+  it('exactly at a limit is still within it', () => {
+    expect(judgeStep(step(1, { loss: 0.01, delayP95Ms: 50, workerCpu: 0.9 }), budgets)).toEqual({ kind: 'good' });
+  });
+
+  it.each([
+    ['the generator saturated, even with loss and delay past the knee', { generatorCpu: 0.85, loss: 0.2, delayP95Ms: 300 }, /generator saturated \(85 % of its core > 70 %\)/],
+    ["the generator's CPU not measured", { generatorCpu: null }, /generator's CPU was not measured/],
+    ['no media at all', { packets: 0, loss: 0 }, /no media arrived/],
+    ['a consumer that got nothing', { silentConsumers: 2 }, /2 of 12 consumers received nothing/],
+    ['a measurement a budget needs missing', { delayP95Ms: null }, /sc_sfu_forward_delay p\(95\): not measured/],
+    ['a measurement that is not a number', { workerCpu: Number.NaN }, /sc_sfu_worker_cpu value: not measured/],
+  ])('%s: INCONCLUSIVE', (_what, over, reason) => {
+    const j = judgeStep(step(1, over), budgets);
+    expect(j.kind).toBe('inconclusive');
+    expect(j.kind === 'inconclusive' && j.reason).toMatch(reason);
+  });
+});
+
+describe('the knee search: step up to the first bad step, then bisect', () => {
+  it('finds the knee and bisects to adjacent levels; capacity is the last good step\'s consumers', async () => {
+    // 0.0025 of a core per consumer: 85 % at 340 consumers, i.e. level 28 is the last good one (336 consumers).
+    const r = await findKnee(new KneeSearch(PLAN, budgets), sfu(0.0025, 0.0005));
+    expect(r.status).toBe('knee');
+    if (r.status !== 'knee') return;
+    expect(r.steps.filter((s) => s.phase === 'step-up').map((s) => s.step.level)).toEqual([1, 2, 4, 8, 16, 32]);
+    expect(r.steps.filter((s) => s.phase === 'bisect').map((s) => s.step.level)).toEqual([24, 28, 30, 29]);
+    expect(r.lastGood?.level).toBe(28);
+    expect(r.firstBad.level).toBe(29);
+    expect(r.capacity).toBe(336);
+    expect(r.bisection).toEqual({ complete: true });
+  });
+
+  it('the same SFU at twice the cost per consumer (the seeded duplicate consumers) has about half the capacity', async () => {
+    const base = await findKnee(new KneeSearch(PLAN, budgets), sfu(0.0025, 0.0005));
+    const slow = await findKnee(new KneeSearch(PLAN, budgets), sfu(0.005, 0.0005));
+    expect(slow.status === 'knee' && slow.capacity).toBe(168);
+    expect(compareWithBaseline(slow, base, budgets.baselineTolerance)).toMatchObject({ verdict: 'FAIL', reason: expect.stringMatching(/168 consumers now, 336 in the baseline/) });
+    expect(compareWithBaseline(base, base, budgets.baselineTolerance).verdict).toBe('PASS');
+    expect(compareWithBaseline(base, slow, budgets.baselineTolerance).verdict).toBe('PASS');
+  });
+
+  it('a knee at the very first level bisects down to level 1, and below it the capacity is 0', async () => {
+    const r = await findKnee(new KneeSearch({ levels: [4, 8] }, budgets), sfu(0.1));
+    expect(r.steps.map((s) => s.step.level)).toEqual([4, 2, 1]);
+    expect(r).toMatchObject({ status: 'knee', capacity: 0, lastGood: null, firstBad: { level: 1 } });
+  });
+
+  it('a generator that saturates before the SFU makes the search INCONCLUSIVE, never a knee, keeping the lower bound', async () => {
+    // The generator costs 0.005 of its core a consumer: 70 % at 140 consumers, long before the SFU's knee.
+    const r = await findKnee(new KneeSearch(PLAN, budgets), sfu(0.0025, 0.005));
+    expect(r.status).toBe('inconclusive');
+    if (r.status !== 'inconclusive') return;
+    expect(r.reason).toMatch(/^level 16 \(192 consumers\): the generator saturated/);
+    expect(r.atLeast).toBe(96);
+    expect(r.steps.map((s) => s.step.level)).toEqual([1, 2, 4, 8, 16]);
+  });
+
+  it('a saturated generator during the bisection stops it: the knee stands within the wider bracket, said so', async () => {
+    const measure = sfu(0.0025, 0.0005);
+    const r = await findKnee(new KneeSearch(PLAN, budgets), async (level) => ({ ...(await measure(level)), ...(level === 28 ? { generatorCpu: 0.9 } : {}) }));
+    expect(r).toMatchObject({ status: 'knee', capacity: 288, lastGood: { level: 24 }, firstBad: { level: 32 } });
+    expect(r.status === 'knee' && r.bisection).toEqual({ complete: false, reason: expect.stringMatching(/^level 28 \(336 consumers\): the generator saturated/) });
+  });
+
+  it('every level within the budgets: no knee, capacity at least the last step', async () => {
+    const r = await findKnee(new KneeSearch({ levels: [1, 2, 3] }, budgets), sfu(0.001));
+    expect(r).toMatchObject({ status: 'no-knee', atLeast: 36 });
+  });
+
+  it('recorded steps are checked against what was asked; a bad plan is refused', () => {
+    const s = new KneeSearch(PLAN, budgets);
+    expect(s.next()).toBe(1);
+    expect(s.next()).toBe(1);
+    expect(() => s.record(step(2))).toThrow(/recorded level 2, asked 1/);
+    expect(() => new KneeSearch({ levels: [] }, budgets)).toThrow(/at least one level/);
+    expect(() => new KneeSearch({ levels: [2, 2] }, budgets)).toThrow(/must increase/);
+    expect(() => new KneeSearch({ levels: [0, 2] }, budgets)).toThrow(/integer ≥ 1/);
+    expect(() => s.result()).toThrow(/not over/);
+  });
+
+  it('a measuring function that never ends the search is bounded', async () => {
+    await expect(findKnee(new KneeSearch({ levels: [1, 2, 3, 4] }, budgets), async (l) => step(l), 2)).rejects.toThrow(/within 2 steps/);
+  });
+});
+
+describe('--baseline: capacity down by more than the tolerance FAILs', () => {
+  const knee = (capacity: number): KneeResult => ({ status: 'knee', capacity, lastGood: null, firstBad: step(1), bisection: { complete: true }, steps: [] });
+  const noKnee = (atLeast: number): KneeResult => ({ status: 'no-knee', atLeast, lastGood: step(1), steps: [] });
+  const inconclusive: KneeResult = { status: 'inconclusive', reason: 'level 4 (48 consumers): the generator saturated', atLeast: 24, steps: [] };
+
+  it.each([
+    ['a drop beyond the tolerance', 'FAIL', knee(80), knee(100)],
+    ['a drop within the tolerance', 'PASS', knee(90), knee(100)],
+    ['exactly at the tolerance', 'PASS', knee(85), knee(100)],
+    ['more capacity', 'PASS', knee(140), knee(100)],
+    ['a knee below the baseline\'s lower bound by more than the tolerance', 'FAIL', knee(50), noKnee(100)],
+    ['a knee near the baseline\'s lower bound: the baseline may have been far higher', 'INCONCLUSIVE', knee(120), noKnee(100)],
+    ['no knee, its lower bound reaching the baseline', 'PASS', noKnee(100), knee(100)],
+    ['no knee, stopping below the baseline', 'INCONCLUSIVE', noKnee(40), knee(100)],
+    ['neither run found its knee', 'INCONCLUSIVE', noKnee(100), noKnee(100)],
+    ['this run inconclusive', 'INCONCLUSIVE', inconclusive, knee(100)],
+    ['the baseline inconclusive', 'INCONCLUSIVE', knee(100), inconclusive],
+  ] as const)('%s: %s', (_what, verdict, cur, base) => {
+    expect(compareWithBaseline(cur, base, 0.15).verdict).toBe(verdict);
+  });
+
+  it('says both numbers and why', () => {
+    expect(compareWithBaseline(knee(80), knee(100), 0.15).reason).toBe('capacity down by more than 15 %: 80 consumers now, 100 in the baseline (tolerance 15 %)');
+    expect(compareWithBaseline(inconclusive, knee(100), 0.15).reason).toMatch(/this run found no capacity \(level 4 \(48 consumers\): the generator saturated\)/);
+    expect(() => compareWithBaseline(knee(1), knee(1), 1.5)).toThrow(/tolerance/);
+  });
+});
+
+describe('a measured synthetic call as a step', () => {
+  const call: SyntheticCallResult = {
+    consumers: 12, silentConsumers: 0, packets: 4000, expected: 4010, lost: 10, loss: 10 / 4010, jitterP95Ms: 3, delayP50Ms: 1.2, delayP95Ms: 4,
+    delaySamples: 800, generatorCpu: 0.2, workerCpu: 0.05, unannouncedPackets: 0, unannouncedRatio: 0, keyframeRequests: 1, errors: [],
+  };
+  it('carries its measurements into the judgement', () => {
+    expect(stepFromCall(3, call)).toEqual({ level: 3, consumers: 12, workerCpu: 0.05, loss: 10 / 4010, delayP50Ms: 1.2, delayP95Ms: 4, generatorCpu: 0.2, packets: 4000, silentConsumers: 0 });
+    expect(judgeStep(stepFromCall(3, call), budgets)).toEqual({ kind: 'good' });
+  });
+  it('a silent consumer, an unmeasured worker or no delay samples: INCONCLUSIVE, never good', () => {
+    expect(judgeStep(stepFromCall(3, { ...call, silentConsumers: 1 }), budgets)).toMatchObject({ kind: 'inconclusive', reason: '1 of 12 consumers received nothing' });
+    expect(judgeStep(stepFromCall(3, { ...call, workerCpu: null }), budgets)).toMatchObject({ kind: 'inconclusive', reason: expect.stringMatching(/sc_sfu_worker_cpu value: not measured/) });
+    expect(judgeStep(stepFromCall(3, { ...call, delayP95Ms: null, delaySamples: 0 }), budgets)).toMatchObject({ kind: 'inconclusive', reason: expect.stringMatching(/sc_sfu_forward_delay p\(95\): not measured/) });
+  });
+});
