@@ -25,6 +25,7 @@ import { z } from 'zod';
 import type { FaultRecord, Sample } from '../results/model.js';
 import type { FaultEvent } from '../results/fault-events.js';
 import { ExperimentError, formatIssues, validateExperiment, type Experiment } from './spec.js';
+import { readJsonLines } from '../util/jsonl.js';
 import { EXPOSURES } from './calibration.js';
 
 export const HISTORY_FILES = {
@@ -224,24 +225,7 @@ export function appendObservation(dir: string, s: Sample): void {
 
 /** Every observation; a line cut short by a crash is skipped, any other bad line names the file and line. */
 export function readObservations(dir: string): Sample[] {
-  const path = join(dir, HISTORY_FILES.observations);
-  if (!existsSync(path)) return [];
-  const lines = readFileSync(path, 'utf8').split('\n');
-  const out: Sample[] = [];
-  lines.forEach((l, i) => {
-    if (l.trim() === '') return;
-    let v: unknown;
-    try {
-      v = JSON.parse(l);
-    } catch {
-      if (i === lines.length - 1) return; // the last line, cut short
-      throw new HistoryError(`${path}:${i + 1}: not valid JSON`);
-    }
-    const r = SampleSchema.safeParse(v);
-    if (!r.success) throw new HistoryError(formatIssues(`${path}:${i + 1}`, r.error.issues));
-    out.push(r.data);
-  });
-  return out;
+  return readJsonLines(join(dir, HISTORY_FILES.observations), SampleSchema, (where, p) => new HistoryError(typeof p === 'string' ? `${where}: ${p}` : formatIssues(where, p.issues)));
 }
 
 const HistorySchema = z.record(z.string(), z.array(z.string()));

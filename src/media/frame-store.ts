@@ -5,9 +5,10 @@
  * and whether that tile was frozen at the capture). Lines are appended as pictures are taken; a line cut short by
  * a crash is skipped on reading, any other bad line names the file and line.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonLines } from '../util/jsonl.js';
 
 export const FRAME_FILES = { index: 'frames.jsonl', dir: 'frames' } as const;
 
@@ -52,22 +53,5 @@ export class FrameStore {
 
 /** Every picture line of a workload's folder ([] when it took none). */
 export function readFrameLines(workloadDir: string): FrameLine[] {
-  const path = join(workloadDir, FRAME_FILES.index);
-  if (!existsSync(path)) return [];
-  const lines = readFileSync(path, 'utf8').split('\n');
-  const out: FrameLine[] = [];
-  lines.forEach((l, i) => {
-    if (l.trim() === '') return;
-    let v: unknown;
-    try {
-      v = JSON.parse(l);
-    } catch {
-      if (i === lines.length - 1) return; // the last line, cut short
-      throw new FrameStoreError(`${path}:${i + 1}: not valid JSON`);
-    }
-    const r = FrameLineSchema.safeParse(v);
-    if (!r.success) throw new FrameStoreError(`${path}:${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.') || '(line)'}: ${x.message}`).join('; ')}`);
-    out.push(r.data);
-  });
-  return out;
+  return readJsonLines(join(workloadDir, FRAME_FILES.index), FrameLineSchema, (where, p) => new FrameStoreError(`${where}: ${typeof p === 'string' ? p : p.issues.map((x) => `${x.path.join('.') || '(line)'}: ${x.message}`).join('; ')}`));
 }
