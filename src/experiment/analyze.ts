@@ -24,12 +24,18 @@ import { derivePhases } from './phases.js';
 import { HISTORY_FILES, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir, workloadLog, workloadSampleFiles } from './history.js';
 import { readMetricKinds } from '../k6/metric-kinds.js';
 import type { Experiment } from './spec.js';
+import { METRICS_UP, PROCESS_CPU, PROCESS_FDS, PROCESS_RSS, observedServiceNames } from './server-observer.js';
+import { SERVER_METRIC } from './prometheus-text.js';
 
 /** 1 s windows up to 10 minutes, then at most ~600 windows: memory stays bounded on long soaks. */
 export const windowMsFor = (durationS: number): number => Math.max(1000, Math.ceil(durationS / 600) * 1000);
 
 /** The runner's observations and their kinds. */
-const OBSERVATION_KINDS: Record<string, MetricKind> = { sc_path_rtt: 'trend', sc_target_connections: 'gauge', sc_proxy_bytes: 'gauge', sc_generator_busy: 'trend', sc_generator_cores: 'trend', sc_generator_starved: 'trend' };
+const OBSERVATION_KINDS: Record<string, MetricKind> = {
+  sc_path_rtt: 'trend', sc_target_connections: 'gauge', sc_proxy_bytes: 'gauge', sc_generator_busy: 'trend', sc_generator_cores: 'trend', sc_generator_starved: 'trend',
+  // The target's own view (server-observer.ts): a scrape answered or not; readings as trends (exact mean, percentiles).
+  [METRICS_UP]: 'rate', [SERVER_METRIC]: 'trend', [PROCESS_RSS]: 'trend', [PROCESS_FDS]: 'trend', [PROCESS_CPU]: 'trend',
+};
 
 /** Default series for the report, plus everything hypotheses and calibration read. */
 export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): SeriesSelector[] {
@@ -65,6 +71,11 @@ export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): Serie
     }
   }
   for (const h of e.hypotheses) for (const s of selectorsOf(h)) add(s);
+  // Each observed service: whether its /metrics answered, and (embedded) its processes' memory, files and CPU.
+  for (const service of observedServiceNames(e)) {
+    add({ metric: METRICS_UP, tags: { service } });
+    if (e.target.kind === 'embedded') for (const metric of [PROCESS_RSS, PROCESS_FDS, PROCESS_CPU]) add({ metric, tags: { service } });
+  }
   for (const d of proxyDeps) {
     add({ metric: 'sc_path_rtt', tags: { dep: d } });
     add({ metric: 'sc_target_connections', tags: { proxy: d } });
