@@ -71,10 +71,11 @@ export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): Serie
     }
   }
   for (const h of e.hypotheses) for (const s of selectorsOf(h)) add(s);
-  // Each observed service: whether its /metrics answered, and (embedded) its processes' memory, files and CPU.
+  // Each observed service: whether its /metrics answered, and (embedded) its resident memory. Its open files, CPU and
+  // /metrics series stay in the history for the hypotheses that name them (a report of every one would bury the rest).
   for (const service of observedServiceNames(e)) {
     add({ metric: METRICS_UP, tags: { service } });
-    if (e.target.kind === 'embedded') for (const metric of [PROCESS_RSS, PROCESS_FDS, PROCESS_CPU]) add({ metric, tags: { service } });
+    if (e.target.kind === 'embedded') add({ metric: PROCESS_RSS, tags: { service } });
   }
   for (const d of proxyDeps) {
     add({ metric: 'sc_path_rtt', tags: { dep: d } });
