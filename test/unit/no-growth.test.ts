@@ -59,12 +59,17 @@ describe('no-growth (SOAK-MEMORY)', () => {
   it('INCONCLUSIVE: flat but too short to tell, saying how long it would need; and with too few readings', () => {
     const r = judge(90, () => 100);
     expect(r.verdict, r.evidence).toBe('INCONCLUSIVE');
-    expect(r.evidence).toMatch(/too short to tell; a run of about (\d+ min|[\d.]+ h) would tell/);
+    expect(r.evidence).toMatch(/the interval holds the budget, too short to tell; a run of about (\d+ min|[\d.]+ h) would tell/);
     const none = judge(600, () => null);
     expect(none.verdict).toBe('INCONCLUSIVE');
     expect(none.evidence).toMatch(/0 bins with readings of sc_process_rss_mib\{service=chat\}/);
-    // A steady leak inside a short run is still seen when it dwarfs the noise.
+    // A steady leak inside a short run is still seen when it dwarfs the noise; a level that shrinks for sure is no growth.
     expect(judge(90, (s) => 100 + (3600 * s) / 3600).verdict).toBe('FAIL');
+    expect(judge(90, (s) => 200 - (3600 * s) / 3600).verdict).toBe('PASS');
+    // A warm-up that leaves too little of the phase: how long a phase would give the readings.
+    const short = judge(70, () => 100, { warmupS: 65 });
+    expect(short.verdict).toBe('INCONCLUSIVE');
+    expect(short.evidence).toMatch(/5 bins with readings .* \(need 8\); too short: a phase of at least 73 s would give them/);
   });
 
   it('a bigger budget passes a short flat run; the kind is read from an experiment file', () => {

@@ -6,10 +6,10 @@
  * rather than raw readings, so a GC's saw-tooth does not pass for independent evidence).
  * The budget is a share of the steady-state level per hour (default 5 %: 4 MiB/h on an 80 MiB service):
  *   FAIL          the interval's lower bound exceeds the budget: it grows, for sure, faster than allowed
- *   INCONCLUSIVE  the interval is wider than ± the budget (a growth at twice the budget could hide in it): the run is
- *                 too short to tell, and the evidence says how long it would need (the half-width of a slope's
- *                 interval shrinks as T^-3/2 with evenly spaced readings); or too few readings
- *   PASS          otherwise: no growth beyond the budget shown, by a run long enough to have shown one twice as large
+ *   PASS          the interval's upper bound is within the budget: it does not, for sure (a level that shrinks too)
+ *   INCONCLUSIVE  the interval holds the budget: the run is too short to tell, and the evidence says about how long
+ *                 it would need (the half-width of a slope's interval shrinks as T^-3/2 with evenly spaced readings);
+ *                 or too few readings after the warm-up
  */
 import { z } from 'zod';
 import type { SeriesSelector } from '../../results/model.js';
@@ -84,18 +84,24 @@ export function evaluateNoGrowth(h: NoGrowthHypothesis, i: EvaluationInput): Kin
       if (s.count > 0 && s.mean !== undefined) points.push({ h: (t + binMs / 2 - from) / 3_600_000, v: s.mean });
     }
     const cut = `after a warm-up of ${duration(warmMs / 1000)}`;
-    if (points.length < h.minPoints) return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: null, evidence: `${p.id}: ${points.length} bins with readings of ${label(h.select)} ${cut} (need ${h.minPoints})` };
+    if (points.length < h.minPoints) {
+      // Bins are at least 1 s: a phase of warm-up + minPoints seconds of readings is the least that gives them.
+      const atLeast = judgedMs >= h.minPoints * 1000 ? '' : `; too short: a phase of at least ${duration(warmMs / 1000 + h.minPoints)} would give them`;
+      return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: null, evidence: `${p.id}: ${points.length} bins with readings of ${label(h.select)} ${cut} (need ${h.minPoints})${atLeast}` };
+    }
     const tr = trendOf(points);
     if (!tr) return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: null, evidence: `${p.id}: no trend to fit ${cut}` };
     const budget = h.budgetPerHour * tr.mean;
     const half = (tr.high - tr.low) / 2;
     const said = `${p.id}: ${f1(tr.slope)} ${h.unit}/h [95 % ${f1(tr.low)}, ${f1(tr.high)}] over ${duration(judgedMs / 1000)} ${cut} (${tr.n} bins, steady level ${f1(tr.mean)} ${h.unit}; budget ${f1(budget)} ${h.unit}/h)`;
     if (tr.low > budget) return { phase: p.id, verdict: 'FAIL' as const, observed: tr.slope, evidence: `${said}: grows faster than the budget` };
-    if (half > budget) {
-      const needS = (judgedMs / 1000) * (half / budget) ** (2 / 3) + warmMs / 1000;
-      return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: tr.slope, evidence: `${said}: the interval is wider than ± the budget, too short to tell; a run of about ${duration(needS)} would tell` };
-    }
-    return { phase: p.id, verdict: 'PASS' as const, observed: tr.slope, evidence: `${said}: no growth beyond the budget` };
+    if (tr.high <= budget) return { phase: p.id, verdict: 'PASS' as const, observed: tr.slope, evidence: `${said}: no growth beyond the budget` };
+    // The interval holds the budget: it would exclude it once its half-width is below the slope's distance to the
+    // budget (if the slope stays where it is); a slope on the budget itself never decides.
+    const gap = Math.abs(budget - tr.slope);
+    const needS = gap > 0 ? (judgedMs / 1000) * (half / gap) ** (2 / 3) + warmMs / 1000 : Infinity;
+    const need = Number.isFinite(needS) && needS < 30 * 86_400 ? `a run of about ${duration(needS)} would tell` : 'a slope this close to the budget takes a much longer run to tell';
+    return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: tr.slope, evidence: `${said}: the interval holds the budget, too short to tell; ${need}` };
   });
   return { expected, ...foldPhases(h.phase, results) };
 }
