@@ -145,3 +145,14 @@ describe('ServerObserver', () => {
     expect([15, 86, 150, 300, 7200].map(scrapeIntervalMs)).toEqual([1000, 1000, 3000, 5000, 5000]);
   });
 });
+
+describe('an external target', () => {
+  it('names the services whose /metrics it cannot reach (their checks are INCONCLUSIVE); none for an embedded target', async () => {
+    const { loadExperiment } = await import('../../src/experiment/load.js');
+    const { externalRun } = await import('../../src/experiment/external.js');
+    const e = await loadExperiment('baseline');
+    expect(externalRun(e, {}).notApplied).toEqual([]);
+    const ext = externalRun(e, { externalTarget: { baseUrl: 'http://127.0.0.1:8080', videoUrl: 'http://127.0.0.1:8083' } });
+    expect(ext.notApplied).toContain("server observation of auth, chat, storage (only the gateway's /metrics and the video service's can be reached; their checks are INCONCLUSIVE)");
+  });
+});
