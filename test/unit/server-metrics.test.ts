@@ -156,3 +156,24 @@ describe('an external target', () => {
     expect(ext.notApplied).toContain("server observation of auth, chat, storage (only the gateway's /metrics and the video service's can be reached; their checks are INCONCLUSIVE)");
   });
 });
+
+describe('which series carries what, per target', () => {
+  it('the reference target\'s names, the real services\' names, and null where a target lacks the quantity', async () => {
+    const { seriesFor } = await import('../../src/experiment/server-quantities.js');
+    expect(seriesFor('sockets-held', 'reference', 'chat')).toEqual({ metric: 'sc_server', tags: { service: 'chat', metric: 'chat_ws_connections' } });
+    expect(seriesFor('sockets-held', 'secureconnect', 'chat')).toEqual({ metric: 'sc_server', tags: { service: 'chat', metric: 'chat_websocket_connections' } });
+    expect(seriesFor('resident-memory', 'secureconnect', 'gateway')?.tags?.metric).toBe('process_resident_memory_bytes');
+    expect(seriesFor('requests-rate-limited', 'reference', 'gateway')).toBeNull();
+    expect(seriesFor('sockets-held', 'reference', 'auth')).toBeNull();
+  });
+
+  it('what the reference target serves today carries its names', async () => {
+    const { QUANTITIES, seriesFor } = await import('../../src/experiment/server-quantities.js');
+    const served = new Set(parseExposition(await targetRegistry().metrics()).map((s) => s.name));
+    // The chat registry above declares chat_ws_connections; the default metrics give the process ones.
+    for (const q of QUANTITIES) {
+      const s = seriesFor(q, 'reference', 'chat');
+      if (s && ['resident-memory', 'open-files', 'sockets-held'].includes(q)) expect(served.has(s.tags!.metric!), q).toBe(true);
+    }
+  });
+});
