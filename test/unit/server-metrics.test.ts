@@ -177,3 +177,10 @@ describe('which series carries what, per target', () => {
     }
   });
 });
+
+describe('the report', () => {
+  it('labels the target\'s readings by their unit, latency trends in ms', async () => {
+    const { trendUnit } = await import('../../reports/charts.js');
+    expect(['sc_process_rss_mib', 'sc_process_fds', 'sc_process_cpu_cores', 'sc_server', 'sc_probe_duration'].map(trendUnit)).toEqual(['MiB', 'files', 'cores', 'as served', 'ms']);
+  });
+});
