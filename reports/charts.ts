@@ -137,6 +137,15 @@ function faultBands(result: RunResult, x: (ms: number) => number, T: number, ph:
   return out;
 }
 
+/** A trend's unit: milliseconds, but for the runner's readings of the target (server-observer.ts), named by their metric. */
+export function trendUnit(metric: string): string {
+  if (metric.endsWith('_mib')) return 'MiB';
+  if (metric === 'sc_process_fds') return 'files';
+  if (metric === 'sc_process_cpu_cores') return 'cores';
+  if (metric === 'sc_server') return 'as served';
+  return 'ms';
+}
+
 export function renderChart(series: Series, result: RunResult, index: number): string {
   const kind = chartKindOf(series);
   if (kind === null) return '';
@@ -147,7 +156,7 @@ export function renderChart(series: Series, result: RunResult, index: number): s
   const domainMs = Math.max(result.endedAtMs - result.startedAtMs, lastPoint, 1);
   // Widest (hollow, dotted) first: what is drawn later lies on top and leaves it showing.
   const keys = kind === 'rate' ? ['rate'] : ['p99', 'p95', 'p50'].filter((k) => series.points.some((p) => valueOf(p.stats, k, kind) !== undefined));
-  const unit = kind === 'rate' ? '%' : 'ms';
+  const unit = kind === 'rate' ? '%' : trendUnit(series.selector.metric);
   const grids = new Map(keys.map((k) => [k, onWindowGrid(series, k, kind)]));
 
   let dataMax = 0;

@@ -35,12 +35,18 @@ export const PARTICIPANT_SERIES = [
   { metric: 'sc_media_jitter', tags: { kind: 'video' } },
   { metric: 'sc_video_freeze_ms' },
 ] as const satisfies readonly SeriesSelector[];
+import { METRICS_UP, PROCESS_CPU, PROCESS_FDS, PROCESS_RSS, observedServiceNames } from './server-observer.js';
+import { SERVER_METRIC } from './prometheus-text.js';
 
 /** 1 s windows up to 10 minutes, then at most ~600 windows: memory stays bounded on long soaks. */
 export const windowMsFor = (durationS: number): number => Math.max(1000, Math.ceil(durationS / 600) * 1000);
 
 /** The runner's observations and their kinds. */
-const OBSERVATION_KINDS: Record<string, MetricKind> = { sc_path_rtt: 'trend', sc_target_connections: 'gauge', sc_proxy_bytes: 'gauge', sc_generator_busy: 'trend', sc_generator_cores: 'trend', sc_generator_starved: 'trend' };
+const OBSERVATION_KINDS: Record<string, MetricKind> = {
+  sc_path_rtt: 'trend', sc_target_connections: 'gauge', sc_proxy_bytes: 'gauge', sc_generator_busy: 'trend', sc_generator_cores: 'trend', sc_generator_starved: 'trend',
+  // The target's own view (server-observer.ts): a scrape answered or not; readings as trends (exact mean, percentiles).
+  [METRICS_UP]: 'rate', [SERVER_METRIC]: 'trend', [PROCESS_RSS]: 'trend', [PROCESS_FDS]: 'trend', [PROCESS_CPU]: 'trend',
+};
 
 /** Default series for the report, plus everything hypotheses and calibration read. */
 export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): SeriesSelector[] {
@@ -82,6 +88,12 @@ export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): Serie
     }
   }
   for (const h of e.hypotheses) for (const s of selectorsOf(h)) add(s);
+  // Each observed service: whether its /metrics answered, and (embedded) its resident memory. Its open files, CPU and
+  // /metrics series stay in the history for the hypotheses that name them (a report of every one would bury the rest).
+  for (const service of observedServiceNames(e)) {
+    add({ metric: METRICS_UP, tags: { service } });
+    if (e.target.kind === 'embedded') add({ metric: PROCESS_RSS, tags: { service } });
+  }
   for (const d of proxyDeps) {
     add({ metric: 'sc_path_rtt', tags: { dep: d } });
     add({ metric: 'sc_target_connections', tags: { proxy: d } });

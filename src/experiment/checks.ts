@@ -74,3 +74,15 @@ export function isolationChecks(faultId: string): HypothesisIn[] {
     within('upload', 'upload_api', 'the upload API (storage)', 'upload'),
   ];
 }
+
+/**
+ * METRICS-AVAILABLE, one check per service (`metrics-<service>`): before any fault, at least 90 % of the runner's
+ * scrapes of its /metrics (sc_metrics_up, server-observer.ts) answered 200 in the Prometheus text format. A scrape
+ * or two lost to a loaded machine is no missing endpoint; fewer than 5 scrapes say nothing (INCONCLUSIVE).
+ */
+export function metricsAvailable(services: readonly string[]): HypothesisIn[] {
+  return services.map((service) => ({
+    id: `metrics-${service}`, description: `Before any fault, the ${service} service serves /metrics in the Prometheus text format`, claims: ['METRICS-AVAILABLE'],
+    phase: 'baseline', select: { metric: 'sc_metrics_up', tags: { service } }, stat: 'rate', op: '>=', value: 0.9, unit: 'ratio', minAttempts: 5,
+  }));
+}

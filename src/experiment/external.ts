@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { DeploymentParamsSchema, ExternalTargetSchema, type DeploymentParams, type Experiment } from './spec.js';
+import { observedServiceNames } from './server-observer.js';
+import { selectorsOf } from '../verdicts/kinds/index.js';
 
 export type ExternalTarget = z.output<typeof ExternalTargetSchema>;
 
@@ -75,6 +77,18 @@ export function notAppliedKnobs(original: Experiment, external: boolean, o: { pr
   return out;
 }
 
+/**
+ * An external target's services the runner cannot observe (server-observer.ts knows its gateway, and its video service
+ * when named): a check of their /metrics or processes has no readings, so it is INCONCLUSIVE, and the report says why.
+ */
+export function unobservedServices(e: Experiment): string[] {
+  if (e.target.kind !== 'external') return [];
+  const known = new Set(observedServiceNames(e));
+  const named = new Set(e.hypotheses.flatMap((h) => selectorsOf(h)).filter((s) => /^sc_(metrics_up|server|process_)/.test(s.metric) && s.tags?.service !== undefined).map((s) => s.tags!.service!));
+  const missing = [...named].filter((s) => !known.has(s));
+  return missing.length ? [`server observation of ${missing.join(', ')} (only the gateway's /metrics${known.has('video') ? ' and the video service\'s' : ''} can be reached; their checks are INCONCLUSIVE)`] : [];
+}
+
 /** Everything a run against an external target changes, for the runner and the manifest. */
 export interface ExternalRun {
   experiment: Experiment;
@@ -93,7 +107,7 @@ export function externalRun(e: Experiment, o: { externalTarget?: ExternalTargetU
   const external = experiment.target.kind === 'external';
   return {
     experiment,
-    notApplied: notAppliedKnobs(e, external, o),
+    notApplied: [...notAppliedKnobs(e, external, o), ...unobservedServices(experiment)],
     ...(external ? { assumedParams: experiment.params } : {}),
   };
 }

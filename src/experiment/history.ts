@@ -7,7 +7,8 @@
  *   run.json                 how it ended: runEndMs, a run error, each workload's k6 exit and failure
  *   events.jsonl             the fault timeline as events (applied / verified / removed, with cycles): for live views
  *   observations.jsonl       the runner's own samples: path RTT through faulted proxies, the target's own
- *                            connections through them, the proxies' traffic counters (one JSON Sample a line)
+ *                            connections through them, the proxies' traffic counters, the generator's CPU, each
+ *                            service's /metrics series and processes (server-observer.ts) (one JSON Sample a line)
  *   workloads/<id>/          k6's raw samples (samples.csv.gz with metric-kinds.json beside it; samples.csv
  *                            while k6 runs or after a killed run; older runs: samples.json.gz), summary.json, k6.log (console output: the
  *                            fan-out SETUP / SENT / DELIVERY records), options.json

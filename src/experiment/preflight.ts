@@ -35,8 +35,11 @@ export const K6_BUILTIN_METRICS = [
   'ws_connecting', 'ws_msgs_received', 'ws_msgs_sent', 'ws_ping', 'ws_session_duration', 'ws_sessions',
 ] as const;
 
-/** The runner's own observations (src/experiment/observers.ts), recorded beside the workloads' samples. */
-export const OBSERVATION_METRICS = ['sc_target_connections', 'sc_proxy_bytes', 'sc_path_rtt', 'sc_path_ok'] as const;
+/** The runner's own observations (observers.ts, generator-cpu.ts, server-observer.ts), recorded beside the workloads' samples. */
+export const OBSERVATION_METRICS = [
+  'sc_target_connections', 'sc_proxy_bytes', 'sc_path_rtt', 'sc_path_ok', 'sc_generator_busy', 'sc_generator_cores', 'sc_generator_starved',
+  'sc_metrics_up', 'sc_server', 'sc_process_rss_mib', 'sc_process_fds', 'sc_process_cpu_cores',
+] as const;
 
 /** A Toxiproxy fault's earliest start, a latency toxic's: phases.ts says why. */
 export { MIN_LATENCY_FAULT_START_S, MIN_PROXY_FAULT_START_S };

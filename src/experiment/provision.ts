@@ -12,6 +12,7 @@ import { cleanupFaults, type FaultContext } from '../../chaos/index.js';
 import { checkTargetAddress, isLocalHost, isLoopbackHost, TargetRefused } from '../util/target-address.js';
 import type { Experiment } from './spec.js';
 import type { ExposureSource } from './observers.js';
+import type { ObservedService } from './server-observer.js';
 import type { RunManifest } from './history.js';
 import { runDestinations } from './external.js';
 
@@ -132,6 +133,26 @@ export class Provision {
     if (!this.lab) return [];
     this.lab.refreshState();
     return this.lab.state.processes.filter((p) => p.name === 'toxiproxy').map((p) => p.pid);
+  }
+
+  /**
+   * Whose /metrics (and, embedded, whose processes) the server observer reads: each service the reference target
+   * started, by its own port and pids; an external target's gateway, and its video service when named.
+   */
+  observedServices(): ObservedService[] {
+    if (this.e.target.kind === 'external') {
+      return [{ service: 'gateway', metricsUrl: new URL('/metrics', this.baseUrl).href }, ...(this.videoUrl ? [{ service: 'video', metricsUrl: new URL('/metrics', this.videoUrl).href }] : [])];
+    }
+    if (!this.target) return [];
+    const wanted = this.e.target.services;
+    return Object.entries(this.target.serviceUrls).filter(([service]) => !wanted || (wanted as string[]).includes(service)).map(([service, url]) => ({
+      service, metricsUrl: `${url}/metrics`,
+      pids: () => {
+        if (!this.lab) return [];
+        this.lab.refreshState();
+        return this.lab.state.processes.filter((p) => p.name === `target-${service}-${TARGET_INSTANCE}`).map((p) => p.pid);
+      },
+    }));
   }
 
   /** The embedded target's processes now (re-read: a process fault may have restarted one). */

@@ -34,6 +34,7 @@ import { derivePhases } from './phases.js';
 import { FaultTimeline, type TimelineEntry } from './timeline.js';
 import { PathObserver } from './observers.js';
 import { GeneratorCpuMonitor, idleCores } from './generator-cpu.js';
+import { ServerObserver, scrapeIntervalMs } from './server-observer.js';
 import { capacityProblem } from './generator-capacity.js';
 import { Provision, RunRefused, checkRunTarget } from './provision.js';
 import { createGenerators, deleteGenerators, takeAddresses, type Generator } from '../lab/generator-net.js';
@@ -185,6 +186,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   let generatorPool: Generator[] | null = null;
   let observer: PathObserver | null = null;
   let generatorCpu: GeneratorCpuMonitor | null = null;
+  let serverObserver: ServerObserver | null = null;
   let runEndMs = Date.now();
   let error: string | undefined;
   const stopWork = new AbortController();
@@ -352,6 +354,11 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     generatorCpu = new GeneratorCpuMonitor({ record: (s) => appendObservation(dir, s) });
     generatorCpu.start();
 
+    // ---- the target's own view: each service's /metrics and processes (server-observer.ts), from an address of its own
+    const scrapeFrom = await prov.sourceAddress(sources++);
+    serverObserver = new ServerObserver({ services: prov.observedServices(), record: (s) => appendObservation(dir, s), log, intervalMs: scrapeIntervalMs(e.durationS), ...(scrapeFrom ? { localAddress: scrapeFrom } : {}) });
+    serverObserver.start();
+
     // ---- observers: the target's own connections through each faulted proxy, and path probes from 4 s before the first fault
     if (prov.lab && proxyDeps.length > 0) {
       const firstFaultS = Math.min(...entries.map((f) => f.startS));
@@ -383,6 +390,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       clearInterval(progressTimer);
       observer?.stop();
       generatorCpu.stop();
+      serverObserver.stop();
       stopWork.abort();
       await timeline.rollbackAll();
       runEndMs = Date.now();
@@ -425,6 +433,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     o.signal?.removeEventListener('abort', onAbort);
     observer?.stop();
     generatorCpu?.stop();
+    serverObserver?.stop();
     await timeline?.rollbackAll().catch(() => undefined);
     if (generatorLab) await deleteGenerators(generatorLab).catch((err: Error) => log(`generators: ${err.message}`));
     await prov.down();

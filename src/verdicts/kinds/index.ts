@@ -5,12 +5,13 @@
 import { z } from 'zod';
 import type { SeriesSelector } from '../../results/model.js';
 import type { EvaluationInput, KindResult } from '../common.js';
+import { NoGrowthSchema, evaluateNoGrowth, noGrowthSelectors, type NoGrowthHypothesis } from './no-growth.js';
 import { NothingLostSchema, evaluateNothingLost, nothingLostSelectors, type NothingLostHypothesis } from './nothing-lost.js';
 import { OutcomesSchema, evaluateOutcomes, outcomesSelectors, type OutcomesHypothesis } from './outcomes.js';
 import { RecoversSchema, evaluateRecovers, recoversSelectors, type RecoversHypothesis } from './recovers.js';
 import { ThresholdSchema, evaluateThreshold, thresholdSelectors, type ThresholdHypothesis } from './threshold.js';
 
-export type Hypothesis = ThresholdHypothesis | OutcomesHypothesis | RecoversHypothesis | NothingLostHypothesis;
+export type Hypothesis = ThresholdHypothesis | OutcomesHypothesis | RecoversHypothesis | NothingLostHypothesis | NoGrowthHypothesis;
 
 interface Kind<H extends Hypothesis> {
   selectors(h: H): SeriesSelector[];
@@ -22,6 +23,7 @@ const KINDS: { [K in Hypothesis['kind']]: Kind<Extract<Hypothesis, { kind: K }>>
   outcomes: { selectors: outcomesSelectors, evaluate: evaluateOutcomes },
   recovers: { selectors: recoversSelectors, evaluate: evaluateRecovers },
   'nothing-lost': { selectors: nothingLostSelectors, evaluate: evaluateNothingLost },
+  'no-growth': { selectors: noGrowthSelectors, evaluate: evaluateNoGrowth },
 };
 
 /** Each kind's own schema (experiment validation names a field of another kind in a kind-less hypothesis). */
@@ -30,10 +32,11 @@ export const HYPOTHESIS_KINDS = [
   { kind: 'outcomes', schema: OutcomesSchema },
   { kind: 'recovers', schema: RecoversSchema },
   { kind: 'nothing-lost', schema: NothingLostSchema },
+  { kind: 'no-growth', schema: NoGrowthSchema },
 ] as const;
 
 /** `kind` picks the schema, so an error names the field of that kind. */
-const ByKind = z.discriminatedUnion('kind', [ThresholdSchema.extend({ kind: z.literal('threshold') }), OutcomesSchema, RecoversSchema, NothingLostSchema]);
+const ByKind = z.discriminatedUnion('kind', [ThresholdSchema.extend({ kind: z.literal('threshold') }), OutcomesSchema, RecoversSchema, NothingLostSchema, NoGrowthSchema]);
 
 /** A hypothesis of any kind; without `kind` it is a threshold (the common case in experiment files). */
 export const HypothesisSchema = z.preprocess((v) => (typeof v === 'object' && v !== null && !('kind' in v) ? { ...v, kind: 'threshold' } : v), ByKind);
@@ -46,4 +49,4 @@ export function evaluateKind(h: Hypothesis, i: EvaluationInput): KindResult {
   return (KINDS[h.kind] as Kind<Hypothesis>).evaluate(h, i);
 }
 
-export type { ThresholdHypothesis, OutcomesHypothesis, RecoversHypothesis, NothingLostHypothesis };
+export type { ThresholdHypothesis, OutcomesHypothesis, RecoversHypothesis, NothingLostHypothesis, NoGrowthHypothesis };

@@ -1,0 +1,78 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { Lab } from '../../src/lab/lab.js';
+import { HARNESS_ROOT } from '../../src/lab/paths.js';
+import { loadExperiment } from '../../src/experiment/load.js';
+import { runExperiment } from '../../src/experiment/runner.js';
+import type { Experiment } from '../../src/experiment/spec.js';
+import { readObservations } from '../../src/experiment/history.js';
+import type { RunResult } from '../../src/results/model.js';
+import { testLab } from './helpers.js';
+
+/**
+ * The target's own view during a run (server-observer.ts): each service's /metrics and processes as samples, and
+ * the claims judged from them against the reference target.
+ */
+let lab: Lab;
+const runsDir = join(HARNESS_ROOT, 'reports', 'runs', `itest-soak-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+
+beforeAll(async () => {
+  lab = await testLab();
+  mkdirSync(runsDir, { recursive: true });
+});
+
+const explain = (r: RunResult) => `${r.error ?? ''}\n${r.hypotheses.map((h) => `${h.id}: ${h.verdict} — ${h.evidence}`).join('\n')}`;
+
+describe('server-side observation', () => {
+  it('METRICS-AVAILABLE on the baseline experiment (as-built): a service without the route FAILs it, the four that serve it PASS; their series and processes are samples', async () => {
+    const r = await runExperiment({ experiment: await loadExperiment('baseline'), profile: 'as-built', labName: lab.name, runsDir, targetEnv: { SC_TEST_NO_METRICS: 'gateway' } });
+    const h = (id: string) => r.hypotheses.find((x) => x.id === id)!;
+    expect(r.error, explain(r)).toBeUndefined();
+    expect(h('metrics-gateway'), explain(r)).toMatchObject({ verdict: 'FAIL', observed: 0 });
+    for (const s of ['auth', 'chat', 'video', 'storage']) expect(h(`metrics-${s}`), explain(r)).toMatchObject({ verdict: 'PASS', observed: 1 });
+    expect(r.claims.find((c) => c.id === 'METRICS-AVAILABLE')).toMatchObject({ verdict: 'FAIL', asExpected: false });
+    // The series as the services serve them (prom-client, their own service label kept aside), one reading a second.
+    const obs = readObservations(join(runsDir, r.runId));
+    const ws = obs.filter((s) => s.metric === 'sc_server' && s.tags.service === 'chat' && s.tags.metric === 'chat_ws_connections');
+    expect(ws.length).toBeGreaterThanOrEqual(10);
+    expect(ws[0]!.tags.exported_service).toBe('chat-service');
+    expect(obs.some((s) => s.metric === 'sc_server' && s.tags.service === 'gateway')).toBe(false);
+    // Every service's processes, from /proc: resident memory in the phase table.
+    for (const service of ['gateway', 'auth', 'chat', 'video', 'storage']) {
+      const rss = r.phaseTable.find((x) => x.label === `sc_process_rss_mib{service=${service}}` && x.phase === 'baseline')!.stats;
+      expect(rss.count, service).toBeGreaterThanOrEqual(10);
+      expect(rss.mean!, service).toBeGreaterThan(20);
+      const fds = obs.filter((s) => s.metric === 'sc_process_fds' && s.tags.service === service);
+      expect(fds.length, service).toBeGreaterThanOrEqual(10);
+      expect(fds[0]!.value, service).toBeGreaterThan(5);
+    }
+    const perScrape = obs.filter((s) => s.metric === 'sc_server').length / obs.filter((s) => s.metric === 'sc_metrics_up' && s.value === 1).length;
+    console.log(`server metrics: ${perScrape.toFixed(0)} series a scrape; ${obs.length} observations in ${r.endedAtMs - r.startedAtMs} ms`);
+  }, 150_000);
+
+  it('SOAK-MEMORY on an accelerated soak (70 s): chat keeping every message FAILs, a service without a leak PASSes, a warm-up that leaves a few seconds is too short to tell', async () => {
+    const shipped = await loadExperiment('soak-memory');
+    // Accelerated: a leak of 256 KiB a message at 5 messages/s (~4.5 GiB/h) against a budget of 100 % of the steady level per hour.
+    const rss = (service: string, extra: object) => ({ kind: 'no-growth' as const, id: `rss-${service}`, description: 'd', claims: ['SOAK-MEMORY'], select: { metric: 'sc_process_rss_mib', tags: { service } }, ...extra });
+    const e: Experiment = {
+      ...shipped, durationS: 70,
+      hypotheses: [
+        ...shipped.hypotheses.filter((h) => h.id === 'rss-chat' || h.id === 'rss-auth').map((h) => ({ ...h, budgetPerHour: 1 })),
+        // Too short: a warm-up of 75 s leaves a few seconds of the run (70 s of load, its warm-up and drain).
+        { ...rss('gateway', { budgetPerHour: 1 }), id: 'rss-gateway-short', phase: 'run', warmupS: 75, minPoints: 8, unit: 'MiB', role: 'check' as const, expected: { audited: 'INCONCLUSIVE' as const } },
+      ] as Experiment['hypotheses'],
+    };
+    const r = await runExperiment({ experiment: e, profile: 'audited', labName: lab.name, runsDir, targetEnv: { SC_TEST_RETAIN_MESSAGE_BYTES: String(256 * 1024) } });
+    const h = (id: string) => r.hypotheses.find((x) => x.id === id)!;
+    expect(r.error, explain(r)).toBeUndefined();
+    expect(h('rss-chat'), explain(r)).toMatchObject({ verdict: 'FAIL' });
+    expect(h('rss-chat').evidence).toMatch(/grows faster than the budget/);
+    expect(h('rss-chat').observed!).toBeGreaterThan(1000);
+    expect(h('rss-auth'), explain(r)).toMatchObject({ verdict: 'PASS' });
+    expect(h('rss-gateway-short'), explain(r)).toMatchObject({ verdict: 'INCONCLUSIVE' });
+    expect(h('rss-gateway-short').evidence).toMatch(/too short: a phase of at least 83 s would give them/);
+    expect(r.claims.find((c) => c.id === 'SOAK-MEMORY')).toMatchObject({ verdict: 'FAIL' });
+    console.log(explain(r));
+  }, 150_000);
+});
