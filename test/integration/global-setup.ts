@@ -6,19 +6,13 @@ import { Lab } from '../../src/lab/lab.js';
 export const TEST_LAB = process.env.SCH_TEST_LAB ?? 'itest';
 export const TEST_BASE_PORT = Number(process.env.SCH_TEST_BASE_PORT ?? 23000);
 
-/** The experiment lane (vitest.config.ts) runs beside the other: a lab of its own, 1000 ports further. */
-export function laneLab(project: string): { name: string; basePort: number } {
-  return project === 'integration-experiments' ? { name: `${TEST_LAB}-x`, basePort: TEST_BASE_PORT + 1000 } : { name: TEST_LAB, basePort: TEST_BASE_PORT };
-}
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
-  const { name, basePort } = laneLab(project.name);
-  await Lab.up({ name, basePort, onProgress: (l) => process.stderr.write(`[lab ${name}] ${l}\n`) });
-  process.stderr.write(`[lab ${name}] test lab up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  project.provide('labName', name);
+  await Lab.up({ name: TEST_LAB, basePort: TEST_BASE_PORT, onProgress: (l) => process.stderr.write(`[lab] ${l}\n`) });
+  process.stderr.write(`[lab] test lab up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  project.provide('labName', TEST_LAB);
   return async () => {
-    await Lab.down(name);
+    await Lab.down(TEST_LAB);
   };
 }
 
