@@ -8,7 +8,7 @@ export const LatencyAttributes = z.object({
 }).strict();
 export type LatencyAttributes = z.infer<typeof LatencyAttributes>;
 
-/** Delay data by latency ± jitter ms. Verified: median RTT of 5 probes minus the baseline ≈ latency. */
+/** Delay data by latency ± jitter ms. Verified: median RTT of 5 probes minus the baseline's floor ≈ latency. */
 export const latencyToxic: ToxicKind<LatencyAttributes> = {
   type: 'latency',
   attributes: LatencyAttributes,
