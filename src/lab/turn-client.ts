@@ -175,6 +175,21 @@ function errorOf(m: StunMessage): { code: number; reason: string } | null {
   return { code: (e[2]! & 0x7) * 100 + e[3]!, reason: e.subarray(4).toString('utf8') };
 }
 
+/**
+ * The long-term-credential handshake both allocations start with: an unauthenticated Allocate must be answered
+ * 401 with REALM and NONCE; the message-integrity key is MD5(username:realm:password) (RFC 5389 §15.4).
+ */
+async function allocateChallenge(t: Transport, o: { username: string; password: string }): Promise<{ realm: Buffer; nonce: Buffer; key: Buffer }> {
+  const tid = randomBytes(12);
+  const challenge = await t.request(encode(METHOD.ALLOCATE, tid, [[ATTR.REQUESTED_TRANSPORT, Buffer.from([17, 0, 0, 0])]]), tid);
+  const err = errorOf(challenge);
+  if (!err || err.code !== 401) throw new Error(`TURN Allocate without credentials: expected 401, got ${err ? err.code : 'success'}`);
+  const realm = challenge.attrs.get(ATTR.REALM);
+  const nonce = challenge.attrs.get(ATTR.NONCE);
+  if (!realm || !nonce) throw new Error('TURN 401 without REALM/NONCE');
+  return { realm, nonce, key: createHash('md5').update(`${o.username}:${realm.toString()}:${o.password}`).digest() };
+}
+
 /** Allocate a relay (401 challenge, then authenticated request), then release it with a zero-lifetime Refresh. */
 export async function turnAllocate(o: TurnAllocateOptions): Promise<TurnAllocation> {
   const timeoutMs = o.timeoutMs ?? 5000;
@@ -182,14 +197,7 @@ export async function turnAllocate(o: TurnAllocateOptions): Promise<TurnAllocati
   const udpTransportAttr = Buffer.from([17, 0, 0, 0]);
   try {
     const started = performance.now();
-    const tid1 = randomBytes(12);
-    const challenge = await t.request(encode(METHOD.ALLOCATE, tid1, [[ATTR.REQUESTED_TRANSPORT, udpTransportAttr]]), tid1);
-    const err1 = errorOf(challenge);
-    if (!err1 || err1.code !== 401) throw new Error(`TURN Allocate without credentials: expected 401, got ${err1 ? err1.code : 'success'}`);
-    const realm = challenge.attrs.get(ATTR.REALM);
-    const nonce = challenge.attrs.get(ATTR.NONCE);
-    if (!realm || !nonce) throw new Error('TURN 401 without REALM/NONCE');
-    const key = createHash('md5').update(`${o.username}:${realm.toString()}:${o.password}`).digest();
+    const { realm, nonce, key } = await allocateChallenge(t, o);
     const authAttrs: [number, Buffer][] = [[ATTR.USERNAME, Buffer.from(o.username)], [ATTR.REALM, realm], [ATTR.NONCE, nonce]];
     const tid2 = randomBytes(12);
     const res = await t.request(encode(METHOD.ALLOCATE, tid2, [[ATTR.REQUESTED_TRANSPORT, udpTransportAttr], ...authAttrs], key), tid2);
@@ -249,15 +257,10 @@ export async function turnHold(o: Omit<TurnAllocateOptions, 'transport'> & { lif
   const t = udpTransport(o.host, o.port, timeoutMs);
   const udpTransportAttr = Buffer.from([17, 0, 0, 0]);
   try {
-    const tid1 = randomBytes(12);
-    const challenge = await t.request(encode(METHOD.ALLOCATE, tid1, [[ATTR.REQUESTED_TRANSPORT, udpTransportAttr]]), tid1);
-    const err1 = errorOf(challenge);
-    if (!err1 || err1.code !== 401) throw new Error(`TURN Allocate without credentials: expected 401, got ${err1 ? err1.code : 'success'}`);
-    const realm = challenge.attrs.get(ATTR.REALM);
-    let nonce = challenge.attrs.get(ATTR.NONCE);
-    if (!realm || !nonce) throw new Error('TURN 401 without REALM/NONCE');
-    const key = createHash('md5').update(`${o.username}:${realm.toString()}:${o.password}`).digest();
-    const auth = (): [number, Buffer][] => [[ATTR.USERNAME, Buffer.from(o.username)], [ATTR.REALM, realm], [ATTR.NONCE, nonce!]];
+    const first = await allocateChallenge(t, o);
+    const { realm, key } = first;
+    let nonce = first.nonce;
+    const auth = (): [number, Buffer][] => [[ATTR.USERNAME, Buffer.from(o.username)], [ATTR.REALM, realm], [ATTR.NONCE, nonce]];
     const tid2 = randomBytes(12);
     const res = await t.request(encode(METHOD.ALLOCATE, tid2, [[ATTR.REQUESTED_TRANSPORT, udpTransportAttr], [ATTR.LIFETIME, lifetimeAttr(o.lifetimeSeconds)], ...auth()], key), tid2);
     const err2 = errorOf(res);
