@@ -16,6 +16,8 @@ const SEND_TIMES_KEPT = 1024;
 const PT_PSFB = 206;
 const FMT_PLI = 1;
 const FMT_FIR = 4;
+const PT_RTPFB = 205;
+const FMT_NACK = 1;
 
 export class RtpReplaySender {
   private timer: NodeJS.Timeout | null = null;
@@ -30,7 +32,13 @@ export class RtpReplaySender {
   /** Send time (performance.now()) of each frame's last packet, by its RTP timestamp as sent. */
   readonly sendTimes = new Map<number, number>();
   packetsSent = 0;
+  /** RTP payload bytes sent (what the SFU takes in, headers and SRTP aside). */
+  bytesSent = 0;
   keyframeRequests = 0;
+  /** NACK feedback messages the SFU sent (each asks for lost packets again; this sender does not resend). */
+  nacks = 0;
+  /** The recording's payloads, decoded once (not per packet sent). */
+  private readonly payloads: Buffer[];
   private readonly frameTicks: number;
 
   constructor(private readonly recording: Recording, private readonly transport: SyntheticTransport, readonly ssrc: number, private readonly payloadType: number) {
@@ -38,6 +46,7 @@ export class RtpReplaySender {
     const span = p[p.length - 1]!.ts - p[0]!.ts;
     // One frame interval past the last frame, so a loop does not repeat a timestamp.
     this.frameTicks = Math.max(1, Math.round(span / Math.max(1, new Set(p.map((x) => x.ts)).size - 1)));
+    this.payloads = p.map((x) => Buffer.from(x.payload, 'base64'));
     transport.onRtcp = (buf) => this.onRtcp(buf);
   }
 
@@ -64,8 +73,10 @@ export class RtpReplaySender {
     this.lastRelTs = rel;
     const header = new RtpHeader({ payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: ts, ssrc: this.ssrc, marker: p.marker });
     this.seq = (this.seq + 1) & 0xffff;
-    this.transport.sendRtp(header, Buffer.from(p.payload, 'base64'));
+    const payload = this.payloads[this.index]!;
+    this.transport.sendRtp(header, payload);
     this.packetsSent++;
+    this.bytesSent += payload.length;
     if (p.marker) {
       this.sendTimes.set(ts, now);
       if (this.sendTimes.size > SEND_TIMES_KEPT) this.sendTimes.delete(this.sendTimes.keys().next().value!);
@@ -83,6 +94,7 @@ export class RtpReplaySender {
     for (let at = 0; at + 4 <= buf.length;) {
       const fmt = buf[at]! & 0x1f;
       const pt = buf[at + 1]!;
+      if (pt === PT_RTPFB && fmt === FMT_NACK) this.nacks++;
       if (pt === PT_PSFB && (fmt === FMT_PLI || fmt === FMT_FIR)) {
         this.keyframeRequests++;
         const now = performance.now();

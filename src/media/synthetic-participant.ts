@@ -37,6 +37,18 @@ export interface SyntheticParticipantOptions {
   log?: (line: string) => void;
 }
 
+/** SRTP's authentication tag (AES_CM_128_HMAC_SHA1_80), after the payload. */
+const SRTP_TAG = 10;
+
+/** An SRTP packet's payload length: the header (CSRCs, extension) and the tag off, padding too. */
+function rtpPayloadLength(buf: Buffer): number {
+  let header = 12 + (buf[0]! & 0x0f) * 4;
+  if (buf[0]! & 0x10 && buf.length >= header + 4) header += 4 + buf.readUInt16BE(header + 2) * 4;
+  const end = buf.length - SRTP_TAG;
+  const padding = buf[0]! & 0x20 ? buf[end - 1]! : 0;
+  return Math.max(0, end - header - padding);
+}
+
 export interface ConsumedStream {
   consumerId: string;
   producerId: string;
@@ -56,6 +68,8 @@ export class SyntheticParticipant {
   /** Packets of SSRCs no consumer of this participant announced, by SSRC. */
   readonly unannounced = new Map<number, number>();
   readonly errors: string[] = [];
+  /** RTP payload bytes of the consumed streams (header and SRTP tag off: what a browser's getStats counts). */
+  payloadBytes = 0;
   private pending: SfuProducerNotice[] = [];
   private consuming: Promise<void> = Promise.resolve();
   private closed = false;
@@ -163,6 +177,7 @@ export class SyntheticParticipant {
       return;
     }
     s.stats.add(buf.readUInt16BE(2), buf.readUInt32BE(4), (buf[1]! & 0x80) !== 0, arrivalMs);
+    this.payloadBytes += rtpPayloadLength(buf);
     if (this.o.record) {
       try {
         this.o.record(this.recv!.decryptRtp(buf), arrivalMs);
@@ -170,6 +185,11 @@ export class SyntheticParticipant {
         this.error(e);
       }
     }
+  }
+
+  /** RTP bytes received on the receive transport (as they arrived, SRTP included): the SFU's egress to this participant. */
+  get bytesReceived(): number {
+    return this.recv?.bytesIn ?? 0;
   }
 
   /** Each consumed stream's window since the last take(). */
