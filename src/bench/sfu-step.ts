@@ -22,6 +22,34 @@ export interface SfuStep {
   packets: number;
   /** Consumers that got nothing during the step: a loss their sequence numbers cannot show. */
   silentConsumers: number;
+  // What else a step shows (the report's curve and table), never judged:
+  /** Rooms of the shape in place, and the consumers they should carry. */
+  rooms?: number;
+  wantedConsumers?: number;
+  /** 95th percentile over consumers of the RFC 3550 interarrival jitter, ms. */
+  jitterP95Ms?: number | null;
+  /** The SFU's ingress (what the senders sent) and egress (what the receivers got) on the wire, kbit/s. */
+  bitrateInKbps?: number | null;
+  bitrateOutKbps?: number | null;
+  /** The egress's RTP payload of the consumed streams alone (what a browser's getStats counts as bytesReceived), kbit/s. */
+  payloadOutKbps?: number | null;
+  /** RTCP feedback the senders got from the SFU, per second: NACKs and keyframe requests (PLI / FIR). */
+  nackPerS?: number | null;
+  pliPerS?: number | null;
+  /** How late the generator's event loop ran its timers over the window, 95th and 99th percentile, ms. */
+  generatorLagP95Ms?: number | null;
+  generatorLagP99Ms?: number | null;
+  /** Share of the window the SFU worker was runnable but waiting for its core (/proc/<pid>/schedstat); null: not read. */
+  workerWait?: number | null;
+  /** Share of the worker's core busy with anything (the worker, the kernel's packet work, anyone else); null: not read. */
+  workerCoreBusy?: number | null;
+  /** Packets of SSRCs no consumer announced (the SFU sending what nobody asked for). */
+  unannouncedPackets?: number;
+  /** Seconds to reach the step's rooms and consumers; the measured window's length. */
+  joinS?: number;
+  windowS?: number;
+  /** The participants' first errors, if any. */
+  errors?: string[];
 }
 
 /** The step fields a knee budget may name, as metric → stat → field. */

@@ -32,3 +32,40 @@ export function workerCpuSeconds(servicePid: number): Map<number, number> {
   }
   return out;
 }
+
+/** What the benchmark reads of the worker at a step's start and end (cumulative, seconds). */
+export interface WorkerReading {
+  cpuS: number;
+  /** Time runnable but waiting for a CPU (/proc/<pid>/schedstat, second field). */
+  waitS: number;
+  /** The worker's core from /proc/stat: busy and total time (null: not pinned to one core). */
+  core: { busyS: number; totalS: number } | null;
+}
+
+/** The workers of `servicePid` summed, and `core`'s counters; null when no worker is found. */
+export function readWorker(servicePid: number, core: number | null): WorkerReading | null {
+  const cpu = workerCpuSeconds(servicePid);
+  if (cpu.size === 0) return null;
+  let waitS = 0;
+  for (const pid of cpu.keys()) {
+    try {
+      waitS += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return { cpuS: [...cpu.values()].reduce((a, b) => a + b, 0), waitS, core: core === null ? null : coreTimes(core) };
+}
+
+/** One CPU's busy and total time from /proc/stat (idle and iowait are not busy). */
+function coreTimes(core: number): { busyS: number; totalS: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${core} `));
+    if (!line) return null;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busyS: (total - f[3]! - f[4]!) / TICKS, totalS: total / TICKS };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Measures the SFU at a load level (rooms of one shape) with synthetic participants: rooms are added or
+ * closed to reach the level (rooms already in place stay: a step adds load, it does not rebuild it), every
+ * consumer is waited for, the load settles for `warmupS`, then for `windowS` the receivers' RTP windows, the
+ * SFU's ingress and egress on the wire, the senders' RTCP feedback, this process's CPU (the generator) and the
+ * SFU worker's CPU are read. The result is one SfuStep; what was not measured is null, never a default.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { CallApi, CallUser } from '../media/call-api.js';
+import type { Recording } from '../media/rtp-recording.js';
+import type { RtpReplaySender } from '../media/rtp-replay-sender.js';
+import { quantile } from '../media/rtp-stream-stats.js';
+import { seatsOf, type RoomShape } from './room-shape.js';
+import type { SfuStep } from './sfu-step.js';
+import type { WorkerReading } from './sfu-worker-cpu.js';
+import { SyntheticRoom, type RoomCounters } from './synthetic-room.js';
+
+export interface SyntheticStepRunnerOptions {
+  api: CallApi;
+  origin: string;
+  recording: Recording;
+  shape: RoomShape;
+  /** Registered users, at least one a seat of the shape (every room seats the same users). */
+  users: CallUser[];
+  warmupS: number;
+  windowS: number;
+  /** The SFU worker's counters so far (CPU, run-queue wait, its core's busy time); null: not measurable (an external target). */
+  readWorker: () => WorkerReading | null;
+  /** Rooms joined side by side while a step adds load. */
+  joinConcurrency?: number;
+  /** How long every consumer of a step may take to be set up. */
+  consumersTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class SyntheticStepRunner {
+  private readonly rooms: SyntheticRoom[] = [];
+  private readonly senders = new Map<string, RtpReplaySender>();
+  private readonly seats;
+  private made = 0;
+
+  constructor(private readonly o: SyntheticStepRunnerOptions) {
+    this.seats = seatsOf(o.shape);
+    if (o.users.length < this.seats.length) throw new Error(`a ${o.shape.kind} room needs ${this.seats.length} users (got ${o.users.length})`);
+  }
+
+  get roomCount(): number {
+    return this.rooms.length;
+  }
+
+  /** Add or close rooms until `rooms` are in place; a room that fails to join is closed and the error thrown. */
+  async setRooms(rooms: number): Promise<void> {
+    while (this.rooms.length > rooms) this.rooms.pop()!.close();
+    const concurrency = Math.max(1, this.o.joinConcurrency ?? 4);
+    while (this.rooms.length < rooms) {
+      const batch = Array.from({ length: Math.min(concurrency, rooms - this.rooms.length) }, () => new SyntheticRoom({
+        api: this.o.api, origin: this.o.origin, recording: this.o.recording, seats: this.seats, users: this.o.users,
+        senders: this.senders, label: `r${this.made++}`, ...(this.o.log ? { log: this.o.log } : {}),
+      }));
+      this.rooms.push(...batch);
+      await Promise.all(batch.map((r) => r.join()));
+    }
+  }
+
+  /** Hold `level` rooms and measure them. */
+  async measure(level: number): Promise<SfuStep> {
+    const joinStart = performance.now();
+    await this.setRooms(level);
+    const want = this.rooms.reduce((n, r) => n + r.wantedConsumers, 0);
+    const deadline = Date.now() + (this.o.consumersTimeoutMs ?? 30_000);
+    const have = () => this.rooms.reduce((n, r) => n + r.consumers, 0);
+    while (have() < want && Date.now() < deadline) await sleep(100);
+    if (have() < want) this.o.log?.(`level ${level}: only ${have()} of ${want} consumers set up`);
+    const joinS = (performance.now() - joinStart) / 1000;
+    await sleep(this.o.warmupS * 1000);
+    for (const r of this.rooms) r.take();
+    const c0 = this.sum();
+    const cpu0 = process.cpuUsage();
+    const w0 = this.o.readWorker();
+    // The generator's own event loop: a receiver stamps a packet's arrival when its callback runs, so a loop that
+    // lagged adds its lag to the forwarding delay measured.
+    const lag = monitorEventLoopDelay({ resolution: 5 });
+    lag.enable();
+    const t0 = performance.now();
+    await sleep(this.o.windowS * 1000);
+    const wallS = (performance.now() - t0) / 1000;
+    lag.disable();
+    const cpu = process.cpuUsage(cpu0);
+    const w1 = this.o.readWorker();
+    const c1 = this.sum();
+    const windows = this.rooms.flatMap((r) => r.take());
+    const packets = windows.reduce((n, w) => n + w.received, 0);
+    const expected = windows.reduce((n, w) => n + w.expected, 0);
+    const lost = windows.reduce((n, w) => n + w.lost, 0);
+    const delays = windows.flatMap((w) => w.delaysMs);
+    const errors = this.rooms.flatMap((r) => r.errors);
+    const kbps = (bytes: number) => (bytes * 8) / 1000 / wallS;
+    return {
+      level,
+      consumers: windows.length,
+      workerCpu: w0 && w1 ? (w1.cpuS - w0.cpuS) / wallS : null,
+      workerWait: w0 && w1 ? (w1.waitS - w0.waitS) / wallS : null,
+      workerCoreBusy: w0?.core && w1?.core ? (w1.core.busyS - w0.core.busyS) / Math.max(1e-9, w1.core.totalS - w0.core.totalS) : null,
+      loss: expected > 0 ? lost / expected : null,
+      delayP50Ms: quantile(delays, 0.5),
+      delayP95Ms: quantile(delays, 0.95),
+      generatorCpu: (cpu.user + cpu.system) / 1e6 / wallS,
+      // Lateness past the sampling timer's own 5 ms period.
+      generatorLagP95Ms: lag.count > 0 ? Math.max(0, lag.percentile(95) / 1e6 - 5) : null,
+      generatorLagP99Ms: lag.count > 0 ? Math.max(0, lag.percentile(99) / 1e6 - 5) : null,
+      packets,
+      silentConsumers: windows.filter((w) => w.received === 0).length,
+      rooms: this.rooms.length,
+      wantedConsumers: want,
+      jitterP95Ms: quantile(windows.map((w) => w.jitterMs), 0.95),
+      bitrateInKbps: kbps(c1.bytesIn - c0.bytesIn),
+      bitrateOutKbps: kbps(c1.bytesOut - c0.bytesOut),
+      payloadOutKbps: kbps(c1.payloadOut - c0.payloadOut),
+      nackPerS: (c1.nacks - c0.nacks) / wallS,
+      pliPerS: (c1.keyframeRequests - c0.keyframeRequests) / wallS,
+      unannouncedPackets: c1.unannounced,
+      joinS,
+      windowS: wallS,
+      errors: errors.slice(0, 10),
+    };
+  }
+
+  private sum(): RoomCounters {
+    const c: RoomCounters = { bytesIn: 0, bytesOut: 0, payloadOut: 0, nacks: 0, keyframeRequests: 0, unannounced: 0 };
+    for (const r of this.rooms) {
+      const x = r.counters();
+      c.bytesIn += x.bytesIn;
+      c.bytesOut += x.bytesOut;
+      c.payloadOut += x.payloadOut;
+      c.nacks += x.nacks;
+      c.keyframeRequests += x.keyframeRequests;
+      c.unannounced += x.unannounced;
+    }
+    return c;
+  }
+
+  close(): void {
+    while (this.rooms.length) this.rooms.pop()!.close();
+  }
+}
