@@ -11,7 +11,7 @@ import type { SfuStep } from './sfu-step.js';
 import { judgeStep, type StepJudgement } from './step-judgement.js';
 
 export interface KneePlan {
-  /** The step-up's load levels (rooms), strictly increasing, each ≥ 1. */
+  /** The step-up's load levels (rooms), strictly increasing, each ≥ 1; extend() may add more while stepping up. */
   levels: number[];
 }
 
@@ -57,19 +57,34 @@ export class KneeSearch {
   private inconclusive: string | null = null;
   private asked: number | null = null;
 
-  constructor(private readonly plan: KneePlan, private readonly budgets: SfuBenchBudgets) {
-    const l = plan.levels;
-    if (l.length === 0) throw new Error('a knee plan needs at least one level');
-    l.forEach((v, i) => {
+  private readonly levels: number[];
+
+  constructor(plan: KneePlan, private readonly budgets: SfuBenchBudgets) {
+    if (plan.levels.length === 0) throw new Error('a knee plan needs at least one level');
+    this.levels = [];
+    this.extend(plan.levels);
+  }
+
+  /** Every planned level was measured good: the step-up would end here (no knee) unless extend() adds levels. */
+  get planExhausted(): boolean {
+    return this.phase === 'step-up' && this.asked === null && this.index >= this.levels.length;
+  }
+
+  /** More step-up levels, above the last planned one (the benchmark re-plans as it learns what the generator costs). */
+  extend(levels: readonly number[]): void {
+    if (this.phase !== 'step-up') throw new Error('levels can only be added while stepping up');
+    for (const v of levels) {
+      const i = this.levels.length;
       if (!Number.isInteger(v) || v < 1) throw new Error(`plan level ${i} must be an integer ≥ 1 (got ${v})`);
-      if (i > 0 && v <= l[i - 1]!) throw new Error(`plan levels must increase (level ${i}: ${v} after ${l[i - 1]})`);
-    });
+      if (i > 0 && v <= this.levels[i - 1]!) throw new Error(`plan levels must increase (level ${i}: ${v} after ${this.levels[i - 1]})`);
+      this.levels.push(v);
+    }
   }
 
   /** The level to measure next, or null when the search is over. Asking again before record() gives the same level. */
   next(): number | null {
     if (this.asked !== null) return this.asked;
-    if (this.phase === 'step-up') this.asked = this.plan.levels[this.index] ?? null;
+    if (this.phase === 'step-up') this.asked = this.levels[this.index] ?? null;
     else if (this.phase === 'bisect') {
       const lo = this.lastGood?.level ?? 0;
       const hi = this.firstBad!.level;
@@ -106,6 +121,11 @@ export class KneeSearch {
       }
     }
     return judgement;
+  }
+
+  /** The search is between its last good and first bad level. */
+  get bisecting(): boolean {
+    return this.phase === 'bisect';
   }
 
   get done(): boolean {

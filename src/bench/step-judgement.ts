@@ -31,10 +31,21 @@ const HOLDS: Record<BudgetOp, (v: number, limit: number) => boolean> = {
 
 const pct = (share: number): string => `${(share * 100).toFixed(0)} %`;
 
+export const DEFAULT_WORKER_WAIT_MAX = 0.05;
+export const DEFAULT_GENERATOR_LAG_MAX_MS = 25;
+
 export function judgeStep(step: SfuStep, budgets: SfuBenchBudgets): StepJudgement {
   if (step.generatorCpu === null || !Number.isFinite(step.generatorCpu)) return { kind: 'inconclusive', reason: "the generator's CPU was not measured" };
   if (step.generatorCpu > budgets.generatorCpuMax) {
     return { kind: 'inconclusive', reason: `the generator saturated (${pct(step.generatorCpu)} of its core > ${pct(budgets.generatorCpuMax)})` };
+  }
+  const waitMax = budgets.workerWaitMax ?? DEFAULT_WORKER_WAIT_MAX;
+  if (step.workerWait !== undefined && step.workerWait !== null && step.workerWait > waitMax) {
+    return { kind: 'inconclusive', reason: `the SFU worker waited for its core ${pct(step.workerWait)} of the step (> ${pct(waitMax)}): other work ran there` };
+  }
+  const lagMax = budgets.generatorLagMaxMs ?? DEFAULT_GENERATOR_LAG_MAX_MS;
+  if (step.generatorLagP99Ms !== undefined && step.generatorLagP99Ms !== null && step.generatorLagP99Ms > lagMax) {
+    return { kind: 'inconclusive', reason: `the generator's event loop ran ${step.generatorLagP99Ms.toFixed(0)} ms late (p99 > ${lagMax} ms): its receivers stamped arrivals late by as much` };
   }
   if (step.packets <= 0) return { kind: 'inconclusive', reason: 'no media arrived at the receivers' };
   if (step.silentConsumers > 0) return { kind: 'inconclusive', reason: `${step.silentConsumers} of ${step.consumers} consumers received nothing` };

@@ -54,6 +54,10 @@ export interface SfuBenchBudgets {
   generatorCpuMax: number;
   /** `--baseline`: a capacity lower than the baseline's by more than this share fails. */
   baselineTolerance: number;
+  /** A step where the SFU worker waited for its core more than this share of the window is INCONCLUSIVE (default 0.05). */
+  workerWaitMax?: number;
+  /** A step where the generator's event loop was late by more than this (p99, ms) is INCONCLUSIVE (default 25). */
+  generatorLagMaxMs?: number;
 }
 
 export interface BudgetsFile {
@@ -131,7 +135,11 @@ const SfuBenchSchema = z.object({
   generatorCpuMax: share('must be a share of one core, 0..1'),
   /** `--baseline`: a capacity lower than the baseline's by more than this share fails. */
   baselineTolerance: share('must be a share, 0..1'),
-}, mapping('must be a mapping with knee, generatorCpuMax, baselineTolerance')).strict();
+  /** A step where the SFU worker waited for its core more than this share of the window says nothing about the SFU alone. */
+  workerWaitMax: share('must be a share of the window, 0..1').optional(),
+  /** A step where the generator's event loop was late by more than this (p99, ms) measured its own delay. */
+  generatorLagMaxMs: z.number(says('must be milliseconds')).positive(says('must be positive')).optional(),
+}, mapping('must be a mapping with knee, generatorCpuMax, baselineTolerance (workerWaitMax, generatorLagMaxMs optional)')).strict();
 
 /** fixtures/budgets.yaml (schemas/budgets.schema.json is generated from this). */
 export const BudgetsFileSchema = z.object({

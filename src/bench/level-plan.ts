@@ -1,0 +1,55 @@
+/**
+ * The search range, from what the generator was measured to cost: two calibration steps give its CPU as a fixed
+ * part plus a part per consumer; the largest level is the one whose predicted generator CPU stays within
+ * `headroom` of its budget (so the generator never saturates before the SFU does, as far as a line predicts),
+ * and the step-up doubles up to it. Pure: unit-tested on recorded steps.
+ */
+import type { SfuStep } from './sfu-step.js';
+
+export interface GeneratorCost {
+  fixed: number;
+  perConsumer: number;
+}
+
+/** A line through two steps' (consumers, generator CPU); the slope never below a small positive floor. */
+export function generatorCost(a: SfuStep, b: SfuStep): GeneratorCost {
+  if (a.generatorCpu === null || b.generatorCpu === null) throw new Error('a calibration step without the generator\'s CPU');
+  if (b.consumers <= a.consumers) throw new Error(`calibration steps need more consumers in the second (${a.consumers} then ${b.consumers})`);
+  const perConsumer = Math.max(1e-5, (b.generatorCpu - a.generatorCpu) / (b.consumers - a.consumers));
+  return { perConsumer, fixed: Math.max(0, b.generatorCpu - perConsumer * b.consumers) };
+}
+
+export interface LevelPlanOptions {
+  cost: GeneratorCost;
+  consumersPerRoom: number;
+  generatorCpuMax: number;
+  /** Share of the generator's budget the plan may reach (default 0.9). */
+  headroom?: number;
+  /** A cap of the user's (--max-rooms). */
+  maxRooms?: number;
+}
+
+export function planLevels(o: LevelPlanOptions): { maxRooms: number; levels: number[] } {
+  const budget = o.generatorCpuMax * (o.headroom ?? 0.9) - o.cost.fixed;
+  const byGenerator = Math.floor(budget / o.cost.perConsumer / o.consumersPerRoom);
+  const maxRooms = Math.max(1, Math.min(byGenerator, o.maxRooms ?? Infinity));
+  const levels: number[] = [];
+  for (let l = 1; l < maxRooms; l *= 2) levels.push(l);
+  levels.push(maxRooms);
+  return { maxRooms, levels };
+}
+
+/**
+ * When every planned level was good: more levels, doubling from the last, as far as the generator's cost — now
+ * measured on the last two good steps, at real load — predicts it stays within its budget; then the largest
+ * level that does, if between. Empty: the generator cannot drive more (the search ends without a knee).
+ */
+export function moreLevels(o: { lastGood: [SfuStep, SfuStep]; consumersPerRoom: number; generatorCpuMax: number; headroom?: number; maxRooms?: number }): number[] {
+  const [a, b] = o.lastGood;
+  const cost = generatorCost(a, b);
+  const limit = planLevels({ cost, consumersPerRoom: o.consumersPerRoom, generatorCpuMax: o.generatorCpuMax, ...(o.headroom !== undefined ? { headroom: o.headroom } : {}), ...(o.maxRooms !== undefined ? { maxRooms: o.maxRooms } : {}) }).maxRooms;
+  const out: number[] = [];
+  for (let l = b.level * 2; l < limit; l *= 2) out.push(l);
+  if (limit > b.level) out.push(limit);
+  return out;
+}

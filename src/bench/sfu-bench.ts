@@ -1,0 +1,85 @@
+/**
+ * The SFU capacity benchmark's flow, over any step measurer (synthetic participants on a real SFU, or recorded
+ * steps in a test): calibrate the generator's cost on two small levels, plan the search range from it
+ * (level-plan.ts), step up and bisect to the knee (knee-search.ts), compare with a baseline run if given
+ * (baseline.ts) and give the verdict. Bounded: the plan's levels plus the bisection's steps.
+ */
+import type { SfuBenchBudgets } from '../k6/budgets.js';
+import type { Verdict } from '../results/model.js';
+import { compareWithBaseline, type BaselineComparison } from './baseline.js';
+import { capacityText } from './bench-result.js';
+import { KneeSearch, type KneeResult } from './knee-search.js';
+import { generatorCost, moreLevels, planLevels, type GeneratorCost } from './level-plan.js';
+import type { SfuStep } from './sfu-step.js';
+import { describeCrossed } from './step-judgement.js';
+
+export interface SfuBenchFlowOptions {
+  measure: (level: number) => Promise<SfuStep>;
+  consumersPerRoom: number;
+  budgets: SfuBenchBudgets;
+  /** The two calibration levels (rooms), the second larger. */
+  calibrationLevels?: [number, number];
+  maxRooms?: number;
+  /** The baseline run's search result, for the regression check. */
+  baseline?: KneeResult;
+  /** Steps of the search at most (calibration aside). */
+  maxSteps?: number;
+  onStep?: (what: string, step: SfuStep) => void;
+}
+
+export interface SfuBenchFlowResult {
+  calibration: { steps: SfuStep[]; cost: GeneratorCost; maxRooms: number; levels: number[] };
+  result: KneeResult;
+  verdict: Verdict;
+  reason: string;
+  baseline?: BaselineComparison;
+}
+
+export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchFlowResult> {
+  const [l1, l2] = o.calibrationLevels ?? [1, 3];
+  const a = await o.measure(l1);
+  o.onStep?.('calibration', a);
+  const b = await o.measure(l2);
+  o.onStep?.('calibration', b);
+  const cost = generatorCost(a, b);
+  const plan = planLevels({ cost, consumersPerRoom: o.consumersPerRoom, generatorCpuMax: o.budgets.generatorCpuMax, ...(o.maxRooms !== undefined ? { maxRooms: o.maxRooms } : {}) });
+  const search = new KneeSearch({ levels: plan.levels }, o.budgets);
+  const levels = [...plan.levels];
+  const good: SfuStep[] = [];
+  for (let n = 0; n < (o.maxSteps ?? 40); n++) {
+    if (search.planExhausted && good.length >= 2) {
+      const more = moreLevels({ lastGood: [good.at(-2)!, good.at(-1)!], consumersPerRoom: o.consumersPerRoom, generatorCpuMax: o.budgets.generatorCpuMax, ...(o.maxRooms !== undefined ? { maxRooms: o.maxRooms } : {}) });
+      search.extend(more);
+      levels.push(...more);
+    }
+    const level = search.next();
+    if (level === null) break;
+    const s = await o.measure(level);
+    o.onStep?.(search.bisecting ? 'bisect' : 'step', s);
+    if (search.record(s).kind === 'good') good.push(s);
+  }
+  if (!search.done) throw new Error(`the knee search did not end within ${o.maxSteps ?? 40} steps`);
+  const result = search.result();
+  const calibration = { steps: [a, b], cost, maxRooms: Math.max(...levels), levels };
+  const own = verdictOf(result, o.budgets);
+  if (!o.baseline) return { calibration, result, ...own };
+  const baseline = compareWithBaseline(result, o.baseline, o.budgets.baselineTolerance);
+  return { calibration, result, verdict: baseline.verdict, reason: `${baseline.reason} (${own.reason})`, baseline };
+}
+
+/** The run's own verdict: a knee is a measured capacity (PASS); a bound or a stopped search is not (INCONCLUSIVE). */
+export function verdictOf(r: KneeResult, budgets: SfuBenchBudgets): { verdict: Verdict; reason: string } {
+  const quality = budgets.knee.map((b) => `${b.metric} ${b.stat} ${b.op} ${b.value}`).join(', ');
+  if (r.status === 'knee') {
+    const past = r.firstBad ? ` first past it at ${r.firstBad.consumers} consumers: ${describeKnee(r)}` : '';
+    const bis = r.bisection.complete ? '' : ` (bisection stopped early: ${r.bisection.reason})`;
+    return { verdict: 'PASS', reason: `capacity = ${r.capacity} consumers per worker core at ${quality};${past}${bis}` };
+  }
+  if (r.status === 'no-knee') return { verdict: 'INCONCLUSIVE', reason: `capacity ${capacityText(r)} consumers: every level the generator could drive (below its ${Math.round(budgets.generatorCpuMax * 100)} % of a core) was within ${quality}` };
+  return { verdict: 'INCONCLUSIVE', reason: `no capacity measured: ${r.reason}` };
+}
+
+function describeKnee(r: Extract<KneeResult, { status: 'knee' }>): string {
+  const j = r.steps.find((s) => s.step === r.firstBad)?.judgement;
+  return j?.kind === 'past-knee' ? describeCrossed(j.crossed) : 'past the knee';
+}
