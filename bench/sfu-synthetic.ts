@@ -30,7 +30,7 @@ const log = (l: string) => process.stderr.write(`${l}\n`);
 const attached = await Lab.attach(LAB);
 const lab = attached ?? await Lab.up({ name: LAB, basePort: Number(arg('base-port', '32000')), only: ['redis', 'postgres', 'coturn'], onProgress: (l) => log(`[lab] ${l}`) });
 const page = await startCameraPage(lab);
-const env = { RATE_LIMIT_PER_MINUTE: '1000000', CORS_ALLOWED_ORIGINS: page.url, SFU_WORKERS: '1' };
+const env = { RATE_LIMIT_PER_MINUTE: '1000000', CORS_ALLOWED_ORIGINS: page.url, SFU_WORKERS: '1', SFU_WEBRTC_SERVER: 'on' };
 const targets: { name: string; t: RunningTarget }[] = [];
 try {
   targets.push({ name: 'unseeded', t: await startTarget(lab, { profile: 'hardened', portBase: 60, instance: 'sfb', services: ['auth', 'video', 'gateway'], env }) });

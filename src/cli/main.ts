@@ -10,6 +10,7 @@ import { EXIT } from '../util/exit-codes.js';
 import { validateCommand } from './validate-commands.js';
 import { faultCommand } from './fault-commands.js';
 import { k6OperatorCommand } from './k6-operator-commands.js';
+import { benchCommand } from './bench-commands.js';
 
 const program = new Command('sch')
   .description('SecureConnect load-and-chaos harness: load (k6) + faults on a timeline + audit claims → verdicts')
@@ -38,7 +39,8 @@ const program = new Command('sch')
   .addCommand(scenarioCommand())
   .addCommand(validateCommand())
   .addCommand(faultCommand())
-  .addCommand(k6OperatorCommand());
+  .addCommand(k6OperatorCommand())
+  .addCommand(benchCommand());
 
 // After every command is added: commander's usage errors exit 2 in each of them.
 usageErrorsExit2(program);
