@@ -32,15 +32,19 @@ export interface EdgeServerOptions {
 
 const listen = (address: string, port: number, extra = ''): string => `listen ${address ? `${address}:` : ''}${port}${extra};`;
 
-/** The proxy settings every profile shares: SecureConnect's own nginx.conf sets the same headers. */
-function proxyLocation(): string[] {
+/**
+ * The proxy settings: SecureConnect's own nginx.conf sets the same headers. It appends the client to whatever
+ * X-Forwarded-For the client sent, and the gateway takes the leftmost entry: any client can name its own address.
+ * Hardened, the entry (the first hop) overwrites it with the address it saw.
+ */
+function proxyLocation(hardened: boolean): string[] {
   return [
     '    location / {',
     '      proxy_pass http://sch_gateway;',
     '      proxy_http_version 1.1;',
     '      proxy_set_header Host $host;',
     '      proxy_set_header X-Real-IP $remote_addr;',
-    '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    `      proxy_set_header X-Forwarded-For ${hardened ? '$remote_addr' : '$proxy_add_x_forwarded_for'};`,
     '      proxy_set_header X-Forwarded-Proto $scheme;',
     '      proxy_set_header Upgrade $http_upgrade;',
     '      proxy_set_header Connection $connection_upgrade;',
@@ -70,7 +74,7 @@ export function edgeServers(o: EdgeServerOptions): string {
     '}',
   );
   if (!hardened) {
-    out.push('server {', `    ${listen(o.listenAddress, o.httpPort)}`, ...proxyLocation(), '}');
+    out.push('server {', `    ${listen(o.listenAddress, o.httpPort)}`, ...proxyLocation(false), '}');
     return out.join('\n') + '\n';
   }
   out.push(
@@ -87,7 +91,7 @@ export function edgeServers(o: EdgeServerOptions): string {
     '    ssl_protocols TLSv1.2 TLSv1.3;',
     `    limit_req zone=sch_edge burst=${EDGE_BURST} nodelay;`,
     '    limit_req_status 429;',
-    ...proxyLocation(),
+    ...proxyLocation(true),
     '}',
   );
   return out.join('\n') + '\n';

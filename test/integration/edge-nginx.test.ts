@@ -162,6 +162,15 @@ describe('nginx, the public entry', () => {
       await chatRoundTrip(e.https.replace(/^https/, 'wss'), u, ca);
     });
 
+    it('a forged X-Forwarded-For buys no fresh bucket: the entry names the client itself', async () => {
+      const probe = `${t.edge!.https}/v1/sch-edge-probe`;
+      const remaining = (r: Res) => Number(r.headers['x-ratelimit-remaining']);
+      const own = remaining(await send(probe, { ca }));
+      const forged = remaining(await send(probe, { ca, headers: { 'x-forwarded-for': '203.0.113.77' } }));
+      process.stderr.write(`[edge] hardened: remaining ${own}, then ${forged} with a forged X-Forwarded-For\n`);
+      expect(own - forged).toBe(1);
+    });
+
     it('plain HTTP is redirected to the TLS listener, never proxied', async () => {
       const r = await send(`${t.edge!.http}/v1/auth/login`, { method: 'POST', body: { email: 'x@lab.test', password: 'y' } });
       expect(r.status).toBe(301);

@@ -26,6 +26,9 @@ describe('the public entry (nginx) per profile', () => {
     expect(c).toMatch(/limit_req_status 429;/);
     // The only proxying server is the TLS one.
     expect(c.match(/proxy_pass/g)).toHaveLength(1);
+    // The first hop names the client itself: a client-sent X-Forwarded-For is not passed on.
+    expect(c).toMatch(/X-Forwarded-For \$remote_addr;/);
+    expect(servers('as-built')).toMatch(/X-Forwarded-For \$proxy_add_x_forwarded_for;/);
     expect(() => edgeServers({ ...base, tls: undefined, upstream: { gateway: 'x:1', profile: 'hardened' } })).toThrow(/certificate/);
   });
 
