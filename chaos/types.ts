@@ -8,5 +8,5 @@ export type { FaultMechanism } from '../src/results/model.js';
 
 import type { DependencyName } from '../src/topology/topology.js';
 
-/** A server the lab starts: a dependency, or Toxiproxy in front of them (src/lab/services/types.ts `ServiceName`). */
-export type LabServiceName = DependencyName | 'toxiproxy';
+/** A server the lab starts: a dependency, Toxiproxy in front of them, or nginx, the public entry (src/lab/services/types.ts `ServiceName`). */
+export type LabServiceName = DependencyName | 'toxiproxy' | 'nginx';

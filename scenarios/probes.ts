@@ -43,6 +43,13 @@
  *   rate_limit       a burst of up to SC_RATE_LIMIT_BURST (default 3 × SC_RATE_LIMIT_PER_MINUTE) GET /v1/users/me until
  *                    a 429 [throttled: 429 with Retry-After or X-RateLimit-*, as the contract documents];
  *                    `not-throttled` when none came. One burst, or one every SC_RATE_LIMIT_EVERY (e.g. "4s").
+ *   edge_up          GET /health through the public entry, SC_EDGE_URL (nginx; TLS where it has it) [served]
+ *   edge_plain       GET /health on the entry's plain-HTTP listener, SC_EDGE_PLAIN_URL, no redirect followed
+ *                    [refused-plain-http: a redirect to https, 426, or a closed port]; served over plain HTTP: `served`
+ *   edge_tls         GET /health on the entry's TLS listener, SC_EDGE_TLS_URL, the lab certificate trusted through
+ *                    k6's SSL_CERT_FILE [served]
+ *   edge_burst       SC_EDGE_BURST (60) GET /health at once through SC_EDGE_URL, one every SC_EDGE_BURST_EVERY (3s)
+ *                    [throttled-edge: a 429 on nginx's own page]; 429s only from the gateway: `throttled`; none: not-throttled
  * Every socket speaks the real API: the bearer header (contract N02: no token in any URL) and an allowed Origin
  * (SC_ORIGIN, default http://localhost:3000; N03: the real chat socket refuses a missing one).
  *
@@ -85,6 +92,7 @@ import { wsBase, wsHeaders } from './lib/ws.ts';
 export const PROBES = [
   'login', 'authed', 'register', 'logout_revokes', 'revoked', 'revoked_ws_chat', 'revoked_ws_signaling', 'send', 'deliver',
   'upload', 'delete', 'call', 'ws_origin', 'ws_open', 'ws_saturation', 'rate_limit',
+  'edge_up', 'edge_plain', 'edge_tls', 'edge_burst',
 ] as const;
 type Probe = (typeof PROBES)[number];
 
@@ -93,6 +101,7 @@ const WANTED: Record<Probe | 'service_up', OutcomeClass> = {
   login: 'served', authed: 'served', register: 'served', logout_revokes: 'refused-revoked', revoked: 'refused-revoked',
   revoked_ws_chat: 'refused-revoked', revoked_ws_signaling: 'refused-revoked', send: 'served', deliver: 'served', upload: 'served',
   delete: 'served', call: 'served', ws_origin: 'refused-origin', ws_open: 'served', ws_saturation: 'served', rate_limit: 'throttled',
+  edge_up: 'served', edge_plain: 'refused-plain-http', edge_tls: 'served', edge_burst: 'throttled-edge',
   service_up: 'served',
 };
 
@@ -151,6 +160,8 @@ function scenarios(): Record<string, Scenario> {
         // A burst can last longer than the interval (the limiter's window just reset): VUs enough that none is dropped.
         ? { executor: 'constant-arrival-rate', exec: 'rate_limit', rate: 1, timeUnit: every, duration: DURATION, startTime: start, preAllocatedVUs: 4, maxVUs: 10, gracefulStop: '20s', tags: { probe: 'rate_limit' } }
         : { executor: 'per-vu-iterations', exec: 'rate_limit', vus: 1, iterations: 1, startTime: start, maxDuration: '60s', gracefulStop: '10s', tags: { probe: 'rate_limit' } };
+    } else if (p === 'edge_burst') {
+      out.edge_burst = { executor: 'constant-arrival-rate', exec: 'edge_burst', rate: 1, timeUnit: str('SC_EDGE_BURST_EVERY', '3s'), duration: DURATION, startTime: str('SC_EDGE_BURST_START', '0s'), preAllocatedVUs: 2, maxVUs: 4, gracefulStop: '20s', tags: { probe: 'edge_burst' } };
     } else {
       out[p] = p === 'ws_origin' ? steady(p, Math.min(RATE, 1), str('SC_ORIGIN_DURATION', DURATION)) : steady(p);
     }
@@ -182,6 +193,10 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 type Account = RegisteredUser;
 interface SetupData {
   base: string;
+  /** The public entry (SC_EDGE_URL: TLS where it has it), its plain-HTTP and TLS listeners ('' without one). */
+  edge: string;
+  edgePlain: string;
+  edgeTls: string;
   video: string;
   accounts: Account[];
   /** Each selected probe's own setup worked (a probe absent or false makes no attempt). */
@@ -333,12 +348,13 @@ export function setup(): SetupData {
       case 'call': reason = first(videoUp, callConversation); break;
       // The shared accounts are all they need (register, logout_revokes and delete make their own per attempt).
       case 'login': case 'authed': case 'register': case 'logout_revokes': case 'upload': case 'delete': case 'rate_limit': break;
+      case 'edge_up': case 'edge_plain': case 'edge_tls': case 'edge_burst': reason = edgeMissing(p); break;
     }
     ready[p] = reason === null;
     console.log(`SC_PROBE_SETUP ${JSON.stringify(reason === null ? { probe: p, ok: true } : { probe: p, ok: false, reason })}`);
   }
   return {
-    base, video, accounts, ready, revoked: ready.revoked || ready.revoked_ws_chat || ready.revoked_ws_signaling ? victim.token : '',
+    base, video, accounts, ready, edge: trimmed('SC_EDGE_URL'), edgePlain: trimmed('SC_EDGE_PLAIN_URL'), edgeTls: trimmed('SC_EDGE_TLS_URL'), revoked: ready.revoked || ready.revoked_ws_chat || ready.revoked_ws_signaling ? victim.token : '',
     conversation_id, sender, receiver, uploader, caller, callee, call_conversation_id,
   };
 }
@@ -674,6 +690,61 @@ export function ws_saturation(d: SetupData): void {
     error = String(e);
   }
   end('ws_saturation', tryLater ? 'try-again-later' : upgradeClass(status, t0, error), t0);
+}
+
+const trimmed = (name: string): string => (__ENV[name] ?? '').replace(/\/+$/, '');
+/** The public entry's URLs come from the runner (target.edge): without them an edge probe has nothing to probe. */
+function edgeMissing(p: Probe): string | null {
+  const name = p === 'edge_plain' ? 'SC_EDGE_PLAIN_URL' : p === 'edge_tls' ? 'SC_EDGE_TLS_URL' : 'SC_EDGE_URL';
+  return trimmed(name) ? null : `no public entry: ${name} is not set (the experiment's target has no edge)`;
+}
+/** nginx's own error page, not the gateway's JSON: which server answered. */
+const fromEdge = (r: Res): boolean => typeof r.body === 'string' && /<center>nginx[^<]*<\/center>/.test(r.body);
+
+export function edge_up(d: SetupData): void {
+  if (skip(d, 'edge_up')) return;
+  const t0 = begin('edge_up');
+  const r = http.get(`${d.edge}/health`, req('edge_up', undefined, { json: false }));
+  if (r.status !== 200) recordFailure('edge_up', r);
+  end('edge_up', r.status === 200 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
+}
+
+/** Plain HTTP at the entry: served is the defect; a refusal or a redirect to https is what the claim wants. */
+export function edge_plain(d: SetupData): void {
+  if (skip(d, 'edge_plain')) return;
+  const t0 = begin('edge_plain');
+  const r = http.get(`${d.edgePlain}/health`, { ...req('edge_plain', undefined, { json: false }), redirects: 0 });
+  const location = String(r.headers.Location ?? r.headers.location ?? '');
+  const redirected = r.status >= 300 && r.status < 400 && location.startsWith('https://');
+  // 426 Upgrade Required or a closed port refuse plain HTTP as well.
+  const refused = r.status === 426 || (r.status === 0 && r.error_code !== K6_TIMEOUT_ERROR);
+  end('edge_plain', redirected || refused ? 'refused-plain-http' : r.status === 200 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
+}
+
+/** The entry's TLS listener, verified against the lab certificate (k6's SSL_CERT_FILE) and nothing else. */
+export function edge_tls(d: SetupData): void {
+  if (skip(d, 'edge_tls')) return;
+  const t0 = begin('edge_tls');
+  const r = http.get(`${d.edgeTls}/health`, req('edge_tls', undefined, { json: false }));
+  if (r.status !== 200) recordFailure('edge_tls', r);
+  end('edge_tls', r.status === 200 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
+}
+
+/**
+ * SC_EDGE_BURST (default 60) GET /health at once from one client through the entry. A 429 on nginx's own page is
+ * throttled-edge; a 429 only from the gateway is `throttled` (the report tells them apart); none: not-throttled.
+ */
+export function edge_burst(d: SetupData): void {
+  if (skip(d, 'edge_burst')) return;
+  const n = Math.max(1, Math.floor(num('SC_EDGE_BURST', 60)));
+  const params = req('edge_burst', undefined, { json: false });
+  const t0 = begin('edge_burst');
+  const rs = http.batch(Array.from({ length: n }, () => ({ method: 'GET', url: `${d.edge}/health`, params })));
+  const edge429 = rs.filter((r) => r.status === 429 && fromEdge(r)).length;
+  const gateway429 = rs.filter((r) => r.status === 429 && !fromEdge(r)).length;
+  console.log(`EDGE_BURST ${n} requests: 429 from nginx ${edge429}, 429 from the gateway ${gateway429}, 200 ${rs.filter((r) => r.status === 200).length}`);
+  if (rs.every((r) => r.status === 0 && r.error_code === K6_TIMEOUT_ERROR)) return end('edge_burst', 'hang', t0);
+  end('edge_burst', edge429 > 0 ? 'throttled-edge' : gateway429 > 0 ? 'throttled' : 'not-throttled', t0);
 }
 
 export function rate_limit(d: SetupData): void {

@@ -12,8 +12,12 @@ export const OUTCOME_CLASSES = [
   'refused-origin',
   /** 429 with Retry-After or X-RateLimit-* (the contract's rate-limit headers). */
   'throttled',
+  /** 429 written by the public entry itself (nginx's own error page): the burst never reached the gateway. */
+  'throttled-edge',
   /** A burst of requests that never met a 429. */
   'not-throttled',
+  /** Plain HTTP at the public entry refused, or redirected to HTTPS, instead of served. */
+  'refused-plain-http',
   /** A WebSocket answered "try again later": close 1013 or an upgrade refused with 503. */
   'try-again-later',
   /** 503 / 504 with Retry-After or a JSON error, within the fast-error budget: the target shed the request. */

@@ -5,6 +5,8 @@ source "$(dirname "$0")/../lib.sh"
 
 packages=(
   redis-server postgresql coturn chromium nftables iproute2 procps util-linux patch curl git
+  # the public entry (nginx) and the lab's per-lab TLS certificate (openssl)
+  nginx openssl
   # mediasoup worker build (scripts/setup.d/50-mediasoup.sh)
   meson ninja-build pkg-config g++ python3 libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev libabsl-dev
   libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev
@@ -29,6 +31,6 @@ if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${m
   fail apt "$(tail -n 5 "$aptlog")" "scripts/setup --only apt"
 fi
 # The packaged services must not run on the host: the lab starts its own instances.
-for svc in redis-server postgresql coturn; do
+for svc in redis-server postgresql coturn nginx; do
   systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { pointEdge } from '../lab/edge.js';
 import { Lab, LabError } from '../lab/lab.js';
 import { startTarget, targetHealth } from '../lab/target.js';
 import { stopProcess } from '../lab/process.js';
@@ -57,20 +58,22 @@ export function targetCommand(): Command {
     .option('--port-base <n>', 'port offset inside the lab\'s target range (0..90; default 0)', parsePortBase)
     .option('--services <list>', `start only these (comma-separated; default all: ${TARGET_SERVICE_ORDER.join(',')})`, parseTargetServices)
     .option('--env <KEY=value>', 'the deployment\'s own configuration, e.g. RATE_LIMIT_PER_MINUTE=1000 (repeatable)', envFlag)
-    .option('--json', 'print the started target (instance, profile, baseUrl, serviceUrls) as JSON')
-    .action(async (o: { targetProfile?: ReferenceProfile; profile?: ReferenceProfile; name: string; instance?: string; portBase?: number; services?: TargetServiceName[]; env?: Record<string, string>; json?: boolean }) => {
+    .option('--edge', 'put the lab\'s public entry (nginx) in front of this target\'s gateway, configured for its profile')
+    .option('--json', 'print the started target (instance, profile, baseUrl, serviceUrls, edge) as JSON')
+    .action(async (o: { targetProfile?: ReferenceProfile; profile?: ReferenceProfile; name: string; instance?: string; portBase?: number; services?: TargetServiceName[]; env?: Record<string, string>; edge?: boolean; json?: boolean }) => {
       if (o.targetProfile && o.profile && o.targetProfile !== o.profile) throw new FlagError(`--target-profile ${o.targetProfile} and --profile ${o.profile} disagree: --profile is the old name of --target-profile, give one`);
       const lab = await attach(o.name);
       const r = await startTarget(lab, {
         profile: o.targetProfile ?? o.profile ?? 'audited',
         ...(o.instance ? { instance: o.instance } : {}), ...(o.portBase !== undefined ? { portBase: o.portBase } : {}),
-        ...(o.services ? { services: o.services } : {}), ...(o.env ? { env: o.env } : {}),
+        ...(o.services ? { services: o.services } : {}), ...(o.env ? { env: o.env } : {}), ...(o.edge ? { edge: true } : {}),
       });
       if (o.json) {
         const serviceUrls = Object.fromEntries(Object.entries(r.serviceUrls).filter(([s]) => !o.services || o.services.includes(s as TargetServiceName)));
-        process.stdout.write(`${JSON.stringify({ instance: o.instance ?? 'default', profile: r.profile, baseUrl: r.baseUrl, serviceUrls })}\n`);
+        process.stdout.write(`${JSON.stringify({ instance: o.instance ?? 'default', profile: r.profile, baseUrl: r.baseUrl, serviceUrls, edge: r.edge })}\n`);
       } else {
         await print(lab);
+        if (r.edge) process.stdout.write(`public entry (nginx): ${r.profile === 'hardened' ? `${r.edge.https} (trust ${r.edge.caFile}); ${r.edge.http} redirects` : r.edge.http}\n`);
       }
     });
   t.command('down')
@@ -88,6 +91,7 @@ export function targetCommand(): Command {
       lab.state.processes = lab.state.processes.filter((p) => !names.has(p.name));
       lab.state.targets = (lab.state.targets ?? []).filter((x) => x.instance !== instance);
       writeState(lab.state);
+      if (lab.state.edge?.instance === instance) await pointEdge(lab, null);
       process.stderr.write(`[target] ${instance}: stopped ${mine.length} process(es)\n`);
     });
   t.command('status')

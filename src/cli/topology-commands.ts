@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { composeYaml, toxiproxyConfigJson, TOXIPROXY_CONFIG } from '../topology/compose.js';
+import { composeYaml, toxiproxyConfigJson, nginxConfig, TOXIPROXY_CONFIG, NGINX_CONFIG } from '../topology/compose.js';
 import { labPorts, boundPorts } from '../topology/topology.js';
 import { HARNESS_ROOT } from '../lab/paths.js';
 import { table } from './table.js';
@@ -9,12 +9,13 @@ import { table } from './table.js';
 export const GENERATED_FILES: { path: string; render: () => string }[] = [
   { path: 'docker-compose.test.yml', render: composeYaml },
   { path: TOXIPROXY_CONFIG, render: toxiproxyConfigJson },
+  { path: NGINX_CONFIG, render: nginxConfig },
 ];
 
 export function topologyCommand(): Command {
   const t = new Command('topology').description('the one topology behind the native lab, docker-compose.test.yml and the testcontainers provider');
   t.command('compose')
-    .description('write docker-compose.test.yml and docker/toxiproxy.json from the topology')
+    .description('write docker-compose.test.yml, docker/toxiproxy.json and docker/nginx.conf from the topology')
     .option('--check', 'only check the committed files are up to date (exit 1 if not)')
     .action((o: { check?: boolean }) => {
       let stale = 0;

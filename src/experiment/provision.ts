@@ -54,6 +54,8 @@ export class Provision {
   baseUrl: string;
   /** The video service, where the signaling socket lives (contract N01: not behind the gateway). */
   videoUrl: string | undefined;
+  /** The public entry in front of the embedded target (target.edge), with the URL clients use on its profile. */
+  edge: { url: string; plainUrl: string; tlsUrl: string; caFile: string } | null = null;
   private startedLab = false;
 
   constructor(private readonly e: Experiment, private readonly o: ProvisionOptions) {
@@ -98,8 +100,12 @@ export class Provision {
         // The deployment's limits as the experiment states them (the reference target's knobs; as-built, like the real code, has its own).
         env: { RATE_LIMIT_SCOPE: `run-${o.runId}`, RATE_LIMIT_PER_MINUTE: String(e.params.rateLimitPerMinute), WS_MAX_CONNECTIONS: String(e.params.wsMaxConnections), ...e.target.env, ...(o.targetEnv ?? {}) },
         ...(e.target.services ? { services: e.target.services } : {}),
+        ...(e.target.edge ? { edge: true } : {}),
       });
       this.baseUrl = this.target.baseUrl;
+      const edge = this.target.edge;
+      // Clients use TLS where the entry has it (hardened); the plain and TLS listeners are probed as they are.
+      if (edge) this.edge = { url: e.target.profile === 'hardened' ? edge.https : edge.http, plainUrl: edge.http, tlsUrl: edge.https, caFile: edge.caFile };
       if (!e.target.services || e.target.services.includes('video')) this.videoUrl = this.target.serviceUrls.video;
       checkRunTarget(this.baseUrl, lab.address, o.allowRemote);
     }

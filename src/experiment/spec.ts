@@ -113,6 +113,8 @@ export const EmbeddedTargetSchema = z.object({
   /** Target process environment (knobs like RATE_LIMIT_PER_MINUTE, single switches SC_SWITCH_*). */
   env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'an upper-case variable name'), z.string()).default({}),
   services: z.array(z.enum(['auth', 'chat', 'video', 'storage', 'gateway'])).optional(),
+  /** The lab's public entry (nginx) in front of the gateway, configured for the profile; workloads get SC_EDGE_* URLs. */
+  edge: z.boolean().optional().meta({ description: 'put the lab\'s nginx in front of the gateway (workloads get SC_EDGE_URL, SC_EDGE_PLAIN_URL, SC_EDGE_TLS_URL; k6 trusts the lab certificate through SSL_CERT_FILE)' }),
 }).strict();
 
 export const ExternalTargetSchema = z.object({

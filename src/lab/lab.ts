@@ -289,7 +289,7 @@ export class Lab {
     return Promise.all(SERVICES.filter((d) => this.state.services.includes(d.name)).map(async (def): Promise<ServiceStatus> => {
       const rec = this.state.processes.find((p) => p.name === def.name);
       const running = rec ? isAlive(rec) : false;
-      const port = def.name === 'toxiproxy' ? this.ports.toxiproxyApi : this.ports.service[def.name];
+      const port = def.name === 'toxiproxy' ? this.ports.toxiproxyApi : def.name === 'nginx' ? this.ports.edge.http : this.ports.service[def.name];
       let healthy = false;
       let detail = 'not running';
       if (running) {
@@ -300,7 +300,7 @@ export class Lab {
           detail = redact((e as Error).message);
         }
       }
-      const proxy = def.name === 'toxiproxy' ? null : (this.state.proxies[def.name]?.listen ?? null);
+      const proxy = def.name === 'toxiproxy' || def.name === 'nginx' ? null : (this.state.proxies[def.name]?.listen ?? null);
       return { name: def.name, address: `${this.address}:${port}`, proxy, pid: rec?.pid ?? null, running, healthy, detail };
     }));
   }

@@ -33,6 +33,8 @@ export interface BinaryPaths {
   turnserver: string;
   chromium: string;
   java: string;
+  nginx: string;
+  openssl: string;
 }
 
 export function binaries(env: NodeJS.ProcessEnv = process.env): BinaryPaths {
@@ -49,6 +51,8 @@ export function binaries(env: NodeJS.ProcessEnv = process.env): BinaryPaths {
     turnserver: '/usr/bin/turnserver',
     chromium: '/usr/bin/chromium',
     java: '/usr/bin/java',
+    nginx: '/usr/sbin/nginx',
+    openssl: '/usr/bin/openssl',
   };
 }
 

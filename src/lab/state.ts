@@ -25,6 +25,8 @@ export interface LabState {
   proxies: Partial<Record<DependencyName, { listen: string; upstream: string }>>;
   /** Reference targets started in this lab (their processes are in `processes`). */
   targets?: { instance: string; profile: string; baseUrl: string; serviceUrls: Record<string, string> }[];
+  /** Which target the public entry (nginx) fronts, and the id of the config it serves; absent: none. */
+  edge?: { instance: string; profile: string; configId: string };
   /** How each process (by record name) was spawned, so a fault can restart it exactly as it was. */
   specs?: Record<string, ProcessSpec>;
   /** Not a lab this harness started: an external deployment's Toxiproxy (Toxiproxy faults only). */

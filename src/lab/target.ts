@@ -6,6 +6,7 @@ import { sleep } from './exec.js';
 import { LabError, type Lab } from './lab.js';
 import { redact } from '../util/redact.js';
 import { targetEntry } from './target-bundle.js';
+import { edgeUrls, pointEdge, type EdgeUrls } from './edge.js';
 import type { ReferenceProfile } from '../util/profiles.js';
 
 import { TARGET_SERVICE_ORDER, PORT_OFFSET, type TargetServiceName } from '../../fixtures/secureconnect/target/names.js';
@@ -23,6 +24,8 @@ export interface TargetOptions {
   portBase?: number;
   /** Start only these services (default: all); the gateway routes the others to 502. */
   services?: TargetServiceName[];
+  /** Put the lab's public entry (nginx) in front of this target's gateway, configured for its profile. */
+  edge?: boolean;
 }
 
 export interface RunningTarget {
@@ -32,6 +35,8 @@ export interface RunningTarget {
   serviceUrls: Record<TargetServiceName, string>;
   profile: string;
   processes: ProcessRecord[];
+  /** The public entry in front of this target (started with `edge: true`), else null. */
+  edge: EdgeUrls | null;
   stop(): Promise<void>;
 }
 
@@ -99,12 +104,24 @@ export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTa
   const instance = o.instance ?? 'default';
   lab.state.targets = [...(lab.state.targets ?? []).filter((x) => x.instance !== instance), { instance, profile: o.profile, baseUrl, serviceUrls }];
   writeState(lab.state);
+  if (o.edge) {
+    try {
+      await pointEdge(lab, { instance, gateway: `${lab.address}:${port('gateway')}`, profile: o.profile });
+    } catch (e) {
+      await Promise.all(started.map((r) => stopProcess(r, 3000)));
+      throw e;
+    }
+  }
   return {
     baseUrl,
     serviceUrls,
     profile: o.profile,
     processes: started,
+    edge: o.edge ? edgeUrls(lab) : null,
     async stop() {
+      // The entry stops fronting a target that is going away (503 from nginx rather than 502s).
+      lab.refreshState();
+      if (lab.state.edge?.instance === instance) await pointEdge(lab, null).catch(() => undefined);
       // By name as well as pid: a process fault may have restarted a service under a new pid.
       lab.refreshState();
       const names = new Set(started.map((r) => r.name));

@@ -1,5 +1,6 @@
 import type { LabCredentials } from '../lab/credentials.js';
-import { composeDocument, toxiproxyConfigJson, TOXIPROXY_IMAGE } from './compose.js';
+import { composeDocument, generatedMounts } from './compose.js';
+import { EDGE } from './topology.js';
 
 /**
  * The same topology on a Docker host, through testcontainers: for users who have Docker and want the
@@ -42,6 +43,13 @@ export function containerPlan(o: PlanOptions): ContainerSpec[] {
   const vars = credentialVars(o.credentials, o.jwtSecret);
   const services = composeDocument().services as Record<string, Record<string, unknown>>;
   const plan: ContainerSpec[] = [];
+  const generated = generatedMounts();
+  // A mounted file the topology generates is copied in: the provider needs no checkout on the Docker host.
+  const filesOf = (volumes: string[]) => volumes.flatMap((v) => {
+    const [src, target] = v.split(':');
+    const render = src ? generated[src.replace(/^\.\//, '')] : undefined;
+    return render && target ? [{ target, content: render() }] : [];
+  });
   for (const [alias, svc] of Object.entries(services)) {
     const profiles = (svc.profiles as string[] | undefined) ?? [];
     if (profiles.includes('load')) continue;
@@ -53,7 +61,7 @@ export function containerPlan(o: PlanOptions): ContainerSpec[] {
       image: substitute(String(svc.image), vars),
       command: ((svc.command as string[] | undefined) ?? []).map((c) => substitute(c, vars)),
       environment: env,
-      files: svc.image === TOXIPROXY_IMAGE ? [{ target: '/config/toxiproxy.json', content: toxiproxyConfigJson() }] : [],
+      files: filesOf((svc.volumes as string[] | undefined) ?? []),
       exposedPorts: ports,
       waitForHealthcheck: svc.healthcheck !== undefined,
     });
@@ -64,6 +72,8 @@ export function containerPlan(o: PlanOptions): ContainerSpec[] {
 export interface StartedTopology {
   toxiproxyUrl: string;
   gatewayUrl: string | null;
+  /** nginx in front of the gateway (with the target). */
+  edgeUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -93,9 +103,11 @@ export async function startContainers(plan: ContainerSpec[]): Promise<StartedTop
   }
   const tp = started.find((s) => s.alias === 'toxiproxy')!.c;
   const gw = started.find((s) => s.alias === 'api-gateway')?.c;
+  const edge = started.find((s) => s.alias === EDGE.name)?.c;
   return {
     toxiproxyUrl: `http://${tp.getHost()}:${tp.getMappedPort(8474)}`,
     gatewayUrl: gw ? `http://${gw.getHost()}:${gw.getMappedPort(8080)}` : null,
+    edgeUrl: edge ? `http://${edge.getHost()}:${edge.getMappedPort(EDGE.containerPort)}` : null,
     async stop() {
       for (const { c } of started.reverse()) await c.stop().catch(() => undefined);
       await network.stop().catch(() => undefined);

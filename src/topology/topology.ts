@@ -20,6 +20,11 @@ export interface LabPorts {
   rtc: { min: number; max: number };
   /** Ports the reference target's services listen on (gateway first). */
   target: { min: number; max: number };
+  /**
+   * The public entry (nginx): plain HTTP, TLS (hardened only) and a status listener the lab reads to know
+   * which config nginx serves.
+   */
+  edge: { http: number; https: number; status: number };
 }
 
 export interface Dependency {
@@ -36,6 +41,19 @@ export interface Dependency {
 
 export const MIN_PORT = 1024;
 export const EPHEMERAL_LOW = 32768;
+
+/**
+ * The public entry in front of the gateway: not a dependency (no Toxiproxy proxy, the target never
+ * reaches it), the server clients reach. SecureConnect's own deployment uses nginx (configs/nginx.conf).
+ */
+export const EDGE = {
+  name: 'nginx',
+  /** Debian bookworm's nginx is 1.22.1; the official image of the same version. */
+  image: 'nginx:1.22.1',
+  containerPort: 80,
+  /** Where docker-compose.test.yml publishes it on the host. */
+  hostPort: 8000,
+} as const;
 
 /** Dependencies in start order. Images are pinned by tag. */
 export const DEPENDENCIES: readonly Dependency[] = [
@@ -72,7 +90,7 @@ export function dependency(name: DependencyName): Dependency {
 }
 
 /**
- * Port plan from one base port: toxiproxy API at base, services at base+1.., proxies at base+101..,
+ * Port plan from one base port: toxiproxy API at base, services at base+1.., nginx at base+60..62, proxies at base+101..,
  * TURN relays at base+200..+299, RTC at base+300..+399, target services at base+500..+599.
  */
 export function labPorts(basePort = 21000): LabPorts {
@@ -94,6 +112,7 @@ export function labPorts(basePort = 21000): LabPorts {
     // 20 ports per reference-target instance (its portBase / 10): a call of 8 on the SFU takes 16 (a send and a receive transport each).
     rtc: { min: basePort + 300, max: basePort + 499 },
     target: { min: basePort + 500, max: basePort + 599 },
+    edge: { http: basePort + 60, https: basePort + 61, status: basePort + 62 },
   };
 }
 
@@ -105,6 +124,7 @@ export function boundPorts(ports: LabPorts): { owner: string; port: number }[] {
     out.push({ owner: `toxiproxy (${name} proxy)`, port: ports.proxy[name] });
   }
   out.push({ owner: 'cassandra (storage)', port: ports.cassandraStorage });
+  out.push({ owner: 'nginx (http)', port: ports.edge.http }, { owner: 'nginx (https)', port: ports.edge.https }, { owner: 'nginx (status)', port: ports.edge.status });
   return out;
 }
 

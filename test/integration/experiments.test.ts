@@ -48,7 +48,7 @@ async function run(name: string, o: Partial<RunOptions> = {}): Promise<RunResult
 const verdicts = (r: RunResult) => Object.fromEntries(r.claims.map((c) => [c.id, c.verdict]));
 const explain = (r: RunResult) => `${r.error ?? ''}\n${r.hypotheses.map((h) => `${h.id}: ${h.verdict} — ${h.evidence}`).join('\n')}\n${r.calibration.map((c) => `${c.label}: ${c.ok} ${c.detail}`).join('\n')}`;
 
-const EXPERIMENTS = ['baseline', 'redis-outage', 'cassandra-slow', 'minio-down', 'api-guards', 'recovery'];
+const EXPERIMENTS = ['baseline', 'redis-outage', 'cassandra-slow', 'minio-down', 'api-guards', 'recovery', 'edge'];
 
 /**
  * soak-chaos as the main job runs it, shortened: the same workloads and checks, shorter faults, twice the
@@ -96,6 +96,15 @@ const AS_BUILT_EVIDENCE: Record<string, (r: RunResult) => void> = {
     // 201 after ~3 s: no timeout, no breaker.
     const max = r.hypotheses.find((x) => x.id === 'send-bounded')!;
     expect(max.observed!).toBeGreaterThan(2900);
+  },
+  edge: (r) => {
+    // The real nginx.conf: plain HTTP served; the bursts pass nginx, and only the gateway's own (hard-coded 100 a
+    // minute, /health counted) limit answers 429 once they add up — the report names that server, not nginx.
+    const h = (id: string) => r.hypotheses.find((x) => x.id === id)!;
+    expect(h('edge-plain-refused').evidence, explain(r)).toMatch(/outcomes: served \d+/);
+    expect(h('edge-burst-429').evidence).toMatch(/outcomes: .*\bthrottled \d+/);
+    expect(h('edge-burst-429').evidence).not.toMatch(/throttled-edge/);
+    expect(h('edge-tls-served').evidence).toMatch(/network-error \d+/);
   },
   'api-guards': (r) => {
     // 40 of 40 sockets open against a limit of 20: the semaphore never holds.
@@ -390,6 +399,14 @@ describe('a broken probe or a fault off the target\'s path is never a PASS or an
     const r = await run('cassandra-slow', { profile: 'audited', targetEnv: { SC_TEST_SEND_STATUS: '500' } });
     expect(verdicts(r), explain(r)).toEqual({ REGISTRATION: 'PASS', 'CASSANDRA-FAIL-FAST': 'INCONCLUSIVE', 'CASSANDRA-SLOW-ISOLATION': 'PASS' });
     expect(r.hypotheses.find((h) => h.id === 'send-works-before')!.evidence).toMatch(/server-error/);
+  }, 180_000);
+
+  it('the public entry never answers (its URLs lead to a closed port): EDGE-RATE-LIMIT and EDGE-TLS are INCONCLUSIVE, not the expected FAIL', async () => {
+    const closed = `http://${lab.address}:${lab.ports.edge.http + 3}`;
+    const nowhere = { SC_EDGE_URL: closed, SC_EDGE_PLAIN_URL: closed, SC_EDGE_TLS_URL: closed.replace(/^http/, 'https') };
+    const r = await run('edge', { profile: 'audited', workloadEnv: { probes: nowhere, burst: nowhere } });
+    expect(verdicts(r), explain(r)).toEqual({ 'EDGE-RATE-LIMIT': 'INCONCLUSIVE', 'EDGE-TLS': 'INCONCLUSIVE' });
+    expect(r.hypotheses.find((h) => h.id === 'edge-up-works-before')!.evidence).toMatch(/network-error \d+/);
   }, 180_000);
 
   it('no socket ever opens: WS-SATURATION and WS-ORIGIN are INCONCLUSIVE, not the expected FAIL / PASS', async () => {

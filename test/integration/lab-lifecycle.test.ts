@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Lab } from '../../src/lab/lab.js';
@@ -9,6 +9,7 @@ import { isAlive, type ProcessRecord } from '../../src/lab/process.js';
 import { netnsExists, netnsLayout } from '../../src/lab/netns.js';
 import { stateDir, HARNESS_ROOT } from '../../src/lab/paths.js';
 import { run, sleep } from '../../src/lab/exec.js';
+import { edgeFiles } from '../../src/lab/edge.js';
 
 /** A second, small lab (Toxiproxy + Redis, or + Cassandra) beside the shared one, torn down at the end. */
 const NAME = 'ltest';
@@ -28,6 +29,13 @@ async function assertNothingLeft(records: ProcessRecord[]): Promise<void> {
   expect((await run('nft', ['list', 'tables'])).stdout).not.toMatch(/\bsch\b/);
 }
 
+/** The worker pids of the lab's nginx (children of its recorded master). */
+async function nginxWorkers(records: ProcessRecord[]): Promise<number[]> {
+  const master = records.find((r) => r.name === 'nginx');
+  if (!master) return [];
+  return (await run('pgrep', ['-P', String(master.pid)])).stdout.split('\n').filter(Boolean).map(Number);
+}
+
 async function waitForState(pred: (n: number, phase: string) => boolean, timeoutMs = 60_000): Promise<ProcessRecord[]> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -40,9 +48,14 @@ async function waitForState(pred: (n: number, phase: string) => boolean, timeout
 
 describe('lab lifecycle', () => {
   it('down leaves no process, namespace, veth, nft table, toxic or state file behind', async () => {
-    const lab = await Lab.up({ name: NAME, basePort: BASE, only: ['redis'] });
+    const lab = await Lab.up({ name: NAME, basePort: BASE, only: ['redis', 'nginx'] });
     const records = [...lab.state.processes];
-    expect(records.map((r) => r.name).sort()).toEqual(['redis', 'toxiproxy']);
+    expect(records.map((r) => r.name).sort()).toEqual(['nginx', 'redis', 'toxiproxy']);
+    // nginx's workers are not in the state file: they must go with their master.
+    const workers = await nginxWorkers(records);
+    expect(workers.length).toBeGreaterThan(0);
+    const tls = edgeFiles(lab.state.dir);
+    expect(existsSync(tls.keyFile) && existsSync(tls.certFile)).toBe(true);
     const proxy = await lab.toxiproxy().get('redis');
     await proxy.addToxic({ name: 'left-behind', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 50 } });
     const nsName = lab.netns!.name;
@@ -50,6 +63,9 @@ describe('lab lifecycle', () => {
     await Lab.down(NAME);
     // Toxiproxy (with its toxics) is among the stopped processes; the nft table went with the namespace.
     await assertNothingLeft(records);
+    for (const pid of workers) expect(existsSync(`/proc/${pid}/status`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8')), `nginx worker ${pid} still running`).toBe(false);
+    // The lab's TLS key goes with it.
+    expect(existsSync(tls.keyFile)).toBe(false);
   });
 
   it('after the harness is SIGKILLed mid-start, the next start cleans up what it left', async () => {
@@ -98,12 +114,15 @@ describe('lab lifecycle', () => {
 
   it('a host-loopback lab works too (the non-root layout)', async () => {
     const lines: string[] = [];
-    const lab = await Lab.up({ name: NAME, basePort: BASE, netns: 'never', only: ['redis'], onProgress: (l) => lines.push(l) });
+    const lab = await Lab.up({ name: NAME, basePort: BASE, netns: 'never', only: ['redis', 'nginx'], onProgress: (l) => lines.push(l) });
     expect(lab.address).toBe('127.0.0.1');
     expect(lines.join('\n')).toMatch(/unavailable faults: turn-loss, turn-outage/);
     expect((await lab.status()).every((s) => s.healthy)).toBe(true);
     const records = [...lab.state.processes];
+    const workers = await nginxWorkers(records);
     await Lab.down(NAME);
     for (const r of records) expect(isAlive(r)).toBe(false);
+    // No namespace to sweep here: nginx's workers must have gone with their master's process group.
+    for (const pid of workers) expect(existsSync(`/proc/${pid}/status`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8')), `nginx worker ${pid} still running`).toBe(false);
   });
 });

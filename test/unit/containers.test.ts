@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { containerPlan, startContainers } from '../../src/topology/containers.js';
 import { generateCredentials } from '../../src/lab/credentials.js';
 import { DEPENDENCIES } from '../../src/topology/topology.js';
+import { nginxConfig } from '../../src/topology/compose.js';
 
 const credentials = generateCredentials();
 const jwtSecret = 'j'.repeat(40);
@@ -26,6 +27,11 @@ describe('testcontainers provider', () => {
     expect(chat.image).toBe('secureconnect/chat-service:latest');
     expect(chat.environment).toMatchObject({ CASSANDRA_HOSTS: 'toxiproxy', REDIS_HOST: 'toxiproxy', REDIS_PASSWORD: credentials.redisPassword, JWT_SECRET: jwtSecret });
     expect(plan.find((p) => p.alias === 'api-gateway')!.exposedPorts).toEqual([8080]);
+    // nginx fronts the gateway with the generated as-built config copied in (no checkout needed on the Docker host).
+    const nginx = plan.find((p) => p.alias === 'nginx')!;
+    expect(nginx.exposedPorts).toEqual([80]);
+    expect(nginx.files).toEqual([{ target: '/etc/nginx/conf.d/default.conf', content: nginxConfig() }]);
+    expect(nginx.files[0]!.content).toMatch(/server api-gateway:8080;/);
   });
 
   it('says plainly when no Docker engine is reachable (as on this machine)', async () => {

@@ -3,7 +3,8 @@ import type { LabCredentials } from '../credentials.js';
 import type { BinaryPaths } from '../paths.js';
 import type { ProcessSpec } from '../process.js';
 
-export type ServiceName = DependencyName | 'toxiproxy';
+/** The dependencies, Toxiproxy, and nginx: the public entry in front of the target's gateway. */
+export type ServiceName = DependencyName | 'toxiproxy' | 'nginx';
 
 /** What a service definition needs to know about the lab it starts in. */
 export interface LabContext {
