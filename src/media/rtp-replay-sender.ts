@@ -6,9 +6,29 @@
  * this host can measure forwarding delay.
  */
 import { randomInt } from 'node:crypto';
-import { RtpHeader } from 'werift';
 import type { Recording } from './rtp-recording.js';
 import type { SyntheticTransport } from './synthetic-transport.js';
+import { SrtpProtector } from './srtp-protector.js';
+
+/**
+ * One timer for every sender of the process: hundreds of senders with a 5 ms interval each would be tens of
+ * thousands of timer callbacks a second, the generator's own load; one pass over the active senders per tick is not.
+ */
+const active = new Set<RtpReplaySender>();
+let ticker: NodeJS.Timeout | null = null;
+
+function schedule(s: RtpReplaySender, on: boolean): void {
+  if (on) active.add(s);
+  else active.delete(s);
+  if (active.size > 0 && ticker === null) {
+    ticker = setInterval(() => {
+      for (const x of active) x.tick();
+    }, TICK_MS);
+  } else if (active.size === 0 && ticker !== null) {
+    clearInterval(ticker);
+    ticker = null;
+  }
+}
 
 const TICK_MS = 5;
 const KEYFRAME_DEBOUNCE_MS = 500;
@@ -20,7 +40,8 @@ const PT_RTPFB = 205;
 const FMT_NACK = 1;
 
 export class RtpReplaySender {
-  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private protector: SrtpProtector | null = null;
   private index = 0;
   private seq = randomInt(0, 0x10000);
   private readonly tsBase = randomInt(0, 2 ** 31);
@@ -52,10 +73,14 @@ export class RtpReplaySender {
 
   start(): void {
     this.loopStartMs = performance.now();
-    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.protector = new SrtpProtector(this.transport.localSessionKeys(), this.ssrc);
+    this.running = true;
+    schedule(this, true);
   }
 
-  private tick(): void {
+  /** Send what is due (the shared ticker calls it). */
+  tick(): void {
+    if (!this.running) return;
     const now = performance.now();
     const packets = this.recording.packets;
     // Bounded per tick: at most one pass over the recording.
@@ -71,10 +96,9 @@ export class RtpReplaySender {
     const rel = this.loopTs + p.ts;
     const ts = (this.tsBase + rel) >>> 0;
     this.lastRelTs = rel;
-    const header = new RtpHeader({ payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: ts, ssrc: this.ssrc, marker: p.marker });
-    this.seq = (this.seq + 1) & 0xffff;
     const payload = this.payloads[this.index]!;
-    this.transport.sendRtp(header, payload);
+    this.transport.sendProtected(this.protector!.protect(this.payloadType, this.seq, ts, p.marker, payload));
+    this.seq = (this.seq + 1) & 0xffff;
     this.packetsSent++;
     this.bytesSent += payload.length;
     if (p.marker) {
@@ -108,7 +132,7 @@ export class RtpReplaySender {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.running = false;
+    schedule(this, false);
   }
 }

@@ -15,6 +15,7 @@ import {
   SignatureAlgorithm, SrtcpSession, SrtpSession, classes, keyLength, methods, parseMessage, saltLength,
 } from 'werift';
 import type { types as ms } from 'mediasoup-client';
+import type { SrtpSessionKeys } from './srtp-protector.js';
 
 /** Consent freshness: the server drops a tuple it has not heard a check on for 30 s (mediasoup's default). */
 const CONSENT_MS = 5_000;
@@ -194,6 +195,22 @@ export class SyntheticTransport {
   sendRtp(header: RtpHeader, payload: Buffer): void {
     if (!this.srtp) throw new Error(`transport ${this.info.id}: not connected`);
     this.sendRaw(this.srtp.encrypt(payload, header));
+  }
+
+  /**
+   * The SRTP session keys werift derived for what this side sends (its SrtpSession keeps them on its local
+   * context): what a fast protector of an outgoing stream needs (srtp-protector.ts).
+   */
+  localSessionKeys(): SrtpSessionKeys {
+    const ctx = (this.srtp as unknown as { localContext?: { srtpSessionKey?: unknown; srtpSessionSalt?: unknown; srtpSessionAuthTag?: unknown } } | null)?.localContext;
+    const { srtpSessionKey: key, srtpSessionSalt: salt, srtpSessionAuthTag: auth } = ctx ?? {};
+    if (!Buffer.isBuffer(key) || !Buffer.isBuffer(salt) || !Buffer.isBuffer(auth)) throw new Error(`transport ${this.info.id}: no SRTP session keys (not connected, or werift keeps them elsewhere)`);
+    return { key, salt, auth };
+  }
+
+  /** Send one packet already SRTP-protected. */
+  sendProtected(packet: Buffer): void {
+    this.sendRaw(packet);
   }
 
   /** Decrypt one received SRTP packet (a recorder's use; receivers never do). */
