@@ -19,7 +19,12 @@ export interface CrossedBudget {
 export type StepJudgement =
   | { kind: 'good' }
   | { kind: 'past-knee'; crossed: CrossedBudget[] }
-  | { kind: 'inconclusive'; reason: string };
+  | {
+      kind: 'inconclusive';
+      reason: string;
+      /** Disturbed by something passing (another process on the worker's core, the generator's loop late): worth measuring again. */
+      disturbed?: true;
+    };
 
 const HOLDS: Record<BudgetOp, (v: number, limit: number) => boolean> = {
   '<': (v, l) => v < l,
@@ -41,11 +46,11 @@ export function judgeStep(step: SfuStep, budgets: SfuBenchBudgets): StepJudgemen
   }
   const waitMax = budgets.workerWaitMax ?? DEFAULT_WORKER_WAIT_MAX;
   if (step.workerWait !== undefined && step.workerWait !== null && step.workerWait > waitMax) {
-    return { kind: 'inconclusive', reason: `the SFU worker waited for its core ${pct(step.workerWait)} of the step (> ${pct(waitMax)}): other work ran there` };
+    return { kind: 'inconclusive', reason: `the SFU worker waited for its core ${pct(step.workerWait)} of the step (> ${pct(waitMax)}): other work ran there`, disturbed: true };
   }
   const lagMax = budgets.generatorLagMaxMs ?? DEFAULT_GENERATOR_LAG_MAX_MS;
   if (step.generatorLagP99Ms !== undefined && step.generatorLagP99Ms !== null && step.generatorLagP99Ms > lagMax) {
-    return { kind: 'inconclusive', reason: `the generator's event loop ran ${step.generatorLagP99Ms.toFixed(0)} ms late (p99 > ${lagMax} ms): its receivers stamped arrivals late by as much` };
+    return { kind: 'inconclusive', reason: `the generator's event loop ran ${step.generatorLagP99Ms.toFixed(0)} ms late (p99 > ${lagMax} ms): its receivers stamped arrivals late by as much`, disturbed: true };
   }
   if (step.packets <= 0) return { kind: 'inconclusive', reason: 'no media arrived at the receivers' };
   if (step.silentConsumers > 0) return { kind: 'inconclusive', reason: `${step.silentConsumers} of ${step.consumers} consumers received nothing` };

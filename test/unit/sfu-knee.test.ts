@@ -7,8 +7,6 @@ import type { SfuStep } from '../../src/bench/sfu-step.js';
 import { judgeStep, describeCrossed } from '../../src/bench/step-judgement.js';
 import { KneeSearch, findKnee, type KneeResult } from '../../src/bench/knee-search.js';
 import { compareWithBaseline } from '../../src/bench/baseline.js';
-import { stepFromCall } from '../../src/bench/step-from-call.js';
-import type { SyntheticCallResult } from '../../src/bench/synthetic-call.js';
 
 const budgets: SfuBenchBudgets = sfuBenchBudgets(loadBudgets());
 
@@ -101,6 +99,8 @@ describe('a step is judged: evidence first, then the knee budgets', () => {
     ['a consumer that got nothing', { silentConsumers: 2 }, /2 of 12 consumers received nothing/],
     ['a measurement a budget needs missing', { delayP95Ms: null }, /sc_sfu_forward_delay p\(95\): not measured/],
     ['a measurement that is not a number', { workerCpu: Number.NaN }, /sc_sfu_worker_cpu value: not measured/],
+    ['the SFU worker waited for its core (another process ran there), with the delay past the knee', { workerWait: 0.12, delayP95Ms: 90 }, /SFU worker waited for its core 12 % of the step \(> 5 %\): other work ran there/],
+    ["the generator's event loop ran late, with the delay past the knee", { generatorLagP99Ms: 40, delayP95Ms: 90 }, /generator's event loop ran 40 ms late \(p99 > 25 ms\)/],
   ])('%s: INCONCLUSIVE', (_what, over, reason) => {
     const j = judgeStep(step(1, over), budgets);
     expect(j.kind).toBe('inconclusive');
@@ -200,21 +200,5 @@ describe('--baseline: capacity down by more than the tolerance FAILs', () => {
     expect(compareWithBaseline(knee(80), knee(100), 0.15).reason).toBe('capacity down by more than 15 %: 80 consumers now, 100 in the baseline (tolerance 15 %)');
     expect(compareWithBaseline(inconclusive, knee(100), 0.15).reason).toMatch(/this run found no capacity \(level 4 \(48 consumers\): the generator saturated\)/);
     expect(() => compareWithBaseline(knee(1), knee(1), 1.5)).toThrow(/tolerance/);
-  });
-});
-
-describe('a measured synthetic call as a step', () => {
-  const call: SyntheticCallResult = {
-    consumers: 12, silentConsumers: 0, packets: 4000, expected: 4010, lost: 10, loss: 10 / 4010, jitterP95Ms: 3, delayP50Ms: 1.2, delayP95Ms: 4,
-    delaySamples: 800, generatorCpu: 0.2, workerCpu: 0.05, unannouncedPackets: 0, unannouncedRatio: 0, keyframeRequests: 1, errors: [],
-  };
-  it('carries its measurements into the judgement', () => {
-    expect(stepFromCall(3, call)).toEqual({ level: 3, consumers: 12, workerCpu: 0.05, loss: 10 / 4010, delayP50Ms: 1.2, delayP95Ms: 4, generatorCpu: 0.2, packets: 4000, silentConsumers: 0 });
-    expect(judgeStep(stepFromCall(3, call), budgets)).toEqual({ kind: 'good' });
-  });
-  it('a silent consumer, an unmeasured worker or no delay samples: INCONCLUSIVE, never good', () => {
-    expect(judgeStep(stepFromCall(3, { ...call, silentConsumers: 1 }), budgets)).toMatchObject({ kind: 'inconclusive', reason: '1 of 12 consumers received nothing' });
-    expect(judgeStep(stepFromCall(3, { ...call, workerCpu: null }), budgets)).toMatchObject({ kind: 'inconclusive', reason: expect.stringMatching(/sc_sfu_worker_cpu value: not measured/) });
-    expect(judgeStep(stepFromCall(3, { ...call, delayP95Ms: null, delaySamples: 0 }), budgets)).toMatchObject({ kind: 'inconclusive', reason: expect.stringMatching(/sc_sfu_forward_delay p\(95\): not measured/) });
   });
 });

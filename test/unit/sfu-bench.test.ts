@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadBudgets, sfuBenchBudgets } from '../../src/k6/budgets.js';
+import type { SfuStep } from '../../src/bench/sfu-step.js';
+import { KneeSearch } from '../../src/bench/knee-search.js';
+import { generatorCost, moreLevels, planLevels } from '../../src/bench/level-plan.js';
+import { runSfuBenchFlow, verdictOf } from '../../src/bench/sfu-bench.js';
+import { consumersPerRoom, seatsOf, transportsPerRoom, describeShape } from '../../src/bench/room-shape.js';
+import { BenchResultError, readBenchResult, writeBenchResult, capacityText, type BenchResult } from '../../src/bench/bench-result.js';
+import { compareSides } from '../../src/bench/cross-check.js';
+import { toBenchJUnit } from '../../reports/bench-junit.js';
+import { toBenchHtml } from '../../reports/bench-html.js';
+
+const budgets = sfuBenchBudgets(loadBudgets());
+
+/**
+ * Recorded-like steps of a conference of 4 (12 consumers a room): the worker costs `worker` of its core per
+ * consumer, the generator 2 % fixed + `gen` per consumer; past 85 % of its core the worker's queues build
+ * (delay p95 80 ms), past 95 % packets drop.
+ */
+const sfu = (worker: number, gen = 0.0006) => async (level: number): Promise<SfuStep> => {
+  const consumers = level * 12;
+  const cpu = Math.min(1, consumers * worker);
+  return {
+    level, consumers, workerCpu: cpu, loss: cpu > 0.95 ? 0.03 : 0.001, delayP50Ms: 1, delayP95Ms: cpu > 0.85 ? 80 : 5,
+    generatorCpu: 0.02 + consumers * gen, packets: consumers * 200, silentConsumers: 0, workerWait: 0, generatorLagP99Ms: 1,
+  };
+};
+
+describe('room shapes', () => {
+  it('a conference of k: everyone sends and receives, k·(k−1) consumers and 2k transports a room', () => {
+    const s = { kind: 'conference', participants: 4 } as const;
+    expect(seatsOf(s).every((x) => x.send && x.receive)).toBe(true);
+    expect(consumersPerRoom(s)).toBe(12);
+    expect(transportsPerRoom(s)).toBe(8);
+    expect(describeShape(s)).toBe('conference of 4 (12 consumers a room)');
+  });
+
+  it('a webinar: presenters send (and see each other), viewers only receive: p·(p−1) + v·p consumers', () => {
+    expect(consumersPerRoom({ kind: 'webinar', presenters: 2, viewers: 20 })).toBe(42);
+    expect(consumersPerRoom({ kind: 'webinar', presenters: 1, viewers: 20 })).toBe(20);
+    expect(transportsPerRoom({ kind: 'webinar', presenters: 1, viewers: 20 })).toBe(21);
+  });
+});
+
+describe('the search range comes from the generator\'s measured cost', () => {
+  const at = (level: number, consumers: number, generatorCpu: number): SfuStep => ({ level, consumers, generatorCpu, workerCpu: 0.1, loss: 0, delayP50Ms: 1, delayP95Ms: 2, packets: 100, silentConsumers: 0 });
+
+  it('a line through two steps: fixed part and cost per consumer', () => {
+    const c = generatorCost(at(1, 12, 0.05), at(3, 36, 0.08));
+    expect(c.perConsumer).toBeCloseTo(0.00125, 6);
+    expect(c.fixed).toBeCloseTo(0.035, 6);
+  });
+
+  it('the plan doubles up to the level whose predicted generator CPU stays within 90 % of its budget', () => {
+    // 0.7 · 0.9 = 0.63; (0.63 − 0.03) / 0.001 / 12 = 50 rooms.
+    expect(planLevels({ cost: { fixed: 0.03, perConsumer: 0.001 }, consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual({ maxRooms: 50, levels: [1, 2, 4, 8, 16, 32, 50] });
+    expect(planLevels({ cost: { fixed: 0.03, perConsumer: 0.001 }, consumersPerRoom: 12, generatorCpuMax: 0.7, maxRooms: 10 }).levels).toEqual([1, 2, 4, 8, 10]);
+    // A generator that can hardly drive one room still gets one level, never none.
+    expect(planLevels({ cost: { fixed: 0.69, perConsumer: 0.01 }, consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual({ maxRooms: 1, levels: [1] });
+  });
+
+  it('more levels when the plan ran out, from the cost on the last two good steps; none when the generator is at its limit', () => {
+    // 0.000625 a consumer + 0.08: (0.63 − 0.08) / 0.000625 / 12 = 73 rooms.
+    expect(moreLevels({ lastGood: [at(16, 192, 0.2), at(32, 384, 0.32)], consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual([64, 73]);
+    expect(moreLevels({ lastGood: [at(4, 48, 0.05), at(8, 96, 0.08)], consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual([16, 32, 64, 81]);
+    expect(moreLevels({ lastGood: [at(16, 192, 0.4), at(32, 384, 0.62)], consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual([]);
+  });
+
+  it('calibration steps in the wrong order are refused', () => {
+    expect(() => generatorCost(at(3, 36, 0.1), at(1, 12, 0.05))).toThrow(/more consumers in the second/);
+  });
+});
+
+describe('the knee search takes more levels while stepping up, never after', () => {
+  it('extend() adds levels above the plan; the search goes on to them', () => {
+    const k = new KneeSearch({ levels: [1, 2] }, budgets);
+    const good = (level: number): SfuStep => ({ level, consumers: level * 12, workerCpu: 0.1, loss: 0, delayP50Ms: 1, delayP95Ms: 2, generatorCpu: 0.1, packets: 100, silentConsumers: 0 });
+    k.record(good(k.next()!));
+    expect(k.planExhausted).toBe(false);
+    k.record(good(k.next()!));
+    expect(k.planExhausted).toBe(true);
+    expect(() => k.extend([2])).toThrow(/must increase/);
+    k.extend([4]);
+    expect(k.next()).toBe(4);
+  });
+});
+
+describe('the benchmark flow on recorded steps', () => {
+  it('calibrates, steps up, re-plans, bisects to the knee: capacity = the last good step\'s consumers (PASS)', async () => {
+    const levels: number[] = [];
+    const measure = sfu(0.0015);
+    const r = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: async (l) => { levels.push(l); return measure(l); } });
+    // 0.85 / 0.0015 / 12 = 47.2 rooms: 47 is the last good level.
+    expect(r.result.status).toBe('knee');
+    expect(r.result.status === 'knee' && r.result.capacity).toBe(47 * 12);
+    expect(r.verdict).toBe('PASS');
+    expect(r.reason).toMatch(/^capacity = 564 consumers per worker core at .*first past it at 576 consumers: sc_sfu_forward_delay p\(95\) 80/);
+    expect(levels.slice(0, 2)).toEqual([1, 3]);
+    expect(levels.length).toBeLessThan(20);
+  });
+
+  it('a generator that cannot reach the SFU\'s knee: capacity only at least the last level (INCONCLUSIVE), never a knee', async () => {
+    const r = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.0005, 0.002) });
+    expect(r.result.status).toBe('no-knee');
+    expect(r.verdict).toBe('INCONCLUSIVE');
+    expect(r.reason).toMatch(/capacity ≥ \d+ consumers: every level the generator could drive/);
+  });
+
+  it('--baseline: the seeded slowdown (each consumer costs twice) FAILs against the unseeded run; an equal run PASSes', async () => {
+    const plain = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.0015) });
+    const seeded = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.003), baseline: plain.result });
+    expect(seeded.verdict).toBe('FAIL');
+    expect(seeded.reason).toMatch(/capacity down by more than 15 %: 276 consumers now, 564 in the baseline/);
+    const again = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.0015), baseline: plain.result });
+    expect(again.verdict).toBe('PASS');
+  });
+
+  it('a step whose worker waited for its core ends the step-up INCONCLUSIVE, with the lower bound it reached', async () => {
+    const base = sfu(0.0015);
+    const r = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: async (l) => ({ ...(await base(l)), ...(l === 8 ? { workerWait: 0.3 } : {}) }) });
+    expect(r.result.status).toBe('inconclusive');
+    expect(r.verdict).toBe('INCONCLUSIVE');
+    expect(r.reason).toMatch(/no capacity measured: level 8 \(96 consumers\): the SFU worker waited/);
+    expect(capacityText(r.result)).toBe('≥ 48 (inconclusive)');
+  });
+
+  it('verdictOf: a knee PASSes with the quality it was measured at', () => {
+    expect(verdictOf({ status: 'inconclusive', reason: 'x', atLeast: null, steps: [] }, budgets)).toEqual({ verdict: 'INCONCLUSIVE', reason: 'no capacity measured: x' });
+  });
+});
+
+describe('bench.json, junit.xml and report.html of a run', () => {
+  async function result(): Promise<BenchResult> {
+    const flow = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.0015) });
+    return {
+      schemaVersion: 1, kind: 'sfu-capacity', id: 'bench-sfu-conference-x', startedAt: '2026-11-30T00:00:00.000Z', endedAt: '2026-11-30T00:04:00.000Z',
+      target: { kind: 'embedded', baseUrl: 'http://198.18.0.2:21590', profile: 'hardened', env: {} }, shape: { kind: 'conference', participants: 4 },
+      budgets: { knee: budgets.knee.map((b) => ({ metric: b.metric, stat: b.stat, op: b.op, value: b.value })), generatorCpuMax: 0.7, baselineTolerance: 0.15 },
+      notJudged: [], pinning: { workerCore: 1, otherCores: '0', pids: [1, 2] },
+      calibration: { steps: flow.calibration.steps, generatorFixed: flow.calibration.cost.fixed, generatorPerConsumer: flow.calibration.cost.perConsumer, maxRooms: flow.calibration.maxRooms, levels: flow.calibration.levels },
+      result: flow.result, verdict: flow.verdict, reason: flow.reason, durationS: 240,
+    };
+  }
+
+  it('bench.json round-trips; a malformed one is refused naming the file and the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sch-bench-'));
+    const r = await result();
+    writeBenchResult(dir, r);
+    expect(readBenchResult(dir)).toEqual(r);
+    writeFileSync(join(dir, 'bench.json'), JSON.stringify({ ...r, shape: { kind: 'conference', participants: 1 } }));
+    expect(() => readBenchResult(dir)).toThrow(BenchResultError);
+    expect(() => readBenchResult(dir)).toThrow(/bench\.json: shape\.participants: /);
+    expect(() => readBenchResult(join(dir, 'nope'))).toThrow(/nope: /);
+  });
+
+  it('junit: one case for the capacity; a baseline FAIL is a failure, an INCONCLUSIVE one skipped', async () => {
+    const r = await result();
+    expect(toBenchJUnit(r)).toMatch(/<testsuite name="sfu-capacity.conference"[^>]*tests="1" failures="0" errors="0" skipped="0"/);
+    const failed = toBenchJUnit({ ...r, verdict: 'FAIL', baseline: { run: '/runs/a', verdict: 'FAIL', reason: 'capacity down by more than 15 %', capacity: '900' } });
+    expect(failed).toMatch(/tests="2" failures="1"/);
+    expect(failed).toMatch(/<testcase classname="sfu-capacity" name="sfu-capacity.conference.baseline"[^>]*>\s*<failure message="capacity down by more than 15 %/);
+    const unsure = toBenchJUnit({ ...r, verdict: 'INCONCLUSIVE', reason: 'no capacity measured: x', result: { status: 'inconclusive', reason: 'x', atLeast: null, steps: [] } });
+    expect(unsure).toMatch(/skipped="1"/);
+    expect(unsure).toMatch(/<skipped message="INCONCLUSIVE: no capacity measured: x"/);
+  });
+
+  it('report.html: a curve per measurement, every step a point, the budget and the knee marked at the capacity and the first step past it', async () => {
+    const r = await result();
+    const html = toBenchHtml(r);
+    for (const id of ['worker-cpu', 'loss', 'delay-p95', 'generator-cpu']) expect(html).toContain(`data-curve="${id}" data-points="${r.result.steps.length}"`);
+    expect(html).toContain('data-knee="last-good" data-consumers="564"');
+    expect(html).toContain('data-knee="first-bad" data-consumers="576"');
+    expect(html).toContain('data-budget="50"');
+    expect(html).toContain('data-capacity="564"');
+    expect(html).toMatch(/data-verdict="PASS"/);
+  });
+});
+
+describe('the cross-check: browsers against synthetic participants', () => {
+  const side = (consumers: number, kbps: number, loss: number) => ({ participants: 3, consumers, bitrateOutKbps: kbps, loss });
+  it('agree within 10 % on consumers and egress and 1 point on loss', () => {
+    expect(compareSides(side(6, 700, 0.001), side(6, 660, 0.004)).agree).toBe(true);
+  });
+  it.each([
+    ['egress', side(6, 700, 0), side(6, 500, 0), /egress differs by more than 10 %/],
+    ['consumers', side(6, 700, 0), side(4, 700, 0), /consumers differ by more than 10 %/],
+    ['loss', side(6, 700, 0), side(6, 700, 0.02), /loss differs by more than 1 point/],
+  ])('disagree on %s, saying so', (_what, b, s, says) => {
+    const c = compareSides(b, s);
+    expect(c.agree).toBe(false);
+    expect(c.note).toMatch(says);
+  });
+});
+
+describe('a disturbed step is measured again before it counts', () => {
+  it('a window where the worker waited for its core is re-measured; the clean measurement is the step', async () => {
+    const base = sfu(0.0015);
+    const tries = new Map<number, number>();
+    const seen: string[] = [];
+    const r = await runSfuBenchFlow({
+      consumersPerRoom: 12, budgets, onStep: (what, s) => seen.push(`${what} ${s.level}`),
+      measure: async (l) => {
+        const n = (tries.get(l) ?? 0) + 1;
+        tries.set(l, n);
+        return { ...(await base(l)), ...(l === 8 && n === 1 ? { workerWait: 0.3 } : {}) };
+      },
+    });
+    expect(r.result.status).toBe('knee');
+    expect(r.result.status === 'knee' && r.result.capacity).toBe(564);
+    expect(seen).toContain('disturbed 8');
+    expect(tries.get(8)).toBe(2);
+  });
+
+  it('a disturbance that does not pass: INCONCLUSIVE after the bounded re-measurements', async () => {
+    const base = sfu(0.0015);
+    let calls = 0;
+    const r = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, remeasure: 2, measure: async (l) => ({ ...(await base(l)), ...(l === 8 ? (calls++, { generatorLagP99Ms: 60 }) : {}) }) });
+    expect(r.result.status).toBe('inconclusive');
+    expect(calls).toBe(3);
+  });
+});
