@@ -34,12 +34,15 @@ export interface SyntheticStepRunnerOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const JOIN_ATTEMPTS = 3;
 
 export class SyntheticStepRunner {
   private readonly rooms: SyntheticRoom[] = [];
   private readonly senders = new Map<string, RtpReplaySender>();
   private readonly seats;
   private made = 0;
+  /** Rooms joined afresh after a failed join, over the runner's life. */
+  joinRetries = 0;
 
   constructor(private readonly o: SyntheticStepRunnerOptions) {
     this.seats = seatsOf(o.shape);
@@ -53,14 +56,33 @@ export class SyntheticStepRunner {
   /** Add or close rooms until `rooms` are in place; a room that fails to join is closed and the error thrown. */
   async setRooms(rooms: number): Promise<void> {
     while (this.rooms.length > rooms) this.rooms.pop()!.close();
-    const concurrency = Math.max(1, this.o.joinConcurrency ?? 4);
+    const concurrency = Math.max(1, this.o.joinConcurrency ?? 2);
     while (this.rooms.length < rooms) {
-      const batch = Array.from({ length: Math.min(concurrency, rooms - this.rooms.length) }, () => new SyntheticRoom({
+      const n = Math.min(concurrency, rooms - this.rooms.length);
+      this.rooms.push(...(await Promise.all(Array.from({ length: n }, () => this.joinRoom()))));
+    }
+  }
+
+  /**
+   * One more room, joined; a room whose join failed (an ICE check or a request unanswered while the SFU is busy
+   * with the load already there) is closed and joined afresh, JOIN_ATTEMPTS times at most, then the error is thrown.
+   */
+  private async joinRoom(): Promise<SyntheticRoom> {
+    for (let attempt = 1; ; attempt++) {
+      const room = new SyntheticRoom({
         api: this.o.api, origin: this.o.origin, recording: this.o.recording, seats: this.seats, users: this.o.users,
         senders: this.senders, label: `r${this.made++}`, ...(this.o.log ? { log: this.o.log } : {}),
-      }));
-      this.rooms.push(...batch);
-      await Promise.all(batch.map((r) => r.join()));
+      });
+      try {
+        await room.join();
+        return room;
+      } catch (e) {
+        room.close();
+        const m = e instanceof Error ? e.message : String(e);
+        if (attempt >= JOIN_ATTEMPTS) throw new Error(`a room of ${this.rooms.length + 1} did not join in ${JOIN_ATTEMPTS} attempts: ${m}`);
+        this.o.log?.(`room ${room.callId}: join attempt ${attempt} failed (${m}); joining afresh`);
+        this.joinRetries++;
+      }
     }
   }
 

@@ -1,0 +1,67 @@
+/**
+ * Benchmark (not a test): the SFU capacity benchmark's own acceptance, side by side in one sitting. For each room
+ * shape, `sch bench sfu` runs three times on one lab: A; B with --baseline A (two runs must agree: PASS, capacity
+ * within 10 %); and the seeded slowdown (SC_SWITCH_SFU_DUPLICATE_CONSUMERS=on) with --baseline A (must FAIL).
+ * With --cross-check, run A of the first shape first holds one room of browsers, then the same of synthetic
+ * participants. Prints each run's capacity, verdict and duration, and the agreement between A and B.
+ *
+ *   flock /tmp/sch-heavy.lock npx tsx bench/sfu-capacity.ts [--shapes conference,webinar] [--cross-check] [--lab sfu-bench] [--base-port 30600]
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { readBenchResult, capacityText, type BenchResult } from '../src/bench/bench-result.js';
+import { HARNESS_ROOT } from '../src/lab/paths.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+};
+const shapes = arg('shapes', 'conference,webinar').split(',');
+const lab = arg('lab', 'sfu-bench');
+const basePort = arg('base-port', '30600');
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const sch = join(HARNESS_ROOT, 'bin', 'sch');
+
+function run(name: string, args: string[]): BenchResult | null {
+  const out = join(HARNESS_ROOT, 'reports', 'runs', `bench-sfu-capacity-${stamp}`, name);
+  process.stderr.write(`\n== ${name}: sch ${['bench', 'sfu', ...args].join(' ')}\n`);
+  try {
+    execFileSync(sch, ['bench', 'sfu', '--lab', lab, '--base-port', basePort, '--keep-lab', '--out', out, ...args], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 15 * 60_000 });
+  } catch {
+    /* exit 1 is a verdict (FAIL / INCONCLUSIVE), read from bench.json */
+  }
+  try {
+    return readBenchResult(out);
+  } catch (e) {
+    process.stderr.write(`${name}: no bench.json (${e instanceof Error ? e.message : String(e)})\n`);
+    return null;
+  }
+}
+
+const rows: string[] = [];
+try {
+  for (const [i, shape] of shapes.entries()) {
+    const a = run(`${shape}-a`, ['--shape', shape, ...(i === 0 && process.argv.includes('--cross-check') ? ['--cross-check'] : [])]);
+    if (!a) continue;
+    const dirA = join(HARNESS_ROOT, 'reports', 'runs', `bench-sfu-capacity-${stamp}`, `${shape}-a`);
+    const b = run(`${shape}-b`, ['--shape', shape, '--baseline', dirA]);
+    const s = run(`${shape}-seeded`, ['--shape', shape, '--baseline', dirA, '--target-env', 'SC_SWITCH_SFU_DUPLICATE_CONSUMERS=on']);
+    const knee = (r: BenchResult | null) => (r?.result.status === 'knee' ? r.result : null);
+    const ka = knee(a);
+    const kb = knee(b);
+    const agree = ka && kb ? Math.abs(ka.capacity - kb.capacity) / Math.max(ka.capacity, kb.capacity) : null;
+    const q = (r: BenchResult | null) => {
+      const k = knee(r);
+      const g = k?.lastGood;
+      return g ? `loss ${((g.loss ?? 0) * 100).toFixed(2)} %, delay p95 ${g.delayP95Ms?.toFixed(1)} ms, worker ${((g.workerCpu ?? 0) * 100).toFixed(0)} %` : '';
+    };
+    for (const [n, r] of [['A', a], ['B (--baseline A)', b], ['seeded (--baseline A)', s]] as const) {
+      rows.push(`| ${shape} | ${n} | ${r ? capacityText(r.result) : 'failed'} | ${r?.verdict ?? ''} | ${r ? q(r) : ''} | ${r ? `${(r.durationS / 60).toFixed(1)} min` : ''} |`);
+    }
+    rows.push(`| ${shape} | A vs B | ${agree === null ? 'n/a' : `${(agree * 100).toFixed(1)} % apart`} | | ${ka?.lastGood && kb?.lastGood ? `loss Δ ${(Math.abs((ka.lastGood.loss ?? 0) - (kb.lastGood.loss ?? 0)) * 100).toFixed(2)} points, delay p95 Δ ${Math.abs((ka.lastGood.delayP95Ms ?? 0) - (kb.lastGood.delayP95Ms ?? 0)).toFixed(1)} ms` : ''} | |`);
+    if (a?.crossCheck) rows.push(`| ${shape} | cross-check | ${a.crossCheck.agree ? 'agree' : 'disagree'} | | ${a.crossCheck.note} | |`);
+  }
+} finally {
+  execFileSync(sch, ['lab', 'down', '--name', lab], { stdio: 'ignore' });
+}
+process.stdout.write(`\n| shape | run | capacity (consumers per worker core) | verdict | at the capacity | duration |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`);
