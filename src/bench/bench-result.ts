@@ -48,7 +48,7 @@ const CrossedSchema = z.object({ metric: z.string(), stat: z.string(), op: z.enu
 const JudgementSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('good') }).strict(),
   z.object({ kind: z.literal('past-knee'), crossed: z.array(CrossedSchema) }).strict(),
-  z.object({ kind: z.literal('inconclusive'), reason: z.string() }).strict(),
+  z.object({ kind: z.literal('inconclusive'), reason: z.string(), disturbed: z.literal(true).optional() }).strict(),
 ]);
 
 const JudgedStepSchema = z.object({ step: SfuStepSchema, judgement: JudgementSchema, phase: z.enum(['step-up', 'bisect']) }).strict();

@@ -222,3 +222,19 @@ describe('a disturbed step is measured again before it counts', () => {
     expect(calls).toBe(3);
   });
 });
+
+describe('bench.json keeps a disturbed judgement', () => {
+  it('a run whose step-up ended on a disturbed step is written and read back', async () => {
+    const base = sfu(0.0015);
+    const flow = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: async (l) => ({ ...(await base(l)), ...(l === 8 ? { workerWait: 0.3 } : {}) }) });
+    const dir = mkdtempSync(join(tmpdir(), 'sch-bench-'));
+    const r: BenchResult = {
+      schemaVersion: 1, kind: 'sfu-capacity', id: 'x', startedAt: 'a', endedAt: 'b', target: { kind: 'external', baseUrl: 'http://127.0.0.1:1' },
+      shape: { kind: 'conference', participants: 4 }, budgets: { knee: [], generatorCpuMax: 0.7, baselineTolerance: 0.15 }, notJudged: [], pinning: null,
+      calibration: { steps: flow.calibration.steps, generatorFixed: 0, generatorPerConsumer: 0.001, maxRooms: 8, levels: [1, 2, 4, 8] },
+      result: flow.result, verdict: flow.verdict, reason: flow.reason, durationS: 1,
+    };
+    writeBenchResult(dir, r);
+    expect(readBenchResult(dir).result.steps.at(-1)!.judgement).toMatchObject({ kind: 'inconclusive', disturbed: true });
+  });
+});
