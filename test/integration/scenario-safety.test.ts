@@ -71,6 +71,22 @@ describe('a target outside loopback and the lab is refused before any traffic', 
     }, 60_000);
   }
 
+  // sch bench sfu against a deployment: its gateway or its video service outside.
+  const benchCases: [string, string[]][] = [
+    ['--target-url', ['--target-url', REMOTE, '--video-url', 'http://127.0.0.1:9']],
+    ['--video-url', ['--target-url', 'http://127.0.0.1:9', '--video-url', REMOTE]],
+  ];
+  for (const [flag, args] of benchCases) {
+    it(`sch bench sfu ${flag} <remote>: exit 2 naming ${flag}, no run directory, not one packet`, async () => {
+      const out = join(tmp, `bench${flag}`);
+      const r = await inNamespace([CLI, 'bench', 'sfu', ...args, '--out', out]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`error: ${flag} ${REMOTE} is outside loopback and the lab's network: load and faults would leave this machine. Pass --allow-remote if that is intended.`);
+      expect(existsSync(out)).toBe(false);
+      expect(r.sent).toBe(0);
+    }, 60_000);
+  }
+
   // sch run: the target, its video service or its Toxiproxy outside: refused before the run directory, the lab or the first packet.
   const runCases: [string, string[]][] = [
     ['--target-url', ['--target-url', REMOTE]],
