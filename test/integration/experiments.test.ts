@@ -322,12 +322,6 @@ describe('each check FAILs on a target with the defect', () => {
   }, 120_000);
 
 
-  it('login and chat without their Redis degraded modes: REDIS-LOGIN and REDIS-CHAT FAIL (revocation still PASS)', async () => {
-    const r = await run('redis-outage', { profile: 'hardened', targetEnv: { SC_TEST_REQUIRE_REDIS: 'session,publish' } });
-    expect(verdicts(r), explain(r)).toEqual({ LOGIN: 'PASS', DELIVERY: 'PASS', 'LOGOUT-REVOKES': 'PASS', 'REDIS-LOGIN': 'FAIL', 'REDIS-CHAT': 'FAIL', 'REDIS-REVOCATION': 'PASS' });
-    expect(r.exitCode).toBe(1);
-  }, 180_000);
-
   it('no circuit breaker on MinIO: MINIO-BREAKER FAIL (every upload reaches the dead MinIO)', async () => {
     const r = await run('minio-down', { profile: 'hardened', targetEnv: { MINIO_BREAKER_THRESHOLD: '100000' } });
     expect(verdicts(r), explain(r)).toEqual({ UPLOAD: 'PASS', 'MINIO-BREAKER': 'FAIL' });
@@ -379,15 +373,20 @@ describe('each check FAILs on a target with the defect', () => {
 });
 
 describe('a broken probe or a fault off the target\'s path is never a PASS or an "expected" FAIL', () => {
-  it('the revoked token answered 429: the probe cannot confirm the revocation at setup, so only REDIS-REVOCATION is INCONCLUSIVE (not the expected FAIL); the other claims are judged', async () => {
-    const r = await run('redis-outage', { profile: 'audited', targetEnv: { SC_TEST_THROTTLE_REVOKED: '1' }, workloadEnv: { probes: { SC_PROBES: 'login,revoked,deliver,logout_revokes' } } });
+  it('the revoked token answered 429, on a target without its Redis degraded modes: the probe cannot confirm the revocation at setup, so REDIS-REVOCATION is INCONCLUSIVE (not the expected FAIL), while REDIS-LOGIN and REDIS-CHAT are judged — FAIL', async () => {
+    // Two hooks on independent paths: the guard answers a revoked token 429 (setup of the revoked probe), and
+    // login and chat lose their degraded modes (what the login and deliver probes meet during the outage).
+    const r = await run('redis-outage', { profile: 'audited', targetEnv: { SC_TEST_THROTTLE_REVOKED: '1', SC_TEST_REQUIRE_REDIS: 'session,publish' }, workloadEnv: { probes: { SC_PROBES: 'login,revoked,deliver,logout_revokes' } } });
     // The hook answers every revoked token 429, so the logout journey cannot be judged either: a 429 says nothing about revocation.
-    expect(verdicts(r), explain(r)).toEqual({ LOGIN: 'PASS', DELIVERY: 'PASS', 'LOGOUT-REVOKES': 'INCONCLUSIVE', 'REDIS-LOGIN': 'PASS', 'REDIS-CHAT': 'PASS', 'REDIS-REVOCATION': 'INCONCLUSIVE' });
+    expect(verdicts(r), explain(r)).toEqual({ LOGIN: 'PASS', DELIVERY: 'PASS', 'LOGOUT-REVOKES': 'INCONCLUSIVE', 'REDIS-LOGIN': 'FAIL', 'REDIS-CHAT': 'FAIL', 'REDIS-REVOCATION': 'INCONCLUSIVE' });
     const before = r.hypotheses.find((h) => h.id === 'revoked-works-before')!;
     expect(before).toMatchObject({ verdict: 'INCONCLUSIVE', gatedBy: ['setup:revoked'] });
     expect(before.evidence).toMatch(/the revoked probe could not set up: revocation not confirmed: .*GET \/v1\/users\/me answered 429/);
     expect(r.hypotheses.find((h) => h.id === 'revoked-refused-during-outage')!).toMatchObject({ verdict: 'INCONCLUSIVE', gatedBy: ['setup:revoked'] });
     expect(r.notes?.join('\n')).toMatch(/the revoked probe could not set up/);
+    // Without the degraded modes, logins and deliveries fail during the outage (the audited target's own PASS them).
+    expect(r.hypotheses.find((h) => h.id === 'login-during-outage')!.verdict, explain(r)).toBe('FAIL');
+    expect(r.hypotheses.find((h) => h.id === 'delivers-during-outage')!.verdict, explain(r)).toBe('FAIL');
     expect(r.exitCode).toBe(1);
   }, 180_000);
 
