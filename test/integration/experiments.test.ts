@@ -328,13 +328,17 @@ describe('each check FAILs on a target with the defect', () => {
     expect(r.hypotheses.find((h) => h.id === 'breaker-opens-after-3')!.verdict).toBe('FAIL');
   }, 180_000);
 
-  it('auth reading Cassandra (a test hook: no profile has that dependency): CASSANDRA-SLOW-ISOLATION FAIL on registration and the authenticated call, storage still within budget', async () => {
-    const r = await run('cassandra-slow', { profile: 'hardened', targetEnv: { SC_TEST_AUTH_READS_CASSANDRA: '1' } });
-    expect(verdicts(r), explain(r)).toEqual({ REGISTRATION: 'PASS', 'CASSANDRA-FAIL-FAST': 'PASS', 'CASSANDRA-SLOW-ISOLATION': 'FAIL' });
+  it('auth reading Cassandra (a test hook: no profile has that dependency) and a send that hangs past the fault\'s end: CASSANDRA-SLOW-ISOLATION FAIL on registration and the authenticated call, storage still within budget; the hung sends counted in the fault\'s phase: CASSANDRA-FAIL-FAST FAIL', async () => {
+    // Two hooks on independent paths: registration and GET /users/me read Cassandra (auth), three failed sends never answer (chat).
+    const r = await run('cassandra-slow', { profile: 'hardened', targetEnv: { SC_TEST_AUTH_READS_CASSANDRA: '1', SC_TEST_HANG_SENDS: '3' } });
+    expect(verdicts(r), explain(r)).toEqual({ REGISTRATION: 'PASS', 'CASSANDRA-FAIL-FAST': 'FAIL', 'CASSANDRA-SLOW-ISOLATION': 'FAIL' });
     const h = (id: string) => r.hypotheses.find((x) => x.id === id)!;
     expect(h('register-within-budget-during-cassandra').verdict, explain(r)).toBe('FAIL');
     expect(h('authed-within-budget-during-cassandra').observed!).toBeGreaterThan(2500);
     expect(h('upload-api-within-budget-during-cassandra').verdict).toBe('PASS');
+    expect(h('send-never-hangs').verdict, explain(r)).toBe('FAIL');
+    expect(h('send-never-hangs').phase).toBe('fault:cassandra');
+    expect(h('send-never-hangs').evidence).toMatch(/hang 3/);
   }, 180_000);
 
   it('foreign origin allowed, no rate limit, a socket limit told before the upgrade (503): WS-ORIGIN and RATE-LIMIT FAIL; the 503 reads as "try again later" too: WS-SATURATION PASS', async () => {
@@ -360,15 +364,6 @@ describe('each check FAILs on a target with the defect', () => {
     const r = await run('recovery', { profile: 'audited', targetEnv: { SC_TEST_DROP_DELIVERY_OF: ids }, workloadEnv: { chat: { SC_MESSAGE_ID_PREFIX: 'lossy' } } });
     expect(verdicts(r)['NO-MESSAGE-LOSS'], explain(r)).toBe('FAIL');
     expect(r.hypotheses.find((h) => h.id === 'nothing-lost')!.evidence).toMatch(/lost \d+ \(lossy-\d+/);
-  }, 180_000);
-
-  it('a send that hangs past the fault\'s end is counted in that fault\'s phase: CASSANDRA-FAIL-FAST FAIL', async () => {
-    const r = await run('cassandra-slow', { profile: 'hardened', targetEnv: { SC_TEST_HANG_SENDS: '3' } });
-    const h = r.hypotheses.find((x) => x.id === 'send-never-hangs')!;
-    expect(h.verdict, explain(r)).toBe('FAIL');
-    expect(h.phase).toBe('fault:cassandra');
-    expect(h.evidence).toMatch(/hang 3/);
-    expect(verdicts(r)['CASSANDRA-FAIL-FAST']).toBe('FAIL');
   }, 180_000);
 });
 
