@@ -288,10 +288,13 @@ export async function runVideoWorkload(o: VideoWorkloadOptions): Promise<VideoWo
         if (i > 0) await sleep(v.staggerS * 1000, o.signal);
         if (i === 0) await attempt(p, VIDEO_PROBES.join, () => api.initiate(p.user, conversationId, members.slice(1).map((m) => m.user), v.topology));
         else if (callId) await attempt(p, VIDEO_PROBES.join, () => api.join(p.user, callId!));
+        // The initiate was refused: there is no call to join, so no other attempt to wait for.
+        if (!callId) break;
       }
-      // Up: every connected participant sees every other, or UP_TIMEOUT_MS after the last join.
+      // Up: every connected participant sees every other, or UP_TIMEOUT_MS after the last join. Every join is
+      // answered by now: with nobody in the call, nobody will come to see (the load then ends at its next poll).
       const joinedAt = Date.now();
-      while (!o.signal.aborted && Date.now() < endMs && Date.now() - joinedAt < UP_TIMEOUT_MS) {
+      while (converters.size > 0 && !o.signal.aborted && Date.now() < endMs && Date.now() - joinedAt < UP_TIMEOUT_MS) {
         const inCall = [...converters.keys()];
         if (inCall.length > 0 && inCall.every((p) => (seen.get(p)?.size ?? 0) >= inCall.length - 1)) break;
         await sleep(250, o.signal);

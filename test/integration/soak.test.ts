@@ -5,6 +5,7 @@ import type { Lab } from '../../src/lab/lab.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { loadExperiment } from '../../src/experiment/load.js';
 import { runExperiment } from '../../src/experiment/runner.js';
+import { expectedVerdict, loadClaims } from '../../src/experiment/claims.js';
 import type { Experiment } from '../../src/experiment/spec.js';
 import { readObservations } from '../../src/experiment/history.js';
 import type { RunResult } from '../../src/results/model.js';
@@ -32,6 +33,12 @@ describe('server-side observation', () => {
     expect(h('metrics-gateway'), explain(r)).toMatchObject({ verdict: 'FAIL', observed: 0 });
     for (const s of ['auth', 'chat', 'video', 'storage']) expect(h(`metrics-${s}`), explain(r)).toMatchObject({ verdict: 'PASS', observed: 1 });
     expect(r.claims.find((c) => c.id === 'METRICS-AVAILABLE')).toMatchObject({ verdict: 'FAIL', asExpected: false });
+    // The hook touches the gateway's /metrics alone: every other claim and check of baseline is as catalogued on
+    // as-built (the catalogue's run of baseline on as-built is this one).
+    const catalogue = loadClaims();
+    expect(r.claims.map((c) => c.id).sort()).toEqual(['CALL', 'DELIVERY', 'LOGIN', 'LOGOUT-REVOKES', 'METRICS-AVAILABLE', 'REGISTRATION', 'UPLOAD']);
+    for (const c of r.claims.filter((x) => x.id !== 'METRICS-AVAILABLE')) expect(c.verdict, `${c.id}\n${explain(r)}`).toBe(expectedVerdict(catalogue.find((x) => x.id === c.id)!, 'as-built', 'baseline'));
+    for (const x of r.hypotheses.filter((y) => y.id !== 'metrics-gateway')) expect(x.verdict, `${x.id}: ${x.evidence}`).toBe(x.expectedVerdict);
     // The series as the services serve them (prom-client, their own service label kept aside), one reading a second.
     const obs = readObservations(join(runsDir, r.runId));
     const ws = obs.filter((s) => s.metric === 'sc_server' && s.tags.service === 'chat' && s.tags.metric === 'chat_ws_connections');
