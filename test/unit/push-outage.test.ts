@@ -14,9 +14,9 @@ import type { FaultRecord, Sample } from '../../src/results/model.js';
 const T0 = 1_800_000_000_000;
 const at = (sec: number) => T0 + sec * 1000;
 const fault = (id: string, on: number, off: number): FaultRecord => ({ id, name: id, mechanism: 'toxiproxy', target: 'push', params: {}, plannedStartS: on, plannedDurationS: off - on, appliedAtMs: at(on), removedAtMs: at(off), verified: true, verifyDetail: 'ok', rolledBack: true });
-const faults = [fault('push-down', 4, 9), fault('push-slow', 10, 16)];
-const phases = derivePhases(at(0), at(20), faults, 1);
-const slowPhase = (t: number) => t >= 10 && t < 16;
+const faults = [fault('push-down', 4, 9), fault('push-slow', 10, 21)];
+const phases = derivePhases(at(0), at(24), faults, 1);
+const slowPhase = (t: number) => t >= 10 && t < 21;
 
 interface World {
   /** ms a call start takes at time t. */
@@ -33,7 +33,7 @@ async function judge(w: World, profile: string) {
   p.setMetricKind('sc_probe_duration', 'trend');
   p.setMetricKind('sc_server', 'trend');
   const add = (s: Sample) => p.add(s);
-  for (let t = 0; t < 20; t += 0.5) {
+  for (let t = 0; t < 24; t += 0.5) {
     for (const probe of ['send', 'call_initiate']) {
       add({ metric: 'sc_attempt', time: at(t), value: 1, tags: { probe } });
       add({ metric: 'sc_outcome', time: at(t), value: 1, tags: { probe, class: 'served' } });
@@ -44,7 +44,7 @@ async function judge(w: World, profile: string) {
       add({ metric: 'sc_server', time: at(t), value: slowPhase(t) ? 8 : 0, tags: { service: 'video', metric: 'push_notifications_in_flight' } });
     }
   }
-  const input: EvaluationInput = { phases, source: p, calibration: [], fanout: {}, removedAtMs: Object.fromEntries(faults.map((f) => [f.id, f.removedAtMs])), runEndMs: at(20) };
+  const input: EvaluationInput = { phases, source: p, calibration: [], fanout: {}, removedAtMs: Object.fromEntries(faults.map((f) => [f.id, f.removedAtMs])), runEndMs: at(24) };
   const claims = loadClaims();
   const hs = evaluateHypotheses(e.hypotheses, input, claims, profile, 'push-outage');
   return { claim: evaluateClaims(claims, hs, profile, 'push-outage').find((c) => c.id === 'PUSH-NONBLOCKING')!, hs };
