@@ -11,7 +11,8 @@ import { testLab } from './helpers.js';
 /**
  * PUSH-NONBLOCKING (experiment push-outage): the push endpoint's proxy down, then slow, while messages are sent
  * and calls started. FAIL where a request waits for its push (as-built's call start, and the test switch that
- * makes a send wait too), PASS where pushes go in the background, INCONCLUSIVE when no push was ever attempted.
+ * makes a send wait too), PASS where pushes go in the background. INCONCLUSIVE without push evidence is shown on
+ * synthetic samples (test/unit/push-outage.test.ts): a third run would cost another 40 s.
  */
 let lab: Lab;
 const runsDir = join(HARNESS_ROOT, 'reports', 'runs', `itest-push-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -45,11 +46,5 @@ describe('PUSH-NONBLOCKING', () => {
     expect(verdict(r, 'send-within-budget-during-push-slow'), explain(r)).toBe('FAIL');
     // A dead provider refuses at once: even a request that waits for it answers in time.
     expect(verdict(r, 'call-initiate-within-budget-during-push-down'), explain(r)).toBe('PASS');
-  }, 120_000);
-
-  it('no push ever attempted (the target has no provider configured): INCONCLUSIVE, not a PASS', async () => {
-    const r = await run({ profile: 'hardened', targetEnv: { FCM_ENDPOINT: '' } });
-    expect(claim(r), explain(r)).toBe('INCONCLUSIVE');
-    expect(verdict(r, 'push-loss-counted')).toBe('INCONCLUSIVE');
   }, 120_000);
 });
