@@ -12,7 +12,7 @@ import { testLab } from './helpers.js';
  * PUSH-NONBLOCKING (experiment push-outage): the push endpoint's proxy down, then slow, while messages are sent
  * and calls started. FAIL where a request waits for its push (as-built's call start, and the test switch that
  * makes a send wait too), PASS where pushes go in the background. INCONCLUSIVE without push evidence is shown on
- * synthetic samples (test/unit/push-outage.test.ts): a third run would cost another 40 s.
+ * synthetic samples (test/unit/push-outage.test.ts): a third run would cost another ~28 s.
  */
 let lab: Lab;
 const runsDir = join(HARNESS_ROOT, 'reports', 'runs', `itest-push-${new Date().toISOString().replace(/[:.]/g, '-')}`);
