@@ -64,6 +64,8 @@ const REGISTRY: readonly NamedFault[] = [
     build: (_id, _p, meta) => new KillRestartFault(meta, 'redis'),
   },
   slow('postgres-slow', 'postgres', 500) as unknown as NamedFault,
+  proxyDown('push-down', 'push', 'The push provider unreachable (its send API\'s proxy disabled: connections refused, open ones dropped)'),
+  slow('push-slow', 'push', 5000) as unknown as NamedFault,
   {
     name: 'turn-relay-exhaust', mechanism: 'turn', target: 'turn-relay', params: NoParams,
     description: 'coturn\'s relay capacity used up: real TURN Allocates (REST credentials) until coturn refuses one (508), held and refreshed; rollback releases them (Refresh lifetime 0)',

@@ -61,6 +61,13 @@ const PROTOCOLS: Record<DependencyName, Protocol> = {
     repeatable: true,
     closeRequest: (host) => Buffer.from(`GET /minio/health/live HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
   },
+  // The push endpoint's /health: HTTP keep-alive, like MinIO's.
+  push: {
+    request: (_seq, host) => Buffer.from(`GET /health HTTP/1.1\r\nHost: ${host}\r\n\r\n`),
+    answerLength: httpAnswer,
+    repeatable: true,
+    closeRequest: (host) => Buffer.from(`GET /health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+  },
   // STUN Binding over TCP: coturn's TCP listener answers it without credentials.
   coturn: {
     request: () => {

@@ -35,6 +35,8 @@
  *                    (video service), both open the signaling socket at SC_VIDEO_URL, the caller's `offer` reaches the
  *                    callee [served]; then the call ends. A refused handshake is client-error (k6/websockets hides its
  *                    status), sockets open but no offer within SC_DELIVER_TIMEOUT_MS: undelivered.
+ *   call_initiate    POST /v1/calls/initiate (gateway) for the call conversation [served: 201 with a CallID]; the call is then
+ *                    ended (not timed). What a callee's push invitation may cost the caller shows here.
  *   ws_origin        chat WebSocket upgrade with a foreign Origin (SC_FOREIGN_ORIGIN) [refused-origin: 403]
  *   ws_open          one chat socket opened and closed, before the saturation (its precondition) [served]
  *   ws_saturation    SC_WS_SATURATION_SOCKETS sockets at once (default 2 × SC_WS_MAX_CONNECTIONS) [served: held open];
@@ -50,6 +52,11 @@
  *                    k6's SSL_CERT_FILE [served]
  *   edge_burst       SC_EDGE_BURST (60) GET /health at once through SC_EDGE_URL, one every SC_EDGE_BURST_EVERY (3s)
  *                    [throttled-edge: a 429 on nginx's own page]; 429s only from the gateway: `throttled`; none: not-throttled
+ *   edge_spoof       GET /v1/users/me straight at the gateway until a 429 (at most 3 × SC_RATE_LIMIT_PER_MINUTE), then
+ *                    through SC_EDGE_URL naming another client in X-Forwarded-For [throttled or throttled-edge: still
+ *                    limited]; served: the forged address bought a fresh per-IP bucket; the same request through the entry
+ *                    without the forgery not limited (or no 429 at all): not-throttled, which says nothing.
+ *                    One every SC_EDGE_SPOOF_EVERY (2s) from SC_EDGE_SPOOF_START (1s).
  * Every socket speaks the real API: the bearer header (contract N02: no token in any URL) and an allowed Origin
  * (SC_ORIGIN, default http://localhost:3000; N03: the real chat socket refuses a missing one).
  *
@@ -92,7 +99,7 @@ import { wsBase, wsHeaders } from './lib/ws.ts';
 export const PROBES = [
   'login', 'authed', 'register', 'logout_revokes', 'revoked', 'revoked_ws_chat', 'revoked_ws_signaling', 'send', 'deliver',
   'upload', 'delete', 'call', 'ws_origin', 'ws_open', 'ws_saturation', 'rate_limit',
-  'edge_up', 'edge_plain', 'edge_tls', 'edge_burst',
+  'edge_up', 'edge_plain', 'edge_tls', 'edge_burst', 'edge_spoof', 'call_initiate',
 ] as const;
 type Probe = (typeof PROBES)[number];
 
@@ -101,7 +108,7 @@ const WANTED: Record<Probe | 'service_up', OutcomeClass> = {
   login: 'served', authed: 'served', register: 'served', logout_revokes: 'refused-revoked', revoked: 'refused-revoked',
   revoked_ws_chat: 'refused-revoked', revoked_ws_signaling: 'refused-revoked', send: 'served', deliver: 'served', upload: 'served',
   delete: 'served', call: 'served', ws_origin: 'refused-origin', ws_open: 'served', ws_saturation: 'served', rate_limit: 'throttled',
-  edge_up: 'served', edge_plain: 'refused-plain-http', edge_tls: 'served', edge_burst: 'throttled-edge',
+  edge_up: 'served', edge_plain: 'refused-plain-http', edge_tls: 'served', edge_burst: 'throttled-edge', edge_spoof: 'throttled', call_initiate: 'served',
   service_up: 'served',
 };
 
@@ -160,6 +167,8 @@ function scenarios(): Record<string, Scenario> {
         // A burst can last longer than the interval (the limiter's window just reset): VUs enough that none is dropped.
         ? { executor: 'constant-arrival-rate', exec: 'rate_limit', rate: 1, timeUnit: every, duration: DURATION, startTime: start, preAllocatedVUs: 4, maxVUs: 10, gracefulStop: '20s', tags: { probe: 'rate_limit' } }
         : { executor: 'per-vu-iterations', exec: 'rate_limit', vus: 1, iterations: 1, startTime: start, maxDuration: '60s', gracefulStop: '10s', tags: { probe: 'rate_limit' } };
+    } else if (p === 'edge_spoof') {
+      out.edge_spoof = { executor: 'constant-arrival-rate', exec: 'edge_spoof', rate: 1, timeUnit: str('SC_EDGE_SPOOF_EVERY', '2s'), duration: DURATION, startTime: str('SC_EDGE_SPOOF_START', '1s'), preAllocatedVUs: 1, maxVUs: 2, gracefulStop: '20s', tags: { probe: 'edge_spoof' } };
     } else if (p === 'edge_burst') {
       out.edge_burst = { executor: 'constant-arrival-rate', exec: 'edge_burst', rate: 1, timeUnit: str('SC_EDGE_BURST_EVERY', '3s'), duration: DURATION, startTime: str('SC_EDGE_BURST_START', '0s'), preAllocatedVUs: 2, maxVUs: 4, gracefulStop: '20s', tags: { probe: 'edge_burst' } };
     } else {
@@ -346,9 +355,10 @@ export function setup(): SetupData {
       case 'revoked_ws_signaling': reason = first(revocation, videoUp); break;
       case 'send': case 'deliver': case 'ws_origin': case 'ws_open': case 'ws_saturation': reason = first(conversation); break;
       case 'call': reason = first(videoUp, callConversation); break;
+      case 'call_initiate': reason = first(callConversation); break;
       // The shared accounts are all they need (register, logout_revokes and delete make their own per attempt).
       case 'login': case 'authed': case 'register': case 'logout_revokes': case 'upload': case 'delete': case 'rate_limit': break;
-      case 'edge_up': case 'edge_plain': case 'edge_tls': case 'edge_burst': reason = edgeMissing(p); break;
+      case 'edge_up': case 'edge_plain': case 'edge_tls': case 'edge_burst': case 'edge_spoof': reason = edgeMissing(p); break;
     }
     ready[p] = reason === null;
     console.log(`SC_PROBE_SETUP ${JSON.stringify(reason === null ? { probe: p, ok: true } : { probe: p, ok: false, reason })}`);
@@ -641,6 +651,17 @@ export function call(d: SetupData): void {
   b.onerror = (e) => finish(socketErrorClass(e));
 }
 
+export function call_initiate(d: SetupData): void {
+  if (skip(d, 'call_initiate')) return;
+  const t0 = begin('call_initiate');
+  const r = http.post(`${d.base}/v1/calls/initiate`, JSON.stringify({ call_type: 'audio', conversation_id: d.call_conversation_id, callee_ids: [d.callee.user_id] }), req('call_initiate', d.caller.token));
+  const callId = body<{ data?: { CallID?: unknown } }>(r)?.data?.CallID;
+  const served = r.status === 201 && typeof callId === 'string';
+  if (!served) recordFailure('call_initiate', r);
+  end('call_initiate', served ? 'served' : r.status === 201 ? 'client-error' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
+  if (typeof callId === 'string') http.post(`${d.base}/v1/calls/${callId}/end`, '{}', req('call_initiate', d.caller.token, { name: 'call_initiate_end' }));
+}
+
 export function ws_origin(d: SetupData): void {
   if (skip(d, 'ws_origin')) return;
   const a = d.accounts[0]!;
@@ -745,6 +766,34 @@ export function edge_burst(d: SetupData): void {
   console.log(`EDGE_BURST ${n} requests: 429 from nginx ${edge429}, 429 from the gateway ${gateway429}, 200 ${rs.filter((r) => r.status === 200).length}`);
   if (rs.every((r) => r.status === 0 && r.error_code === K6_TIMEOUT_ERROR)) return end('edge_burst', 'hang', t0);
   end('edge_burst', edge429 > 0 ? 'throttled-edge' : gateway429 > 0 ? 'throttled' : 'not-throttled', t0);
+}
+
+/**
+ * One client spends its per-IP budget at the gateway (straight to it, from its own address: the entry's own limit
+ * never interferes), then asks through the public entry naming another client in X-Forwarded-For, then once more
+ * without. Still limited: the entry tells the gateway who really sent it. Served: the forged address bought a
+ * fresh bucket. The honest request served as well: the gateway does not identify this client behind the entry at all
+ * (`not-throttled`: the attempt says nothing about forging).
+ */
+export function edge_spoof(d: SetupData): void {
+  if (skip(d, 'edge_spoof')) return;
+  const a = d.accounts[0]!;
+  const spend = req('edge_spoof', a.token, { json: false, name: 'edge_spoof_spend' });
+  let limited = false;
+  for (let i = 0; i < 3 * num('SC_RATE_LIMIT_PER_MINUTE', 100) && !limited; i += 20) {
+    limited = http.batch(Array.from({ length: 20 }, () => ({ method: 'GET', url: `${d.base}/v1/users/me`, params: spend }))).some((r) => r.status === 429);
+  }
+  const t0 = begin('edge_spoof');
+  if (!limited) return end('edge_spoof', 'not-throttled', t0);
+  // A documentation address (RFC 5737), another each attempt: a bucket nobody has used.
+  const forged = `203.0.113.${1 + (exec.scenario.iterationInTest % 254)}`;
+  const params = req('edge_spoof', a.token, { json: false });
+  const r = http.get(`${d.edge}/v1/users/me`, { ...params, headers: { ...params.headers, 'x-forwarded-for': forged } });
+  const honest = http.get(`${d.edge}/v1/users/me`, req('edge_spoof', a.token, { json: false, name: 'edge_spoof_honest' }));
+  console.log(`EDGE_SPOOF budget spent; through the entry naming ${forged}: ${answered(r)}, without: ${answered(honest)}`);
+  const cls: OutcomeClass = honest.status !== 429 ? 'not-throttled'
+    : r.status === 429 ? (fromEdge(r) ? 'throttled-edge' : 'throttled') : is2xx(r.status) ? 'served' : classOf(r, t0);
+  end('edge_spoof', cls, t0, r.status === 0 ? undefined : r.timings.duration);
 }
 
 export function rate_limit(d: SetupData): void {

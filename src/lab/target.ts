@@ -66,6 +66,8 @@ export async function startTarget(lab: Lab, o: TargetOptions): Promise<RunningTa
     RTC_MIN_PORT: String(rtc.min), RTC_MAX_PORT: String(rtc.max), RTC_LISTEN_IP: lab.address,
     MEDIASOUP_WORKER_BIN: binaries().mediasoupWorker,
     NODE_ENV: 'production',
+    // The push provider's send API (the lab's stand-in for FCM) through its proxy; a lab without it: no pushes.
+    ...(lab.state.proxies.push ? { FCM_ENDPOINT: `http://${ep('push').host}:${ep('push').port}`, FIREBASE_PROJECT_ID: 'secureconnect-lab' } : {}),
     ...o.env,
   };
   const suffix = o.instance ? `-${o.instance}` : '';

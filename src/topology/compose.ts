@@ -44,6 +44,9 @@ function dependencyService(name: DependencyName): Record<string, unknown> {
       return { image: d.image, command: ['server', '/data'], environment: { MINIO_ROOT_USER: required('MINIO_ROOT_USER'), MINIO_ROOT_PASSWORD: required('MINIO_ROOT_PASSWORD'), MINIO_BROWSER: 'off' }, healthcheck: { test: ['CMD', 'curl', '-f', 'http://localhost:9000/minio/health/live'], interval: '5s', retries: 20 } };
     case 'coturn':
       return { image: d.image, command: ['-n', '--no-cli', '--no-tls', '--no-dtls', '--use-auth-secret', `--static-auth-secret=${required('TURN_SECRET')}`, '--realm=lab.secureconnect.test', '--fingerprint', '--min-port=49160', '--max-port=49259', '--listening-port=3478'] };
+    case 'push':
+      // The same server the native lab runs (Node's type stripping needs Node 22; the lab bundles it for Node 20).
+      return { image: 'node:22-alpine', command: ['node', '--experimental-strip-types', '/srv/push-endpoint.ts'], environment: { PUSH_PORT: String(d.containerPort) }, volumes: ['./src/lab/push-endpoint/server.ts:/srv/push-endpoint.ts:ro'], healthcheck: { test: ['CMD', 'wget', '-qO-', `http://localhost:${d.containerPort}/health`], interval: '5s', retries: 20 } };
   }
 }
 

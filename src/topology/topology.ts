@@ -4,7 +4,7 @@
  * docker-compose.test.yml and the testcontainers provider (src/topology/compose.ts, containers.ts).
  */
 
-export type DependencyName = 'redis' | 'postgres' | 'cassandra' | 'minio' | 'coturn';
+export type DependencyName = 'redis' | 'postgres' | 'cassandra' | 'minio' | 'coturn' | 'push';
 
 /** Ports of the native lab. All below Linux's ephemeral range (32768-60999) so nothing collides with client sockets. */
 export interface LabPorts {
@@ -79,6 +79,12 @@ export const DEPENDENCIES: readonly Dependency[] = [
     name: 'coturn', protocol: 'turn (tcp)', image: 'coturn/coturn:4.6.3', containerPort: 3478,
     targetEnv: (host, port) => ({ TURN_HOST: host, TURN_PORT: String(port), TURN_SECRET: '${TURN_SECRET}' }),
   },
+  {
+    // Firebase Cloud Messaging cannot run here: the lab's push endpoint speaks the shape of its HTTP v1 send API
+    // (src/lab/push-endpoint/server.ts). FCM_ENDPOINT is the reference target's name for where that API is.
+    name: 'push', protocol: 'http (FCM v1 send API)', image: 'node:22-alpine', containerPort: 9099,
+    targetEnv: (host, port) => ({ FCM_ENDPOINT: `http://${host}:${port}`, FIREBASE_PROJECT_ID: 'secureconnect-lab' }),
+  },
 ];
 
 export const DEPENDENCY_NAMES: readonly DependencyName[] = DEPENDENCIES.map((d) => d.name);
@@ -136,7 +142,7 @@ export type SecureConnectService = (typeof SECURECONNECT_SERVICES)[number];
 export const SERVICE_DEPENDENCIES: Record<SecureConnectService, DependencyName[]> = {
   'api-gateway': ['redis'],
   'auth-service': ['postgres', 'redis'],
-  'chat-service': ['cassandra', 'redis', 'postgres'],
-  'video-service': ['postgres', 'redis', 'coturn'],
+  'chat-service': ['cassandra', 'redis', 'postgres', 'push'],
+  'video-service': ['postgres', 'redis', 'coturn', 'push'],
   'storage-service': ['minio', 'postgres', 'redis'],
 };

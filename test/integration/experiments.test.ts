@@ -417,11 +417,11 @@ describe('a broken probe or a fault off the target\'s path is never a PASS or an
     expect(r.hypotheses.find((h) => h.id === 'send-works-before')!.evidence).toMatch(/server-error/);
   }, 180_000);
 
-  it('the public entry never answers (its URLs lead to a closed port): EDGE-RATE-LIMIT and EDGE-TLS are INCONCLUSIVE, not the expected FAIL', async () => {
+  it('the public entry never answers (its URLs lead to a closed port): EDGE-RATE-LIMIT, EDGE-TLS and EDGE-CLIENT-IDENTITY are INCONCLUSIVE, not the expected FAIL', async () => {
     const closed = `http://${lab.address}:${lab.ports.edge.http + 3}`;
     const nowhere = { SC_EDGE_URL: closed, SC_EDGE_PLAIN_URL: closed, SC_EDGE_TLS_URL: closed.replace(/^http/, 'https') };
     const r = await run('edge', { profile: 'audited', workloadEnv: { probes: nowhere, burst: nowhere } });
-    expect(verdicts(r), explain(r)).toEqual({ 'EDGE-RATE-LIMIT': 'INCONCLUSIVE', 'EDGE-TLS': 'INCONCLUSIVE' });
+    expect(verdicts(r), explain(r)).toEqual({ 'EDGE-RATE-LIMIT': 'INCONCLUSIVE', 'EDGE-TLS': 'INCONCLUSIVE', 'EDGE-CLIENT-IDENTITY': 'INCONCLUSIVE' });
     expect(r.hypotheses.find((h) => h.id === 'edge-up-works-before')!.evidence).toMatch(/network-error \d+/);
   }, 180_000);
 

@@ -55,7 +55,7 @@ describe('fault specs', () => {
 
   it('lists every named fault with its defaults', () => {
     const names = listNamedFaults().map((f) => f.name);
-    expect(names).toEqual(['redis-outage', 'cassandra-slow', 'minio-down', 'turn-loss', 'turn-outage', 'redis-crash-restart', 'postgres-slow', 'turn-relay-exhaust']);
+    expect(names).toEqual(['redis-outage', 'cassandra-slow', 'minio-down', 'turn-loss', 'turn-outage', 'redis-crash-restart', 'postgres-slow', 'push-down', 'push-slow', 'turn-relay-exhaust']);
     expect(listNamedFaults().find((f) => f.name === 'turn-loss')?.defaults).toEqual({ percent: 30 });
     expect(listNamedFaults().find((f) => f.name === 'cassandra-slow')?.defaults).toEqual({ latencyMs: 3000, jitterMs: 0 });
   });

@@ -10,7 +10,7 @@ const jwtSecret = 'j'.repeat(40);
 describe('testcontainers provider', () => {
   it('plans the dependencies and Toxiproxy, with the lab credentials substituted', () => {
     const plan = containerPlan({ credentials, jwtSecret });
-    expect(plan.map((p) => p.alias).sort()).toEqual(['cassandra', 'cockroachdb', 'coturn', 'minio', 'redis', 'toxiproxy']);
+    expect(plan.map((p) => p.alias).sort()).toEqual(['cassandra', 'cockroachdb', 'coturn', 'minio', 'push', 'redis', 'toxiproxy']);
     const redis = plan.find((p) => p.alias === 'redis')!;
     expect(redis.command).toContain(credentials.redisPassword);
     expect(plan.find((p) => p.alias === 'minio')!.environment.MINIO_ROOT_PASSWORD).toBe(credentials.minioPassword);
