@@ -40,13 +40,28 @@ export function planLevels(o: LevelPlanOptions): { maxRooms: number; levels: num
 }
 
 /**
- * When every planned level was good: more levels, doubling from the last, as far as the generator's cost — now
- * measured on the last two good steps, at real load — predicts it stays within its budget; then the largest
- * level that does, if between. Empty: the generator cannot drive more (the search ends without a knee).
+ * A least-squares line through the good steps' (consumers, generator CPU): two adjacent steps alone give a slope
+ * that noise can make anything (a step one room above another moved the prediction by 5×); all of them do not.
  */
-export function moreLevels(o: { lastGood: [SfuStep, SfuStep]; consumersPerRoom: number; generatorCpuMax: number; headroom?: number; maxRooms?: number }): number[] {
-  const [a, b] = o.lastGood;
-  const cost = generatorCost(a, b);
+export function generatorCostFit(steps: readonly SfuStep[]): GeneratorCost {
+  const pts = steps.filter((s) => s.generatorCpu !== null).map((s) => [s.consumers, s.generatorCpu!] as const);
+  if (new Set(pts.map(([x]) => x)).size < 2) throw new Error('a cost line needs steps at two loads at least');
+  const n = pts.length;
+  const mx = pts.reduce((a, [x]) => a + x, 0) / n;
+  const my = pts.reduce((a, [, y]) => a + y, 0) / n;
+  const slope = pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const perConsumer = Math.max(1e-5, slope);
+  return { perConsumer, fixed: Math.max(0, my - perConsumer * mx) };
+}
+
+/**
+ * When every planned level was good: more levels, doubling from the last, as far as the generator's cost — now
+ * fitted on the good steps so far, at real load — predicts it stays within its budget; then the largest level that
+ * does, if between. Empty: the generator cannot drive more (the search ends without a knee).
+ */
+export function moreLevels(o: { good: readonly SfuStep[]; consumersPerRoom: number; generatorCpuMax: number; headroom?: number; maxRooms?: number }): number[] {
+  const b = o.good.reduce((top, s) => (s.level > top.level ? s : top), o.good[0]!);
+  const cost = generatorCostFit(o.good);
   const limit = planLevels({ cost, consumersPerRoom: o.consumersPerRoom, generatorCpuMax: o.generatorCpuMax, ...(o.headroom !== undefined ? { headroom: o.headroom } : {}), ...(o.maxRooms !== undefined ? { maxRooms: o.maxRooms } : {}) }).maxRooms;
   const out: number[] = [];
   for (let l = b.level * 2; l < limit; l *= 2) out.push(l);

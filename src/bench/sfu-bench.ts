@@ -51,7 +51,7 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   const good: SfuStep[] = [];
   for (let n = 0; n < (o.maxSteps ?? 40); n++) {
     if (search.planExhausted && good.length >= 2) {
-      const more = moreLevels({ lastGood: [good.at(-2)!, good.at(-1)!], consumersPerRoom: o.consumersPerRoom, generatorCpuMax: o.budgets.generatorCpuMax, ...(o.maxRooms !== undefined ? { maxRooms: o.maxRooms } : {}) });
+      const more = moreLevels({ good, consumersPerRoom: o.consumersPerRoom, generatorCpuMax: o.budgets.generatorCpuMax, ...(o.maxRooms !== undefined ? { maxRooms: o.maxRooms } : {}) });
       search.extend(more);
       levels.push(...more);
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadBudgets, sfuBenchBudgets } from '../../src/k6/budgets.js';
 import type { SfuStep } from '../../src/bench/sfu-step.js';
 import { KneeSearch } from '../../src/bench/knee-search.js';
-import { generatorCost, moreLevels, planLevels } from '../../src/bench/level-plan.js';
+import { generatorCost, generatorCostFit, moreLevels, planLevels } from '../../src/bench/level-plan.js';
 import { runSfuBenchFlow, verdictOf } from '../../src/bench/sfu-bench.js';
 import { consumersPerRoom, seatsOf, transportsPerRoom, describeShape } from '../../src/bench/room-shape.js';
 import { BenchResultError, readBenchResult, writeBenchResult, capacityText, type BenchResult } from '../../src/bench/bench-result.js';
@@ -62,11 +62,20 @@ describe('the search range comes from the generator\'s measured cost', () => {
     expect(planLevels({ cost: { fixed: 0.69, perConsumer: 0.01 }, consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual({ maxRooms: 1, levels: [1] });
   });
 
-  it('more levels when the plan ran out, from the cost on the last two good steps; none when the generator is at its limit', () => {
+  it('more levels when the plan ran out, from the cost fitted on the good steps; none when the generator is at its limit', () => {
     // 0.000625 a consumer + 0.08: (0.63 − 0.08) / 0.000625 / 12 = 73 rooms.
-    expect(moreLevels({ lastGood: [at(16, 192, 0.2), at(32, 384, 0.32)], consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual([64, 73]);
-    expect(moreLevels({ lastGood: [at(4, 48, 0.05), at(8, 96, 0.08)], consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual([16, 32, 64, 81]);
-    expect(moreLevels({ lastGood: [at(16, 192, 0.4), at(32, 384, 0.62)], consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual([]);
+    expect(moreLevels({ good: [at(16, 192, 0.2), at(32, 384, 0.32)], consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual([64, 73]);
+    expect(moreLevels({ good: [at(4, 48, 0.05), at(8, 96, 0.08)], consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual([16, 32, 64, 81]);
+    expect(moreLevels({ good: [at(16, 192, 0.4), at(32, 384, 0.62)], consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual([]);
+  });
+
+  it('the fit uses every good step: two adjacent noisy ones do not stop the search (measured: 32 then 33 rooms cut it at 396 consumers)', () => {
+    const good = [at(1, 12, 0.035), at(2, 24, 0.051), at(4, 48, 0.077), at(8, 96, 0.106), at(16, 192, 0.178), at(32, 384, 0.306), at(33, 396, 0.347)];
+    expect(moreLevels({ good: good.slice(-2), consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual([]);
+    const fit = generatorCostFit(good);
+    expect(fit.perConsumer).toBeGreaterThan(0.0006);
+    expect(fit.perConsumer).toBeLessThan(0.0009);
+    expect(moreLevels({ good, consumersPerRoom: 12, generatorCpuMax: 0.7 })).toEqual([65]);
   });
 
   it('calibration steps in the wrong order are refused', () => {
