@@ -18,7 +18,7 @@ import { runSfuBenchFlow } from '../bench/sfu-bench.js';
 import { BENCH_FILES, readBenchResult, writeBenchResult, capacityText, type BenchResult } from '../bench/bench-result.js';
 import { runCrossCheck } from '../bench/cross-check.js';
 import { envFlag } from './k6-flags.js';
-import { checkHttpUrl } from '../experiment/external.js';
+import { urlFlag } from './run-commands.js';
 import { RUNS_DIR } from '../experiment/runner.js';
 import { REFERENCE_PROFILES, type ReferenceProfile } from '../util/profiles.js';
 import { interruptible } from './signals.js';
@@ -35,13 +35,6 @@ const seconds = (flag: string) => (v: string): number => {
   const n = Number(v.replace(/s$/, ''));
   if (!Number.isFinite(n) || n < 0.5 || n > 600) throw new InvalidArgumentError(`${flag} must be 0.5..600 seconds (got "${v}")`);
   return n;
-};
-const url = (flag: string) => (v: string): string => {
-  try {
-    return checkHttpUrl(flag, v);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
 };
 
 interface BenchFlags {
@@ -101,8 +94,8 @@ export function benchCommand(): Command {
     .option('--keep-lab', 'embedded: leave the lab the benchmark started running')
     .addOption(new Option('--target-profile <profile>', 'embedded: the reference target\'s profile').choices([...REFERENCE_PROFILES]).default('hardened'))
     .option('--target-env <KEY=value>', 'embedded: the reference target\'s own configuration, e.g. SC_SWITCH_SFU_DUPLICATE_CONSUMERS=on (repeatable)', envFlag)
-    .option('--target-url <url>', 'an external deployment\'s gateway (it must serve the SFU extension); needs --video-url', url('--target-url'))
-    .option('--video-url <url>', 'the external deployment\'s video service (the signaling socket)', url('--video-url'))
+    .option('--target-url <url>', 'an external deployment\'s gateway (it must serve the SFU extension); needs --video-url', urlFlag('--target-url'))
+    .option('--video-url <url>', 'the external deployment\'s video service (the signaling socket)', urlFlag('--video-url'))
     .option('--origin <origin>', 'external: an Origin the deployment allows', 'http://localhost:3000')
     .option('--allow-remote', 'allow a target outside loopback and the lab\'s network')
     .option('--warmup <s>', 'settling time after each step\'s rooms are in, seconds', seconds('--warmup'), 3)

@@ -36,7 +36,7 @@ function timelineDuration(v: string): number {
 export { FlagError } from './k6-flags.js';
 
 /** An argument parser for a URL flag: commander names the flag in its error. */
-const urlFlag = (flag: string) => (v: string): string => {
+export const urlFlag = (flag: string) => (v: string): string => {
   try {
     return checkHttpUrl(flag, v);
   } catch (e) {

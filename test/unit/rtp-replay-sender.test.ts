@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import { ProtectionProfileAes128CmHmacSha1_80, SrtpSession } from 'werift';
 import { RtpReplaySender } from '../../src/media/rtp-replay-sender.js';
 import type { Recording } from '../../src/media/rtp-recording.js';
 import type { SyntheticTransport } from '../../src/media/synthetic-transport.js';
+import { srtpPair } from './srtp-pair.js';
 
 /** Three frames at 15 fps: a keyframe in two packets, then two one-packet frames. */
 const recording: Recording = {
@@ -22,15 +21,10 @@ const recording: Recording = {
  */
 function fakeTransport() {
   const sent: { seq: number; ts: number; marker: boolean; ssrc: number; payload: string }[] = [];
-  const key = randomBytes(16);
-  const salt = randomBytes(14);
-  const other = { key: randomBytes(16), salt: randomBytes(14) };
-  const local = new SrtpSession({ keys: { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: other.key, remoteMasterSalt: other.salt }, profile: ProtectionProfileAes128CmHmacSha1_80 });
-  const sfu = new SrtpSession({ keys: { localMasterKey: other.key, localMasterSalt: other.salt, remoteMasterKey: key, remoteMasterSalt: salt }, profile: ProtectionProfileAes128CmHmacSha1_80 });
-  const ctx = (local as unknown as { localContext: { srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag: Buffer } }).localContext;
+  const { keys, receiver: sfu } = srtpPair();
   const t = {
     onRtcp: (_b: Buffer) => undefined as void,
-    localSessionKeys: () => ({ key: ctx.srtpSessionKey, salt: ctx.srtpSessionSalt, auth: ctx.srtpSessionAuthTag }),
+    localSessionKeys: () => keys,
     sendProtected: (packet: Buffer) => {
       const p = sfu.decrypt(packet);
       sent.push({ seq: p.readUInt16BE(2), ts: p.readUInt32BE(4), marker: (p[1]! & 0x80) !== 0, ssrc: p.readUInt32BE(8), payload: p.subarray(12).toString('base64') });

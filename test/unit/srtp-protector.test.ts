@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtpSession } from 'werift';
-import { SrtpProtector, type SrtpSessionKeys } from '../../src/media/srtp-protector.js';
-
-/** werift's session for the same master keys, and the session keys it derived (what a transport hands the protector). */
-function sessions(): { werift: SrtpSession; keys: SrtpSessionKeys; receiver: SrtpSession } {
-  const mk = randomBytes(16);
-  const ms = randomBytes(14);
-  const other = { key: randomBytes(16), salt: randomBytes(14) };
-  const werift = new SrtpSession({ keys: { localMasterKey: mk, localMasterSalt: ms, remoteMasterKey: other.key, remoteMasterSalt: other.salt }, profile: ProtectionProfileAes128CmHmacSha1_80 });
-  const receiver = new SrtpSession({ keys: { localMasterKey: other.key, localMasterSalt: other.salt, remoteMasterKey: mk, remoteMasterSalt: ms }, profile: ProtectionProfileAes128CmHmacSha1_80 });
-  const ctx = (werift as unknown as { localContext: { srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag: Buffer } }).localContext;
-  return { werift, receiver, keys: { key: ctx.srtpSessionKey, salt: ctx.srtpSessionSalt, auth: ctx.srtpSessionAuthTag } };
-}
+import { RtpHeader } from 'werift';
+import { SrtpProtector } from '../../src/media/srtp-protector.js';
+import { srtpPair } from './srtp-pair.js';
 
 describe('SrtpProtector (AES_CM_128_HMAC_SHA1_80)', () => {
   it('writes byte for byte what werift\'s SrtpSession writes, across a sequence-number wrap (the rollover counter), for payloads of every length', () => {
-    const { werift, keys } = sessions();
+    const { sender: werift, keys } = srtpPair();
     const ssrc = 0x1234abcd;
     const p = new SrtpProtector(keys, ssrc);
     let seq = 65_530;
@@ -32,7 +22,7 @@ describe('SrtpProtector (AES_CM_128_HMAC_SHA1_80)', () => {
   });
 
   it('is authentic to a receiver (its tag checks, its payload decrypts); a flipped bit is refused', () => {
-    const { keys, receiver } = sessions();
+    const { keys, receiver } = srtpPair();
     const p = new SrtpProtector(keys, 42);
     const payload = Buffer.from('a frame of video, or part of one');
     const packet = p.protect(96, 7, 1000, true, payload);
