@@ -26,7 +26,8 @@ function run(name: string, args: string[]): BenchResult | null {
   const out = join(HARNESS_ROOT, 'reports', 'runs', `bench-sfu-capacity-${stamp}`, name);
   process.stderr.write(`\n== ${name}: sch ${['bench', 'sfu', ...args].join(' ')}\n`);
   try {
-    execFileSync(sch, ['bench', 'sfu', '--lab', lab, '--base-port', basePort, '--keep-lab', '--out', out, ...args], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 15 * 60_000 });
+    // A lab of its own each run (started and stopped by it): the SFU then has the lab's whole RTC port range.
+    execFileSync(sch, ['bench', 'sfu', '--lab', lab, '--base-port', basePort, '--out', out, ...args], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 15 * 60_000 });
   } catch {
     /* exit 1 is a verdict (FAIL / INCONCLUSIVE), read from bench.json */
   }

@@ -14,7 +14,8 @@ import type { SfuStep } from './sfu-step.js';
 import { describeCrossed, judgeStep } from './step-judgement.js';
 
 export interface SfuBenchFlowOptions {
-  measure: (level: number) => Promise<SfuStep>;
+  /** `afterOverload`: the step measured before was past the knee (the measurer may let the SFU recover first). */
+  measure: (level: number, o?: { afterOverload?: boolean }) => Promise<SfuStep>;
   consumersPerRoom: number;
   budgets: SfuBenchBudgets;
   /** The two calibration levels (rooms), the second larger. */
@@ -49,6 +50,7 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   const search = new KneeSearch({ levels: plan.levels }, o.budgets);
   const levels = [...plan.levels];
   const good: SfuStep[] = [];
+  let lastJudgement: string | null = null;
   for (let n = 0; n < (o.maxSteps ?? 40); n++) {
     if (search.planExhausted && good.length >= 2) {
       const more = moreLevels({ good, consumersPerRoom: o.consumersPerRoom, generatorCpuMax: o.budgets.generatorCpuMax, ...(o.maxRooms !== undefined ? { maxRooms: o.maxRooms } : {}) });
@@ -57,17 +59,19 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
     }
     const level = search.next();
     if (level === null) break;
-    let s = await o.measure(level);
+    const m = { afterOverload: lastJudgement === 'past-knee' };
+    let s = await o.measure(level, m);
     // A disturbed window (another process on the worker's core, the generator's loop late) is measured again, a
     // bounded number of times, before it counts: on a shared machine the disturbance passes, the SFU's load stays.
     for (let again = 0; again < (o.remeasure ?? 2); again++) {
       const j = judgeStep(s, o.budgets);
       if (j.kind !== 'inconclusive' || !j.disturbed) break;
       o.onStep?.('disturbed', s);
-      s = await o.measure(level);
+      s = await o.measure(level, m);
     }
     o.onStep?.(search.bisecting ? 'bisect' : 'step', s);
-    if (search.record(s).kind === 'good') good.push(s);
+    lastJudgement = search.record(s).kind;
+    if (lastJudgement === 'good') good.push(s);
   }
   if (!search.done) throw new Error(`the knee search did not end within ${o.maxSteps ?? 40} steps`);
   const result = search.result();

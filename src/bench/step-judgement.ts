@@ -53,6 +53,9 @@ export function judgeStep(step: SfuStep, budgets: SfuBenchBudgets): StepJudgemen
     return { kind: 'inconclusive', reason: `the generator's event loop ran ${step.generatorLagP99Ms.toFixed(0)} ms late (p99 > ${lagMax} ms): its receivers stamped arrivals late by as much`, disturbed: true };
   }
   if (step.packets <= 0) return { kind: 'inconclusive', reason: 'no media arrived at the receivers' };
+  if (step.wantedConsumers !== undefined && step.consumers < step.wantedConsumers) {
+    return { kind: 'inconclusive', reason: `only ${step.consumers} of the ${step.wantedConsumers} consumers the level asks for were set up: the load measured is not the level's` };
+  }
   if (step.silentConsumers > 0) return { kind: 'inconclusive', reason: `${step.silentConsumers} of ${step.consumers} consumers received nothing` };
   const crossed: CrossedBudget[] = [];
   for (const b of budgets.knee) {

@@ -86,8 +86,11 @@ export class SyntheticStepRunner {
     }
   }
 
-  /** Hold `level` rooms and measure them. */
-  async measure(level: number): Promise<SfuStep> {
+  /**
+   * Hold `level` rooms and measure them. `afterOverload`: the step before was past the knee; the SFU is given
+   * three warm-ups to work off what the overload left (a full socket buffer, late frames) before it is measured.
+   */
+  async measure(level: number, o: { afterOverload?: boolean } = {}): Promise<SfuStep> {
     const joinStart = performance.now();
     await this.setRooms(level);
     const want = this.rooms.reduce((n, r) => n + r.wantedConsumers, 0);
@@ -96,7 +99,7 @@ export class SyntheticStepRunner {
     while (have() < want && Date.now() < deadline) await sleep(100);
     if (have() < want) this.o.log?.(`level ${level}: only ${have()} of ${want} consumers set up`);
     const joinS = (performance.now() - joinStart) / 1000;
-    await sleep(this.o.warmupS * 1000);
+    await sleep(this.o.warmupS * (o.afterOverload ? 3 : 1) * 1000);
     for (const r of this.rooms) r.take();
     const c0 = this.sum();
     const cpu0 = process.cpuUsage();

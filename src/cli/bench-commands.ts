@@ -165,10 +165,10 @@ export function benchCommand(): Command {
           let steps = 0;
           const flow = await runSfuBenchFlow({
             consumersPerRoom: consumersPerRoom(shape), budgets,
-            measure: async (level) => {
+            measure: async (level, m) => {
               if (signal.aborted) throw new Error('interrupted');
               if (++steps > 40) throw new Error('more than 40 steps: the search did not converge');
-              return r.measure(level);
+              return r.measure(level, m);
             },
             ...(f.maxRooms !== undefined ? { maxRooms: f.maxRooms } : {}),
             ...(baseline ? { baseline: baseline.result } : {}),

@@ -97,6 +97,7 @@ describe('a step is judged: evidence first, then the knee budgets', () => {
     ["the generator's CPU not measured", { generatorCpu: null }, /generator's CPU was not measured/],
     ['no media at all', { packets: 0, loss: 0 }, /no media arrived/],
     ['a consumer that got nothing', { silentConsumers: 2 }, /2 of 12 consumers received nothing/],
+    ['fewer consumers set up than the level asks for (the SFU refused some), with everything else within budget', { consumers: 9, wantedConsumers: 12 }, /only 9 of the 12 consumers the level asks for were set up/],
     ['a measurement a budget needs missing', { delayP95Ms: null }, /sc_sfu_forward_delay p\(95\): not measured/],
     ['a measurement that is not a number', { workerCpu: Number.NaN }, /sc_sfu_worker_cpu value: not measured/],
     ['the SFU worker waited for its core (another process ran there), with the delay past the knee', { workerWait: 0.12, delayP95Ms: 90 }, /SFU worker waited for its core 12 % of the step \(> 5 %\): other work ran there/],
