@@ -722,12 +722,17 @@ function edgeMissing(p: Probe): string | null {
 /** nginx's own error page, not the gateway's JSON: which server answered. */
 const fromEdge = (r: Res): boolean => typeof r.body === 'string' && /<center>nginx[^<]*<\/center>/.test(r.body);
 
+/** GET <base>/health as probe `probe`: served on 200, else the failure's class. */
+function healthAt(d: SetupData, probe: Probe, base: string | undefined): void {
+  if (skip(d, probe)) return;
+  const t0 = begin(probe);
+  const r = http.get(`${base}/health`, req(probe, undefined, { json: false }));
+  if (r.status !== 200) recordFailure(probe, r);
+  end(probe, r.status === 200 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
+}
+
 export function edge_up(d: SetupData): void {
-  if (skip(d, 'edge_up')) return;
-  const t0 = begin('edge_up');
-  const r = http.get(`${d.edge}/health`, req('edge_up', undefined, { json: false }));
-  if (r.status !== 200) recordFailure('edge_up', r);
-  end('edge_up', r.status === 200 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
+  healthAt(d, 'edge_up', d.edge);
 }
 
 /** Plain HTTP at the entry: served is the defect; a refusal or a redirect to https is what the claim wants. */
@@ -744,11 +749,7 @@ export function edge_plain(d: SetupData): void {
 
 /** The entry's TLS listener, verified against the lab certificate (k6's SSL_CERT_FILE) and nothing else. */
 export function edge_tls(d: SetupData): void {
-  if (skip(d, 'edge_tls')) return;
-  const t0 = begin('edge_tls');
-  const r = http.get(`${d.edgeTls}/health`, req('edge_tls', undefined, { json: false }));
-  if (r.status !== 200) recordFailure('edge_tls', r);
-  end('edge_tls', r.status === 200 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
+  healthAt(d, 'edge_tls', d.edgeTls);
 }
 
 /**
