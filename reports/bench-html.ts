@@ -38,7 +38,7 @@ function chart(c: Curve, points: Point[], knee: { good: number | null; bad: numb
   for (const t of x.ticks(6)) out.push(`<text x="${x(t)}" y="${C.height - C.bottom + 16}" text-anchor="middle" class="tick">${fmtNum(t)}</text>`);
   out.push(`<text x="${(C.left + C.width - C.right) / 2}" y="${C.height - 6}" text-anchor="middle" class="axis">consumers</text>`);
   if (c.limit !== null) out.push(`<line data-budget="${c.limit}" x1="${C.left}" x2="${C.width - C.right}" y1="${y(c.limit)}" y2="${y(c.limit)}" class="budget"><title>budget ${fmtNum(c.limit)} ${esc(c.unit)}</title></line>`);
-  if (knee.good !== null) out.push(`<line data-knee="last-good" data-consumers="${knee.good}" x1="${x(knee.good)}" x2="${x(knee.good)}" y1="${C.top}" y2="${C.height - C.bottom}" class="knee-good"><title>capacity: ${knee.good} consumers</title></line>`);
+  if (knee.good !== null) out.push(`<line data-knee="last-good" data-consumers="${knee.good}" x1="${x(knee.good)}" x2="${x(knee.good)}" y1="${C.top}" y2="${C.height - C.bottom}" class="knee-good"><title>the last good step: ${knee.good} consumers</title></line>`);
   if (knee.bad !== null) out.push(`<line data-knee="first-bad" data-consumers="${knee.bad}" x1="${x(knee.bad)}" x2="${x(knee.bad)}" y1="${C.top}" y2="${C.height - C.bottom}" class="knee-bad"><title>first past the knee: ${knee.bad} consumers</title></line>`);
   const sorted = [...pts].sort((a, b) => a.s.consumers - b.s.consumers);
   if (sorted.length > 1) out.push(`<polyline class="line" points="${sorted.map((p) => `${x(p.s.consumers).toFixed(1)},${y(p.y).toFixed(1)}`).join(' ')}"/>`);

@@ -74,6 +74,11 @@ function shapeOf(f: BenchFlags): RoomShape {
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)} %`);
 const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
 
+/** --target-env as the run's files show it: a value whose name says it is a secret is never written. */
+export function shownEnv(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, /SECRET|PASSWORD|TOKEN|KEY|CREDENTIAL/i.test(k) ? '***' : redact(v)]));
+}
+
 /** One line per step on stderr: what a person watching wants to see. */
 export function stepLine(what: string, s: SfuStep): string {
   return `${what.padEnd(11)} rooms ${String(s.level).padStart(3)}  consumers ${String(s.consumers).padStart(4)}  worker ${pct(s.workerCpu).padStart(7)}  generator ${pct(s.generatorCpu).padStart(7)}  loss ${pct(s.loss).padStart(6)}  delay p50/p95 ${ms(s.delayP50Ms)}/${ms(s.delayP95Ms)}  worker wait ${pct(s.workerWait)}  lag p99 ${ms(s.generatorLagP99Ms)}  out ${s.bitrateOutKbps ? `${(s.bitrateOutKbps / 1000).toFixed(1)} Mbit/s` : 'n/a'}`;
@@ -177,7 +182,7 @@ export function benchCommand(): Command {
           const endedAt = new Date();
           const result: BenchResult = {
             schemaVersion: 1, kind: 'sfu-capacity', id: dir.split('/').pop()!, startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString(),
-            target: { kind: target.kind, baseUrl: target.baseUrl, ...(target.kind === 'embedded' ? { profile: f.targetProfile, env: f.targetEnv ?? {} } : {}) },
+            target: { kind: target.kind, baseUrl: target.baseUrl, ...(target.kind === 'embedded' ? { profile: f.targetProfile, env: shownEnv(f.targetEnv ?? {}) } : {}) },
             shape, budgets: { knee: budgets.knee.map((b) => ({ metric: b.metric, stat: b.stat, op: b.op, value: b.value })), generatorCpuMax: budgets.generatorCpuMax, baselineTolerance: budgets.baselineTolerance },
             notJudged,
             pinning: target.pinning ? { workerCore: target.pinning.workerCore, otherCores: target.pinning.otherCores, pids: target.pinning.pids } : null,

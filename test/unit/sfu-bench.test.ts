@@ -260,3 +260,10 @@ describe('after a step past the knee the SFU is given time to recover', () => {
     expect(asked.slice(0, firstBad).every(([, a]) => !a)).toBe(true);
   });
 });
+
+describe('--target-env in the run\'s files', () => {
+  it('a value whose name says secret is never written; switches are', async () => {
+    const { shownEnv } = await import('../../src/cli/bench-commands.js');
+    expect(shownEnv({ SC_SWITCH_SFU_DUPLICATE_CONSUMERS: 'on', JWT_SECRET: 'hunter2', TURN_PASSWORD: 'x', API_KEY: 'k' })).toEqual({ SC_SWITCH_SFU_DUPLICATE_CONSUMERS: 'on', JWT_SECRET: '***', TURN_PASSWORD: '***', API_KEY: '***' });
+  });
+});
