@@ -6,7 +6,6 @@
  * loss over the same window. They agree when consumers and egress are within 10 % and loss within 1 percentage
  * point of each other.
  */
-import { fileURLToPath } from 'node:url';
 import type { Lab } from '../lab/lab.js';
 import type { RunningTarget } from '../lab/target.js';
 import type { CallApi } from '../media/call-api.js';
@@ -16,6 +15,7 @@ import { bundleForBrowser } from '../media/page-bundle.js';
 import { startPageServer } from '../media/page-server.js';
 import type { Recording } from '../media/rtp-recording.js';
 import { SfuParticipant } from '../media/sfu-participant.js';
+import { CHROMIUM_ARGS, PAGES } from '../media/video-workload.js';
 import type { RoomShape } from './room-shape.js';
 import { SyntheticStepRunner } from './synthetic-step-runner.js';
 
@@ -45,7 +45,6 @@ export interface CrossCheckOptions {
   signal: AbortSignal;
 }
 
-const PAGE_HTML = '<!doctype html><meta charset="utf-8"><title>sfu participant</title><body><script src="/page.js"></script></body>';
 const SETTLE_S = 6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,11 +61,11 @@ function inbound(s: PageSnapshot | null): { bytes: number; received: number; los
 }
 
 async function browserSide(o: CrossCheckOptions, participants: number): Promise<CrossCheckSide> {
-  const bundle = await bundleForBrowser(fileURLToPath(new URL('../media/browser/sfu-call-page.ts', import.meta.url)));
+  const bundle = await bundleForBrowser(PAGES.sfu.entry);
   const host = o.lab.netns?.hostAddress ?? '127.0.0.1';
-  const server = await startPageServer({ host, assets: { '/': { contentType: 'text/html; charset=utf-8', body: PAGE_HTML }, '/page.js': { contentType: 'text/javascript; charset=utf-8', body: bundle }, '/favicon.ico': { contentType: 'image/x-icon', body: '' } } });
+  const server = await startPageServer({ host, assets: { '/': { contentType: 'text/html; charset=utf-8', body: PAGES.sfu.html }, '/page.js': { contentType: 'text/javascript; charset=utf-8', body: bundle }, '/favicon.ico': { contentType: 'image/x-icon', body: '' } } });
   const loopback = host.startsWith('127.');
-  const chromium = await launchChromium({ netnsPrefix: o.lab.execPrefix, extraArgs: ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows', ...(loopback ? [] : [`--unsafely-treat-insecure-origin-as-secure=${server.url}`])] });
+  const chromium = await launchChromium({ netnsPrefix: o.lab.execPrefix, extraArgs: [...CHROMIUM_ARGS, ...(loopback ? [] : [`--unsafely-treat-insecure-origin-as-secure=${server.url}`])] });
   const people: SfuParticipant[] = [];
   try {
     const callId = crypto.randomUUID();

@@ -32,12 +32,13 @@ export function seatsOf(s: RoomShape): RoomSeat[] {
   ];
 }
 
-/** Consumers one room of the shape gives the SFU: each receiver consumes every sender but itself. */
-export function consumersPerRoom(s: RoomShape): number {
-  const seats = seatsOf(s);
+/** Consumers a room of these seats gives the SFU: each receiver consumes every sender but itself. */
+export function consumersOfSeats(seats: readonly RoomSeat[]): number {
   const senders = seats.filter((x) => x.send).length;
   return seats.reduce((n, x) => n + (x.receive ? senders - (x.send ? 1 : 0) : 0), 0);
 }
+
+export const consumersPerRoom = (s: RoomShape): number => consumersOfSeats(seatsOf(s));
 
 /** Transports one room opens on the SFU (a send and/or a receive transport per participant). */
 export function transportsPerRoom(s: RoomShape): number {

@@ -10,7 +10,7 @@ import type { Recording } from '../media/rtp-recording.js';
 import type { RtpReplaySender } from '../media/rtp-replay-sender.js';
 import type { RtpWindow } from '../media/rtp-stream-stats.js';
 import { SyntheticParticipant } from '../media/synthetic-participant.js';
-import type { RoomSeat } from './room-shape.js';
+import { consumersOfSeats, type RoomSeat } from './room-shape.js';
 
 export interface SyntheticRoomOptions {
   api: CallApi;
@@ -35,6 +35,13 @@ export interface RoomCounters {
   unannounced: number;
 }
 
+export const zeroCounters = (): RoomCounters => ({ bytesIn: 0, bytesOut: 0, payloadOut: 0, nacks: 0, keyframeRequests: 0, unannounced: 0 });
+
+/** `into` += `x`, field by field. */
+export function addCounters(into: RoomCounters, x: RoomCounters): void {
+  for (const k of Object.keys(into) as (keyof RoomCounters)[]) into[k] += x[k];
+}
+
 export class SyntheticRoom {
   readonly callId = randomUUID();
   private readonly people: SyntheticParticipant[];
@@ -47,8 +54,7 @@ export class SyntheticRoom {
       label: `${o.label}.${i}`, userId: o.users[i]!.userId, token: o.users[i]!.token, signalingUrl: o.api.signalingUrl(this.callId), origin: o.origin,
       receive: seat.receive, senders: o.senders, ...(seat.send ? { send: o.recording } : {}), ...(o.log ? { log: o.log } : {}),
     }));
-    const senders = o.seats.filter((s) => s.send).length;
-    this.wantedConsumers = o.seats.reduce((n, s) => n + (s.receive ? senders - (s.send ? 1 : 0) : 0), 0);
+    this.wantedConsumers = consumersOfSeats(o.seats);
   }
 
   /** Receivers, then senders, one at a time (each join is bounded by SyntheticParticipant's own timeout). */
@@ -70,16 +76,12 @@ export class SyntheticRoom {
   }
 
   counters(): RoomCounters {
-    let c: RoomCounters = { bytesIn: 0, bytesOut: 0, payloadOut: 0, nacks: 0, keyframeRequests: 0, unannounced: 0 };
+    const c = zeroCounters();
     for (const p of this.people) {
-      c = {
-        bytesIn: c.bytesIn + (p.sender?.bytesSent ?? 0),
-        bytesOut: c.bytesOut + p.bytesReceived,
-        payloadOut: c.payloadOut + p.payloadBytes,
-        nacks: c.nacks + (p.sender?.nacks ?? 0),
-        keyframeRequests: c.keyframeRequests + (p.sender?.keyframeRequests ?? 0),
-        unannounced: c.unannounced + [...p.unannounced.values()].reduce((a, b) => a + b, 0),
-      };
+      addCounters(c, {
+        bytesIn: p.sender?.bytesSent ?? 0, bytesOut: p.bytesReceived, payloadOut: p.payloadBytes, nacks: p.sender?.nacks ?? 0,
+        keyframeRequests: p.sender?.keyframeRequests ?? 0, unannounced: [...p.unannounced.values()].reduce((a, b) => a + b, 0),
+      });
     }
     return c;
   }

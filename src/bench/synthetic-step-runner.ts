@@ -13,7 +13,7 @@ import { quantile } from '../media/rtp-stream-stats.js';
 import { seatsOf, type RoomShape } from './room-shape.js';
 import type { SfuStep } from './sfu-step.js';
 import type { WorkerReading } from './sfu-worker-cpu.js';
-import { SyntheticRoom, type RoomCounters } from './synthetic-room.js';
+import { SyntheticRoom, addCounters, zeroCounters, type RoomCounters } from './synthetic-room.js';
 
 export interface SyntheticStepRunnerOptions {
   api: CallApi;
@@ -154,16 +154,8 @@ export class SyntheticStepRunner {
   }
 
   private sum(): RoomCounters {
-    const c: RoomCounters = { bytesIn: 0, bytesOut: 0, payloadOut: 0, nacks: 0, keyframeRequests: 0, unannounced: 0 };
-    for (const r of this.rooms) {
-      const x = r.counters();
-      c.bytesIn += x.bytesIn;
-      c.bytesOut += x.bytesOut;
-      c.payloadOut += x.payloadOut;
-      c.nacks += x.nacks;
-      c.keyframeRequests += x.keyframeRequests;
-      c.unannounced += x.unannounced;
-    }
+    const c = zeroCounters();
+    for (const r of this.rooms) addCounters(c, r.counters());
     return c;
   }
 

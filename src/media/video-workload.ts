@@ -88,13 +88,13 @@ const DEFAULT_ORIGIN = 'http://localhost:3000';
 const UP_TIMEOUT_MS = 20_000;
 const POLL_MS = 1_000;
 /** The participant page of each topology. */
-const PAGES = {
+export const PAGES = {
   mesh: { html: '<!doctype html><meta charset="utf-8"><title>mesh participant</title><body><script src="/page.js"></script></body>', entry: fileURLToPath(new URL('./browser/mesh-page.ts', import.meta.url)) },
   sfu: { html: '<!doctype html><meta charset="utf-8"><title>sfu participant</title><body><script src="/page.js"></script></body>', entry: fileURLToPath(new URL('./browser/sfu-call-page.ts', import.meta.url)) },
 } as const;
 
 type Participant = MeshParticipant | SfuParticipant;
-const CHROMIUM_ARGS = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
+export const CHROMIUM_ARGS = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
 
 type Stage = 'joining' | 'full' | 'extra' | 'late';
 /** How often a late joiner's watch looks at what it got. */
