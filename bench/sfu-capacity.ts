@@ -35,11 +35,13 @@ function run(name: string, args: string[]): BenchResult | null {
     return readBenchResult(out);
   } catch (e) {
     process.stderr.write(`${name}: no bench.json (${e instanceof Error ? e.message : String(e)})\n`);
+    failedRuns++;
     return null;
   }
 }
 
 const rows: string[] = [];
+let failedRuns = 0;
 try {
   for (const [i, shape] of shapes.entries()) {
     const a = run(`${shape}-a`, ['--shape', shape, ...(i === 0 && process.argv.includes('--cross-check') ? ['--cross-check'] : [])]);
@@ -66,3 +68,8 @@ try {
   execFileSync(sch, ['lab', 'down', '--name', lab], { stdio: 'ignore' });
 }
 process.stdout.write(`\n| shape | run | capacity (consumers per worker core) | verdict | at the capacity | duration |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`);
+// A run that failed (no bench.json) fails the benchmark: its table is incomplete.
+if (failedRuns > 0) {
+  process.stderr.write(`${failedRuns} run(s) failed: see above\n`);
+  process.exitCode = 1;
+}

@@ -41,6 +41,7 @@ export const SfuStepSchema = z.object({
   joinS: num.optional(),
   windowS: num.optional(),
   errors: z.array(z.string()).optional(),
+  roomsNotJoined: z.number().int().min(0).optional(),
 }).strict();
 
 const CrossedSchema = z.object({ metric: z.string(), stat: z.string(), op: z.enum(['<', '<=', '>', '>=', '==']), limit: num, value: num }).strict();

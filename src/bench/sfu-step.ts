@@ -50,6 +50,11 @@ export interface SfuStep {
   windowS?: number;
   /** The participants' first errors, if any. */
   errors?: string[];
+  /**
+   * Rooms the level asked for that could not join (each tried JOIN_ATTEMPTS times): the SFU no longer admits
+   * participants at this load. The step measures the rooms in place; the judgement puts it past the knee.
+   */
+  roomsNotJoined?: number;
 }
 
 /** The step fields a knee budget may name, as metric → stat → field. */

@@ -1,6 +1,6 @@
 /**
  * How one step of the SFU benchmark is judged against the knee budgets: within them (good), past the knee
- * (a budget does not hold), or INCONCLUSIVE — the generator saturated (a starved sender or receiver makes its
+ * (a budget does not hold, or rooms of the level could not join), or INCONCLUSIVE — the generator saturated (a starved sender or receiver makes its
  * own loss and delay), no media arrived at all or some consumer got none, or a measurement a budget needs is missing. Evidence is
  * looked at first: a step that says nothing about the SFU is never the knee.
  */
@@ -37,6 +37,8 @@ const HOLDS: Record<BudgetOp, (v: number, limit: number) => boolean> = {
 const pct = (share: number): string => `${(share * 100).toFixed(0)} %`;
 
 export const DEFAULT_WORKER_WAIT_MAX = 0.05;
+/** The name a step past the knee for rooms that could not join is reported under. */
+export const ROOMS_NOT_JOINED = 'rooms not joined';
 export const DEFAULT_GENERATOR_LAG_MAX_MS = 25;
 
 export function judgeStep(step: SfuStep, budgets: SfuBenchBudgets): StepJudgement {
@@ -52,6 +54,9 @@ export function judgeStep(step: SfuStep, budgets: SfuBenchBudgets): StepJudgemen
   if (step.generatorLagP99Ms !== undefined && step.generatorLagP99Ms !== null && step.generatorLagP99Ms > lagMax) {
     return { kind: 'inconclusive', reason: `the generator's event loop ran ${step.generatorLagP99Ms.toFixed(0)} ms late (p99 > ${lagMax} ms): its receivers stamped arrivals late by as much`, disturbed: true };
   }
+  // Rooms refused at this load (an ICE check or a request unanswered, every attempt), the generator not to blame
+  // (checked above): the SFU stopped admitting participants, whatever the rooms in place measured.
+  if (step.roomsNotJoined) return { kind: 'past-knee', crossed: [{ metric: ROOMS_NOT_JOINED, stat: 'count', op: '==', limit: 0, value: step.roomsNotJoined }] };
   if (step.packets <= 0) return { kind: 'inconclusive', reason: 'no media arrived at the receivers' };
   if (step.wantedConsumers !== undefined && step.consumers < step.wantedConsumers) {
     return { kind: 'inconclusive', reason: `only ${step.consumers} of the ${step.wantedConsumers} consumers the level asks for were set up: the load measured is not the level's` };

@@ -53,13 +53,19 @@ export class SyntheticStepRunner {
     return this.rooms.length;
   }
 
-  /** Add or close rooms until `rooms` are in place; a room that fails to join is closed and the error thrown. */
+  /**
+   * Add or close rooms until `rooms` are in place. A room that fails to join (every attempt) is closed, the rooms
+   * that did join stay, and RoomsNotJoined is thrown.
+   */
   async setRooms(rooms: number): Promise<void> {
     while (this.rooms.length > rooms) this.rooms.pop()!.close();
     const concurrency = Math.max(1, this.o.joinConcurrency ?? 2);
     while (this.rooms.length < rooms) {
       const n = Math.min(concurrency, rooms - this.rooms.length);
-      this.rooms.push(...(await Promise.all(Array.from({ length: n }, () => this.joinRoom()))));
+      const settled = await Promise.allSettled(Array.from({ length: n }, () => this.joinRoom()));
+      for (const x of settled) if (x.status === 'fulfilled') this.rooms.push(x.value);
+      const failed = settled.find((x) => x.status === 'rejected');
+      if (failed) throw new RoomsNotJoined(rooms - this.rooms.length, failed.reason instanceof Error ? failed.reason.message : String(failed.reason));
     }
   }
 
@@ -92,7 +98,17 @@ export class SyntheticStepRunner {
    */
   async measure(level: number, o: { afterOverload?: boolean } = {}): Promise<SfuStep> {
     const joinStart = performance.now();
-    await this.setRooms(level);
+    let roomsNotJoined = 0;
+    let joinError: string | null = null;
+    try {
+      await this.setRooms(level);
+    } catch (e) {
+      // No room at all in place: nothing measures the SFU, and the benchmark fails saying why.
+      if (!(e instanceof RoomsNotJoined) || this.rooms.length === 0) throw e;
+      roomsNotJoined = e.rooms;
+      joinError = e.message;
+      this.o.log?.(`level ${level}: ${roomsNotJoined} room(s) could not join (${e.message}); measuring the ${this.rooms.length} in place`);
+    }
     const want = this.rooms.reduce((n, r) => n + r.wantedConsumers, 0);
     const deadline = Date.now() + (this.o.consumersTimeoutMs ?? 30_000);
     const have = () => this.rooms.reduce((n, r) => n + r.consumers, 0);
@@ -149,7 +165,8 @@ export class SyntheticStepRunner {
       unannouncedPackets: c1.unannounced,
       joinS,
       windowS: wallS,
-      errors: errors.slice(0, 10),
+      errors: [...(joinError ? [joinError] : []), ...errors].slice(0, 10),
+      ...(roomsNotJoined ? { roomsNotJoined } : {}),
     };
   }
 
@@ -161,5 +178,13 @@ export class SyntheticStepRunner {
 
   close(): void {
     while (this.rooms.length) this.rooms.pop()!.close();
+  }
+}
+
+/** Rooms of a level that could not join, each after JOIN_ATTEMPTS tries. */
+export class RoomsNotJoined extends Error {
+  constructor(readonly rooms: number, cause: string) {
+    super(`${rooms} room${rooms === 1 ? '' : 's'} could not join: ${cause}`);
+    this.name = 'RoomsNotJoined';
   }
 }

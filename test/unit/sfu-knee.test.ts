@@ -102,10 +102,19 @@ describe('a step is judged: evidence first, then the knee budgets', () => {
     ['a measurement that is not a number', { workerCpu: Number.NaN }, /sc_sfu_worker_cpu value: not measured/],
     ['the SFU worker waited for its core (another process ran there), with the delay past the knee', { workerWait: 0.12, delayP95Ms: 90 }, /SFU worker waited for its core 12 % of the step \(> 5 %\): other work ran there/],
     ["the generator's event loop ran late, with the delay past the knee", { generatorLagP99Ms: 40, delayP95Ms: 90 }, /generator's event loop ran 40 ms late \(p99 > 25 ms\)/],
+    ['rooms that could not join while the generator saturated', { roomsNotJoined: 2, generatorCpu: 0.9 }, /generator saturated/],
   ])('%s: INCONCLUSIVE', (_what, over, reason) => {
     const j = judgeStep(step(1, over), budgets);
     expect(j.kind).toBe('inconclusive');
     expect(j.kind === 'inconclusive' && j.reason).toMatch(reason);
+  });
+});
+
+describe('a level whose rooms could not join', () => {
+  it('is past the knee, whatever the rooms in place measured: the SFU stopped admitting participants', () => {
+    const j = judgeStep(step(72, { roomsNotJoined: 1, errors: ['1 room could not join: ICE: no answer within 10000 ms'] }), budgets);
+    expect(j).toEqual({ kind: 'past-knee', crossed: [{ metric: 'rooms not joined', stat: 'count', op: '==', limit: 0, value: 1 }] });
+    expect(j.kind === 'past-knee' && describeCrossed(j.crossed)).toBe('rooms not joined count 1 (budget == 0)');
   });
 });
 
