@@ -52,6 +52,11 @@ export const K6WorkloadSchema = z.object({
    * run once for all. `sch run --generators N` sets it for every workload.
    */
   generators: z.number().int().min(1).max(8).default(1),
+  /**
+   * Where its requests enter: `gateway` (straight to it, as the harness always did) or `edge`, the lab's nginx in
+   * front of it (target.edge), over the URL the profile's clients use (HTTPS with the lab certificate on hardened).
+   */
+  via: z.enum(['gateway', 'edge']).default('gateway'),
 }).strict();
 
 /** A video workload: browser participants in one call (src/media/video-workload.ts); its samples are read as a k6 workload's. */
@@ -235,6 +240,7 @@ export function checkExperiment(input: unknown, where = 'experiment'): Experimen
   dup(e.workloads, 'workloads');
   e.workloads.forEach((w, i) => {
     if (w.kind === 'k6' && w.ownSourceAddress && w.sourceAddresses > 1) problems.push(`${where}: workloads[${i}]: ownSourceAddress and sourceAddresses > 1: say sourceAddresses alone (its addresses are its own)`);
+    if (w.kind === 'k6' && w.via === 'edge' && !(e.target.kind === 'embedded' && e.target.edge)) problems.push(`${where}: workloads[${i}].via: edge needs the lab's public entry in front of the target (target.edge: true, an embedded target)`);
     if (w.kind === 'k6' && w.generators > 1 && Math.ceil(w.sourceAddresses / w.generators) > 29) problems.push(`${where}: workloads[${i}].sourceAddresses: ${w.sourceAddresses} over ${w.generators} generators is ${Math.ceil(w.sourceAddresses / w.generators)} each: at most 29 per generator`);
   });
   dup(e.faults, 'faults');

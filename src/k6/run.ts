@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzipSync } from 'node:zlib';
@@ -116,19 +118,22 @@ const envArgs = (env: Record<string, string>): string[] => Object.entries(env).f
 /**
  * GET `<url>/health` within `timeoutMs` (default 3 s): any HTTP answer below 500 counts as reachable (the gateway's
  * and every service's `/health`, contract tag `health`). Else a ScenarioInputError `target <url> is not reachable: …`.
+ * `caFile`: the one certificate trusted for an https URL, as k6 is told through SSL_CERT_FILE (the lab's public entry).
  */
-export async function probeTarget(url: string, timeoutMs = 3000): Promise<void> {
+export async function probeTarget(url: string, timeoutMs = 3000, caFile?: string): Promise<void> {
   const base = url.replace(/\/+$/, '');
-  let status: number;
-  try {
-    const r = await fetch(`${base}/health`, { signal: AbortSignal.timeout(timeoutMs) });
-    status = r.status;
-    await r.body?.cancel().catch(() => undefined);
-  } catch (e) {
-    const err = e as Error & { cause?: { code?: string; message?: string } };
-    const why = err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
-    throw new ScenarioInputError(`target ${base} is not reachable: ${why}`);
-  }
+  const target = new URL(`${base}/health`);
+  const get = target.protocol === 'https:' ? httpsGet : httpGet;
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = get(target, { timeout: timeoutMs, ...(caFile && target.protocol === 'https:' ? { ca: readFileSync(caFile) } : {}) }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: undefined })));
+    req.on('error', reject);
+  }).catch((e: Error & { code?: string }) => {
+    throw new ScenarioInputError(`target ${base} is not reachable: ${e.code ?? e.message}`);
+  });
   if (status >= 500) throw new ScenarioInputError(`target ${base} is not reachable: ${base}/health answered HTTP ${status}`);
 }
 
@@ -430,7 +435,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
   const k6 = binaries().k6;
   if (!existsSync(k6)) throw new Error(`k6 not found at ${k6}: run scripts/setup --only go-tools`);
   if (o.probe !== false) {
-    await probeTarget(o.baseUrl, o.probeTimeoutMs);
+    await probeTarget(o.baseUrl, o.probeTimeoutMs, o.k6Env?.SSL_CERT_FILE);
     if (o.env?.SC_VIDEO_URL) await probeTarget(o.env.SC_VIDEO_URL, o.probeTimeoutMs);
   }
 

@@ -136,6 +136,8 @@ export function edgeMainConfig(o: EdgeMainOptions): string {
     '  server {',
     `    ${listen(o.listenAddress, o.statusPort)}`,
     `    location = /sch-edge { default_type text/plain; return 200 "${id} ${o.upstream ? o.upstream.profile : 'none'}\\n"; }`,
+    '    # Requests nginx has handled since it started (stub_status): a workload sent through the entry shows here.',
+    '    location = /sch-edge-requests { stub_status; }',
     '  }',
     '}',
     '',

@@ -74,6 +74,15 @@ export async function edgeStatus(address: string, statusPort: number): Promise<s
   return (await r.text()).trim();
 }
 
+/** Requests nginx has handled since it started, every listener together (stub_status's third counter). */
+export async function edgeRequestCount(address: string, statusPort: number): Promise<number> {
+  const r = await fetch(`http://${address}:${statusPort}/sch-edge-requests`, { signal: AbortSignal.timeout(2000) });
+  if (!r.ok) throw new Error(`nginx stub_status answered HTTP ${r.status}`);
+  const m = /server accepts handled requests\s+\d+\s+\d+\s+(\d+)/.exec(await r.text());
+  if (!m) throw new Error('nginx stub_status: no request count in its answer');
+  return Number(m[1]);
+}
+
 export interface EdgeUrls {
   /** Plain HTTP listener (the whole entry on audited/as-built; a redirect on hardened). */
   http: string;

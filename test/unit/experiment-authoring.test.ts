@@ -168,7 +168,7 @@ describe('the scenarios, as preflight reads them', () => {
   });
 
   it('each scenario\'s load length under the runner\'s environment', () => {
-    const w = (scenario: string, env: Record<string, string> = {}, profile: 'smoke' | 'load' = 'smoke') => ({ id: 'w', kind: 'k6' as const, scenario, profile, env, ownSourceAddress: false, sourceAddresses: 1, generators: 1 });
+    const w = (scenario: string, env: Record<string, string> = {}, profile: 'smoke' | 'load' = 'smoke') => ({ id: 'w', kind: 'k6' as const, scenario, profile, env, ownSourceAddress: false, sourceAddresses: 1, generators: 1, via: 'gateway' as const });
     expect(workloadLoadSeconds(w('probes'), 20)).toBe(20);
     expect(workloadLoadSeconds(w('chat-fanout', { SC_WARMUP: '3s' }), 20)).toBe(23);
     expect(workloadLoadSeconds(w('registration'), 20)).toBe(7);

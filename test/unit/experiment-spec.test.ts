@@ -48,6 +48,8 @@ describe('experiment validation names the field', () => {
     [{ ...good, target: { kind: 'external', baseUrl: 'not a url' } }, /target\.baseUrl/],
     [{ ...good, hypotheses: [{ kind: 'nothing-lost', id: 'n', description: 'd', claims: ['NO-MESSAGE-LOSS'], workload: 'probes' }] }, /hypotheses\[0\]\.workload: "probes" runs probes, nothing-lost needs chat-fanout/],
     [{ ...good, extra: 1 }, /exp\.json: extra: unknown field/],
+    [{ ...good, workloads: [{ id: 'probes', scenario: 'probes', via: 'edge' }] }, /exp\.json: workloads\[0\]\.via: edge needs the lab's public entry in front of the target \(target\.edge: true/],
+    [{ ...good, workloads: [{ id: 'probes', scenario: 'probes', via: 'nginx' }] }, /workloads\[0\]\.via: .*"gateway".*"edge"|workloads\[0\]\.via: /],
   ])('%#', (bad, re) => {
     expect(problems(bad)).toMatch(re);
   });
