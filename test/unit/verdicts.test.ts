@@ -293,6 +293,17 @@ describe('recovers', () => {
     expect(r.verdict).toBe('FAIL');
     expect(r.evidence).toMatch(/not back within 15 s/);
   });
+
+  it('not back when the run ends, sooner than the time the check allows → INCONCLUSIVE, never FAIL', () => {
+    // The fault is removed at 35 s; the run ends at 42 s, 7 s later, with the check allowing 10.
+    const p = lat((t) => (t >= 20 ? 3000 : 20));
+    const short = derivePhases(s(0), s(42), faults, 15);
+    const r = evaluateHypothesis(rec(), input(p, short, faults, { runEndMs: s(42) }));
+    expect(r.verdict).toBe('INCONCLUSIVE');
+    expect(r.evidence).toMatch(/not back when the run ended 7 s after the removal, before the 10 s the check allows/);
+    // The same, with the run long enough to see the 10 s: FAIL.
+    expect(evaluateHypothesis(rec(), input(p, phases, faults)).verdict).toBe('FAIL');
+  });
 });
 
 describe('nothing-lost', () => {

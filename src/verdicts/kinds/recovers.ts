@@ -84,6 +84,8 @@ export function evaluateRecovers(h: RecoversHypothesis, i: EvaluationInput): Kin
     }
     if (backAt === null) {
       if (!sawData) return { verdict: 'INCONCLUSIVE' as const, observed: null, evidence: `${fid}: not enough attempts after the removal to judge (run ended or workload idle)` };
+      // Not back by the end of the run, but the run ended before the time the check allows: it may yet come back.
+      if (i.runEndMs < removed + h.withinS * 1000) return { verdict: 'INCONCLUSIVE' as const, observed: null, evidence: `${fid}: not back when the run ended ${((i.runEndMs - removed) / 1000).toFixed(0)} s after the removal, before the ${h.withinS} s the check allows (a longer recovery phase can tell)` };
       const after = statValue(i.source.windowStats(h.select, removed, Math.min(removed + h.withinS * 1000, i.runEndMs)), h.stat);
       return { verdict: 'FAIL' as const, observed: null, evidence: `${fid}: not back within ${h.withinS} s (${h.stat} over that time ${fmt(after ?? NaN, unit)} vs limit ${fmt(limit, unit)})` };
     }
