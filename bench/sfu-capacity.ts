@@ -62,6 +62,17 @@ try {
       rows.push(`| ${shape} | ${n} | ${r ? capacityText(r.result) : 'failed'} | ${r?.verdict ?? ''} | ${r ? q(r) : ''} | ${r ? `${(r.durationS / 60).toFixed(1)} min` : ''} |`);
     }
     rows.push(`| ${shape} | A vs B | ${agree === null ? 'n/a' : `${(agree * 100).toFixed(1)} % apart`} | | ${ka?.lastGood && kb?.lastGood ? `loss Δ ${(Math.abs((ka.lastGood.loss ?? 0) - (kb.lastGood.loss ?? 0)) * 100).toFixed(2)} points, delay p95 Δ ${Math.abs((ka.lastGood.delayP95Ms ?? 0) - (kb.lastGood.delayP95Ms ?? 0)).toFixed(1)} ms` : ''} | |`);
+    // Quality compared at the same load: the largest level both runs measured good (at each run's own capacity the
+    // loads differ, and near the knee the delay moves by tens of ms from one step to the next).
+    const good = (r: BenchResult | null) => new Map((r?.result.steps ?? []).filter((x) => x.judgement.kind === 'good').map((x) => [x.step.level, x.step]));
+    const ga = good(a);
+    const gb = good(b);
+    const common = Math.max(0, ...[...ga.keys()].filter((l) => gb.has(l)));
+    if (common > 0) {
+      const sa = ga.get(common)!;
+      const sb = gb.get(common)!;
+      rows.push(`| ${shape} | A vs B at ${sa.consumers} consumers (both good) | | | loss Δ ${(Math.abs((sa.loss ?? 0) - (sb.loss ?? 0)) * 100).toFixed(2)} points, delay p95 Δ ${Math.abs((sa.delayP95Ms ?? 0) - (sb.delayP95Ms ?? 0)).toFixed(1)} ms, worker ${((sa.workerCpu ?? 0) * 100).toFixed(0)} % / ${((sb.workerCpu ?? 0) * 100).toFixed(0)} % | |`);
+    }
     if (a?.crossCheck) rows.push(`| ${shape} | cross-check | ${a.crossCheck.agree ? 'agree' : 'disagree'} | | ${a.crossCheck.note} | |`);
   }
 } finally {
