@@ -92,6 +92,8 @@ export const BenchResultSchema = z.object({
   /** Knee budgets left out, and why (an external target's worker CPU cannot be read). */
   notJudged: z.array(z.string()),
   pinning: z.object({ workerCore: z.number().int(), otherCores: z.string(), pids: z.number().int().array() }).strict().nullable(),
+  /** The worker's core's speed (src/bench/core-speed.ts, hashes/s) with no room open, at the start and the end; pinned runs only. */
+  coreSpeed: z.object({ core: z.number().int(), before: z.number().positive(), after: z.number().positive() }).strict().optional(),
   calibration: z.object({
     steps: z.array(SfuStepSchema),
     /** The generator's CPU (share of a core): fixed part and per consumer, from the calibration steps. */

@@ -14,6 +14,7 @@ import { checkTargetAddress } from '../util/target-address.js';
 import { DEFAULT_SHAPES, consumersPerRoom, describeShape, type RoomShape } from '../bench/room-shape.js';
 import { openBenchTarget, type BenchTarget } from '../bench/bench-target.js';
 import { SyntheticStepRunner } from '../bench/synthetic-step-runner.js';
+import { measureCoreSpeed, speedChange } from '../bench/core-speed.js';
 import { runSfuBenchFlow } from '../bench/sfu-bench.js';
 import { BENCH_FILES, readBenchResult, writeBenchResult, capacityText, type BenchResult } from '../bench/bench-result.js';
 import { runCrossCheck } from '../bench/cross-check.js';
@@ -165,6 +166,9 @@ export function benchCommand(): Command {
           const seats = shape.kind === 'conference' ? shape.participants : shape.presenters + shape.viewers;
           const users = [];
           for (let i = 0; i < seats; i++) users.push(await target.api.register(`bench${i}`));
+          // The host's speed, on the worker's core with no room open: a capacity that moves with it is read as such.
+          const speedCore = target.pinning?.workerCore ?? null;
+          const speedBefore = speedCore !== null ? await measureCoreSpeed(speedCore) : null;
           runner = new SyntheticStepRunner({ api: target.api, origin: target.origin, recording: target.recording, shape, users, warmupS: f.warmup, windowS: f.window, readWorker: target.readWorker, log });
           const r = runner;
           let steps = 0;
@@ -179,6 +183,16 @@ export function benchCommand(): Command {
             ...(baseline ? { baseline: baseline.result } : {}),
             onStep: (what, s) => say(stepLine(what, s)),
           });
+          r.close();
+          const coreSpeed = speedCore !== null && speedBefore !== null ? { core: speedCore, before: speedBefore, after: await measureCoreSpeed(speedCore) } : undefined;
+          const speedNotes: string[] = [];
+          if (coreSpeed) {
+            const during = speedChange(coreSpeed.after, coreSpeed.before);
+            if (during) speedNotes.push(`the worker's core ended the run ${during} its speed at the start: the host's speed moved during the run`);
+            const vsBaseline = baseline?.coreSpeed ? speedChange(coreSpeed.before, baseline.coreSpeed.before) : null;
+            if (vsBaseline) speedNotes.push(`the worker's core ran ${vsBaseline} the baseline run's speed: the capacities compare across hosts of different speed`);
+            say(`core ${coreSpeed.core}: ${Math.round(coreSpeed.before)} hashes/s at the start, ${Math.round(coreSpeed.after)} at the end${baseline?.coreSpeed ? ` (the baseline run: ${Math.round(baseline.coreSpeed.before)})` : ''}`);
+          }
           const endedAt = new Date();
           const result: BenchResult = {
             schemaVersion: 1, kind: 'sfu-capacity', id: dir.split('/').pop()!, startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString(),
@@ -187,7 +201,8 @@ export function benchCommand(): Command {
             notJudged,
             pinning: target.pinning ? { workerCore: target.pinning.workerCore, otherCores: target.pinning.otherCores, pids: target.pinning.pids } : null,
             calibration: { steps: flow.calibration.steps, generatorFixed: flow.calibration.cost.fixed, generatorPerConsumer: flow.calibration.cost.perConsumer, maxRooms: flow.calibration.maxRooms, levels: flow.calibration.levels },
-            result: flow.result, verdict: flow.verdict, reason: flow.reason,
+            ...(coreSpeed ? { coreSpeed } : {}),
+            result: flow.result, verdict: flow.verdict, reason: [flow.reason, ...speedNotes].join('; '),
             ...(flow.baseline && baseline ? { baseline: { run: resolve(f.baseline!), verdict: flow.baseline.verdict, reason: flow.baseline.reason, capacity: capacityText(baseline.result) } } : {}),
             ...(crossCheck ? { crossCheck } : {}),
             durationS: (endedAt.getTime() - startedAt.getTime()) / 1000,

@@ -12,6 +12,7 @@ import { BenchResultError, readBenchResult, writeBenchResult, capacityText, type
 import { compareSides } from '../../src/bench/cross-check.js';
 import { toBenchJUnit } from '../../reports/bench-junit.js';
 import { toBenchHtml } from '../../reports/bench-html.js';
+import { measureCoreSpeed, speedChange } from '../../src/bench/core-speed.js';
 
 const budgets = sfuBenchBudgets(loadBudgets());
 
@@ -265,5 +266,15 @@ describe('--target-env in the run\'s files', () => {
   it('a value whose name says secret is never written; switches are', async () => {
     const { shownEnv } = await import('../../src/cli/bench-commands.js');
     expect(shownEnv({ SC_SWITCH_SFU_DUPLICATE_CONSUMERS: 'on', JWT_SECRET: 'hunter2', TURN_PASSWORD: 'x', API_KEY: 'k' })).toEqual({ SC_SWITCH_SFU_DUPLICATE_CONSUMERS: 'on', JWT_SECRET: '***', TURN_PASSWORD: '***', API_KEY: '***' });
+  });
+});
+
+describe("the worker core's speed, measured with no room open", () => {
+  it('a pinned probe gives hashes per second; a change beyond 5 % either way is told, as a share of the reference', async () => {
+    const v = await measureCoreSpeed(0, { rounds: 1, ms: 100 });
+    expect(v).toBeGreaterThan(100);
+    expect(speedChange(87, 100)).toBe('at 87 % of');
+    expect(speedChange(112, 100)).toBe('at 112 % of');
+    expect(speedChange(104, 100)).toBeNull();
   });
 });

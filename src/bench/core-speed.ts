@@ -1,0 +1,34 @@
+/**
+ * How fast one core runs a fixed piece of work (SHA-256 over 64 KiB, in a child process pinned to the core with
+ * `taskset`): measured on the SFU worker's core while no room is open, at the start and at the end of a run. On a
+ * shared host the same step has cost the worker 60 % of its core in one run and 73 % in the next; this says whether
+ * the host's speed moved, so a capacity that moved with it is read as such.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The child: hashes for `ms`, prints hashes per second. Small and dependency-free. */
+const PROBE = `const c=require('crypto');const b=Buffer.alloc(65536,7);const ms=Number(process.argv[1]);let n=0;const t=process.hrtime.bigint();while(Number(process.hrtime.bigint()-t)<ms*1e6){c.createHash('sha256').update(b).digest();n++;}process.stdout.write(String(n*1000/ms));`;
+
+/** Hashes per second on `core` (null: wherever the scheduler puts it), the best of `rounds` (the least disturbed). */
+export async function measureCoreSpeed(core: number | null, o: { rounds?: number; ms?: number } = {}): Promise<number> {
+  const rounds = o.rounds ?? 3;
+  const ms = o.ms ?? 300;
+  let best = 0;
+  for (let i = 0; i < rounds; i++) {
+    const [cmd, args] = core === null ? [process.execPath, ['-e', PROBE, String(ms)]] : ['taskset', ['-c', String(core), process.execPath, '-e', PROBE, String(ms)]];
+    const { stdout } = await run(cmd, args, { timeout: ms + 10_000 });
+    const v = Number(stdout.trim());
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`core speed probe printed "${stdout.trim()}"`);
+    best = Math.max(best, v);
+  }
+  return best;
+}
+
+/** A change of speed worth telling: more than 5 % either way; "at 87 % of" the reference. */
+export function speedChange(now: number, reference: number): string | null {
+  const r = now / reference;
+  return Math.abs(r - 1) > 0.05 ? `at ${(r * 100).toFixed(0)} % of` : null;
+}
