@@ -1,8 +1,8 @@
 /**
  * How fast one core runs a fixed piece of work (SHA-256 over 64 KiB, in a child process pinned to the core with
  * `taskset`): measured on the SFU worker's core while no room is open, at the start and at the end of a run. On a
- * shared host the same step has cost the worker 60 % of its core in one run and 73 % in the next; this says whether
- * the host's speed moved, so a capacity that moved with it is read as such.
+ * shared host the same step has cost the worker 60 % of its core in one run and 73 % in the next; this shows how
+ * far the host's speed moves, so a capacity that moved with it is read as such.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

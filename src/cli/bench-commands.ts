@@ -15,6 +15,7 @@ import { DEFAULT_SHAPES, consumersPerRoom, describeShape, type RoomShape } from 
 import { openBenchTarget, type BenchTarget } from '../bench/bench-target.js';
 import { SyntheticStepRunner } from '../bench/synthetic-step-runner.js';
 import { measureCoreSpeed, speedChange } from '../bench/core-speed.js';
+import { sleep } from '../lab/exec.js';
 import { runSfuBenchFlow } from '../bench/sfu-bench.js';
 import { BENCH_FILES, readBenchResult, writeBenchResult, capacityText, type BenchResult } from '../bench/bench-result.js';
 import { runCrossCheck } from '../bench/cross-check.js';
@@ -183,14 +184,16 @@ export function benchCommand(): Command {
             ...(baseline ? { baseline: baseline.result } : {}),
             onStep: (what, s) => say(stepLine(what, s)),
           });
+          // Measured again once the worker has let the rooms go (closing transports is work on its core too).
           r.close();
+          if (speedCore !== null) await sleep(3000);
           const coreSpeed = speedCore !== null && speedBefore !== null ? { core: speedCore, before: speedBefore, after: await measureCoreSpeed(speedCore) } : undefined;
           const speedNotes: string[] = [];
           if (coreSpeed) {
             const during = speedChange(coreSpeed.after, coreSpeed.before);
-            if (during) speedNotes.push(`the worker's core ended the run ${during} its speed at the start: the host's speed moved during the run`);
+            if (during) speedNotes.push(`the worker's core ran the speed probe ${during} its start speed at the end of the run`);
             const vsBaseline = baseline?.coreSpeed ? speedChange(coreSpeed.before, baseline.coreSpeed.before) : null;
-            if (vsBaseline) speedNotes.push(`the worker's core ran ${vsBaseline} the baseline run's speed: the capacities compare across hosts of different speed`);
+            if (vsBaseline) speedNotes.push(`the worker's core ran the speed probe ${vsBaseline} the baseline run's speed at the start`);
             say(`core ${coreSpeed.core}: ${Math.round(coreSpeed.before)} hashes/s at the start, ${Math.round(coreSpeed.after)} at the end${baseline?.coreSpeed ? ` (the baseline run: ${Math.round(baseline.coreSpeed.before)})` : ''}`);
           }
           const endedAt = new Date();
