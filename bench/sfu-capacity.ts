@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { readBenchResult, capacityText, type BenchResult } from '../src/bench/bench-result.js';
 import { HARNESS_ROOT } from '../src/lab/paths.js';
+import type { SfuStep } from '../src/bench/sfu-step.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,6 +41,10 @@ function run(name: string, args: string[]): BenchResult | null {
   }
 }
 
+/** How far two steps' quality is apart: loss in percentage points, delay p95 in ms. */
+const qualityDelta = (a: SfuStep, b: SfuStep): string =>
+  `loss Δ ${(Math.abs((a.loss ?? 0) - (b.loss ?? 0)) * 100).toFixed(2)} points, delay p95 Δ ${Math.abs((a.delayP95Ms ?? 0) - (b.delayP95Ms ?? 0)).toFixed(1)} ms`;
+
 const rows: string[] = [];
 let failedRuns = 0;
 try {
@@ -61,7 +66,7 @@ try {
     for (const [n, r] of [['A', a], ['B (--baseline A)', b], ['seeded (--baseline A)', s]] as const) {
       rows.push(`| ${shape} | ${n} | ${r ? capacityText(r.result) : 'failed'} | ${r?.verdict ?? ''} | ${r ? q(r) : ''} | ${r ? `${(r.durationS / 60).toFixed(1)} min` : ''} |`);
     }
-    rows.push(`| ${shape} | A vs B | ${agree === null ? 'n/a' : `${(agree * 100).toFixed(1)} % apart`} | | ${ka?.lastGood && kb?.lastGood ? `loss Δ ${(Math.abs((ka.lastGood.loss ?? 0) - (kb.lastGood.loss ?? 0)) * 100).toFixed(2)} points, delay p95 Δ ${Math.abs((ka.lastGood.delayP95Ms ?? 0) - (kb.lastGood.delayP95Ms ?? 0)).toFixed(1)} ms` : ''} | |`);
+    rows.push(`| ${shape} | A vs B | ${agree === null ? 'n/a' : `${(agree * 100).toFixed(1)} % apart`} | | ${ka?.lastGood && kb?.lastGood ? qualityDelta(ka.lastGood, kb.lastGood) : ''} | |`);
     // Quality compared at the same load: the largest level both runs measured good (at each run's own capacity the
     // loads differ, and near the knee the delay moves by tens of ms from one step to the next).
     const good = (r: BenchResult | null) => new Map((r?.result.steps ?? []).filter((x) => x.judgement.kind === 'good').map((x) => [x.step.level, x.step]));
@@ -71,7 +76,7 @@ try {
     if (common > 0) {
       const sa = ga.get(common)!;
       const sb = gb.get(common)!;
-      rows.push(`| ${shape} | A vs B at ${sa.consumers} consumers (both good) | | | loss Δ ${(Math.abs((sa.loss ?? 0) - (sb.loss ?? 0)) * 100).toFixed(2)} points, delay p95 Δ ${Math.abs((sa.delayP95Ms ?? 0) - (sb.delayP95Ms ?? 0)).toFixed(1)} ms, worker ${((sa.workerCpu ?? 0) * 100).toFixed(0)} % / ${((sb.workerCpu ?? 0) * 100).toFixed(0)} % | |`);
+      rows.push(`| ${shape} | A vs B at ${sa.consumers} consumers (both good) | | | ${qualityDelta(sa, sb)}, worker ${((sa.workerCpu ?? 0) * 100).toFixed(0)} % / ${((sb.workerCpu ?? 0) * 100).toFixed(0)} % | |`);
     }
     if (a?.crossCheck) rows.push(`| ${shape} | cross-check | ${a.crossCheck.agree ? 'agree' : 'disagree'} | | ${a.crossCheck.note} | |`);
   }

@@ -14,7 +14,7 @@ import { checkTargetAddress } from '../util/target-address.js';
 import { DEFAULT_SHAPES, consumersPerRoom, describeShape, type RoomShape } from '../bench/room-shape.js';
 import { openBenchTarget, type BenchTarget } from '../bench/bench-target.js';
 import { SyntheticStepRunner } from '../bench/synthetic-step-runner.js';
-import { measureCoreSpeed, speedChange } from '../bench/core-speed.js';
+import { coreSpeedNotes, measureCoreSpeed } from '../bench/core-speed.js';
 import { sleep } from '../lab/exec.js';
 import { runSfuBenchFlow } from '../bench/sfu-bench.js';
 import { BENCH_FILES, readBenchResult, writeBenchResult, capacityText, type BenchResult } from '../bench/bench-result.js';
@@ -188,12 +188,8 @@ export function benchCommand(): Command {
           r.close();
           if (speedCore !== null) await sleep(3000);
           const coreSpeed = speedCore !== null && speedBefore !== null ? { core: speedCore, before: speedBefore, after: await measureCoreSpeed(speedCore) } : undefined;
-          const speedNotes: string[] = [];
+          const speedNotes = coreSpeed ? coreSpeedNotes(coreSpeed, baseline?.coreSpeed) : [];
           if (coreSpeed) {
-            const during = speedChange(coreSpeed.after, coreSpeed.before);
-            if (during) speedNotes.push(`the worker's core ran the speed probe ${during} its start speed at the end of the run`);
-            const vsBaseline = baseline?.coreSpeed ? speedChange(coreSpeed.before, baseline.coreSpeed.before) : null;
-            if (vsBaseline) speedNotes.push(`the worker's core ran the speed probe ${vsBaseline} the baseline run's speed at the start`);
             say(`core ${coreSpeed.core}: ${Math.round(coreSpeed.before)} hashes/s at the start, ${Math.round(coreSpeed.after)} at the end${baseline?.coreSpeed ? ` (the baseline run: ${Math.round(baseline.coreSpeed.before)})` : ''}`);
           }
           const endedAt = new Date();

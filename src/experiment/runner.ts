@@ -308,14 +308,15 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       const totalAddresses = generators > 1 ? (ownNets ? perGenerator * generators : Math.max(1, addresses.length)) : Math.max(1, addresses.length);
       const edgeEnv: Record<string, string> = prov.edge ? { SC_EDGE_URL: prov.edge.url, SC_EDGE_PLAIN_URL: prov.edge.plainUrl, SC_EDGE_TLS_URL: prov.edge.tlsUrl } : {};
       const sized = { SC_SOURCE_ADDRESSES: String(totalAddresses), SC_RATE_LIMIT_PER_MINUTE: String(e.params.rateLimitPerMinute), SC_WS_MAX_CONNECTIONS: String(e.params.wsMaxConnections) };
+      // The lab's certificate is k6's only trusted root for this run (Go reads SSL_CERT_FILE): nothing is disabled.
+      const trustEdge: Record<string, string> = prov.edge ? { SSL_CERT_FILE: prov.edge.caFile } : {};
       const base = {
         name: w.scenario, baseUrl: w.via === 'edge' ? prov.edge!.url : prov.baseUrl, profile: w.profile, signal: stopWork.signal,
         timeoutMs: (e.durationS + 180) * 1000,
         tags: { workload: w.id },
         allowRemote: o.allowRemote ?? false, labAddress: prov.lab?.address ?? null, outputs,
         env: { SC_DURATION: `${e.durationS}s`, SC_RUN_ID: `${runTag}${w.id.replace(/[^a-z0-9]/g, '')}`.slice(0, 14), ...(prov.videoUrl ? { SC_VIDEO_URL: prov.videoUrl } : {}), ...edgeEnv, ...sized, ...w.env, ...(o.workloadEnv?.[w.id] ?? {}) },
-        // The lab's certificate is k6's only trusted root for this run (Go reads SSL_CERT_FILE): nothing is disabled.
-        k6Env: (prov.edge ? { SSL_CERT_FILE: prov.edge.caFile } : {}) as Record<string, string>,
+        k6Env: trustEdge,
       };
       let started: Promise<ScenarioRunResult>;
       if (generators > 1) {
@@ -331,7 +332,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
         log(`workload ${w.id}: ${generators} generators${ownNets ? ` in namespaces of their own (${gens.map((g) => `${g.netns}: ${g.addresses.join(',')}`).join('; ')})` : ' on this host'}`);
         started = runSplitWorkload({ base, outDir, generators: gens, log: (l) => log(`workload ${w.id}: ${l}`) });
       } else {
-        started = runScenario({ ...base, outDir, samplesFile: WORKLOAD_FILES.samples, k6Env: { ...base.k6Env, ...(addresses.length ? { K6_LOCAL_IPS: addresses.join(',') } : {}) } });
+        started = runScenario({ ...base, outDir, samplesFile: WORKLOAD_FILES.samples, k6Env: { ...trustEdge, ...(addresses.length ? { K6_LOCAL_IPS: addresses.join(',') } : {}) } });
       }
       workloadRuns.push(started.then(
         (r) => { workloadResults.set(w.id, r); log(`workload ${w.id}: k6 exited ${r.exitCode} (${r.outcome})${r.failure ? `: ${r.failure}` : ''}${r.failedThresholds.length ? `; thresholds crossed: ${r.failedThresholds.join('; ')}` : ''}`); },

@@ -129,7 +129,7 @@ export async function probeTarget(url: string, timeoutMs = 3000, caFile?: string
       res.resume();
       resolve(res.statusCode ?? 0);
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: undefined })));
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
   }).catch((e: Error & { code?: string }) => {
     throw new ScenarioInputError(`target ${base} is not reachable: ${e.code ?? e.message}`);

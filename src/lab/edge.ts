@@ -67,18 +67,21 @@ export function writeEdgeConfig(ctx: Pick<LabContext, 'dir' | 'address' | 'ports
   return edgeConfigId(edgeServers(o));
 }
 
+/** GET a path of the lab's status listener (never part of the public entry); its body. */
+async function statusText(address: string, statusPort: number, path: string): Promise<string> {
+  const r = await fetch(`http://${address}:${statusPort}${path}`, { signal: AbortSignal.timeout(2000) });
+  if (!r.ok) throw new Error(`nginx ${path} answered HTTP ${r.status}`);
+  return r.text();
+}
+
 /** What the status listener says is live: "<config id> <profile|none>". */
 export async function edgeStatus(address: string, statusPort: number): Promise<string> {
-  const r = await fetch(`http://${address}:${statusPort}/sch-edge`, { signal: AbortSignal.timeout(2000) });
-  if (!r.ok) throw new Error(`nginx status answered HTTP ${r.status}`);
-  return (await r.text()).trim();
+  return (await statusText(address, statusPort, '/sch-edge')).trim();
 }
 
 /** Requests nginx has handled since it started, every listener together (stub_status's third counter). */
 export async function edgeRequestCount(address: string, statusPort: number): Promise<number> {
-  const r = await fetch(`http://${address}:${statusPort}/sch-edge-requests`, { signal: AbortSignal.timeout(2000) });
-  if (!r.ok) throw new Error(`nginx stub_status answered HTTP ${r.status}`);
-  const m = /server accepts handled requests\s+\d+\s+\d+\s+(\d+)/.exec(await r.text());
+  const m = /server accepts handled requests\s+\d+\s+\d+\s+(\d+)/.exec(await statusText(address, statusPort, '/sch-edge-requests'));
   if (!m) throw new Error('nginx stub_status: no request count in its answer');
   return Number(m[1]);
 }
