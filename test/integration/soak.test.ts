@@ -60,12 +60,13 @@ describe('server-side observation', () => {
 
   it('SOAK-MEMORY on an accelerated soak (70 s): chat keeping every message FAILs, a service without a leak PASSes, a warm-up that leaves a few seconds is too short to tell', async () => {
     const shipped = await loadExperiment('soak-memory');
-    // Accelerated: a leak of 256 KiB a message at 5 messages/s (~4.5 GiB/h) against a budget of 100 % of the steady level per hour.
+    // Accelerated: a leak of 256 KiB a message at 5 messages/s (~4.5 GiB/h) against a budget of 100 % of the steady level per hour,
+    // judged after a warm-up of 10 s (the default, at least 2 min, would leave nothing of 70 s).
     const rss = (service: string, extra: object) => ({ kind: 'no-growth' as const, id: `rss-${service}`, description: 'd', claims: ['SOAK-MEMORY'], select: { metric: 'sc_process_rss_mib', tags: { service } }, ...extra });
     const e: Experiment = {
       ...shipped, durationS: 70,
       hypotheses: [
-        ...shipped.hypotheses.filter((h) => h.id === 'rss-chat' || h.id === 'rss-auth').map((h) => ({ ...h, budgetPerHour: 1 })),
+        ...shipped.hypotheses.filter((h) => h.id === 'rss-chat' || h.id === 'rss-auth').map((h) => ({ ...h, budgetPerHour: 1, warmupS: 10 })),
         // Too short: a warm-up of 75 s leaves a few seconds of the run (70 s of load, its warm-up and drain).
         { ...rss('gateway', { budgetPerHour: 1 }), id: 'rss-gateway-short', phase: 'run', warmupS: 75, minPoints: 8, unit: 'MiB', role: 'check' as const, expected: { audited: 'INCONCLUSIVE' as const } },
       ] as Experiment['hypotheses'],

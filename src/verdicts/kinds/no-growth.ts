@@ -1,6 +1,7 @@
 /**
  * `no-growth`: a level that should hold steady under constant load (a service's resident memory) shows no sustained
- * growth. After a warm-up cut (default: the first 10 % of the phase, at most 2 min), the phase is cut into equal
+ * growth. After a warm-up cut (default: the first 10 % of the phase, at least 2 min — a service's heap and caches
+ * fill over its first minutes, and a short run's slope is that filling, not a leak), the phase is cut into equal
  * bins (at most 30, each ≥ 1 s); each bin's mean is one point, and an ordinary least-squares line through them
  * gives the growth per hour with its 95 % confidence interval (Student's t, n − 2 degrees of freedom; bin means
  * rather than raw readings, so a GC's saw-tooth does not pass for independent evidence).
@@ -23,7 +24,7 @@ export const NoGrowthSchema = z.object({
   phase: PhasePattern.default('run'),
   /** Growth allowed per hour, as a share of the steady-state level (the mean after the warm-up). */
   budgetPerHour: z.number().positive().default(0.05),
-  /** Left out at the phase's start (default: 10 % of the phase, at most 2 min). */
+  /** Left out at the phase's start (default: 10 % of the phase, at least 2 min). */
   warmupS: seconds({ min: 0 }).optional(),
   /** Fewer bins with readings than this → INCONCLUSIVE. */
   minPoints: z.number().int().min(4).default(8),
@@ -66,7 +67,8 @@ export function trendOf(points: readonly { h: number; v: number }[]): Trend | nu
 }
 
 const f1 = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1));
-const duration = (s: number) => (s >= 5400 ? `${(s / 3600).toFixed(1)} h` : s >= 90 ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`);
+// Minutes from 5 min on (or a whole number of them): "128 s" stays exact where a rounded "2 min" would mislead.
+const duration = (s: number) => (s >= 5400 ? `${(s / 3600).toFixed(1)} h` : s >= 300 || (s >= 90 && Math.round(s) % 60 === 0) ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`);
 
 export function evaluateNoGrowth(h: NoGrowthHypothesis, i: EvaluationInput): KindResult {
   const expected = `${label(h.select)}: growth ≤ ${h.budgetPerHour * 100} % of its steady level per hour (95 % interval's lower bound)`;
@@ -74,7 +76,7 @@ export function evaluateNoGrowth(h: NoGrowthHypothesis, i: EvaluationInput): Kin
   if (phases.length === 0) return { verdict: 'INCONCLUSIVE', observed: null, expected, phase: h.phase, evidence: `no phase ${h.phase} in this run` };
   const results = phases.map((p) => {
     const spanMs = p.endMs - p.startMs;
-    const warmMs = h.warmupS !== undefined ? h.warmupS * 1000 : Math.min(0.1 * spanMs, 120_000);
+    const warmMs = h.warmupS !== undefined ? h.warmupS * 1000 : Math.max(0.1 * spanMs, 120_000);
     const from = p.startMs + warmMs;
     const judgedMs = p.endMs - from;
     const binMs = Math.max(1000, Math.ceil(judgedMs / MAX_BINS / 1000) * 1000);
