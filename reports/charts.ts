@@ -327,7 +327,9 @@ export function renderAlertTimeline(result: RunResult): string {
     const y = T + k * rowH;
     out.push(`<text x="${L - 5}" y="${y + rowH / 2}" dy="0.32em" text-anchor="end" font-size="10" fill="#24292f">${esc(r.id)}</text>`);
     if (r.notEvaluable !== undefined) {
-      out.push(`<text data-alert-not-evaluable="${esc(r.id)}" x="${L + 4}" y="${y + rowH / 2}" dy="0.32em" font-size="10" fill="#57606a">not evaluable: ${esc(r.notEvaluable)}</text>`);
+      // The row holds ~120 characters: the whole reason on hover.
+      const why = r.notEvaluable.length > 110 ? `${r.notEvaluable.slice(0, 109)}…` : r.notEvaluable;
+      out.push(`<text data-alert-not-evaluable="${esc(r.id)}" x="${L + 4}" y="${y + rowH / 2}" dy="0.32em" font-size="10" fill="#57606a">not evaluable: ${esc(why)}<title>${esc(r.notEvaluable)}</title></text>`);
       return;
     }
     for (const f of r.firing) {
