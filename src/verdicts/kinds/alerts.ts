@@ -55,7 +55,8 @@ export const alertsSelectors = (h: AlertsHypothesis): SeriesSelector[] => h.aler
 type WindowState = 'firing' | 'quiet' | 'no-data';
 interface Evaluated { id: string; says: string; windows: { startMs: number; endMs: number; state: WindowState }[]; notEvaluable?: string }
 
-const at = (ms: number, runStart: number) => `+${Math.round((ms - runStart) / 100) / 10} s`;
+/** A time as seconds since the run's start. */
+const sinceStart = (ms: number, runStart: number) => `+${Math.round((ms - runStart) / 100) / 10} s`;
 
 /** Each rule over the run's windows (pure: from the stats source). */
 function evaluateRules(h: AlertsHypothesis, i: EvaluationInput, startMs: number, endMs: number): Evaluated[] {
@@ -94,7 +95,7 @@ export function evaluateAlerts(h: AlertsHypothesis, i: EvaluationInput): KindRes
   const rules = evaluateRules(h, i, run.startMs, run.endMs);
   const timeline: AlertRow[] = rules.map((e) => ({ id: e.id, label: e.says, firing: firingSpans(e), ...(e.notEvaluable ? { notEvaluable: e.notEvaluable } : {}) }));
   const findings: { verdict: 'PASS' | 'FAIL' | 'INCONCLUSIVE'; text: string }[] = [];
-  const rel = (ms: number) => at(ms, run.startMs);
+  const rel = (ms: number) => sinceStart(ms, run.startMs);
 
   const baseline = i.phases.filter((p) => p.kind === 'baseline');
   for (const e of rules.filter((x) => !x.notEvaluable)) {
@@ -135,17 +136,16 @@ export function evaluateAlerts(h: AlertsHypothesis, i: EvaluationInput): KindRes
     }
   }
 
-  const rule = (a: AlertsHypothesis['alerts'][number]) => (a.rule ? `${a.rule.stat}(${label(a.rule.select)}) ${a.rule.op} ${fmt(a.rule.value, a.rule.unit)}` : '');
-  const listed = rules.filter((e) => e.notEvaluable).map((e) => `${e.id} not evaluable: ${e.notEvaluable}`);
-  const rules_ = h.alerts.filter((a) => a.rule && !rules.find((e) => e.id === a.id)!.notEvaluable).map((a) => `${a.id}: ${rule(a)}`);
-  const evaluated = findings.length > 0;
-  const verdict = evaluated ? worst(findings.map((f) => f.verdict)) : 'INCONCLUSIVE';
-  const bad = findings.filter((f) => f.verdict === verdict && verdict !== 'PASS').map((f) => f.text);
+  const notEvaluable = rules.filter((e) => e.notEvaluable).map((e) => `${e.id} not evaluable: ${e.notEvaluable}`);
+  const ruleTexts = h.alerts.filter((a) => a.rule && !rules.find((e) => e.id === a.id)!.notEvaluable).map((a) => `${a.id}: ${a.rule!.stat}(${label(a.rule!.select)}) ${a.rule!.op} ${fmt(a.rule!.value, a.rule!.unit)}`);
+  const verdict = findings.length ? worst(findings.map((f) => f.verdict)) : 'INCONCLUSIVE';
+  // A PASS shows every finding; otherwise the ones that decided it.
+  const shown = verdict === 'PASS' ? findings : findings.filter((f) => f.verdict === verdict);
   const evidence = [
-    evaluated ? '' : 'no alert is evaluable on this target',
-    ...(verdict === 'PASS' ? findings.map((f) => f.text) : bad),
-    rules_.length ? `rules: ${rules_.join('; ')}` : '',
-    ...listed,
+    findings.length ? '' : 'no alert is evaluable on this target',
+    ...shown.map((f) => f.text),
+    ruleTexts.length ? `rules: ${ruleTexts.join('; ')}` : '',
+    ...notEvaluable,
   ].filter(Boolean).join('; ');
   return { verdict, observed: findings.filter((f) => f.verdict === 'FAIL').length, expected, phase: 'run', evidence, timeline };
 }
