@@ -301,3 +301,47 @@ export function renderVideoChart(series: Series, metric: VideoChartMetric, resul
   out.push('</svg>');
   return `<figure class="video-chart-figure" data-series="${esc(series.label)}" data-metric="${metric}"><figcaption>${esc(spec.title)}</figcaption>${out.join('')}</figure>`;
 }
+
+/**
+ * The alert rules of `alerts` checks on the run's timeline: one row per rule, a red bar where it fired, the fault
+ * bands beneath; a rule with no data source is a row saying so (listed, never counted).
+ */
+export function renderAlertTimeline(result: RunResult): string {
+  const rows = result.hypotheses.flatMap((h) => (h.timeline ?? []).map((r) => ({ hypothesis: h.id, ...r })));
+  if (rows.length === 0) return '';
+  const { width: W, left: L, right: R } = CHART;
+  const rowH = 18;
+  const T = 22;
+  const ph = rows.length * rowH;
+  const H = T + ph + 28;
+  const pw = W - L - R;
+  const domainMs = Math.max(result.endedAtMs - result.startedAtMs, 1);
+  const xs = scaleLinear().domain([0, domainMs / 1000]).range([L, L + pw]);
+  const x = (ms: number): number => xs(Math.min(Math.max(ms, 0), domainMs) / 1000);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart alert-timeline" role="img" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" data-domain-ms="${domainMs}" aria-label="alerts on the run's timeline">`,
+    `<rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="#ffffff" stroke="#d0d7de"/>`,
+    ...faultBands(result, x, T, ph, domainMs, true),
+  ];
+  rows.forEach((r, k) => {
+    const y = T + k * rowH;
+    out.push(`<text x="${L - 5}" y="${y + rowH / 2}" dy="0.32em" text-anchor="end" font-size="10" fill="#24292f">${esc(r.id)}</text>`);
+    if (r.notEvaluable !== undefined) {
+      // The row holds ~120 characters: the whole reason on hover.
+      const why = r.notEvaluable.length > 110 ? `${r.notEvaluable.slice(0, 109)}…` : r.notEvaluable;
+      out.push(`<text data-alert-not-evaluable="${esc(r.id)}" x="${L + 4}" y="${y + rowH / 2}" dy="0.32em" font-size="10" fill="#57606a">not evaluable: ${esc(why)}<title>${esc(r.notEvaluable)}</title></text>`);
+      return;
+    }
+    for (const f of r.firing) {
+      const a = f.startMs - result.startedAtMs;
+      const b = f.endMs - result.startedAtMs;
+      out.push(`<rect data-alert-firing="${esc(r.id)}" data-start-ms="${a}" data-end-ms="${b}" x="${r2(x(a))}" y="${y + 3}" width="${r2(Math.max(1, x(b) - x(a)))}" height="${rowH - 6}" fill="#cf222e"><title>${esc(`${r.label}: fires +${fmtNum(a / 1000)} s … +${fmtNum(b / 1000)} s`)}</title></rect>`);
+    }
+  });
+  for (const t of xs.ticks(6)) {
+    const xx = r2(xs(t));
+    out.push(`<text class="x-tick" x="${xx}" y="${T + ph + 14}" text-anchor="middle" font-size="10" fill="#57606a">${fmtNum(t)}</text>`);
+  }
+  out.push(`<text x="${L + pw / 2}" y="${H - 2}" text-anchor="middle" font-size="10" fill="#57606a">s since run start</text>`, '</svg>');
+  return `<figure class="alert-timeline-figure"><figcaption>Recommended alerts: when each fired (red), fault windows shaded</figcaption>${out.join('')}</figure>`;
+}

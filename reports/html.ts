@@ -9,7 +9,7 @@
  * as empty boxes; the character itself stays in the text (visually hidden) for copying and searching.
  */
 import type { ClaimResult, Filmstrip, RunResult, Series, Stats, Verdict } from '../src/results/model.js';
-import { VIDEO_CHARTS, chartKindOf, isVideoChartMetric, renderChart, renderVideoChart } from './charts.js';
+import { VIDEO_CHARTS, chartKindOf, isVideoChartMetric, renderAlertTimeline, renderChart, renderVideoChart } from './charts.js';
 import { claimAsExpected, esc, explainClaim, fmtDuration, fmtIso, fmtNum, fmtPct, fmtRel, hypothesisAsExpected, notAsExpected, outcomeText } from './common.js';
 
 /** Badge colours; tests compare the computed background colour with these. */
@@ -369,7 +369,7 @@ function filesList(result: RunResult): string {
 const isParticipantSeries = (s: Series): boolean => s.selector.tags?.participant !== undefined && isVideoChartMetric(s.selector.metric);
 
 function charts(result: RunResult): string {
-  const figs = result.series.map((s, i) => (isParticipantSeries(s) ? '' : renderChart(s, result, i))).filter(Boolean);
+  const figs = [renderAlertTimeline(result), ...result.series.map((s, i) => (isParticipantSeries(s) ? '' : renderChart(s, result, i)))].filter(Boolean);
   return section(
     'charts',
     'Charts <span class="muted">— shaded bands: fault windows; a break in a line: no samples in those windows (hover for values)</span>',

@@ -179,6 +179,7 @@ function validateShape(doc: unknown, file: string, schema: ResultSchema): void {
       obj({
         id: str, description: str, role: oneOf(['check', 'precondition']), gatedBy: optional(strings), phase: str, claims: strings, verdict: oneOf(VERDICTS),
         expectedVerdict: oneOf([...VERDICTS, null]), asExpected: bool, observed: numOrNull, expected: str, evidence: str,
+        timeline: optional(arr(obj({ id: str, label: str, firing: arr(obj({ startMs: num, endMs: num })), notEvaluable: optional(str) }))),
       }),
     ),
     claims: arr(

@@ -259,13 +259,16 @@ export function checkExperiment(input: unknown, where = 'experiment'): Experimen
   };
   const byId = new Map(e.hypotheses.map((h) => [h.id, h]));
   e.hypotheses.forEach((h, i) => {
-    if (h.kind === 'threshold' || h.kind === 'outcomes' || h.kind === 'nothing-lost') {
+    if (h.kind === 'threshold' || h.kind === 'outcomes' || h.kind === 'nothing-lost' || h.kind === 'drift') {
       const m = /^(fault|recovery):(.+)$/.exec(h.phase);
       if (m && m[2] !== '*' && !knownFault(m[2]!)) problems.push(`${where}: hypotheses[${i}].phase: no fault "${m[2]}" on the timeline${faultIds.size ? ` (faults: ${[...faultIds].join(', ')})` : ''}`);
     }
     if (h.kind === 'recovers') {
       if (h.fault !== '*' && !knownFault(h.fault)) problems.push(`${where}: hypotheses[${i}].fault: no fault "${h.fault}" on the timeline`);
       if (e.faults.length === 0) problems.push(`${where}: hypotheses[${i}]: a recovers hypothesis needs a fault`);
+    }
+    if (h.kind === 'alerts') {
+      for (const f of Object.keys(h.shouldFire)) if (!knownFault(f)) problems.push(`${where}: hypotheses[${i}].shouldFire: no fault "${f}" on the timeline${faultIds.size ? ` (faults: ${[...faultIds].join(', ')})` : ''}`);
     }
     if (h.kind === 'nothing-lost') {
       const w = e.workloads.find((x) => x.id === h.workload);

@@ -153,6 +153,16 @@ export interface HypothesisResult {
   expected: string;
   /** Why this verdict (numbers a reviewer can check). */
   evidence: string;
+  /** An `alerts` check: when each rule fired, for the report's timeline. */
+  timeline?: AlertRow[];
+}
+
+/** One alert rule on the run's timeline: when it fired, or why it could not be evaluated. */
+export interface AlertRow {
+  id: string;
+  label: string;
+  firing: { startMs: number; endMs: number }[];
+  notEvaluable?: string;
 }
 
 export interface ClaimSource {

@@ -3,7 +3,7 @@
  * hypothesis has (id, claims, role, expected verdicts), and small helpers. Pure: no I/O.
  */
 import { z } from 'zod';
-import type { CalibrationResult, Phase, SeriesSelector, Stats, Verdict } from '../results/model.js';
+import type { AlertRow, CalibrationResult, Phase, SeriesSelector, Stats, Verdict } from '../results/model.js';
 import type { FanoutData } from '../k6/fanout-checker.js';
 import { selectorLabel } from '../results/pipeline.js';
 import { phasesMatching } from '../experiment/phases.js';
@@ -82,6 +82,8 @@ export interface KindResult {
   expected: string;
   phase: string;
   evidence: string;
+  /** When each alert rule fired (`alerts`), for the report's timeline. */
+  timeline?: AlertRow[];
 }
 
 /** `metric{tag=value,…}`: the same label the pipeline and the report use. */

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { Lab } from '../../src/lab/lab.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { loadExperiment } from '../../src/experiment/load.js';
@@ -58,7 +58,7 @@ describe('server-side observation', () => {
     console.log(`server metrics: ${perScrape.toFixed(0)} series a scrape; ${obs.length} observations in ${r.endedAtMs - r.startedAtMs} ms`);
   }, 150_000);
 
-  it('SOAK-MEMORY on an accelerated soak (70 s): chat keeping every message FAILs, a service without a leak PASSes, a warm-up that leaves a few seconds is too short to tell', async () => {
+  it('SOAK-MEMORY and SOAK-LATENCY-DRIFT on an accelerated soak (70 s): chat keeping every message FAILs, a service without a leak PASSes, a warm-up that leaves a few seconds is too short to tell; sends slowing by 300 ms a minute drift', async () => {
     const shipped = await loadExperiment('soak-memory');
     // Accelerated: a leak of 256 KiB a message at 5 messages/s (~4.5 GiB/h) against a budget of 100 % of the steady level per hour,
     // judged after a warm-up of 10 s (the default, at least 2 min, would leave nothing of 70 s).
@@ -69,9 +69,12 @@ describe('server-side observation', () => {
         ...shipped.hypotheses.filter((h) => h.id === 'rss-chat' || h.id === 'rss-auth').map((h) => ({ ...h, budgetPerHour: 1, warmupS: 10 })),
         // Too short: a warm-up of 75 s leaves a few seconds of the run (70 s of load, its warm-up and drain).
         { ...rss('gateway', { budgetPerHour: 1 }), id: 'rss-gateway-short', phase: 'run', warmupS: 75, minPoints: 8, unit: 'MiB', role: 'check' as const, expected: { audited: 'INCONCLUSIVE' as const } },
+        // Windows of 10 s (the shipped 10 % of a 70 s run holds barely 20 sends): ~35 sends and ~350 deliveries each.
+        ...shipped.hypotheses.filter((h) => h.kind === 'drift').map((h) => ({ ...h, windowS: 10, expected: { audited: 'FAIL' as const } })),
       ] as Experiment['hypotheses'],
     };
-    const r = await runExperiment({ experiment: e, profile: 'audited', labName: lab.name, runsDir, targetEnv: { SC_TEST_RETAIN_MESSAGE_BYTES: String(256 * 1024) } });
+    // The drift starts with the chat service: its first 10 s of sends wait ~30–80 ms, its last ~400 ms.
+    const r = await runExperiment({ experiment: e, profile: 'audited', labName: lab.name, runsDir, targetEnv: { SC_TEST_RETAIN_MESSAGE_BYTES: String(256 * 1024), SC_TEST_LATENCY_DRIFT_MS_PER_MIN: '300' } });
     const h = (id: string) => r.hypotheses.find((x) => x.id === id)!;
     expect(r.error, explain(r)).toBeUndefined();
     expect(h('rss-chat'), explain(r)).toMatchObject({ verdict: 'FAIL' });
@@ -81,6 +84,56 @@ describe('server-side observation', () => {
     expect(h('rss-gateway-short'), explain(r)).toMatchObject({ verdict: 'INCONCLUSIVE' });
     expect(h('rss-gateway-short').evidence).toMatch(/too short: a phase of at least 83 s would give them/);
     expect(r.claims.find((c) => c.id === 'SOAK-MEMORY')).toMatchObject({ verdict: 'FAIL' });
+    for (const id of ['drift-send', 'drift-delivery']) {
+      expect(h(id), explain(r)).toMatchObject({ verdict: 'FAIL' });
+      expect(h(id).evidence).toMatch(/drifted/);
+      expect(h(id).observed!).toBeGreaterThan(2);
+    }
+    expect(r.claims.find((c) => c.id === 'SOAK-LATENCY-DRIFT')).toMatchObject({ verdict: 'FAIL' });
+    console.log(explain(r));
+  }, 150_000);
+
+  it('ALERTS-AS-RECOMMENDED on soak-alerts (50 s, MinIO down 20–35 s): quiet baseline, error rate firing in the outage PASS, drawn on the timeline; an alert firing with no fault or silent in the fault FAILs; sends without the drift switch PASS SOAK-LATENCY-DRIFT', async () => {
+    const shipped = await loadExperiment('soak-alerts');
+    const memory = await loadExperiment('soak-memory');
+    const alerts = shipped.hypotheses.find((h) => h.kind === 'alerts')!;
+    if (alerts.kind !== 'alerts') throw new Error('soak-alerts has no alerts check');
+    const rule = alerts.alerts.find((a) => a.id === 'errors')!.rule!;
+    const e: Experiment = {
+      ...shipped,
+      hypotheses: [
+        ...shipped.hypotheses,
+        // The same rule over a probe the outage does not touch: it stays silent while MinIO is down.
+        { ...alerts, id: 'alerts-silent-in-fault', alerts: [{ id: 'errors', says: 'error rate of the authenticated reads', rule: { ...rule, select: { metric: 'sc_probe_ok', tags: { probe: 'authed' } } } }], expected: { audited: 'FAIL' } },
+        // A latency rule no real request meets (p95 > 1 ms): it fires with no fault.
+        { ...alerts, id: 'alerts-noisy-baseline', alerts: [{ id: 'latency', says: 'p95 > 1 ms', rule: { select: { metric: 'sc_probe_duration', tags: { workload: 'probes' } }, stat: 'p(95)', op: '>', value: 1, unit: 'ms' } }], shouldFire: {}, expected: { audited: 'FAIL' } },
+        ...memory.hypotheses.filter((h) => h.kind === 'drift').map((h) => ({ ...h, windowS: 10, expected: { audited: 'PASS' as const } })),
+        ...memory.hypotheses.filter((h) => h.id === 'drift-send').map((h) => ({ ...h, id: 'drift-send-few', minSamples: 1000, expected: { audited: 'INCONCLUSIVE' as const } })),
+      ] as Experiment['hypotheses'],
+    };
+    const r = await runExperiment({ experiment: e, profile: 'audited', labName: lab.name, runsDir });
+    const h = (id: string) => r.hypotheses.find((x) => x.id === id)!;
+    expect(r.error, explain(r)).toBeUndefined();
+    expect(h('alerts-as-recommended'), explain(r)).toMatchObject({ verdict: 'PASS' });
+    expect(h('alerts-as-recommended').evidence).toMatch(/errors fires during fault:minio/);
+    expect(h('alerts-as-recommended').evidence).toMatch(/memory not evaluable/);
+    const minio = r.faults.find((f) => f.id === 'minio')!;
+    const firing = h('alerts-as-recommended').timeline!.find((x) => x.id === 'errors')!.firing;
+    expect(firing.length).toBeGreaterThan(0);
+    for (const f of firing) expect(f.endMs > minio.appliedAtMs! && f.startMs < minio.removedAtMs! + 10_000, JSON.stringify({ f, minio })).toBe(true);
+    expect(r.claims.find((c) => c.id === 'ALERTS-AS-RECOMMENDED')).toMatchObject({ verdict: 'FAIL' }); // the two FAIL variants count for it too
+    expect(h('alerts-silent-in-fault'), explain(r)).toMatchObject({ verdict: 'FAIL' });
+    expect(h('alerts-silent-in-fault').evidence).toMatch(/errors never fires during fault:minio/);
+    expect(h('alerts-noisy-baseline'), explain(r)).toMatchObject({ verdict: 'FAIL' });
+    expect(h('alerts-noisy-baseline').evidence).toMatch(/latency fires in the baseline/);
+    expect(h('drift-send'), explain(r)).toMatchObject({ verdict: 'PASS' });
+    expect(h('drift-delivery'), explain(r)).toMatchObject({ verdict: 'PASS' });
+    expect(h('drift-send-few')).toMatchObject({ verdict: 'INCONCLUSIVE' });
+    expect(h('drift-send-few').evidence).toMatch(/need 1000 in each/);
+    // The report draws each rule's firing on the timeline, and lists the rules with no data source.
+    const html = readFileSync(join(runsDir, r.runId, 'report.html'), 'utf8');
+    expect(html).toMatch(/data-alert-firing="errors"/);
+    expect(html).toMatch(/data-alert-not-evaluable="memory"/);
     console.log(explain(r));
   }, 150_000);
 });

@@ -67,7 +67,7 @@ describe('each earlier mistake is named, with the nearest valid key or value', (
   it('a misspelt kind names hypotheses[0].kind and the kinds', () => {
     const e = example();
     e.hypotheses[0] = { ...e.hypotheses[0], kind: 'outcome' };
-    expect(problems(e)).toEqual(['x.yaml: hypotheses[0].kind: "outcome" is not one of threshold, outcomes, recovers, nothing-lost, no-growth; did you mean outcomes?']);
+    expect(problems(e)).toEqual(['x.yaml: hypotheses[0].kind: "outcome" is not one of threshold, outcomes, recovers, nothing-lost, no-growth, drift, alerts; did you mean outcomes?']);
   });
 
   it('an outcomes hypothesis written without kind is told which kind its fields belong to', () => {

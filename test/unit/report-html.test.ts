@@ -32,6 +32,24 @@ describe('toHtml', () => {
     expect(html).toContain('002_4e8d9492772e3056.txt · §5. FAILURE &amp; RESILIENCE ANALYSIS → Redis Down · line 170');
   });
 
+  it('draws an alerts check on the timeline: a row per rule, its firing spans over the fault bands, a rule with no data source named; result.json keeps it', () => {
+    const r = sample();
+    const s0 = r.startedAtMs;
+    r.hypotheses[0]!.timeline = [
+      { id: 'errors', label: 'High error rate', firing: [{ startMs: s0 + 12_000, endMs: s0 + 22_000 }] },
+      { id: 'memory', label: 'Memory > 90 %', firing: [], notEvaluable: 'no memory limit' },
+    ];
+    const html = toHtml(r);
+    expect(count(html, /class="chart alert-timeline"/g)).toBe(1);
+    expect(html).toMatch(/<rect data-alert-firing="errors" data-start-ms="12000" data-end-ms="22000"/);
+    expect(html).toContain('data-alert-not-evaluable="memory"');
+    expect(html).toContain('not evaluable: no memory limit');
+    expect(count(html, /data-fault-band="redis"/g)).toBe(4);
+    expect(JSON.parse(resultToJson(r)).hypotheses[0].timeline[0].firing).toHaveLength(1);
+    // No alerts check: no timeline.
+    expect(toHtml(sample())).not.toContain('alert-timeline');
+  });
+
   it('says where a measured verdict contradicts the audit, which baseline claim a claim waited on, and how the run was made', () => {
     const r = sample();
     const chat = r.claims.find((c) => c.id === 'REDIS-CHAT')!;

@@ -5,13 +5,15 @@
 import { z } from 'zod';
 import type { SeriesSelector } from '../../results/model.js';
 import type { EvaluationInput, KindResult } from '../common.js';
+import { AlertsSchema, alertsSelectors, evaluateAlerts, type AlertsHypothesis } from './alerts.js';
+import { DriftSchema, driftSelectors, evaluateDrift, type DriftHypothesis } from './drift.js';
 import { NoGrowthSchema, evaluateNoGrowth, noGrowthSelectors, type NoGrowthHypothesis } from './no-growth.js';
 import { NothingLostSchema, evaluateNothingLost, nothingLostSelectors, type NothingLostHypothesis } from './nothing-lost.js';
 import { OutcomesSchema, evaluateOutcomes, outcomesSelectors, type OutcomesHypothesis } from './outcomes.js';
 import { RecoversSchema, evaluateRecovers, recoversSelectors, type RecoversHypothesis } from './recovers.js';
 import { ThresholdSchema, evaluateThreshold, thresholdSelectors, type ThresholdHypothesis } from './threshold.js';
 
-export type Hypothesis = ThresholdHypothesis | OutcomesHypothesis | RecoversHypothesis | NothingLostHypothesis | NoGrowthHypothesis;
+export type Hypothesis = ThresholdHypothesis | OutcomesHypothesis | RecoversHypothesis | NothingLostHypothesis | NoGrowthHypothesis | DriftHypothesis | AlertsHypothesis;
 
 interface Kind<H extends Hypothesis> {
   selectors(h: H): SeriesSelector[];
@@ -24,6 +26,8 @@ const KINDS: { [K in Hypothesis['kind']]: Kind<Extract<Hypothesis, { kind: K }>>
   recovers: { selectors: recoversSelectors, evaluate: evaluateRecovers },
   'nothing-lost': { selectors: nothingLostSelectors, evaluate: evaluateNothingLost },
   'no-growth': { selectors: noGrowthSelectors, evaluate: evaluateNoGrowth },
+  drift: { selectors: driftSelectors, evaluate: evaluateDrift },
+  alerts: { selectors: alertsSelectors, evaluate: evaluateAlerts },
 };
 
 /** Each kind's own schema (experiment validation names a field of another kind in a kind-less hypothesis). */
@@ -33,10 +37,12 @@ export const HYPOTHESIS_KINDS = [
   { kind: 'recovers', schema: RecoversSchema },
   { kind: 'nothing-lost', schema: NothingLostSchema },
   { kind: 'no-growth', schema: NoGrowthSchema },
+  { kind: 'drift', schema: DriftSchema },
+  { kind: 'alerts', schema: AlertsSchema },
 ] as const;
 
 /** `kind` picks the schema, so an error names the field of that kind. */
-const ByKind = z.discriminatedUnion('kind', [ThresholdSchema.extend({ kind: z.literal('threshold') }), OutcomesSchema, RecoversSchema, NothingLostSchema, NoGrowthSchema]);
+const ByKind = z.discriminatedUnion('kind', [ThresholdSchema.extend({ kind: z.literal('threshold') }), OutcomesSchema, RecoversSchema, NothingLostSchema, NoGrowthSchema, DriftSchema, AlertsSchema]);
 
 /** A hypothesis of any kind; without `kind` it is a threshold (the common case in experiment files). */
 export const HypothesisSchema = z.preprocess((v) => (typeof v === 'object' && v !== null && !('kind' in v) ? { ...v, kind: 'threshold' } : v), ByKind);
@@ -49,4 +55,4 @@ export function evaluateKind(h: Hypothesis, i: EvaluationInput): KindResult {
   return (KINDS[h.kind] as Kind<Hypothesis>).evaluate(h, i);
 }
 
-export type { ThresholdHypothesis, OutcomesHypothesis, RecoversHypothesis, NothingLostHypothesis, NoGrowthHypothesis };
+export type { ThresholdHypothesis, OutcomesHypothesis, RecoversHypothesis, NothingLostHypothesis, NoGrowthHypothesis, DriftHypothesis, AlertsHypothesis };
