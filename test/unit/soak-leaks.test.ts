@@ -31,6 +31,8 @@ interface Target {
   /** Harness messages per second (default 5). */
   rate?: number;
   dialect?: MetricsDialect;
+  /** When the 10 sockets open (s from the load's start; default 0.5). */
+  openAtS?: number;
 }
 
 /** Harness events: socket opens / closes, acked messages; what the target's /metrics says each second. */
@@ -38,7 +40,7 @@ function run(t: Target = {}, withPhases = true) {
   const samples: Sample[] = [];
   const k6 = (metric: string, s: number) => samples.push({ metric, time: at(s), value: 1, tags: { workload: 'chat' } });
   // 10 sockets open at 0.5 s; from 5 s, one closes and a new one opens each second (at k + 0.5); all close at 60.5 s.
-  for (let i = 0; i < 10; i++) k6('sc_sockets_opened', 0.5);
+  for (let i = 0; i < 10; i++) k6('sc_sockets_opened', t.openAtS ?? 0.5);
   for (let s = 5; s < LOAD_S; s++) { k6('sc_sockets_closed', s + 0.5); k6('sc_sockets_opened', s + 0.5); }
   for (let i = 0; i < 10; i++) k6('sc_sockets_closed', LOAD_S + 0.5);
   const rate = t.rate ?? 5;
@@ -146,6 +148,12 @@ describe('server-agrees (METRICS-CONSISTENT)', () => {
     expect(r.evidence).toMatch(/messages-stored: chat's chat_messages_persisted_total grew by 275 \(from no series before the load .*\), the harness counted 275 .*: agree/);
     expect(r.evidence).toMatch(/sockets-held: chat's chat_ws_connections \+0 against the harness's own count .*it held 10\): agree/);
     expect(r.evidence).toMatch(/requests-rate-limited: not evaluable — the target lacks the metric .*not counted/);
+  });
+
+  it('sockets the harness opened just before the load\'s clock started still count as held', () => {
+    const r = judge(agrees(HELD), { openAtS: -0.4 });
+    expect(r.verdict, r.evidence).toBe('PASS');
+    expect(r.evidence).toMatch(/it held 10\): agree/);
   });
 
   it('FAIL: a counter that counts half the messages; a gauge that keeps closed sockets', () => {

@@ -104,9 +104,11 @@ export function evaluateServerAgrees(h: ServerAgreesHypothesis, i: EvaluationInp
   };
 
   const level = (c: Comparison, sel: SeriesSelector, name: string): Judged => {
-    // The harness's level at each step: what it opened less what it closed, from the first sample on.
-    let held = i.source.windowStats(c.harness, 0, p.startMs).sum ?? 0;
-    held -= i.source.windowStats(c.harnessClosed!, 0, p.startMs).sum ?? 0;
+    // The harness's level at each step: what it opened less what it closed, from the first sample on. Before the
+    // phase: every sample (the run's total, sockets opened just before the load's clock started included) less those in
+    // the windows from the phase's start on.
+    const earlier = (s: SeriesSelector) => (i.source.stats(s, 'run').sum ?? 0) - (i.source.windowStats(s, p.startMs, Number.MAX_SAFE_INTEGER).sum ?? 0);
+    let held = earlier(c.harness) - earlier(c.harnessClosed!);
     const diffs: number[] = [];
     const levels: number[] = [];
     const steps = Math.min(Math.ceil((p.endMs - p.startMs) / STEP_MS), 200_000);
