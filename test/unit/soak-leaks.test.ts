@@ -101,7 +101,7 @@ describe('returns-to-baseline (NO-CONNECTION-LEAK)', () => {
   it('PASS: the chat socket gauge comes back to 0 after the load; FAIL: a hub that never unregisters keeps every reconnected socket', () => {
     const ok = judge(SOCKETS);
     expect(ok.verdict, ok.evidence).toBe('PASS');
-    expect(ok.evidence).toMatch(/chat_ws_connections.*0 before the load, 10 at most under it, 0 at the end .*back to its baseline/);
+    expect(ok.evidence).toMatch(/chat_ws_connections.*0 before the load \(its lowest reading there\), 10 at most under it, 0 at the end .*back to its baseline/);
     const leak = judge(SOCKETS, { leak: true });
     expect(leak.verdict, leak.evidence).toBe('FAIL');
     expect(leak.observed).toBe(65);

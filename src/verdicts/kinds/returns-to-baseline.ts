@@ -1,8 +1,9 @@
 /**
  * `returns-to-baseline`: a level the load raises (the sockets a service holds, its open files) comes back once the
- * load stops. Its level before the load (phase `before-load`: the mean of the readings there) against its level at
- * the end of the after-load window (the mean of the readings in its last `tailS`), within a tolerance (the larger
- * of `absolute` and `relative` × the baseline):
+ * load stops. Its level before the load (phase `before-load`: its lowest reading there — the phase ends when the
+ * harness saw the load's first sample, so its last readings may already hold the first sockets; the workload's own
+ * setup passes there too) against its level at the end of the after-load window (the mean of the readings in its last
+ * `tailS`), within a tolerance (the larger of `absolute` and `relative` × the baseline):
  *   PASS          the end level is within the tolerance above the baseline: what the load took was given back
  *   FAIL          above it: something the load opened was never released
  *   INCONCLUSIVE  the target lacks the metric (its dialect names no series for it: server-quantities.ts), no
@@ -58,13 +59,14 @@ export function evaluateReturnsToBaseline(h: ReturnsToBaselineHypothesis, i: Eva
   const before = i.phases.find((p) => p.id === 'before-load');
   const after = i.phases.find((p) => p.id === 'after-load');
   if (!before || !after) return out('INCONCLUSIVE', null, `no ${before ? 'after-load' : 'before-load'} phase in this run: the target is observed around the load only when the experiment sets afterLoadS`);
-  const base = levelOf(i.source.stats(sel, 'before-load'));
+  const pre = i.source.stats(sel, 'before-load');
+  const base = pre.count > 0 ? (pre.min ?? null) : null;
   if (base === null) return out('INCONCLUSIVE', null, `no reading of ${label(sel)} before the load (${Math.round((before.endMs - before.startMs) / 1000)} s observed)`, 'before-load');
   const run = phasesFor('run', i)[0]!;
   const peak = i.source.windowStats(sel, run.startMs, after.startMs).max;
   const tailFrom = Math.max(after.startMs, after.endMs - h.tailS * 1000);
   const end = levelOf(i.source.windowStats(sel, tailFrom, after.endMs));
-  const said = `${label(sel)}: ${fmt(base, h.unit)} before the load, ${peak === undefined ? 'no reading' : fmt(peak, h.unit)} at most under it`;
+  const said = `${label(sel)}: ${fmt(base, h.unit)} before the load (its lowest reading there), ${peak === undefined ? 'no reading' : fmt(peak, h.unit)} at most under it`;
   if (end === null) return out('INCONCLUSIVE', null, `${said}; no reading in the last ${h.tailS} s of the after-load window (${Math.round((after.endMs - after.startMs) / 1000)} s long)`);
   if (peak === undefined || peak - base < h.minRise) return out('INCONCLUSIVE', end, `${said}: the load never raised it by ${fmt(h.minRise, h.unit)}, so its return says nothing (does the target update it?)`);
   const limit = base + allowed(base);
