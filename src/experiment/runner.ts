@@ -246,8 +246,9 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       serverObserver.start();
     };
     if (e.afterLoadS > 0) {
-      await startServerObserver();
+      // Before the observer's first tick, so its first readings fall inside before-load.
       manifest.observedFromMs = Date.now();
+      await startServerObserver();
       saveManifest();
     }
 
