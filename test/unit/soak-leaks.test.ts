@@ -170,7 +170,7 @@ describe('server-agrees (METRICS-CONSISTENT)', () => {
   it('as-built (the real counters never move): the gauge at 0 FAILs, the counter that is never served is INCONCLUSIVE', () => {
     const r = judge(agrees(MESSAGES, HELD), { still: true });
     expect(r.verdict, r.evidence).toBe('FAIL');
-    expect(r.evidence).toMatch(/served \/metrics \d+ times but never a chat's chat_messages_persisted_total series/);
+    expect(r.evidence).toMatch(/chat served \/metrics \d+ times, never with a chat_messages_persisted_total series/);
     const alone = judge(agrees(MESSAGES), { still: true });
     expect(alone.verdict).toBe('INCONCLUSIVE');
   });

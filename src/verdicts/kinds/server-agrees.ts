@@ -86,7 +86,7 @@ export function evaluateServerAgrees(h: ServerAgreesHypothesis, i: EvaluationInp
     const served = phaseStats(upOf(c.service)).passes ?? 0;
     if (inPhase.count === 0) {
       return { verdict: 'INCONCLUSIVE', observed: null, evidence: served > 0
-        ? `${c.quantity}: ${c.service} served /metrics ${served} times but never a ${name} series (declared and never moved?)`
+        ? `${c.quantity}: ${c.service} served /metrics ${served} times, never with a ${sel.tags?.metric ?? sel.metric} series (declared and never moved?)`
         : `${c.quantity}: no reading of ${c.service}'s /metrics in ${p.id}` };
     }
     let from: number;
