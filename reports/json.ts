@@ -146,7 +146,7 @@ function validateShape(doc: unknown, file: string, schema: ResultSchema): void {
     target: obj({ kind: oneOf(['embedded', 'external']), profile: optional(str), baseUrl: str }),
     startedAtMs: num,
     endedAtMs: num,
-    phases: arr(obj({ id: str, kind: oneOf(['baseline', 'fault', 'recovery']), faultId: optional(str), startMs: num, endMs: num })),
+    phases: arr(obj({ id: str, kind: oneOf(['baseline', 'fault', 'recovery', 'before-load', 'after-load']), faultId: optional(str), startMs: num, endMs: num })),
     faults: arr(
       obj({
         id: str,

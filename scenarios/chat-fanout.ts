@@ -9,6 +9,7 @@
  *   on /v1/ws/chat with the bearer header and an allowed Origin (contract N02/N03); every delivered message frame is
  *   recorded in the Trend `sc_delivery_latency` (now − the send time carried in the content) and logged as
  *   `DELIVERY {"recipient","client_message_id","seq","sender","conversation_id"}`; sockets close after warmup + sending + drain.
+ *   Every socket (the senders' too) counts in `sc_sockets_opened` once open and in `sc_sockets_closed` when it closes.
  * - sending (SC_SEND_VIA = rest | ws | both, default rest), each after SC_WARMUP:
  *   - `sender` (REST): POST /v1/messages, one message per iteration, to the conversations in turn (iteration mod
  *     their number), so each gets SC_RATE messages/s for SC_DURATION when either is set, else the profile's
@@ -30,7 +31,8 @@
  * Environment: SC_BASE_URL (required), SC_GROUP_SIZE (10 receivers), SC_GROUPS (e.g. "2,10,50"), SC_SEND_VIA (rest),
  * SC_RATE (msgs/s per conversation), SC_DURATION, SC_STAGES, SC_WARMUP ("2s"), SC_DRAIN ("3s"), SC_ACK_TIMEOUT ("5s"),
  * SC_MESSAGE_ID_PREFIX (default SC_RUN_ID), SC_PRE_VUS (2), SC_MAX_VUS (20), SC_RECEIVER_VUS (1), SC_CONNECT_SPREAD
- * ("0s": open the sockets over this long), SC_WS_URL (the receivers' socket host; default SC_BASE_URL), SC_LOG_DELIVERIES (1),
+ * ("0s": open the sockets over this long), SC_RECONNECT_EVERY ("0s": each receiver socket closes and opens again this
+ * often, the sockets in turn; deliveries sent in between are missed, so not for nothing-lost), SC_WS_URL (the receivers' socket host; default SC_BASE_URL), SC_LOG_DELIVERIES (1),
  * SC_ORIGIN (the allowed Origin every socket sends; default http://localhost:3000), SC_SOURCE_ADDRESSES (1).
  * Thresholds come from fixtures/budgets.yaml (runner, k6 --config).
  */
@@ -39,7 +41,7 @@ import { check, fail } from 'k6';
 import { Counter, Trend } from 'k6/metrics';
 import exec from 'k6/execution';
 import { WebSocket } from 'k6/websockets';
-import { setInterval, clearInterval, setTimeout } from 'k6/timers';
+import { setInterval, clearInterval, setTimeout, clearTimeout } from 'k6/timers';
 import type { Options, Scenario } from 'k6/options';
 import { num, str } from './lib/env.ts';
 import { registerUsers, sessionsFor } from './lib/users.ts';
@@ -83,6 +85,8 @@ const SEND_S = STAGES ? stagesSeconds(STAGES) : durationSeconds(DURATION);
 /** How long the receivers keep their sockets open (ms). */
 const LISTEN_MS = Math.round((durationSeconds(WARMUP) + SEND_S + durationSeconds(DRAIN)) * 1000);
 const ACK_TIMEOUT_MS = Math.round(durationSeconds(str('SC_ACK_TIMEOUT', '5s')) * 1000);
+/** Each receiver socket closes and opens again this often (0: held for the whole run); the sockets' turns are spread over it. */
+const RECONNECT_MS = Math.round(durationSeconds(str('SC_RECONNECT_EVERY', '0s')) * 1000);
 
 /** The REST sender: one message per iteration, to the conversations in turn, so the iteration rate is the per-conversation rate × their number. */
 function restSender(): Scenario {
@@ -131,6 +135,20 @@ const sent = new Counter('sc_messages_acked');
 const invalidFrames = new Counter('sc_invalid_frames');
 /** Sockets that could not be opened or failed. */
 const socketErrors = new Counter('sc_socket_errors');
+/** Sockets opened and closed (their running difference: the sockets the harness holds, what server-agrees compares). */
+const socketsOpened = new Counter('sc_sockets_opened');
+const socketsClosed = new Counter('sc_sockets_closed');
+
+/** Counts a socket in sc_sockets_opened once open, and in sc_sockets_closed when that one closes. */
+function counted(sock: WebSocket, onClose?: () => void): WebSocket {
+  let opened = false;
+  sock.addEventListener('open', () => { opened = true; socketsOpened.add(1); });
+  sock.addEventListener('close', () => {
+    if (opened) socketsClosed.add(1);
+    onClose?.();
+  });
+  return sock;
+}
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -177,7 +195,6 @@ export function receivers(data: SetupData): void {
   // SC_WS_URL: where the receivers' sockets go (default the gateway, SC_BASE_URL; e.g. chat-service itself).
   const ws = wsBase(str('SC_WS_URL', data.base).replace(/\/+$/, ''));
   const me = exec.scenario.iterationInTest % RECEIVER_VUS;
-  const sockets: WebSocket[] = [];
   const spreadMs = durationSeconds(str('SC_CONNECT_SPREAD', '0s')) * 1000;
   const mine: { conv: Conversation; r: User }[] = [];
   let slot = 0;
@@ -186,8 +203,22 @@ export function receivers(data: SetupData): void {
       if (slot++ % RECEIVER_VUS === me) mine.push({ conv, r });
     }
   }
-  const open = (conv: Conversation, r: User) => {
-    const sock = new WebSocket(`${ws}/v1/ws/chat?conversation_id=${conv.conversation_id}`, null, { headers: wsHeaders(r.token) });
+  const live = new Set<WebSocket>();
+  const reconnects = new Set<ReturnType<typeof setTimeout>>();
+  let ending = false;
+  const open = (conv: Conversation, r: User, reconnectInMs = RECONNECT_MS) => {
+    const sock = counted(new WebSocket(`${ws}/v1/ws/chat?conversation_id=${conv.conversation_id}`, null, { headers: wsHeaders(r.token) }), () => live.delete(sock));
+    live.add(sock);
+    if (RECONNECT_MS > 0) {
+      // A client that reconnects: this socket closes and a new one opens (messages sent in between are missed).
+      const t = setTimeout(() => {
+        reconnects.delete(t);
+        if (ending) return;
+        sock.close();
+        open(conv, r);
+      }, reconnectInMs);
+      reconnects.add(t);
+    }
     sock.onmessage = (e) => {
       const now = Date.now();
       const text = String(e?.data);
@@ -207,11 +238,16 @@ export function receivers(data: SetupData): void {
       socketErrors.add(1);
       console.warn(`socket error for ${r.user_id}: ${String((e as { error?: string }).error ?? '')}`);
     };
-    sockets.push(sock);
   };
-  if (spreadMs <= 0) for (const x of mine) open(x.conv, x.r);
-  else mine.forEach((x, i) => setTimeout(() => open(x.conv, x.r), (i * spreadMs) / Math.max(1, mine.length)));
-  setTimeout(() => { for (const s of sockets) s.close(); }, LISTEN_MS);
+  // The first reconnects spread over one period, so the sockets take turns.
+  const firstReconnect = (i: number) => Math.round((RECONNECT_MS * (i + 1)) / Math.max(1, mine.length));
+  if (spreadMs <= 0) mine.forEach((x, i) => open(x.conv, x.r, firstReconnect(i)));
+  else mine.forEach((x, i) => setTimeout(() => open(x.conv, x.r, firstReconnect(i)), (i * spreadMs) / Math.max(1, mine.length)));
+  setTimeout(() => {
+    ending = true;
+    for (const t of reconnects) clearTimeout(t);
+    for (const s of [...live]) s.close();
+  }, LISTEN_MS);
 }
 
 /** Message id: `${prefix}-${n}` for one conversation, `${prefix}-c${k}-${n}`; `w` before n for socket sends when both paths run. */
@@ -275,8 +311,8 @@ export function wsSender(data: SetupData): void {
   };
 
   data.conversations.forEach((c) => {
-    const sock = new WebSocket(`${base}/v1/ws/chat?conversation_id=${c.conversation_id}`, null, { headers: wsHeaders(data.sender.token) });
-    sock.onopen = () => { opened++; };
+    const sock = counted(new WebSocket(`${base}/v1/ws/chat?conversation_id=${c.conversation_id}`, null, { headers: wsHeaders(data.sender.token) }));
+    sock.addEventListener('open', () => { opened++; });
     sock.onmessage = (e) => {
       const f = parseFrame(String(e?.data));
       if (!f || !isMessage(f) || typeof f.client_message_id !== 'string') return;

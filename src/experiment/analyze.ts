@@ -37,6 +37,7 @@ export const PARTICIPANT_SERIES = [
 ] as const satisfies readonly SeriesSelector[];
 import { METRICS_UP, PROCESS_CPU, PROCESS_FDS, PROCESS_RSS, observedServiceNames } from './server-observer.js';
 import { SERVER_METRIC } from './prometheus-text.js';
+import { dialectOf } from './server-quantities.js';
 
 /** 1 s windows up to 10 minutes, then at most ~600 windows: memory stays bounded on long soaks. */
 export const windowMsFor = (durationS: number): number => Math.max(1000, Math.ceil(durationS / 600) * 1000);
@@ -133,7 +134,7 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   const e = m.experiment;
   const runStartMs = m.runStartMs ?? end.runEndMs;
   const records = m.timeline;
-  const phases = derivePhases(runStartMs, end.runEndMs, records, e.recoveryS);
+  const phases = derivePhases(runStartMs, end.runEndMs, records, e.recoveryS, { observedFromMs: m.observedFromMs, loadEndMs: m.loadEndMs });
   const proxyDeps = [...new Set(records.filter((r) => r.mechanism === 'toxiproxy').map((r) => r.target))];
   const pipeline = new ResultPipeline({ phases, selectors: selectorsFor(e, proxyDeps), runStartMs, runEndMs: end.runEndMs, windowMs: windowMsFor(e.durationS), metricKinds: { ...OBSERVATION_KINDS, sc_attempt: 'counter', sc_outcome: 'counter' } });
 
@@ -208,7 +209,7 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   const judgedBy = profile ?? m.options.expectProfile;
   // What browser participants measured is only as good as the generator that ran them (a saturated one: INCONCLUSIVE).
   const generatorBound = e.workloads.some((w) => w.kind === 'video') ? { metrics: Object.keys(VIDEO_METRICS), probes: Object.values(VIDEO_PROBES) } : undefined;
-  const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs, setupFailures, ...(generatorBound ? { generatorBound } : {}) }, claimsCatalogue, judgedBy, e.name);
+  const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs, setupFailures, dialect: dialectOf(e.target.kind), ...(generatorBound ? { generatorBound } : {}) }, claimsCatalogue, judgedBy, e.name);
   const claims = evaluateClaims(claimsCatalogue, hypotheses, judgedBy, e.name);
   if (!profile && judgedBy) notes.push(`an external target, judged by the catalogue's expectations for the ${judgedBy} profile (--expect-profile)`);
 

@@ -143,6 +143,9 @@ export const ManifestSchema = z.object({
   /** External targets: the deployment's limits the probes were sized by — assumed, not set by the harness. */
   assumedParams: z.object({ rateLimitPerMinute: z.number().int().positive(), wsMaxConnections: z.number().int().positive() }).strict().optional(),
   runStartMs: z.number().optional(),
+  /** An experiment with afterLoadS: when the target's own metrics were first read (before the load) and when the workloads ended. */
+  observedFromMs: z.number().optional(),
+  loadEndMs: z.number().optional(),
   /** The load generator at start (generator-capacity.ts): its idle cores, and why it may be short of CPU. */
   generator: z.object({ idleCores: z.number(), cores: z.number().int(), warning: z.string().optional() }).strict().optional(),
   timeline: z.array(FaultRecordSchema),

@@ -16,13 +16,23 @@ export const BASELINE_GUARD_MS = 1000;
 export const MIN_PROXY_FAULT_START_S = 2;
 export const MIN_LATENCY_FAULT_START_S = 3;
 
+/** Where the target was observed beyond the load (an experiment's afterLoadS): from before it starts, until after it ends. */
+export interface LoadBounds {
+  /** The target's own metrics first read (before the load's clock starts). */
+  observedFromMs?: number | undefined;
+  /** The workloads ended (the after-load window follows, to the run's end). */
+  loadEndMs?: number | undefined;
+}
+
 /**
  * The run's phases from what really happened (applied / removed times, not the plan):
  * `baseline` from the start to a second before the first fault, then for each applied fault `fault:<id>` while it was
  * on and `recovery:<id>` for `recoveryS` after it was removed (cut at the next fault and at the end).
  * Overlapping faults give overlapping phases; a fault never applied gives none.
+ * With `around` (afterLoadS): `before-load` from the first reading of the target to the load's start, and `after-load`
+ * from the workloads' end to the run's end (inside `baseline` / `run`, which keep their meaning).
  */
-export function derivePhases(runStartMs: number, runEndMs: number, faults: readonly FaultRecord[], recoveryS: number): Phase[] {
+export function derivePhases(runStartMs: number, runEndMs: number, faults: readonly FaultRecord[], recoveryS: number, around: LoadBounds = {}): Phase[] {
   const applied = faults
     .filter((f): f is FaultRecord & { appliedAtMs: number } => typeof f.appliedAtMs === 'number')
     .sort((a, b) => a.appliedAtMs - b.appliedAtMs);
@@ -35,6 +45,9 @@ export function derivePhases(runStartMs: number, runEndMs: number, faults: reado
     const end = Math.min(removed + recoveryS * 1000, next, runEndMs);
     if (end > removed) phases.push({ id: `recovery:${f.id}`, kind: 'recovery', faultId: f.id, startMs: removed, endMs: end });
   }
+  const { observedFromMs, loadEndMs } = around;
+  if (observedFromMs !== undefined && observedFromMs < runStartMs) phases.push({ id: 'before-load', kind: 'before-load', startMs: observedFromMs, endMs: runStartMs });
+  if (loadEndMs !== undefined && loadEndMs >= runStartMs && loadEndMs < runEndMs) phases.push({ id: 'after-load', kind: 'after-load', startMs: loadEndMs, endMs: runEndMs });
   return phases;
 }
 

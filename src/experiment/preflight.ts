@@ -183,6 +183,13 @@ export function preflightExperiment(e: Experiment, where = 'experiment', o: Pref
       if (h.attempts.tags?.probe) checkProbe(`${at}.attempts.tags.probe`, h.attempts.tags.probe);
     }
     if (h.kind === 'outcomes') checkProbe(`${at}.probe`, h.probe);
+    if (h.kind === 'returns-to-baseline' && h.select) checkMetric(`${at}.select.metric`, h.select.metric);
+    if (h.kind === 'server-agrees') {
+      h.compare.forEach((c, j) => {
+        checkMetric(`${at}.compare[${j}].harness.metric`, c.harness.metric);
+        if (c.harnessClosed) checkMetric(`${at}.compare[${j}].harnessClosed.metric`, c.harnessClosed.metric);
+      });
+    }
   });
 
   // Claims: each named one is in the catalogue.

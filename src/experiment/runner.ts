@@ -186,7 +186,8 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   let generatorPool: Generator[] | null = null;
   let observer: PathObserver | null = null;
   let generatorCpu: GeneratorCpuMonitor | null = null;
-  let serverObserver: ServerObserver | null = null;
+  // Set inside a closure (startServerObserver): typed by assertion so control-flow narrowing keeps the union.
+  let serverObserver = null as ServerObserver | null;
   let runEndMs = Date.now();
   let error: string | undefined;
   const stopWork = new AbortController();
@@ -236,12 +237,26 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     });
     const proxyDeps = [...new Set(entries.filter((f) => f.fault.mechanism === 'toxiproxy').map((f) => f.fault.target))].filter((d): d is DependencyName => (DEPENDENCY_NAMES as readonly string[]).includes(d));
 
+    // ---- the target's own view: each service's /metrics and processes (server-observer.ts), from an address of its
+    // own; from before the load when the experiment observes the target around it (afterLoadS: phase before-load)
+    let sources = 0;
+    const startServerObserver = async () => {
+      const scrapeFrom = await prov.sourceAddress(sources++);
+      serverObserver = new ServerObserver({ services: prov.observedServices(), record: (s) => appendObservation(dir, s), log, intervalMs: scrapeIntervalMs(e.durationS), ...(scrapeFrom ? { localAddress: scrapeFrom } : {}) });
+      serverObserver.start();
+    };
+    if (e.afterLoadS > 0) {
+      // Before the observer's first tick, so its first readings fall inside before-load.
+      manifest.observedFromMs = Date.now();
+      await startServerObserver();
+      saveManifest();
+    }
+
     // ---- workloads
     const runTag = createHash('sha256').update(`${seed}-${runId}`).digest('hex').slice(0, 8);
     const meter = new ProgressMeter(10);
     let firstSample = 0;
     const loading = new Set<string>();
-    let sources = 0;
     const workloadRuns: Promise<void>[] = [];
     /** When video workloads take their pictures (filled once the clock starts). */
     const frameTimes: number[] = [];
@@ -359,10 +374,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     generatorCpu = new GeneratorCpuMonitor({ record: (s) => appendObservation(dir, s) });
     generatorCpu.start();
 
-    // ---- the target's own view: each service's /metrics and processes (server-observer.ts), from an address of its own
-    const scrapeFrom = await prov.sourceAddress(sources++);
-    serverObserver = new ServerObserver({ services: prov.observedServices(), record: (s) => appendObservation(dir, s), log, intervalMs: scrapeIntervalMs(e.durationS), ...(scrapeFrom ? { localAddress: scrapeFrom } : {}) });
-    serverObserver.start();
+    if (!serverObserver) await startServerObserver();
 
     // ---- observers: the target's own connections through each faulted proxy, and path probes from 4 s before the first fault
     if (prov.lab && proxyDeps.length > 0) {
@@ -391,11 +403,18 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     try {
       await timeline.play(runStartMs, stopWork.signal, () => finished);
       await allDone;
+      if (e.afterLoadS > 0 && !stopWork.signal.aborted) {
+        // The load is over; the target is still read a while (phase after-load): what it took, does it give back?
+        manifest.loadEndMs = Date.now();
+        saveManifest();
+        progress(`load ended; observing the target for ${e.afterLoadS} s more`);
+        await sleepUnless(e.afterLoadS * 1000, stopWork.signal);
+      }
     } finally {
       clearInterval(progressTimer);
       observer?.stop();
       generatorCpu.stop();
-      serverObserver.stop();
+      serverObserver?.stop();
       stopWork.abort();
       await timeline.rollbackAll();
       runEndMs = Date.now();

@@ -8,7 +8,7 @@
 import type { SeriesSelector } from '../results/model.js';
 import { SERVER_METRIC } from './prometheus-text.js';
 
-export const QUANTITIES = ['resident-memory', 'open-files', 'http-requests', 'sockets-held', 'messages-stored', 'requests-rate-limited'] as const;
+export const QUANTITIES = ['resident-memory', 'open-files', 'http-requests', 'sockets-held', 'messages-stored', 'requests-rate-limited', 'db-connections'] as const;
 export type Quantity = (typeof QUANTITIES)[number];
 export type MetricsDialect = 'reference' | 'secureconnect';
 
@@ -23,6 +23,9 @@ const NAMES: Record<MetricsDialect, Record<Quantity, { metric: string; services:
     'messages-stored': { metric: 'chat_messages_persisted_total', services: ['chat'] },
     // The reference gateway counts no refusal.
     'requests-rate-limited': null,
+    // Its pg pools expose no gauge: the real services declare db_connections_active but never set it (pkg/metrics'
+    // SetDBConnections has no caller), so there is nothing real to mirror.
+    'db-connections': null,
   },
   secureconnect: {
     // client_golang's default registry (promhttp.Handler) carries the process collector.
@@ -33,6 +36,7 @@ const NAMES: Record<MetricsDialect, Record<Quantity, { metric: string; services:
     'sockets-held': { metric: 'chat_websocket_connections', services: ['chat'] },
     'messages-stored': { metric: 'chat_message_persisted_total', services: ['chat'] },
     'requests-rate-limited': { metric: 'rate_limit_blocked_total', services: ['gateway'] },
+    'db-connections': { metric: 'db_connections_active', services: '*' },
   },
 };
 
@@ -41,4 +45,14 @@ export function seriesFor(q: Quantity, dialect: MetricsDialect, service: string)
   const n = NAMES[dialect][q];
   if (!n || (n.services !== '*' && !n.services.includes(service))) return null;
   return { metric: SERVER_METRIC, tags: { service, metric: n.metric, ...(n.tags ?? {}) } };
+}
+
+export const METRICS_DIALECTS: readonly MetricsDialect[] = ['reference', 'secureconnect'];
+
+/** Which names a target's /metrics speaks: the embedded reference target its own, a deployment SecureConnect's. */
+export const dialectOf = (targetKind: 'embedded' | 'external'): MetricsDialect => (targetKind === 'embedded' ? 'reference' : 'secureconnect');
+
+/** Every dialect's series for `q` on `service` (what the pipeline must keep: a hypothesis is read before the target is known). */
+export function seriesOfAnyDialect(q: Quantity, service: string): SeriesSelector[] {
+  return METRICS_DIALECTS.flatMap((d) => seriesFor(q, d, service) ?? []);
 }

@@ -144,6 +144,12 @@ export const ExperimentSchema = z.object({
   /** Length of each recovery phase (s) after a fault is removed (cut at the next fault). */
   recoveryS: seconds({ positive: true }).default(10),
   hypotheses: z.array(HypothesisInput).min(1),
+  /**
+   * Observe the target beyond the load: its own metrics are read from before the workloads start (phase
+   * `before-load`) until this long after they end (phase `after-load`), so a level can be seen to come back
+   * (returns-to-baseline). 0: neither phase, the run ends with the load.
+   */
+  afterLoadS: seconds({ min: 0, max: 600 }).default(0),
   params: DeploymentParamsSchema.default({ rateLimitPerMinute: 100, wsMaxConnections: 1000 }),
   /** Seed for anything random in the run (run ids, jitter); the manifest records it. */
   seed: z.number().int().optional(),
@@ -259,10 +265,11 @@ export function checkExperiment(input: unknown, where = 'experiment'): Experimen
   };
   const byId = new Map(e.hypotheses.map((h) => [h.id, h]));
   e.hypotheses.forEach((h, i) => {
-    if (h.kind === 'threshold' || h.kind === 'outcomes' || h.kind === 'nothing-lost' || h.kind === 'drift') {
+    if (h.kind === 'threshold' || h.kind === 'outcomes' || h.kind === 'nothing-lost' || h.kind === 'drift' || h.kind === 'server-agrees') {
       const m = /^(fault|recovery):(.+)$/.exec(h.phase);
       if (m && m[2] !== '*' && !knownFault(m[2]!)) problems.push(`${where}: hypotheses[${i}].phase: no fault "${m[2]}" on the timeline${faultIds.size ? ` (faults: ${[...faultIds].join(', ')})` : ''}`);
     }
+    if (h.kind === 'returns-to-baseline' && e.afterLoadS === 0) problems.push(`${where}: hypotheses[${i}]: returns-to-baseline compares the level before the load with the level after it: set afterLoadS (e.g. 8s) so the target is observed around the load`);
     if (h.kind === 'recovers') {
       if (h.fault !== '*' && !knownFault(h.fault)) problems.push(`${where}: hypotheses[${i}].fault: no fault "${h.fault}" on the timeline`);
       if (e.faults.length === 0) problems.push(`${where}: hypotheses[${i}]: a recovers hypothesis needs a fault`);

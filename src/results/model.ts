@@ -24,7 +24,8 @@ export interface SeriesSelector {
   tags?: Record<string, string>;
 }
 
-export type PhaseKind = 'baseline' | 'fault' | 'recovery';
+/** `before-load` / `after-load`: the target observed before the workloads start and after they end (an experiment's afterLoadS). */
+export type PhaseKind = 'baseline' | 'fault' | 'recovery' | 'before-load' | 'after-load';
 
 /** A time window of the run. Phases are derived from the fault timeline (src/experiment/phases.ts). */
 export interface Phase {

@@ -8,6 +8,7 @@ import type { FanoutData } from '../k6/fanout-checker.js';
 import { selectorLabel } from '../results/pipeline.js';
 import { phasesMatching } from '../experiment/phases.js';
 import { parseDuration } from '../util/duration.js';
+import type { MetricsDialect } from '../experiment/server-quantities.js';
 
 /** What the checker needs from the result pipeline. A sample is counted in the phase in which its request started. */
 export interface StatsSource {
@@ -32,6 +33,8 @@ export interface EvaluationInput {
    * a phase where the generator's machine had no CPU to spare (`sc_generator_busy`) is INCONCLUSIVE.
    */
   generatorBound?: { metrics: readonly string[]; probes: readonly string[] };
+  /** Which names the target's /metrics speaks (server-quantities.ts); absent: the reference target's. */
+  dialect?: MetricsDialect;
 }
 
 /**
@@ -52,7 +55,8 @@ export type Selector = z.output<typeof SelectorSchema>;
 
 /** A phase pattern: `baseline`, `run`, `fault:<id>`, `recovery:<id>`, `fault:*`, `recovery:*`. */
 /** `fault:redis` names every cycle of a repeating fault; `fault:redis#2` its second alone (schedule.ts). */
-export const PhasePattern = z.string().regex(/^(baseline|run|(fault|recovery):([a-z0-9][a-z0-9-]*(#[1-9]\d*)?|\*))$/, 'baseline | run | fault:<id> | recovery:<id> | fault:<id>#<cycle> | fault:* | recovery:*');
+/** `before-load` / `after-load`: the target observed around the load (an experiment's afterLoadS). */
+export const PhasePattern = z.string().regex(/^(baseline|run|before-load|after-load|(fault|recovery):([a-z0-9][a-z0-9-]*(#[1-9]\d*)?|\*))$/, 'baseline | run | before-load | after-load | fault:<id> | recovery:<id> | fault:<id>#<cycle> | fault:* | recovery:*');
 
 /** Fields of every hypothesis. */
 export const hypothesisBase = {
@@ -194,5 +198,6 @@ export function foldPhases(pattern: string, results: { phase: string; verdict: V
 /** The phases a hypothesis' `phase` pattern names; `run` is the whole run (from the first phase's start to the run's end). */
 export function phasesFor(pattern: string, i: Pick<EvaluationInput, 'phases' | 'runEndMs'>): { id: string; faultId?: string | undefined; startMs: number; endMs: number }[] {
   if (pattern !== 'run') return phasesMatching(pattern, i.phases);
-  return [{ id: 'run', faultId: undefined, startMs: Math.min(...i.phases.map((p) => p.startMs), i.runEndMs), endMs: i.runEndMs }];
+  // `run` is the load's clock on: the target observed before it (before-load) is not part of it.
+  return [{ id: 'run', faultId: undefined, startMs: Math.min(...i.phases.filter((p) => p.kind !== 'before-load').map((p) => p.startMs), i.runEndMs), endMs: i.runEndMs }];
 }

@@ -23,6 +23,13 @@ beforeAll(async () => {
   mkdirSync(runsDir, { recursive: true });
 });
 
+/** The experiment's chat fan-out with its receivers reconnecting this often. */
+function reconnecting(e: Experiment, every: string): Experiment['workloads'] {
+  const w = e.workloads[0];
+  if (w?.kind !== 'k6') throw new Error(`${e.name}: its first workload is no k6 chat fan-out`);
+  return [{ ...w, env: { ...w.env, SC_RECONNECT_EVERY: every } }];
+}
+
 const explain = (r: RunResult) => `${r.error ?? ''}\n${r.hypotheses.map((h) => `${h.id}: ${h.verdict} — ${h.evidence}`).join('\n')}`;
 
 describe('server-side observation', () => {
@@ -58,40 +65,55 @@ describe('server-side observation', () => {
     console.log(`server metrics: ${perScrape.toFixed(0)} series a scrape; ${obs.length} observations in ${r.endedAtMs - r.startedAtMs} ms`);
   }, 150_000);
 
-  it('SOAK-MEMORY and SOAK-LATENCY-DRIFT on an accelerated soak (70 s): chat keeping every message FAILs, a service without a leak PASSes, a warm-up that leaves a few seconds is too short to tell; sends slowing by 300 ms a minute drift', async () => {
+  it('an accelerated soak with four defects (70 s of load, 8 s after it): chat keeping every message FAILs SOAK-MEMORY, sends slowing by 300 ms a minute FAIL SOAK-LATENCY-DRIFT, a hub that never unregisters a socket FAILs NO-CONNECTION-LEAK, a counter of half the messages FAILs METRICS-CONSISTENT; a service without a leak PASSes, a warm-up that leaves a few seconds and a metric the target lacks are INCONCLUSIVE', async () => {
     const shipped = await loadExperiment('soak-memory');
+    const leaks = await loadExperiment('soak-leaks');
     // Accelerated: a leak of 256 KiB a message at 5 messages/s (~4.5 GiB/h) against a budget of 100 % of the steady level per hour,
     // judged after a warm-up of 10 s (the default, at least 2 min, would leave nothing of 70 s).
     const rss = (service: string, extra: object) => ({ kind: 'no-growth' as const, id: `rss-${service}`, description: 'd', claims: ['SOAK-MEMORY'], select: { metric: 'sc_process_rss_mib', tags: { service } }, ...extra });
     const e: Experiment = {
-      ...shipped, durationS: 70,
+      ...shipped, durationS: 70, afterLoadS: 8,
+      // Receivers reconnect every 5 s: ~140 reconnects, each a socket the leaking hub keeps.
+      workloads: reconnecting(shipped, '5s'),
       hypotheses: [
         ...shipped.hypotheses.filter((h) => h.id === 'rss-chat' || h.id === 'rss-auth').map((h) => ({ ...h, budgetPerHour: 1, warmupS: 10 })),
-        // Too short: a warm-up of 75 s leaves a few seconds of the run (70 s of load, its warm-up and drain).
-        { ...rss('gateway', { budgetPerHour: 1 }), id: 'rss-gateway-short', phase: 'run', warmupS: 75, minPoints: 8, unit: 'MiB', role: 'check' as const, expected: { audited: 'INCONCLUSIVE' as const } },
+        // Too short: a warm-up of 81 s leaves a few seconds of the run (70 s of load, its warm-up and drain, 8 s after it).
+        { ...rss('gateway', { budgetPerHour: 1 }), id: 'rss-gateway-short', phase: 'run', warmupS: 81, minPoints: 8, unit: 'MiB', role: 'check' as const, expected: { audited: 'INCONCLUSIVE' as const } },
         // Windows of 10 s (the shipped 10 % of a 70 s run holds barely 20 sends): ~35 sends and ~350 deliveries each.
         ...shipped.hypotheses.filter((h) => h.kind === 'drift').map((h) => ({ ...h, windowS: 10, expected: { audited: 'FAIL' as const } })),
+        ...leaks.hypotheses.filter((h) => h.id === 'sockets-chat' || h.id === 'counters-agree'),
+        // The reference target has no DB pool gauge: INCONCLUSIVE, never a PASS.
+        { kind: 'returns-to-baseline', id: 'db-auth', description: 'd', claims: ['NO-CONNECTION-LEAK'], quantity: 'db-connections', service: 'auth', tailS: 3, tolerance: { absolute: 0, relative: 0.05 }, minRise: 1, unit: 'count', role: 'check' as const, expected: { audited: 'INCONCLUSIVE' as const } },
       ] as Experiment['hypotheses'],
     };
     // The drift starts with the chat service: its first 10 s of sends wait ~30–80 ms, its last ~400 ms.
-    const r = await runExperiment({ experiment: e, profile: 'audited', labName: lab.name, runsDir, targetEnv: { SC_TEST_RETAIN_MESSAGE_BYTES: String(256 * 1024), SC_TEST_LATENCY_DRIFT_MS_PER_MIN: '300' } });
+    const r = await runExperiment({ experiment: e, profile: 'audited', labName: lab.name, runsDir, targetEnv: { SC_TEST_RETAIN_MESSAGE_BYTES: String(256 * 1024), SC_TEST_LATENCY_DRIFT_MS_PER_MIN: '300', SC_TEST_LEAK_SOCKET_ON_RECONNECT: '1', SC_TEST_UNDERCOUNT_MESSAGES: '0.5' } });
+    console.log(explain(r));
     const h = (id: string) => r.hypotheses.find((x) => x.id === id)!;
     expect(r.error, explain(r)).toBeUndefined();
+    expect(r.phases.map((p) => p.id)).toEqual(['baseline', 'before-load', 'after-load']);
     expect(h('rss-chat'), explain(r)).toMatchObject({ verdict: 'FAIL' });
     expect(h('rss-chat').evidence).toMatch(/grows faster than the budget/);
     expect(h('rss-chat').observed!).toBeGreaterThan(1000);
     expect(h('rss-auth'), explain(r)).toMatchObject({ verdict: 'PASS' });
     expect(h('rss-gateway-short'), explain(r)).toMatchObject({ verdict: 'INCONCLUSIVE' });
-    expect(h('rss-gateway-short').evidence).toMatch(/too short: a phase of at least 83 s would give them/);
-    expect(r.claims.find((c) => c.id === 'SOAK-MEMORY')).toMatchObject({ verdict: 'FAIL' });
+    expect(h('rss-gateway-short').evidence).toMatch(/too short: a phase of at least 89 s would give them/);
     for (const id of ['drift-send', 'drift-delivery']) {
       expect(h(id), explain(r)).toMatchObject({ verdict: 'FAIL' });
       expect(h(id).evidence).toMatch(/drifted/);
       expect(h(id).observed!).toBeGreaterThan(2);
     }
-    expect(r.claims.find((c) => c.id === 'SOAK-LATENCY-DRIFT')).toMatchObject({ verdict: 'FAIL' });
-    console.log(explain(r));
-  }, 150_000);
+    // Every socket closed by a reconnect or the load's end stays counted.
+    expect(h('sockets-chat'), explain(r)).toMatchObject({ verdict: 'FAIL' });
+    expect(h('sockets-chat').observed!).toBeGreaterThan(50);
+    expect(h('counters-agree'), explain(r)).toMatchObject({ verdict: 'FAIL' });
+    expect(h('counters-agree').evidence).toMatch(/messages-stored: .*under-counts by \d+ \((4\d|5\d) %/);
+    expect(h('counters-agree').evidence).toMatch(/sockets-held: .*disagree/);
+    expect(h('counters-agree').evidence).toMatch(/requests-rate-limited: not evaluable — the target lacks the metric/);
+    expect(h('db-auth'), explain(r)).toMatchObject({ verdict: 'INCONCLUSIVE' });
+    expect(h('db-auth').evidence).toMatch(/the target lacks the metric/);
+    for (const id of ['SOAK-MEMORY', 'SOAK-LATENCY-DRIFT', 'NO-CONNECTION-LEAK', 'METRICS-CONSISTENT']) expect(r.claims.find((c) => c.id === id), id).toMatchObject({ verdict: 'FAIL' });
+  }, 170_000);
 
   it('ALERTS-AS-RECOMMENDED on soak-alerts (50 s, MinIO down 20–35 s): quiet baseline, error rate firing in the outage PASS, drawn on the timeline; an alert firing with no fault or silent in the fault FAILs; sends without the drift switch PASS SOAK-LATENCY-DRIFT', async () => {
     const shipped = await loadExperiment('soak-alerts');
@@ -134,6 +156,16 @@ describe('server-side observation', () => {
     const html = readFileSync(join(runsDir, r.runId, 'report.html'), 'utf8');
     expect(html).toMatch(/data-alert-firing="errors"/);
     expect(html).toMatch(/data-alert-not-evaluable="memory"/);
-    console.log(explain(r));
   }, 150_000);
+
+  it('soak-leaks without a defect (30 s of load, receivers reconnecting every 5 s, 8 s after it): sockets and open files come back, chat\'s counters agree — NO-CONNECTION-LEAK and METRICS-CONSISTENT PASS', async () => {
+    const shipped = await loadExperiment('soak-leaks');
+    const e: Experiment = { ...shipped, durationS: 30, afterLoadS: 8, workloads: reconnecting(shipped, '5s') };
+    const r = await runExperiment({ experiment: e, profile: 'audited', labName: lab.name, runsDir });
+    expect(r.error, explain(r)).toBeUndefined();
+    for (const x of r.hypotheses) expect(x.verdict, `${x.id}\n${explain(r)}`).toBe('PASS');
+    expect(r.hypotheses.find((x) => x.id === 'counters-agree')!.evidence).toMatch(/requests-rate-limited: not evaluable/);
+    for (const id of ['NO-CONNECTION-LEAK', 'METRICS-CONSISTENT']) expect(r.claims.find((c) => c.id === id), id).toMatchObject({ verdict: 'PASS', asExpected: true });
+    console.log(explain(r));
+  }, 120_000);
 });

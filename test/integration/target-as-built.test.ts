@@ -201,6 +201,22 @@ describe('as-built chat', () => {
     expect((await call(svc('chat'), 'POST', '/v1/messages', { token: u.token, body: message(conv, 'typed') })).status).toBe(201);
   });
 
+  it('chatMetricsStill: with a socket open and a message stored, chat_ws_connections reads 0 and no persisted-message series is served (the real hub and SendMessage never update theirs)', async () => {
+    const [a, b] = [await newUser(), await newUser()];
+    const conv = randomUUID();
+    const sock = await chatSocket(svc('chat'), conv, { token: b.token });
+    try {
+      expect((await call(svc('chat'), 'POST', '/v1/messages', { token: a.token, body: message(conv, 'counted?') })).status).toBe(201);
+      expect(await until(() => sock.frames.some((f) => f.content === 'counted?'), 5000)).toBe(true);
+      const metrics = await (await fetch(`${svc('chat')}/metrics`)).text();
+      expect(metrics).toMatch(/^chat_ws_connections\{[^}]*\} 0$/m);
+      expect(metrics).not.toMatch(/^chat_messages_persisted_total\{/m);
+      expect(metrics).toMatch(/^chat_messages_delivered_total\{[^}]*\} [1-9]/m);
+    } finally {
+      sock.ws.close();
+    }
+  });
+
   it('GET /v1/messages answers 500', async () => {
     const u = await newUser();
     const r = await call(svc('chat'), 'GET', `/v1/messages?conversation_id=${randomUUID()}`, { token: u.token });

@@ -46,7 +46,7 @@ describe('each earlier mistake is named, with the nearest valid key or value', (
   it('`duration` instead of durationS', () => {
     const { durationS, ...rest } = example();
     const p = problems({ ...rest, duration: durationS });
-    expect(p).toContain('x.yaml: duration: unknown field; did you mean durationS? (fields here: $schema, name, description, target, durationS, workloads, faults, recoveryS, hypotheses, params, seed)');
+    expect(p).toContain('x.yaml: duration: unknown field; did you mean durationS? (fields here: $schema, name, description, target, durationS, workloads, faults, recoveryS, hypotheses, afterLoadS, params, seed)');
     expect(p).toContainEqual(expect.stringMatching(/^x\.yaml: durationS: missing/));
   });
 
@@ -67,7 +67,7 @@ describe('each earlier mistake is named, with the nearest valid key or value', (
   it('a misspelt kind names hypotheses[0].kind and the kinds', () => {
     const e = example();
     e.hypotheses[0] = { ...e.hypotheses[0], kind: 'outcome' };
-    expect(problems(e)).toEqual(['x.yaml: hypotheses[0].kind: "outcome" is not one of threshold, outcomes, recovers, nothing-lost, no-growth, drift, alerts; did you mean outcomes?']);
+    expect(problems(e)).toEqual(['x.yaml: hypotheses[0].kind: "outcome" is not one of threshold, outcomes, recovers, nothing-lost, no-growth, drift, alerts, returns-to-baseline, server-agrees; did you mean outcomes?']);
   });
 
   it('an outcomes hypothesis written without kind is told which kind its fields belong to', () => {

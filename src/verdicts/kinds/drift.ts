@@ -47,7 +47,10 @@ export function evaluateDrift(h: DriftHypothesis, i: EvaluationInput): KindResul
   const expected = `p95 of the last window ≤ ${h.maxRatio} × the first's + ${h.slackMs} ms, per step`;
   const phases = phasesFor(h.phase, i);
   if (phases.length === 0) return { verdict: 'INCONCLUSIVE', observed: null, expected, phase: h.phase, evidence: `no phase ${h.phase} in this run` };
-  const results = phases.map((p) => {
+  // Judged under load: where the target is watched after the load (afterLoadS), the phase ends where the load did.
+  const loadEndMs = i.phases.find((p) => p.kind === 'after-load')?.startMs ?? Infinity;
+  const results = phases.map((phase) => {
+    const p = { ...phase, endMs: Math.max(phase.startMs, Math.min(phase.endMs, loadEndMs)) };
     const span = p.endMs - p.startMs;
     const warm = Math.min(h.warmupS !== undefined ? h.warmupS * 1000 : Math.min(0.1 * span, 120_000), span / 2);
     const win = Math.min(h.windowS !== undefined ? h.windowS * 1000 : span * h.windowShare, (span - warm) / 2);
