@@ -84,7 +84,7 @@ type Output struct {
 	isCol   map[string]bool
 
 	mu      sync.Mutex
-	rows    []byte // rows formatted since the last flush
+	rows    []byte                     // rows formatted since the last flush
 	metrics map[*metrics.Metric][]byte // the quoted name and its comma; nil: a metric not written
 	tagSets map[*metrics.TagSet][]byte // the tag columns and extra_tags, each followed by a comma
 	fmtBuf  bytes.Buffer
