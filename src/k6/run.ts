@@ -436,7 +436,8 @@ const isTargetVariable = (k: string): boolean => /_URL$/.test(k);
 
 /**
  * Run one scenario with k6: bundle it, give it the budgets' thresholds (k6 --config <outDir>/options.json),
- * write the samples (gzipped JSON lines) and the summary into outDir. An unknown scenario or profile (or a
+ * write the raw samples (samplesFormat: k6's CSV format through the sch output by default, gzipped after the
+ * run) and the summary into outDir. An unknown scenario or profile (or a
  * scenario without budgets), a target outside loopback and the lab without `allowRemote` (TargetRefused),
  * or an unreachable one throws before any load; k6 is killed after `timeoutMs`. `outcome` says how it ended.
  */
