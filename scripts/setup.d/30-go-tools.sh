@@ -115,19 +115,21 @@ $(printf '%s\n' "$out" | tail -n 20)" "$STEP_RETRY (or: scripts/go/smoke.sh $1)"
 # ---- k6 via xk6 ----------------------------------------------------------------------------------
 # k6_extension_args: one `--with` per $K6_EXTENSIONS entry, a local directory (MODULE=dir) resolved against
 # the harness root; sets K6_EXT_HASH to a hash of the local directories' files, so the stamp follows their
-# content (an edited extension is rebuilt, an unchanged one is not).
+# content (an edited extension is tested and rebuilt, an unchanged one is not), and K6_EXT_DIRS to them.
 k6_extension_args() {
   local ext mod dir hashes=""
   K6_EXT_ARGS=()
+  K6_EXT_DIRS=()
   for ext in ${K6_EXTENSIONS:-}; do
     case "$ext" in
       *=*)
         mod="${ext%%=*}" dir="${ext#*=}"
         case "$dir" in /*) ;; *) dir="$HARNESS_ROOT/$dir" ;; esac
         [ -f "$dir/go.mod" ] || fail "go-tools:k6" "K6_EXTENSIONS: $ext: no go.mod in $dir" "$STEP_RETRY"
-        hashes+="$mod:$(cd "$dir" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) ! -name '*_test.go' -print0 |
+        hashes+="$mod:$(cd "$dir" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 |
           sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16) "
         K6_EXT_ARGS+=(--with "$mod=$dir")
+        K6_EXT_DIRS+=("$dir")
         ;;
       *) K6_EXT_ARGS+=(--with "$ext") ;;
     esac
@@ -183,6 +185,14 @@ import k6cmd "go.k6.io/k6/v2/cmd"
 // Execute runs k6 v2, as xk6's generated main expects from go.k6.io/k6/cmd.
 func Execute() { k6cmd.Execute() }
 EOF
+
+  # A local extension's own tests (e.g. k6ext/output-sch: rows as encoding/csv reads them, no allocation per
+  # sample) run before it goes into k6.
+  local extdir
+  for extdir in "${K6_EXT_DIRS[@]}"; do
+    log "go-tools:k6: go test in $extdir"
+    (cd "$extdir" && run_logged k6 "$logf" "$GO" test -count=1 ./...)
+  done
 
   local args=(build "" --k6-repo "$shim" --output "$TMP_DIR/k6.new"
     --build-flags=-trimpath "--build-flags=-ldflags=-s -w")
