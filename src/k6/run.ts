@@ -282,6 +282,17 @@ export interface RunScenarioOptions {
 /** The raw sample outputs runScenario knows (RunScenarioOptions.samplesFormat). */
 export type SamplesFormat = 'sch' | 'csv' | 'json';
 
+/** SAMPLES_OUTPUT_ENV: which output writes raw samples when the caller does not say (the CLI's way to k6's own csv output). */
+export const SAMPLES_OUTPUT_ENV = 'SCH_SAMPLES_OUTPUT';
+
+/** The samples format SCH_SAMPLES_OUTPUT names (default sch); another value → ScenarioInputError. */
+export function samplesFormatFromEnv(env: NodeJS.ProcessEnv = process.env): SamplesFormat {
+  const v = env[SAMPLES_OUTPUT_ENV];
+  if (v === undefined || v === '') return 'sch';
+  if (v === 'sch' || v === 'csv' || v === 'json') return v;
+  throw new ScenarioInputError(`${SAMPLES_OUTPUT_ENV}=${v}: not a samples output (sch, csv, json)`);
+}
+
 /** k6's `--out` for the harness's raw samples written to `path`. */
 export function samplesOutput(format: SamplesFormat, path: string, metrics: readonly string[] | 'all' = DEFAULT_SAMPLE_METRICS): string {
   if (format !== 'sch') return `${format}=${path}`;
@@ -467,7 +478,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
   mkdirSync(outDir, { recursive: true });
   const optionsPath = join(outDir, 'options.json');
   const summaryPath = join(outDir, 'summary.json');
-  const format = o.samplesFormat ?? 'sch';
+  const format = o.samplesFormat ?? samplesFormatFromEnv();
   const csv = format !== 'json';
   const samplesPath = join(outDir, o.samplesFile ?? (csv ? 'samples.csv.gz' : 'samples.json.gz'));
   // k6 writes CSV plain (flushed every second, so the run can follow it live: gzipped, a slow workload's
@@ -584,7 +595,7 @@ export function runFailure(o: { exitCode: number; signal?: NodeJS.Signals | null
     failure = `k6 exited ${o.exitCode}${meaning ? ` (${meaning})` : ''}${tail}`;
   } else if (o.summaryProblem !== null) failure = `${o.summaryProblem}${why}`;
   // A k6 built before the harness's output existed (or by hand, without K6_EXTENSIONS).
-  if (failure !== null && /invalid output type 'sch'/.test(o.stderr)) failure += ' — this k6 has no sch output (k6ext/output-sch): run scripts/setup --only go-tools, or write samples with k6\'s csv output (samplesFormat csv)';
+  if (failure !== null && /invalid output type 'sch'/.test(o.stderr)) failure += ' — this k6 has no sch output (k6ext/output-sch): run scripts/setup --only go-tools, or write samples with k6\'s csv output (SCH_SAMPLES_OUTPUT=csv)';
   return failure === null ? null : redact(failure);
 }
 

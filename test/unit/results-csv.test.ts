@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { readK6Samples, K6Tail } from '../../src/results/k6-reader.js';
 import { K6_CSV_COLUMNS, parseCsvTime } from '../../src/results/k6-csv.js';
 import { binaries, HARNESS_ROOT } from '../../src/lab/paths.js';
-import { DEFAULT_SAMPLE_METRICS, SYSTEM_TAGS, samplesOutput } from '../../src/k6/run.js';
+import { DEFAULT_SAMPLE_METRICS, SYSTEM_TAGS, samplesFormatFromEnv, samplesOutput } from '../../src/k6/run.js';
 import { sampleMetricsFor } from '../../src/experiment/analyze.js';
 import { validateExperiment } from '../../src/experiment/spec.js';
 import { parse as parseYaml } from 'yaml';
@@ -138,6 +138,9 @@ describe('the sch output (k6ext/output-sch): k6\'s CSV format, only the metrics 
     expect(samplesOutput('csv', '/r/samples.csv')).toBe('csv=/r/samples.csv');
     expect(() => samplesOutput('sch', '/r/samples.csv', ['a|b'])).toThrow(/not a k6 metric name/);
     expect(() => samplesOutput('sch', '/r/a,b.csv')).toThrow(/comma/);
+    expect(samplesFormatFromEnv({})).toBe('sch');
+    expect(samplesFormatFromEnv({ SCH_SAMPLES_OUTPUT: 'csv' })).toBe('csv');
+    expect(() => samplesFormatFromEnv({ SCH_SAMPLES_OUTPUT: 'parquet' })).toThrow(/not a samples output/);
   });
 
   it('an experiment writes what its analysis reads: the defaults, its selectors; a name the output cannot take writes every metric', () => {
