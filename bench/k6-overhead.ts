@@ -3,10 +3,12 @@
  *
  * One local HTTP endpoint; one k6 script (a closed model: SC_VUS VUs GET it as fast as they can for SC_DURATION).
  *   A = plain `k6 run <bundle>` (the same esbuild bundle, no thresholds, no sample output);
- *   B = the same scenario through runScenario (budgets → thresholds via --config, raw samples as k6's CSV — the
- *       default; gzipped after the run —, --summary-export, the /health probe, the cached bundle);
+ *   B = the same scenario through runScenario (budgets → thresholds via --config, raw samples through the
+ *       harness's own output — the default, k6ext/output-sch: k6's CSV format, DEFAULT_SAMPLE_METRICS only;
+ *       gzipped after the run —, --summary-export, the /health probe, the cached bundle);
+ *   F = B with raw samples through k6's own csv output (samplesFormat csv: every metric; the fallback);
  *   E = B with raw samples as gzipped JSON (samplesFormat json: the harness's format before CSV).
- * A and B alternate N times (A B A B …, the order flipped every other round so neither always runs second).
+ * Each round runs every configuration once, the order reversed every other round so none always runs last.
  * C = plain k6 with only the harness's raw-sample output added (`--out json=….gz`), to attribute the difference.
  * Request rate = http_reqs / the run's own duration, as k6 reports it. Prints each round and the ratio B/A.
  *
@@ -87,6 +89,13 @@ async function main(): Promise<void> {
     return Number(readSummary(r.summaryPath).metrics.http_reqs?.rate);
   };
 
+  /** F: through runScenario with k6's own csv output (every metric: the harness's default before output-sch). */
+  const harnessCsv = async (): Promise<number> => {
+    const r = await runScenario({ name: 'bench-http', scenariosDir, budgetsFile, baseUrl, profile: 'smoke', env, outDir: join(dir, `harness-csv-${n++}`), timeoutMs: 120_000, samplesFormat: 'csv' });
+    if (!r.thresholdsPassed) throw new Error(`harness run failed: exit ${r.exitCode}, ${r.failedThresholds.join('; ')} ${r.stderr.slice(-500)}`);
+    return Number(readSummary(r.summaryPath).metrics.http_reqs?.rate);
+  };
+
   /** E: through runScenario with JSON raw samples (what the harness wrote before CSV). */
   const harnessJson = async (): Promise<number> => {
     const r = await runScenario({ name: 'bench-http', scenariosDir, budgetsFile, baseUrl, profile: 'smoke', env, outDir: join(dir, `harness-json-${n++}`), timeoutMs: 120_000, samplesFormat: 'json' });
@@ -101,18 +110,19 @@ async function main(): Promise<void> {
     return Number(readSummary(r.summaryPath).metrics.http_reqs?.rate);
   };
 
-  console.log(`k6 overhead: ${ROUNDS} rounds × (plain, harness), ${VUS} VUs, ${DURATION} each, endpoint ${baseUrl} (in this process)`);
+  console.log(`k6 overhead: ${ROUNDS} rounds × (plain, harness: sch output, k6 csv output, JSON, no samples; plain + json), ${VUS} VUs, ${DURATION} each, endpoint ${baseUrl} (in this process)`);
   await plain(); // warm-up (page cache, JIT of the server), not counted
-  const rows: { round: number; plain: number; harness: number; ratio: number; plainJson: number; harnessNoSamples: number; harnessJson: number }[] = [];
+  const rows: { round: number; plain: number; harness: number; ratio: number; plainJson: number; harnessNoSamples: number; harnessJson: number; harnessCsv: number }[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     let a: number;
     let b: number;
     let c: number;
     let d: number;
     let e: number;
-    if (i % 2 === 0) { a = await plain(); d = await harnessNoSamples(); b = await harness(); e = await harnessJson(); c = await plainJson(); } else { c = await plainJson(); e = await harnessJson(); b = await harness(); d = await harnessNoSamples(); a = await plain(); }
-    rows.push({ round: i + 1, plain: a, harness: b, ratio: b / a, plainJson: c, harnessNoSamples: d, harnessJson: e });
-    console.log(`round ${i + 1} (${i % 2 === 0 ? 'A D B E C' : 'C E B D A'}): plain ${a.toFixed(0)} req/s, harness (CSV samples) ${b.toFixed(0)} req/s, harness/plain ${(b / a).toFixed(3)}; harness with JSON samples ${e.toFixed(0)} (${(e / a).toFixed(3)}); harness without raw samples ${d.toFixed(0)} (${(d / a).toFixed(3)}); plain + json.gz output ${c.toFixed(0)} req/s (${(c / a).toFixed(3)})`);
+    let f: number;
+    if (i % 2 === 0) { a = await plain(); d = await harnessNoSamples(); b = await harness(); f = await harnessCsv(); e = await harnessJson(); c = await plainJson(); } else { c = await plainJson(); e = await harnessJson(); f = await harnessCsv(); b = await harness(); d = await harnessNoSamples(); a = await plain(); }
+    rows.push({ round: i + 1, plain: a, harness: b, ratio: b / a, plainJson: c, harnessNoSamples: d, harnessJson: e, harnessCsv: f });
+    console.log(`round ${i + 1} (${i % 2 === 0 ? 'A D B F E C' : 'C E F B D A'}): plain ${a.toFixed(0)} req/s, harness (sch output) ${b.toFixed(0)} req/s, harness/plain ${(b / a).toFixed(3)}; harness with k6's csv output ${f.toFixed(0)} (${(f / a).toFixed(3)}); harness with JSON samples ${e.toFixed(0)} (${(e / a).toFixed(3)}); harness without raw samples ${d.toFixed(0)} (${(d / a).toFixed(3)}); plain + json.gz output ${c.toFixed(0)} req/s (${(c / a).toFixed(3)})`);
   }
   const sum = (xs: number[]) => xs.reduce((t, x) => t + x, 0);
   const med = (xs: number[]) => { const s = [...xs].sort((p, q) => p - q); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
@@ -126,6 +136,8 @@ async function main(): Promise<void> {
     plainJsonMeanReqPerS: Math.round(sum(rows.map((r) => r.plainJson)) / rows.length),
     harnessNoSamplesMeanReqPerS: Math.round(sum(rows.map((r) => r.harnessNoSamples)) / rows.length),
     harnessJsonMeanReqPerS: Math.round(sum(rows.map((r) => r.harnessJson)) / rows.length),
+    harnessCsvMeanReqPerS: Math.round(sum(rows.map((r) => r.harnessCsv)) / rows.length),
+    harnessCsvVsPlain: Number((sum(rows.map((r) => r.harnessCsv)) / rows.length / plainMean).toFixed(4)),
     harnessJsonVsPlain: Number((sum(rows.map((r) => r.harnessJson)) / rows.length / plainMean).toFixed(4)),
     harnessNoSamplesVsPlain: Number((sum(rows.map((r) => r.harnessNoSamples)) / rows.length / plainMean).toFixed(4)),
     harnessVsPlainJson: Number((harnessMean / (sum(rows.map((r) => r.plainJson)) / rows.length)).toFixed(4)), medianPairRatio: Number(med(rows.map((r) => r.ratio)).toFixed(4)),

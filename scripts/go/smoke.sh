@@ -59,6 +59,15 @@ EOF
   n=$(grep '"metric":"http_reqs"' "$dir/out.json" | grep -c '"type":"Point"' || true)
   [ "$n" = 10 ] || { echo "expected 10 http_reqs points in --out json, got ${n:-0}"; head -c 600 "$dir/out.json"; exit 1; }
   echo "k6 run: 10/10 requests to 127.0.0.1:$port, --out json wrote $(wc -l <"$dir/out.json") lines"
+  # The harness's own output (k6ext/output-sch), when built in: its CSV holds exactly the metric asked for.
+  case " ${K6_EXTENSIONS:-} " in *output-sch*)
+    K6_NO_USAGE_REPORT=true timeout 60 "$SCH_BIN/k6" run --quiet --out "sch=file=$dir/out.csv,metrics=http_reqs" "$dir/smoke.js" \
+      >"$dir/k6-sch.log" 2>&1 || { echo "k6 run --out sch failed:"; tail -n 20 "$dir/k6-sch.log"; exit 1; }
+    n=$(grep -c '^http_reqs,' "$dir/out.csv" || true)
+    others=$(grep -vc -e '^http_reqs,' -e '^metric_name,' "$dir/out.csv" || true)
+    [ "$n" = 10 ] && [ "$others" = 0 ] || { echo "expected 10 http_reqs rows and nothing else in --out sch, got $n (+$others)"; head -c 600 "$dir/out.csv"; exit 1; }
+    echo "k6 run --out sch: 10 http_reqs rows" ;;
+  esac
 )
 
 # toxiproxy: start the server, check /version, create a proxy with toxiproxy-cli in front of the API

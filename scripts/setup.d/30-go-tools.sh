@@ -113,8 +113,33 @@ $(printf '%s\n' "$out" | tail -n 20)" "$STEP_RETRY (or: scripts/go/smoke.sh $1)"
 }
 
 # ---- k6 via xk6 ----------------------------------------------------------------------------------
+# k6_extension_args: one `--with` per $K6_EXTENSIONS entry, a local directory (MODULE=dir) resolved against
+# the harness root; sets K6_EXT_HASH to a hash of the local directories' files, so the stamp follows their
+# content (an edited extension is tested and rebuilt, an unchanged one is not), and K6_EXT_DIRS to them.
+k6_extension_args() {
+  local ext mod dir hashes=""
+  K6_EXT_ARGS=()
+  K6_EXT_DIRS=()
+  for ext in ${K6_EXTENSIONS:-}; do
+    case "$ext" in
+      *=*)
+        mod="${ext%%=*}" dir="${ext#*=}"
+        case "$dir" in /*) ;; *) dir="$HARNESS_ROOT/$dir" ;; esac
+        [ -f "$dir/go.mod" ] || fail "go-tools:k6" "K6_EXTENSIONS: $ext: no go.mod in $dir" "$STEP_RETRY"
+        hashes+="$mod:$(cd "$dir" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 |
+          sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16) "
+        K6_EXT_ARGS+=(--with "$mod=$dir")
+        K6_EXT_DIRS+=("$dir")
+        ;;
+      *) K6_EXT_ARGS+=(--with "$ext") ;;
+    esac
+  done
+  K6_EXT_HASH="${hashes% }"
+}
+
 build_k6() {
-  local key="k6=$K6_VERSION xk6=$XK6_VERSION ext=[${K6_EXTENSIONS:-}] $GO_VER recipe=$GO_TOOLS_RECIPE"
+  k6_extension_args
+  local key="k6=$K6_VERSION xk6=$XK6_VERSION ext=[${K6_EXTENSIONS:-}] exthash=[$K6_EXT_HASH] $GO_VER recipe=$GO_TOOLS_RECIPE"
   if tool_ready k6 "$key" "$SCH_BIN/k6" version; then
     log "go-tools:k6: up to date ($K6_VERSION, xk6 $XK6_VERSION)"
     return
@@ -161,10 +186,17 @@ import k6cmd "go.k6.io/k6/v2/cmd"
 func Execute() { k6cmd.Execute() }
 EOF
 
+  # A local extension's own tests (e.g. k6ext/output-sch: rows as encoding/csv reads them, no allocation per
+  # sample) run before it goes into k6.
+  local extdir
+  for extdir in "${K6_EXT_DIRS[@]}"; do
+    log "go-tools:k6: go test in $extdir"
+    (cd "$extdir" && run_logged k6 "$logf" "$GO" test -count=1 ./...)
+  done
+
   local args=(build "" --k6-repo "$shim" --output "$TMP_DIR/k6.new"
     --build-flags=-trimpath "--build-flags=-ldflags=-s -w")
-  local ext
-  for ext in ${K6_EXTENSIONS:-}; do args+=(--with "$ext"); done
+  args+=("${K6_EXT_ARGS[@]}")
   log "go-tools:k6: xk6 build k6 $K6_VERSION${K6_EXTENSIONS:+ with $K6_EXTENSIONS} (cold: ~3-5 min on 2 cores)"
   # The k6 version is the empty positional argument on purpose: with --k6-repo, xk6 appends a version to
   # the replace target, which a directory cannot have. The pinned version is in the shim's go.mod.

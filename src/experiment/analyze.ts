@@ -23,6 +23,7 @@ import { loadClaims, type Claim } from './claims.js';
 import { derivePhases } from './phases.js';
 import { HISTORY_FILES, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir, workloadLog, workloadSampleFiles } from './history.js';
 import { readMetricKinds } from '../k6/metric-kinds.js';
+import { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN } from '../k6/sample-metrics.js';
 import type { Experiment } from './spec.js';
 import { pickFilmstrip } from './filmstrip.js';
 import { FRAME_FILES, readFrameLines } from '../media/frame-store.js';
@@ -101,6 +102,16 @@ export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): Serie
     add({ metric: 'sc_proxy_bytes', tags: { proxy: d } });
   }
   return [...out.values()];
+}
+
+/**
+ * The metrics a run's k6 writes as raw samples (runScenario's `sampleMetrics`, the sch output): what the
+ * analysis reads — the selectors above, with the harness's defaults — and nothing else. A selected name the
+ * output cannot take as a pattern (a script of your own may name a metric freely) writes every metric.
+ */
+export function sampleMetricsFor(e: Experiment): readonly string[] | 'all' {
+  const names = [...new Set([...DEFAULT_SAMPLE_METRICS, ...selectorsFor(e, []).map((s) => s.metric)])];
+  return names.every((m) => SAMPLE_METRIC_PATTERN.test(m)) ? names : 'all';
 }
 
 /** The files of a history, in a fixed order (result.json lists them). */

@@ -29,7 +29,7 @@ import { expandSchedule } from './schedule.js';
 import { redact } from '../util/redact.js';
 import { formatDuration } from '../util/duration.js';
 import type { ReferenceProfile } from '../util/profiles.js';
-import { analyzeRun } from './analyze.js';
+import { analyzeRun, sampleMetricsFor } from './analyze.js';
 import { derivePhases } from './phases.js';
 import { FaultTimeline, type TimelineEntry } from './timeline.js';
 import { PathObserver } from './observers.js';
@@ -330,6 +330,8 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
         timeoutMs: (e.durationS + 180) * 1000,
         tags: { workload: w.id },
         allowRemote: o.allowRemote ?? false, labAddress: prov.lab?.address ?? null, outputs,
+        // The sch output writes only what the analysis of this experiment reads.
+        sampleMetrics: sampleMetricsFor(e),
         env: { SC_DURATION: `${e.durationS}s`, SC_RUN_ID: `${runTag}${w.id.replace(/[^a-z0-9]/g, '')}`.slice(0, 14), ...(prov.videoUrl ? { SC_VIDEO_URL: prov.videoUrl } : {}), ...edgeEnv, ...sized, ...w.env, ...(o.workloadEnv?.[w.id] ?? {}) },
         k6Env: trustEdge,
       };

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzipSync } from 'node:zlib';
 import { K6CsvParser, isCsvSamplesPath } from '../results/k6-csv.js';
 import { METRIC_KINDS_FILE, writeMetricKinds } from './metric-kinds.js';
+import { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN } from './sample-metrics.js';
 import { binaries, HARNESS_ROOT } from '../lab/paths.js';
 import { run } from '../lab/exec.js';
 import { redact } from '../util/redact.js';
@@ -17,6 +18,7 @@ import { loadBudgets, thresholdSpecs, thresholdsFor, BUDGETS_FILE, type K6Thresh
 import { DurationError, durationSeconds, formatDuration, parseDuration } from '../util/duration.js';
 
 export { ScenarioInputError };
+export { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN };
 export { TargetRefused } from '../util/target-address.js';
 
 export const PROFILES = ['smoke', 'load', 'stress', 'spike', 'soak'] as const;
@@ -228,10 +230,17 @@ export interface RunScenarioOptions {
   /** Samples file name inside outDir (default samples.csv.gz, or samples.json.gz with samplesFormat json). */
   samplesFile?: string;
   /**
-   * k6's raw sample output: `csv` (default; gzipped, microsecond times — about a quarter of the JSON writer's
-   * cost to k6, bench/k6-overhead.ts — with the metric kinds written beside it, metric-kinds.ts) or `json`.
+   * Which k6 output writes the raw samples: `sch` (default: the harness's own output, k6ext/output-sch — k6's
+   * CSV format, only the metrics of `sampleMetrics`, a fraction of k6's csv output's cost), `csv` (k6's own
+   * csv output: every metric, the fallback) or `json`. CSV is gzipped after the run, microsecond times, with
+   * the metric kinds written beside it (metric-kinds.ts).
    */
-  samplesFormat?: 'csv' | 'json';
+  samplesFormat?: SamplesFormat;
+  /**
+   * The metrics the `sch` output writes: names, or prefixes ending in `*` (default DEFAULT_SAMPLE_METRICS);
+   * `all` writes every metric. k6's csv and json outputs always write every metric.
+   */
+  sampleMetrics?: readonly string[] | 'all';
   /** Extra k6 run tags (`--tag k=v`) on every sample. */
   tags?: Record<string, string>;
   /** Each line k6 writes while it runs (progress). */
@@ -268,6 +277,30 @@ export interface RunScenarioOptions {
   setupData?: string;
   /** Run setup() alone and write its data here (mode 0600 at the caller's care: it holds the test accounts' tokens). */
   setupOnly?: string;
+}
+
+/** The raw sample outputs runScenario knows (RunScenarioOptions.samplesFormat). */
+export type SamplesFormat = 'sch' | 'csv' | 'json';
+
+/** SAMPLES_OUTPUT_ENV: which output writes raw samples when the caller does not say (the CLI's way to k6's own csv output). */
+export const SAMPLES_OUTPUT_ENV = 'SCH_SAMPLES_OUTPUT';
+
+/** The samples format SCH_SAMPLES_OUTPUT names (default sch); another value → ScenarioInputError. */
+export function samplesFormatFromEnv(env: NodeJS.ProcessEnv = process.env): SamplesFormat {
+  const v = env[SAMPLES_OUTPUT_ENV];
+  if (v === undefined || v === '') return 'sch';
+  if (v === 'sch' || v === 'csv' || v === 'json') return v;
+  throw new ScenarioInputError(`${SAMPLES_OUTPUT_ENV}=${v}: not a samples output (sch, csv, json)`);
+}
+
+/** k6's `--out` for the harness's raw samples written to `path`. */
+export function samplesOutput(format: SamplesFormat, path: string, metrics: readonly string[] | 'all' = DEFAULT_SAMPLE_METRICS): string {
+  if (format !== 'sch') return `${format}=${path}`;
+  for (const m of metrics === 'all' ? [] : metrics) {
+    if (!SAMPLE_METRIC_PATTERN.test(m)) throw new ScenarioInputError(`sample metric "${m}" is not a k6 metric name (or a prefix ending in *)`);
+  }
+  if (/,/.test(path)) throw new ScenarioInputError(`samples path ${path}: the sch output cannot take a comma in it`);
+  return `sch=file=${path}${metrics === 'all' || metrics.length === 0 ? '' : `,metrics=${[...new Set(metrics)].join('|')}`}`;
 }
 
 /** Whether the scenario's source reads (or documents) an SC_* variable: what a flag mapped onto one can change. */
@@ -414,7 +447,8 @@ const isTargetVariable = (k: string): boolean => /_URL$/.test(k);
 
 /**
  * Run one scenario with k6: bundle it, give it the budgets' thresholds (k6 --config <outDir>/options.json),
- * write the samples (gzipped JSON lines) and the summary into outDir. An unknown scenario or profile (or a
+ * write the raw samples (samplesFormat: k6's CSV format through the sch output by default, gzipped after the
+ * run) and the summary into outDir. An unknown scenario or profile (or a
  * scenario without budgets), a target outside loopback and the lab without `allowRemote` (TargetRefused),
  * or an unreachable one throws before any load; k6 is killed after `timeoutMs`. `outcome` says how it ended.
  */
@@ -444,13 +478,15 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
   mkdirSync(outDir, { recursive: true });
   const optionsPath = join(outDir, 'options.json');
   const summaryPath = join(outDir, 'summary.json');
-  const format = o.samplesFormat ?? 'csv';
-  const samplesPath = join(outDir, o.samplesFile ?? (format === 'csv' ? 'samples.csv.gz' : 'samples.json.gz'));
+  const format = o.samplesFormat ?? samplesFormatFromEnv();
+  const csv = format !== 'json';
+  const samplesPath = join(outDir, o.samplesFile ?? (csv ? 'samples.csv.gz' : 'samples.json.gz'));
   // k6 writes CSV plain (flushed every second, so the run can follow it live: gzipped, a slow workload's
   // output would sit in a half-filled deflate block until k6 exits); it is compressed once k6 is done.
-  const writtenPath = format === 'csv' ? liveSamplesPath(samplesPath) : samplesPath;
+  const writtenPath = csv ? liveSamplesPath(samplesPath) : samplesPath;
+  const samplesOut = samplesOutput(format, writtenPath, o.sampleMetrics);
   // CSV names no metric kinds: the script's declared ones and k6's built-ins, beside the samples.
-  if (o.samples !== false && format === 'csv') writeMetricKinds(join(outDir, METRIC_KINDS_FILE), bundle.inputs);
+  if (o.samples !== false && csv) writeMetricKinds(join(outDir, METRIC_KINDS_FILE), bundle.inputs);
   writeFileSync(optionsPath, `${JSON.stringify(script ? {} : { thresholds }, null, 2)}\n`);
   // A summary left by an earlier run in the same directory must not pass for this one's.
   rmSync(summaryPath, { force: true });
@@ -468,7 +504,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
     '--config', optionsPath,
     '--system-tags', SYSTEM_TAGS.join(','),
     '--summary-trend-stats', [...new Set([...TREND_STATS, ...budgetStats])].join(','),
-    ...(o.samples === false ? [] : ['--out', `${format}=${writtenPath}`]),
+    ...(o.samples === false ? [] : ['--out', samplesOut]),
     ...(o.outputs ?? []).flatMap((x) => ['--out', x]),
     ...Object.entries(o.tags ?? {}).flatMap(([k, v]) => ['--tag', `${k}=${v}`]),
     ...k6Args,
@@ -558,6 +594,8 @@ export function runFailure(o: { exitCode: number; signal?: NodeJS.Signals | null
     const tail = errors.length ? why : `; last lines: ${o.stderr.trim().split('\n').slice(-5).join(' | ')}`;
     failure = `k6 exited ${o.exitCode}${meaning ? ` (${meaning})` : ''}${tail}`;
   } else if (o.summaryProblem !== null) failure = `${o.summaryProblem}${why}`;
+  // A k6 built before the harness's output existed (or by hand, without K6_EXTENSIONS).
+  if (failure !== null && /invalid output type 'sch'/.test(o.stderr)) failure += ' — this k6 has no sch output (k6ext/output-sch): run scripts/setup --only go-tools, or write samples with k6\'s csv output (SCH_SAMPLES_OUTPUT=csv)';
   return failure === null ? null : redact(failure);
 }
 

@@ -8,6 +8,10 @@ import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { validateExperiment } from '../../src/experiment/spec.js';
 import { runExperiment } from '../../src/experiment/runner.js';
 import { expandSchedule } from '../../src/experiment/schedule.js';
+import { gunzipSync } from 'node:zlib';
+import { readSamples } from '../../src/k6/run.js';
+import { K6_CSV_COLUMNS } from '../../src/results/k6-csv.js';
+import { sampleMetricsFor } from '../../src/experiment/analyze.js';
 
 /**
  * The README's worked example (fixtures/examples/redis-outage-20s.yaml), exactly as a user runs it:
@@ -33,6 +37,17 @@ describe('the worked example runs to PASS on the hardened target', () => {
     expect(result?.calibration.every((c) => c.ok), why).toBe(true);
     // The issue's budget: a 20 s experiment, start to verdicts, within 45 s on this machine.
     expect(seconds, why).toBeLessThan(45);
+    // Those verdicts came from raw samples written by the harness's own k6 output (k6ext/output-sch): k6's CSV
+    // columns, only the metrics this experiment's analysis reads, the probe's attempts and outcomes among them.
+    const samples = readSamples(join(summary.dir!, 'workloads', 'probes', 'samples.csv.gz'));
+    const header = gunzipSync(readFileSync(join(summary.dir!, 'workloads', 'probes', 'samples.csv.gz'))).toString('utf8').split('\n')[0]!.split(',');
+    expect(header.every((c) => (K6_CSV_COLUMNS as readonly string[]).includes(c))).toBe(true);
+    const metrics = new Set(samples.map((p) => p.metric));
+    const wanted = sampleMetricsFor(validateExperiment(parse(readFileSync(join(HARNESS_ROOT, 'fixtures', 'examples', 'redis-outage-20s.yaml'), 'utf8')), 'example'));
+    expect(wanted).not.toBe('all');
+    expect([...metrics].filter((m) => !m.startsWith('sc_') && !(wanted as readonly string[]).includes(m))).toEqual([]);
+    for (const m of ['sc_attempt', 'sc_outcome', 'sc_probe_ok', 'http_req_duration']) expect(metrics).toContain(m);
+    expect(samples.some((p) => p.type === 'Point' && p.metric === 'sc_outcome' && p.data.tags?.probe === 'login' && p.data.tags.class === 'served' && p.data.tags.workload === 'probes')).toBe(true);
   }, 150_000);
 });
 

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -8,7 +8,11 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { readK6Samples, K6Tail } from '../../src/results/k6-reader.js';
 import { K6_CSV_COLUMNS, parseCsvTime } from '../../src/results/k6-csv.js';
-import { binaries } from '../../src/lab/paths.js';
+import { binaries, HARNESS_ROOT } from '../../src/lab/paths.js';
+import { DEFAULT_SAMPLE_METRICS, SYSTEM_TAGS, samplesFormatFromEnv, samplesOutput } from '../../src/k6/run.js';
+import { sampleMetricsFor } from '../../src/experiment/analyze.js';
+import { validateExperiment } from '../../src/experiment/spec.js';
+import { parse as parseYaml } from 'yaml';
 import type { Sample } from '../../src/results/model.js';
 
 let dir: string;
@@ -122,6 +126,93 @@ export default function () {
       expect(fromCsv.samples.filter((s) => s.tags.probe === 'login' && s.metric === 'http_req_duration').every((s) => Number.isInteger(s.time))).toBe(true);
       expect(tr.points).toBe(fromCsv.samples.length);
       expect(tailed.samples).toEqual(fromCsv.samples);
+    }, 60_000);
+  });
+});
+
+describe('the sch output (k6ext/output-sch): k6\'s CSV format, only the metrics asked for', () => {
+  it('its --out argument: the file and the metric patterns; names it cannot take are refused', () => {
+    expect(samplesOutput('sch', '/r/samples.csv')).toBe(`sch=file=/r/samples.csv,metrics=${DEFAULT_SAMPLE_METRICS.join('|')}`);
+    expect(samplesOutput('sch', '/r/samples.csv', ['sc_*', 'checks', 'checks'])).toBe('sch=file=/r/samples.csv,metrics=sc_*|checks');
+    expect(samplesOutput('sch', '/r/samples.csv', 'all')).toBe('sch=file=/r/samples.csv');
+    expect(samplesOutput('csv', '/r/samples.csv')).toBe('csv=/r/samples.csv');
+    expect(() => samplesOutput('sch', '/r/samples.csv', ['a|b'])).toThrow(/not a k6 metric name/);
+    expect(() => samplesOutput('sch', '/r/a,b.csv')).toThrow(/comma/);
+    expect(samplesFormatFromEnv({})).toBe('sch');
+    expect(samplesFormatFromEnv({ SCH_SAMPLES_OUTPUT: 'csv' })).toBe('csv');
+    expect(() => samplesFormatFromEnv({ SCH_SAMPLES_OUTPUT: 'parquet' })).toThrow(/not a samples output/);
+  });
+
+  it('an experiment writes what its analysis reads: the defaults, its selectors; a name the output cannot take writes every metric', () => {
+    const raw = parseYaml(readFileSync(join(HARNESS_ROOT, 'fixtures', 'examples', 'redis-outage-20s.yaml'), 'utf8')) as Record<string, unknown>;
+    const e = validateExperiment(raw, 'example');
+    const m = sampleMetricsFor(e);
+    expect(m).not.toBe('all');
+    expect(m).toEqual(expect.arrayContaining([...DEFAULT_SAMPLE_METRICS, 'sc_probe_ok', 'sc_probe_duration']));
+    const selecting = validateExperiment({ ...raw, hypotheses: [...(raw.hypotheses as object[]), { kind: 'threshold', id: 'ws', description: 'x', claims: ['LOGIN'], phase: 'baseline', select: { metric: 'ws_connecting' }, stat: 'p(95)', op: '<', value: 1000, unit: 'ms' }] }, 'example');
+    expect(sampleMetricsFor(selecting)).toContain('ws_connecting');
+    expect(sampleMetricsFor({ ...selecting, hypotheses: [...selecting.hypotheses.slice(0, -1), { ...selecting.hypotheses.at(-1)!, select: { metric: 'my.metric' } } as typeof selecting.hypotheses[number]] })).toBe('all');
+  });
+
+  describe('from a real k6', () => {
+    let server: Server;
+    let port = 0;
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        res.statusCode = req.url?.includes('fail') ? 503 : 200;
+        res.end('ok');
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      port = (server.address() as { port: number }).port;
+    });
+    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    it('k6 writing its own csv and the sch output of one run: the same header, the same samples of the metrics asked for (bit for bit), followed live', async (ctx) => {
+      const k6 = binaries().k6;
+      if (!existsSync(k6)) ctx.skip(`no k6 at ${k6}: run scripts/setup`);
+      const script = join(dir, 'sch-script.js');
+      // A tag value with a comma and a quote (CSV quoting), metadata (a probe's t0), custom metrics, a failing request.
+      writeFileSync(script, `import http from 'k6/http'; import exec from 'k6/execution'; import { check } from 'k6'; import { Trend, Counter } from 'k6/metrics';
+const step = new Trend('sc_step_duration', true); const attempts = new Counter('sc_attempt'); const other = new Counter('other_count');
+export const options = { vus: 3, duration: '2s' };
+export default function () {
+  exec.vu.metrics.metadata.t0 = String(Date.now());
+  attempts.add(1, { probe: 'login' });
+  const a = http.get('http://127.0.0.1:${port}/login', { tags: { name: 'login', probe: 'login', note: 'a,"b" c' } });
+  delete exec.vu.metrics.metadata.t0;
+  check(a, { 'login: 200': (r) => r.status === 200 });
+  http.get('http://127.0.0.1:${port}/fail?x=1', { tags: { name: 'fail' } });
+  step.add(a.timings.duration / 3, { step: 'third' });
+  other.add(1);
+}
+`);
+      const csv = join(dir, 'k6-own.csv');
+      const sch = join(dir, 'sch.csv');
+      const wanted = ['sc_*', 'http_req_duration', 'checks'];
+      const child = spawn(k6, ['run', '--quiet', '--no-usage-report', '--tag', 'workload=w1', '--system-tags', SYSTEM_TAGS.join(','), '--out', `csv=${csv}`, '--out', samplesOutput('sch', sch, wanted), script], { stdio: 'ignore', env: { ...process.env, K6_CSV_TIME_FORMAT: 'unix_micro' } });
+      const tailed = collect();
+      const tail = new K6Tail(sch, tailed.on, { intervalMs: 100 }).start();
+      const [code] = (await once(child, 'exit')) as [number];
+      expect(code).toBe(0);
+      const tr = await tail.stop();
+
+      const firstLine = (p: string) => readFileSync(p, 'utf8').split('\n')[0];
+      expect(firstLine(sch)).toBe(firstLine(csv));
+      const fromCsv = collect();
+      const fromSch = collect();
+      await readK6Samples(csv, fromCsv.on);
+      const r = await readK6Samples(sch, fromSch.on);
+      expect(r).toMatchObject({ badLines: 0, truncated: false });
+      const expected = fromCsv.samples.filter((s) => s.metric.startsWith('sc_') || s.metric === 'http_req_duration' || s.metric === 'checks');
+      expect(new Set(fromCsv.samples.map((s) => s.metric))).toContain('other_count');
+      expect(new Set(fromSch.samples.map((s) => s.metric))).toEqual(new Set(['sc_attempt', 'sc_step_duration', 'http_req_duration', 'checks']));
+      expect(fromSch.samples.length).toBeGreaterThan(50);
+      // Exactly the same values, times (t0 included), tags — in the same order.
+      expect(fromSch.samples).toEqual(expected);
+      expect(fromSch.samples.some((s) => s.tags.note === 'a,"b" c' && s.tags.probe === 'login' && s.tags.workload === 'w1')).toBe(true);
+      expect(tr.points).toBe(fromSch.samples.length);
+      expect(tailed.samples).toEqual(fromSch.samples);
     }, 60_000);
   });
 });
