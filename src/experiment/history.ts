@@ -12,6 +12,13 @@
  *   workloads/<id>/          k6's raw samples (samples.csv.gz with metric-kinds.json beside it; samples.csv
  *                            while k6 runs or after a killed run; older runs: samples.json.gz), summary.json, k6.log (console output: the
  *                            fan-out SETUP / SENT / DELIVERY records), options.json
+ *   workloads/<id>/windows.jsonl   a long run's rotated samples (--rotate-samples; src/results/window-segment.ts): one
+ *                            segment a line, each standing for the raw lines [fromByte, toByte) of the samples file
+ *                            beside it — per series and 1 s window the accumulators (HDR at 3 digits, exact counts,
+ *                            sums, min, max), the windows holding a phase boundary raw; those lines are then released
+ *                            from the samples file (zeros), whose raw samples start at the last segment's end
+ *   checkpoint.json          rewritten every 30 s while the load runs (checkpoint.ts): up to when the history is
+ *                            complete, faults on, workloads; a run killed outright (no run.json) is judged up to it
  *   workloads/<id>/setup/, g1/, g2/, …   a workload split over generators (split-workload.ts): the setup-only
  *                            run's log, then each instance's own samples, kinds, summary and log
  *   workloads/<id>/history.json   chat workloads: each conversation's history, read after the run
@@ -20,7 +27,7 @@
  *
  * Every file is read back through a zod schema, so a damaged history fails naming the file and field.
  */
-import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { FaultRecord, Sample } from '../results/model.js';
@@ -39,7 +46,7 @@ export const HISTORY_FILES = {
 } as const;
 
 export const workloadDir = (runDir: string, id: string): string => join(runDir, 'workloads', id);
-export const WORKLOAD_FILES = { samples: 'samples.csv.gz', samplesLive: 'samples.csv', samplesJson: 'samples.json.gz', metricKinds: 'metric-kinds.json', summary: 'summary.json', log: 'k6.log', history: 'history.json' } as const;
+export const WORKLOAD_FILES = { samples: 'samples.csv.gz', samplesLive: 'samples.csv', windows: 'windows.jsonl', samplesJson: 'samples.json.gz', metricKinds: 'metric-kinds.json', summary: 'summary.json', log: 'k6.log', history: 'history.json' } as const;
 
 /**
  * A workload's raw samples as written: CSV, gzipped once k6 is done (plain while it runs, and after a
@@ -191,8 +198,11 @@ function readJson<S extends z.ZodType>(dir: string, file: string, schema: S): z.
   return r.data;
 }
 
+/** Atomically (a temporary file renamed over it): a run killed mid-write keeps its previous manifest whole. */
 export function writeManifest(dir: string, m: RunManifest): void {
-  writeFileSync(join(dir, HISTORY_FILES.manifest), `${JSON.stringify(m, null, 2)}\n`);
+  const path = join(dir, HISTORY_FILES.manifest);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(m, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
 }
 
 export function readManifest(dir: string): RunManifest {

@@ -137,6 +137,18 @@ export async function probeTarget(url: string, timeoutMs = 3000, caFile?: string
   if (status >= 500) throw new ScenarioInputError(`target ${base} is not reachable: ${base}/health answered HTTP ${status}`);
 }
 
+const SETPRIV = '/usr/bin/setpriv';
+
+/**
+ * The command run so that the kernel stops it when this process dies (setpriv --pdeathsig, util-linux): a runner
+ * killed outright (SIGKILL, OOM) must not leave its k6 loading the target until its plan ends, hours later in a soak.
+ * SIGTERM: k6 stops its scenarios and flushes its outputs. Unchanged where setpriv is missing (the next start's
+ * cleanup then finds nothing to stop but the target).
+ */
+export function diesWithParent([cmd, args]: [string, string[]]): [string, string[]] {
+  return process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'TERM', '--', cmd, ...args]] : [cmd, args];
+}
+
 /** Like exec.run, but hands each output line to `onLine` as it comes, and says whether it killed the command (timeout) or a signal ended it. */
 async function runStreaming(cmd: string, args: string[], opts: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv; signal?: AbortSignal }, onLine: (line: string, stream: 'stdout' | 'stderr') => void) {
   const { spawn } = await import('node:child_process');
@@ -476,7 +488,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
     ...envArgs(env),
     bundle.path,
   ];
-  const [cmd, cmdArgs] = o.netns ? ['ip', ['netns', 'exec', o.netns, k6, ...args]] : [k6, args];
+  const [cmd, cmdArgs] = diesWithParent(o.netns ? ['ip', ['netns', 'exec', o.netns, k6, ...args]] : [k6, args]);
   const r = await runStreaming(cmd, cmdArgs, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, ...(o.k6Env ?? {}), K6_NO_COLOR: '1', K6_CSV_TIME_FORMAT: 'unix_micro' }, ...(o.signal ? { signal: o.signal } : {}) }, o.onOutput ?? (() => undefined));
   // k6 logs failed requests with their URL (tokens, signatures): the log on disk is redacted.
   writeFileSync(join(outDir, 'k6.log'), redact(`${r.stdout}\n--- stderr ---\n${r.stderr}`));

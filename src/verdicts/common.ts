@@ -32,6 +32,11 @@ export interface EvaluationInput {
    * a phase where the generator's machine had no CPU to spare (`sc_generator_busy`) is INCONCLUSIVE.
    */
   generatorBound?: { metrics: readonly string[]; probes: readonly string[] };
+  /**
+   * A run that stopped early (interrupted, or killed and judged up to its checkpoint): the phases it cut before their
+   * natural end, 'run' among them (phase id → why; phases.ts cutShortPhases). A hypothesis reading one is INCONCLUSIVE.
+   */
+  cutShort?: Record<string, string>;
 }
 
 /**
