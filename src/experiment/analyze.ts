@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ResultPipeline } from '../results/pipeline.js';
 import { decodeAccumulator, forEachSegment } from '../results/window-segment.js';
-import { RESULT_SCHEMA_VERSION, type MetricKind, type RunFile, type RunResult, type SeriesSelector } from '../results/model.js';
+import { RESULT_SCHEMA_VERSION, type MetricKind, type RunFile, type RunResult, type Sample, type SeriesSelector } from '../results/model.js';
 import { withExpectations } from '../results/expectation.js';
 import { parseK6Log, type FanoutData } from '../k6/fanout-checker.js';
 import { parseSetupLog } from '../k6/setup-log.js';
@@ -19,11 +19,11 @@ import { GENERATOR_BUSY_METRIC, label } from '../verdicts/common.js';
 import { VIDEO_METRICS } from '../media/video-stats.js';
 import { VIDEO_PROBES } from '../media/video-spec.js';
 import { selectorsOf } from '../verdicts/kinds/index.js';
-import { MEDIA_LOSS_METRICS, calibrate, type MediaPath } from './calibration.js';
+import { CALIBRATION_READINGS, MEDIA_LOSS_METRICS, calibrate, type MediaPath } from './calibration.js';
 import { loadClaims, type Claim } from './claims.js';
 import { cutShortPhases, derivePhases } from './phases.js';
 import { CHECKPOINT_FILE, HARNESS_MEMORY_METRIC, readCheckpoint, type Checkpoint } from './checkpoint.js';
-import { HISTORY_FILES, HistoryError, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir, workloadLog, workloadSampleFiles, type RunEnd, type RunManifest } from './history.js';
+import { HISTORY_FILES, HistoryError, WORKLOAD_FILES, forEachObservation, readConversationHistory, readManifest, readRunEnd, workloadDir, workloadLog, workloadSampleFiles, type RunEnd, type RunManifest } from './history.js';
 import { readMetricKinds } from '../k6/metric-kinds.js';
 import type { Experiment } from './spec.js';
 import { pickFilmstrip } from './filmstrip.js';
@@ -229,8 +229,12 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
     const we = end.workloads.find((x) => x.id === w.id);
     workloads.push({ id: w.id, scenario: w.kind === 'k6' ? w.scenario : 'video', profile: w.kind === 'k6' ? w.profile : w.video.topology, exitCode: we?.exitCode ?? null, samples: points, failedThresholds: we?.failedThresholds ?? [] });
   }
-  const observations = readObservations(dir);
-  for (const s of observations) if (s.metric !== 'sc_path_ok') pipeline.add(s);
+  // Streamed (a soak's server metrics are many); calibration keeps only the readings it reads.
+  const observations: Sample[] = [];
+  await forEachObservation(dir, (s) => {
+    if (s.metric !== 'sc_path_ok') pipeline.add(s);
+    if (CALIBRATION_READINGS.has(s.metric)) observations.push(s);
+  });
 
   const relayCall = e.workloads.find((w) => w.kind === 'video' && w.video.icePolicy === 'relay');
   // Both topologies cross coturn 4 times on relay (calibration.ts: MediaPath).

@@ -27,7 +27,8 @@
  *
  * Every file is read back through a zod schema, so a damaged history fails naming the file and field.
  */
-import { appendFileSync, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { FaultRecord, Sample } from '../results/model.js';
@@ -237,6 +238,36 @@ export function appendObservation(dir: string, s: Sample): void {
 /** Every observation; a line cut short by a crash is skipped, any other bad line names the file and line. */
 export function readObservations(dir: string): Sample[] {
   return readJsonLines(join(dir, HISTORY_FILES.observations), SampleSchema, (where, p) => new HistoryError(typeof p === 'string' ? `${where}: ${p}` : formatIssues(where, p.issues)));
+}
+
+/**
+ * Every observation in turn, read line by line (a long soak's file is not held whole); a line cut short by a crash
+ * at the end is skipped, any other bad line names the file and line.
+ */
+export async function forEachObservation(dir: string, fn: (s: Sample) => void): Promise<void> {
+  const path = join(dir, HISTORY_FILES.observations);
+  if (!existsSync(path)) return;
+  let pending: { line: string; no: number } | null = null;
+  let no = 0;
+  const take = (p: { line: string; no: number }, last: boolean) => {
+    let v: unknown;
+    try {
+      v = JSON.parse(p.line);
+    } catch {
+      if (last) return;
+      throw new HistoryError(`${path}:${p.no}: not valid JSON`);
+    }
+    const r = SampleSchema.safeParse(v);
+    if (!r.success) throw new HistoryError(formatIssues(`${path}:${p.no}`, r.error.issues));
+    fn(r.data);
+  };
+  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+    no++;
+    if (line.trim() === '') continue;
+    if (pending) take(pending, false);
+    pending = { line, no };
+  }
+  if (pending) take(pending, true);
 }
 
 const HistorySchema = z.record(z.string(), z.array(z.string()));

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { Lab } from '../../src/lab/lab.js';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
@@ -10,12 +10,14 @@ import { CHECKPOINT_FILE, readCheckpoint } from '../../src/experiment/checkpoint
 import { WORKLOAD_FILES, readObservations, workloadDir } from '../../src/experiment/history.js';
 import type { RunResult } from '../../src/results/model.js';
 import { EXIT } from '../../src/util/exit-codes.js';
+import { forEachSegment, type WindowSegment } from '../../src/results/window-segment.js';
 import { testLab } from './helpers.js';
 import { leftovers } from './chaos-leftovers.js';
 
 /**
- * A run killed outright (SIGKILL: no finally, no run.json) mid-fault: its k6 die with it, `sch analyze` judges it up
- * to its last checkpoint, and the next start rolls back the fault it left and stops its target.
+ * A run killed outright (SIGKILL: no finally, no run.json) mid-fault, its samples rotating: its k6 die with it,
+ * `sch analyze` judges it up to its last checkpoint from the windowed history and the raw lines after it, and the
+ * next start rolls back the fault it left and stops its target.
  */
 let lab: Lab;
 const runsDir = join(HARNESS_ROOT, 'reports', 'runs', `itest-checkpoint-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -58,7 +60,7 @@ function sch(args: string[]): Promise<{ code: number | null; stdout: string; std
 describe('a run killed outright', () => {
   it('SIGKILL mid-fault after a checkpoint: its k6 stop, sch analyze reports it interrupted (exit 130) with the cut phases INCONCLUSIVE, the next start rolls the fault back', async () => {
     // redis-outage (audited): baseline 0–6 s, Redis down from 7 s for 16 s; killed once a checkpoint has seen the fault on.
-    const child = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['run', 'redis-outage', '--target-profile', 'audited', '--lab', lab.name, '--no-screenshot', '--out-dir', runsDir, '--checkpoint-every', '2s'], { cwd: HARNESS_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['run', 'redis-outage', '--target-profile', 'audited', '--lab', lab.name, '--no-screenshot', '--out-dir', runsDir, '--checkpoint-every', '2s', '--rotate-samples', 'on'], { cwd: HARNESS_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
@@ -88,7 +90,17 @@ describe('a run killed outright', () => {
     // What it left: the fault on, no run.json, the samples plain.
     expect((await leftovers(lab)).disabledProxies).toContain('redis');
     expect(existsSync(join(dir, 'run.json'))).toBe(false);
-    expect(existsSync(join(workloadDir(dir, 'probes'), WORKLOAD_FILES.samplesLive))).toBe(true);
+    // Rotated at each checkpoint (--rotate-samples on): segments in windows.jsonl, their lines released (zeros) from the plain samples.
+    const live = join(workloadDir(dir, 'probes'), WORKLOAD_FILES.samplesLive);
+    const segments: WindowSegment[] = [];
+    await forEachSegment(join(workloadDir(dir, 'probes'), WORKLOAD_FILES.windows), (seg) => segments.push(seg));
+    expect(segments.length).toBeGreaterThan(0);
+    const released = segments.at(-1)!.toByte;
+    const head = Buffer.alloc(Math.min(released, 4096));
+    const fd = openSync(live, 'r');
+    readSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+    expect(head.every((b) => b === 0), 'released lines read as zeros').toBe(true);
     expect(readObservations(dir).some((s) => s.metric === 'sc_harness_memory_mib' && s.tags.kind === 'rss')).toBe(true);
 
     const a = await sch(['analyze', dir, '--json']);
@@ -125,6 +137,6 @@ describe('a run killed outright', () => {
     } finally {
       await prov.down();
     }
-    console.log(`killed at t=${Math.round((cp.atMs - cp.runStartMs) / 1000)} s (checkpoint ${cp.seq}); k6 stopped ${k6StopS.toFixed(1)} s after; judged up to t=${Math.round((last.completeToMs - last.runStartMs) / 1000)} s`);
+    console.log(`killed at t=${Math.round((cp.atMs - cp.runStartMs) / 1000)} s (checkpoint ${cp.seq}); k6 stopped ${k6StopS.toFixed(1)} s after; judged up to t=${Math.round((last.completeToMs - last.runStartMs) / 1000)} s; ${segments.length} segments, ${released} bytes released`);
   }, 120_000);
 });
