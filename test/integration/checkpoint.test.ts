@@ -13,6 +13,7 @@ import { EXIT } from '../../src/util/exit-codes.js';
 import { forEachSegment, type WindowSegment } from '../../src/results/window-segment.js';
 import { testLab } from './helpers.js';
 import { leftovers } from './chaos-leftovers.js';
+import { procState } from '../../chaos/process/targets.js';
 
 /**
  * A run killed outright (SIGKILL: no finally, no run.json) mid-fault, its samples rotating: its k6 die with it,
@@ -133,7 +134,9 @@ describe('a run killed outright', () => {
     try {
       await prov.up();
       expect(await leftovers(lab)).toEqual({ toxics: [], disabledProxies: [], faultChains: [], paused: [] });
-      for (const pid of target) expect(existsSync(`/proc/${pid}`), `target pid ${pid}`).toBe(false);
+      // Stopped: gone, or a zombie its new parent (the killed runner's heir) has not reaped yet.
+      const running = () => target.map((pid) => [pid, procState(pid)] as const).filter(([, st]) => st !== null && st !== 'Z');
+      await waitFor(`the dead run's target to stop: ${JSON.stringify(running())}`, 10_000, () => running().length === 0);
     } finally {
       await prov.down();
     }
