@@ -35,6 +35,7 @@ import type { FaultRecord, Sample } from '../results/model.js';
 import type { FaultEvent } from '../results/fault-events.js';
 import { ExperimentError, formatIssues, validateExperiment, type Experiment } from './spec.js';
 import { readJsonLines } from '../util/jsonl.js';
+import { K6_LOG_PARTS, K6_LOG_STDERR_MARK } from '../k6/log-parts.js';
 import { EXPOSURES } from './calibration.js';
 
 export const HISTORY_FILES = {
@@ -85,11 +86,19 @@ export function workloadSampleFiles(runDir: string, id: string): { path: string;
   });
 }
 
+/** A k6 run's log in `dir`: k6.log, or the parts a run killed outright left (k6/run.ts K6_LOG_PARTS); null when neither. */
+function k6LogIn(dir: string): string | null {
+  if (existsSync(join(dir, WORKLOAD_FILES.log))) return readFileSync(join(dir, WORKLOAD_FILES.log), 'utf8');
+  const [out, err] = [join(dir, K6_LOG_PARTS.stdout), join(dir, K6_LOG_PARTS.stderr)];
+  if (!existsSync(out) && !existsSync(err)) return null;
+  return `${existsSync(out) ? readFileSync(out, 'utf8') : ''}${K6_LOG_STDERR_MARK}${existsSync(err) ? readFileSync(err, 'utf8') : ''}`;
+}
+
 /** The workload's k6 console output: its one log, or a split workload's setup-only run's then each instance's; null when there is none. */
 export function workloadLog(runDir: string, id: string): string | null {
   const d = workloadDir(runDir, id);
-  const files = [join(d, WORKLOAD_FILES.log), join(d, 'setup', WORKLOAD_FILES.log), ...instanceDirs(runDir, id).map((g) => join(d, g, WORKLOAD_FILES.log))].filter((f) => existsSync(f));
-  return files.length ? files.map((f) => readFileSync(f, 'utf8')).join('\n') : null;
+  const logs = [d, join(d, 'setup'), ...instanceDirs(runDir, id).map((g) => join(d, g))].map(k6LogIn).filter((l): l is string => l !== null);
+  return logs.length ? logs.join('\n') : null;
 }
 
 const FaultRecordSchema = z.object({

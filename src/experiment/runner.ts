@@ -334,7 +334,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       // The lab's certificate is k6's only trusted root for this run (Go reads SSL_CERT_FILE): nothing is disabled.
       const trustEdge: Record<string, string> = prov.edge ? { SSL_CERT_FILE: prov.edge.caFile } : {};
       const base = {
-        name: w.scenario, baseUrl: w.via === 'edge' ? prov.edge!.url : prov.baseUrl, profile: w.profile, signal: stopWork.signal,
+        name: w.scenario, baseUrl: w.via === 'edge' ? prov.edge!.url : prov.baseUrl, profile: w.profile, signal: stopWork.signal, spoolOutput: true,
         timeoutMs: (e.durationS + 180) * 1000,
         tags: { workload: w.id },
         allowRemote: o.allowRemote ?? false, labAddress: prov.lab?.address ?? null, outputs,

@@ -10,6 +10,7 @@ import { CHECKPOINT_FILE, readCheckpoint } from '../../src/experiment/checkpoint
 import { WORKLOAD_FILES, readObservations, workloadDir } from '../../src/experiment/history.js';
 import type { RunResult } from '../../src/results/model.js';
 import { EXIT } from '../../src/util/exit-codes.js';
+import { K6_LOG_PARTS } from '../../src/k6/log-parts.js';
 import { forEachSegment, type WindowSegment } from '../../src/results/window-segment.js';
 import { testLab } from './helpers.js';
 import { leftovers } from './chaos-leftovers.js';
@@ -91,6 +92,8 @@ describe('a run killed outright', () => {
     // What it left: the fault on, no run.json, the samples plain.
     expect((await leftovers(lab)).disabledProxies).toContain('redis');
     expect(existsSync(join(dir, 'run.json'))).toBe(false);
+    // k6's console output as far as it went (spooled as it came): what analyze reads as its log.
+    expect(Object.values(K6_LOG_PARTS).map((f) => readFileSync(join(workloadDir(dir, 'probes'), f), 'utf8')).join('')).toMatch(/SC_PROBE_SETUP/);
     // Rotated at each checkpoint (--rotate-samples on): segments in windows.jsonl, their lines released (zeros) from the plain samples.
     const live = join(workloadDir(dir, 'probes'), WORKLOAD_FILES.samplesLive);
     const segments: WindowSegment[] = [];
