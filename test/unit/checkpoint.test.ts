@@ -90,6 +90,10 @@ describe('checkpoint', () => {
     expect(r.phaseTable.find((x) => x.label === 'sc_attempt{probe=authed}' && x.phase === 'run')?.stats.count).toBe(80);
     expect(r.files.map((f) => f.kind)).toEqual(expect.arrayContaining(['checkpoint', 'samples']));
     expect(r.files.some((f) => f.kind === 'run')).toBe(false);
+    // A runner still alive with a fresh checkpoint: the run is going on, not killed.
+    writeCheckpoint(dir, { ...readCheckpoint(dir)!, pid: process.pid, atMs: Date.now() });
+    await expect(analyzeRun(dir, { claims: [] })).rejects.toThrow(/the run is still going \(its runner, pid \d+, wrote its last checkpoint 0 s ago\)/);
+    writeCheckpoint(dir, { ...readCheckpoint(dir)!, pid: 1, atMs: T0 + 10_000 });
     // A run.json cut short by the kill is read the same way.
     writeFileSync(join(dir, 'run.json'), '{"runEndMs": 17');
     expect((await analyzeRun(dir, { claims: [] })).error).toMatch(/no run\.json that reads/);
