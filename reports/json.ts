@@ -15,7 +15,7 @@ import { redact } from '../src/util/redact.js';
 
 /** Top-level keys in the order the model declares them; other keys follow alphabetically. */
 const TOP_LEVEL_ORDER: readonly string[] = [
-  'schemaVersion', 'runId', 'experiment', 'target', 'startedAtMs', 'endedAtMs', 'exitCode', 'error',
+  'schemaVersion', 'runId', 'experiment', 'target', 'startedAtMs', 'endedAtMs', 'exitCode', 'error', 'interrupted',
   'phases', 'faults', 'calibration', 'hypotheses', 'claims', 'phaseTable', 'series', 'workloads', 'filmstrips', 'files',
 ];
 
@@ -204,6 +204,7 @@ function validateShape(doc: unknown, file: string, schema: ResultSchema): void {
     ),
     exitCode: num,
     error: optional(str),
+    interrupted: optional(obj({ how: oneOf(['signal', 'killed']), atMs: num, detail: str })),
     notes: optional(strings),
     filmstrips: optional(arr(obj({
       workload: str, participants: strings,

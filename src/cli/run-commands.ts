@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { REFERENCE_PROFILES, type ReferenceProfile } from '../util/profiles.js';
 import { listExperiments, loadExperiment } from '../experiment/load.js';
 import { loadClaims } from '../experiment/claims.js';
-import { runExperiment, RUNS_DIR } from '../experiment/runner.js';
+import { runExperiment, RUNS_DIR, ROTATE_SAMPLES_AFTER_S } from '../experiment/runner.js';
 import { analyzeRun } from '../experiment/analyze.js';
 import { readManifest } from '../experiment/history.js';
 import type { RunManifest } from '../experiment/history.js';
@@ -31,6 +31,13 @@ function timelineDuration(v: string): number {
   const s = durationFlag(v) / 1000;
   if (s < 1 || s > 24 * 3600) throw new InvalidArgumentError('between 1 s and 24 h');
   return s;
+}
+
+/** --checkpoint-every: 1 s to 10 min. */
+function checkpointEvery(v: string): number {
+  const ms = durationFlag(v);
+  if (ms < 1000 || ms > 600_000) throw new InvalidArgumentError('between 1 s and 10 min');
+  return ms;
 }
 
 export { FlagError } from './k6-flags.js';
@@ -104,6 +111,8 @@ interface RunFlags {
   profile?: ReferenceProfile;
   expectProfile?: ReferenceProfile;
   duration?: number;
+  checkpointEvery?: number;
+  rotateSamples?: 'auto' | 'on' | 'off';
   seed?: number;
   generators?: number;
   metricsListen?: { host: string; port: number };
@@ -153,6 +162,8 @@ async function doRun(nameOrFile: string, f: RunFlags, replayOf?: RunManifest): P
     ...(profile ? { profile } : {}),
     ...(f.expectProfile ? { expectProfile: f.expectProfile } : replayOf?.options.expectProfile ? { expectProfile: replayOf.options.expectProfile as ReferenceProfile } : {}),
     ...(f.duration ? { durationS: f.duration } : {}),
+    ...(f.checkpointEvery ? { checkpointEveryMs: f.checkpointEvery } : {}),
+    ...(f.rotateSamples === 'on' ? { rotateSamples: true } : f.rotateSamples === 'off' ? { rotateSamples: false } : {}),
     ...(f.seed !== undefined ? { seed: f.seed } : replayOf ? { seed: replayOf.seed } : {}),
     ...(f.generators !== undefined ? { generators: f.generators } : {}),
     ...(f.metricsListen ? { metricsListen: f.metricsListen } : {}),
@@ -199,6 +210,8 @@ function runFlags(c: Command): Command {
     .addOption(new Option('--profile <profile>', 'old name of --target-profile').choices(REFERENCE_PROFILES))
     .addOption(new Option('--expect-profile <profile>', 'judge an external target by the catalogue\'s expectations for this profile (e.g. as-built: "does my deployment still behave as the audited code does?"); exit 1 where it does not').choices(REFERENCE_PROFILES))
     .option('-d, --duration <time>', 'stretch the timeline to this length (k6 durations: 30m, 1h30m, 90s; a plain number is seconds); faults keep their length', timelineDuration)
+    .option('--checkpoint-every <time>', 'write the run\'s checkpoint this often (default 30s): a run killed outright is judged up to its last one by sch analyze', checkpointEvery)
+    .addOption(new Option('--rotate-samples <when>', `bounded disk for long runs: at each checkpoint, raw samples become the windowed history (windows.jsonl: per series and second, HDR histograms and counters; seconds holding a phase boundary kept raw) and are released from samples.csv; sch analyze rebuilds every verdict from it. auto: for runs longer than ${ROTATE_SAMPLES_AFTER_S / 60} min`).choices(['auto', 'on', 'off']).default('auto'))
     .option('-e, --env <KEY=value>', 'k6 environment of every workload, as k6 -e (repeatable; over the experiment\'s own), e.g. -e SC_PROBE_RATE=4', envFlag)
     .option('-o, --out <output>', 'k6 output for every workload, as k6 --out (repeatable): json=results.json, csv=samples.csv, experimental-prometheus-rw, …; a file gets each workload\'s id when there are several (results.probes.json)', outFlag)
     .option('--out-dir <dir>', `where run folders go (default ${RUNS_DIR})`)
@@ -224,7 +237,9 @@ export function runCommand(): Command {
     .addHelpText('after', `
 Exit codes (the same in result.json and the report): 0 every claim got its expected verdict, 1 some did
 not, 2 bad input or the run failed, 130 interrupted (every fault is rolled back first); 130 wins over 2,
-2 over 1.
+2 over 1. A run killed outright (SIGKILL, OOM) leaves checkpoint.json, rewritten every --checkpoint-every:
+\`sch analyze <run-dir>\` judges it up to there (exit 130, phases it cut short INCONCLUSIVE); the next
+\`sch run\` on the lab rolls back the faults it left and stops its target (its k6 die with it).
 
 Examples:
   sch run soak-chaos                        # the default suite on the embedded lab + reference target
@@ -254,7 +269,9 @@ export function analyzeCommand(): Command {
     .option('--json', 'print a JSON summary instead of the verdict table')
     .addHelpText('after', `
 The run folder holds the whole history (manifest.json, run.json, observations.jsonl, workloads/*/); this
-rewrites result.json, junit.xml and report.html from it with the current checker. Exit codes as for run.`)
+rewrites result.json, junit.xml and report.html from it with the current checker. Exit codes as for run.
+A run killed outright (no run.json) is judged up to its last checkpoint.json: exit 130, result.json's
+\`interrupted\` says when, and the phases it cut short are INCONCLUSIVE.`)
     .action(async (path: string, o: { screenshot?: boolean; json?: boolean }) => {
       const dir = resolve(path);
       const { writeReports } = await import('../../reports/index.js');

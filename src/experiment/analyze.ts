@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ResultPipeline } from '../results/pipeline.js';
-import { RESULT_SCHEMA_VERSION, type MetricKind, type RunFile, type RunResult, type SeriesSelector } from '../results/model.js';
+import { decodeAccumulator, forEachSegment } from '../results/window-segment.js';
+import { RESULT_SCHEMA_VERSION, type MetricKind, type RunFile, type RunResult, type Sample, type SeriesSelector } from '../results/model.js';
 import { withExpectations } from '../results/expectation.js';
 import { parseK6Log, type FanoutData } from '../k6/fanout-checker.js';
 import { parseSetupLog } from '../k6/setup-log.js';
@@ -18,10 +19,11 @@ import { GENERATOR_BUSY_METRIC, label } from '../verdicts/common.js';
 import { VIDEO_METRICS } from '../media/video-stats.js';
 import { VIDEO_PROBES } from '../media/video-spec.js';
 import { selectorsOf } from '../verdicts/kinds/index.js';
-import { MEDIA_LOSS_METRICS, calibrate, type MediaPath } from './calibration.js';
+import { CALIBRATION_READINGS, MEDIA_LOSS_METRICS, calibrate, type MediaPath } from './calibration.js';
 import { loadClaims, type Claim } from './claims.js';
-import { derivePhases } from './phases.js';
-import { HISTORY_FILES, WORKLOAD_FILES, readConversationHistory, readManifest, readObservations, readRunEnd, workloadDir, workloadLog, workloadSampleFiles } from './history.js';
+import { cutShortPhases, derivePhases } from './phases.js';
+import { CHECKPOINT_FILE, HARNESS_MEMORY_METRIC, readCheckpoint, type Checkpoint } from './checkpoint.js';
+import { HISTORY_FILES, HistoryError, WORKLOAD_FILES, forEachObservation, readConversationHistory, readManifest, readRunEnd, workloadDir, workloadLog, workloadSampleFiles, type RunEnd, type RunManifest } from './history.js';
 import { readMetricKinds } from '../k6/metric-kinds.js';
 import { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN } from '../k6/sample-metrics.js';
 import type { Experiment } from './spec.js';
@@ -48,7 +50,48 @@ const OBSERVATION_KINDS: Record<string, MetricKind> = {
   sc_path_rtt: 'trend', sc_target_connections: 'gauge', sc_proxy_bytes: 'gauge', sc_generator_busy: 'trend', sc_generator_cores: 'trend', sc_generator_starved: 'trend',
   // The target's own view (server-observer.ts): a scrape answered or not; readings as trends (exact mean, percentiles).
   [METRICS_UP]: 'rate', [SERVER_METRIC]: 'trend', [PROCESS_RSS]: 'trend', [PROCESS_FDS]: 'trend', [PROCESS_CPU]: 'trend',
+  // The harness's own memory (checkpointer.ts): what a soak's harness costs, over its length.
+  [HARNESS_MEMORY_METRIC]: 'trend',
 };
+
+/** Kinds of the metrics analyze reads, before each samples file's own (metric-kinds.json) are laid over them. */
+export const BASE_METRIC_KINDS: Record<string, MetricKind> = { ...OBSERVATION_KINDS, sc_attempt: 'counter', sc_outcome: 'counter' };
+
+/** A metric's kind as analyze will take it for the samples in `dir` (what the rotator sums them as). */
+export function sampleKinds(dir: string): (metric: string) => MetricKind {
+  const own = readMetricKinds(join(dir, WORKLOAD_FILES.metricKinds));
+  return (m) => own[m] ?? BASE_METRIC_KINDS[m] ?? 'trend';
+}
+
+/**
+ * Feed a samples file's windowed history (window-segment.ts) into the pipeline: each segment's raw samples, and its
+ * summed windows; the segments must follow each other from byte 0. Returns how many samples, and the byte where the
+ * raw lines still in the file start (0: no windowed history).
+ */
+export async function feedWindowedHistory(pipeline: ResultPipeline, path: string): Promise<{ points: number; toByte: number }> {
+  if (!existsSync(path)) return { points: 0, toByte: 0 };
+  let toByte = 0;
+  let points = 0;
+  // Counted as the raw reader counts: the samples of the metrics the analysis reads.
+  const wanted = new Set(pipeline.metrics);
+  await forEachSegment(path, (seg) => {
+    if (seg.fromByte !== toByte) throw new HistoryError(`${path}: a segment starts at byte ${seg.fromByte}, the one before it ended at ${toByte}`);
+    toByte = seg.toByte;
+    for (const s of seg.raw) {
+      if (!wanted.has(s.metric)) continue;
+      pipeline.add(s);
+      points++;
+    }
+    for (const ser of seg.series) {
+      if (!wanted.has(ser.metric)) continue;
+      for (const { w, acc } of ser.windows) {
+        pipeline.addAggregate(ser.metric, ser.tags, seg.runStartMs + w * seg.windowMs, seg.windowMs, decodeAccumulator(acc));
+        points += acc.count;
+      }
+    }
+  });
+  return { points, toByte };
+}
 
 /** Default series for the report, plus everything hypotheses and calibration read. */
 export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): SeriesSelector[] {
@@ -58,6 +101,7 @@ export function selectorsFor(e: Experiment, proxyDeps: readonly string[]): Serie
   add({ metric: 'http_req_failed' });
   // The load generator's own CPU (generator-cpu.ts), per phase in the report; the checker reads the busy share.
   add({ metric: GENERATOR_BUSY_METRIC });
+  add({ metric: HARNESS_MEMORY_METRIC, tags: { kind: 'rss' } });
   if (e.workloads.some((w) => w.kind === 'video')) {
     add({ metric: 'sc_generator_cores', tags: { part: 'browsers' } });
     add({ metric: 'sc_generator_starved', tags: { part: 'browsers' } });
@@ -116,14 +160,20 @@ export function sampleMetricsFor(e: Experiment): readonly string[] | 'all' {
 
 /** The files of a history, in a fixed order (result.json lists them). */
 function historyFiles(dir: string, e: Experiment): RunFile[] {
-  const files: RunFile[] = [{ kind: 'manifest', path: HISTORY_FILES.manifest }, { kind: 'run', path: HISTORY_FILES.run }, { kind: 'log', path: HISTORY_FILES.log }];
+  const files: RunFile[] = [{ kind: 'manifest', path: HISTORY_FILES.manifest }];
+  if (existsSync(join(dir, HISTORY_FILES.run))) files.push({ kind: 'run', path: HISTORY_FILES.run });
+  if (existsSync(join(dir, CHECKPOINT_FILE))) files.push({ kind: 'checkpoint', path: CHECKPOINT_FILE });
+  files.push({ kind: 'log', path: HISTORY_FILES.log });
   if (existsSync(join(dir, HISTORY_FILES.observations))) files.push({ kind: 'observations', path: HISTORY_FILES.observations });
   if (existsSync(join(dir, HISTORY_FILES.events))) files.push({ kind: 'events', path: HISTORY_FILES.events });
   for (const w of e.workloads) {
     const wd = workloadDir(dir, w.id);
     if (!existsSync(wd)) continue;
     const present = new Set(readdirSync(wd));
-    for (const f of workloadSampleFiles(dir, w.id)) files.push({ kind: 'samples', path: relative(dir, f.path) });
+    for (const f of workloadSampleFiles(dir, w.id)) {
+      if (existsSync(join(f.dir, WORKLOAD_FILES.windows))) files.push({ kind: 'windows', path: relative(dir, join(f.dir, WORKLOAD_FILES.windows)) });
+      files.push({ kind: 'samples', path: relative(dir, f.path) });
+    }
     if (present.has(WORKLOAD_FILES.summary)) files.push({ kind: 'k6-summary', path: `workloads/${w.id}/${WORKLOAD_FILES.summary}` });
     if (present.has(WORKLOAD_FILES.log)) files.push({ kind: 'k6-log', path: `workloads/${w.id}/${WORKLOAD_FILES.log}` });
     if (present.has(WORKLOAD_FILES.history)) files.push({ kind: 'history', path: `workloads/${w.id}/${WORKLOAD_FILES.history}` });
@@ -138,16 +188,54 @@ export interface AnalyzeOptions {
   log?: (line: string) => void;
 }
 
+function runnerAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * How the run ended: its run.json; or, when there is none (or a damaged one: the run was killed while writing it), its
+ * last checkpoint — the run was killed outright, and is judged up to the time its history is complete.
+ */
+function runEndOf(dir: string, m: RunManifest): { end: RunEnd; killed?: Checkpoint } {
+  let problem: string;
+  try {
+    return { end: readRunEnd(dir) };
+  } catch (err) {
+    if (!(err instanceof HistoryError)) throw err;
+    problem = err.message;
+  }
+  const cp = readCheckpoint(dir);
+  if (!cp) throw new HistoryError(`${problem}; and no ${CHECKPOINT_FILE} either: the run ended before its load started, nothing to judge`);
+  // A live runner with a fresh checkpoint: the run is going on, not killed.
+  if (runnerAlive(cp.pid) && Date.now() - cp.atMs < 10 * 60_000) throw new HistoryError(`${dir}: the run is still going (its runner, pid ${cp.pid}, wrote its last checkpoint ${Math.round((Date.now() - cp.atMs) / 1000)} s ago): analyze it once it ends`);
+  const e = m.experiment;
+  const at = new Date(cp.completeToMs).toISOString();
+  const error = `the run did not finish (killed outright: no ${HISTORY_FILES.run}${existsSync(join(dir, HISTORY_FILES.run)) ? ' that reads' : ''}); judged up to its last checkpoint, ${at} (t=${Math.round((cp.completeToMs - (m.runStartMs ?? cp.runStartMs)) / 1000)} s of ${e.durationS} s)${cp.faultsOn.length ? `, with fault${cp.faultsOn.length > 1 ? 's' : ''} ${cp.faultsOn.join(', ')} still on` : ''}`;
+  const workloads = e.workloads.map((w) => {
+    const st = cp.workloads.find((x) => x.id === w.id);
+    return { id: w.id, scenario: w.kind === 'k6' ? w.scenario : 'video', profile: w.kind === 'k6' ? w.profile : w.video.topology, exitCode: st?.exitCode ?? null, failedThresholds: [] };
+  });
+  return { end: { runEndMs: cp.completeToMs, error, interrupted: true, workloads }, killed: cp };
+}
+
 /** Re-derive a run's result from its directory (no report is written: see writeReports). */
 export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<RunResult> {
   const m = readManifest(dir);
-  const end = readRunEnd(dir);
+  const { end, killed } = runEndOf(dir, m);
   const e = m.experiment;
-  const runStartMs = m.runStartMs ?? end.runEndMs;
+  const runStartMs = m.runStartMs ?? killed?.runStartMs ?? end.runEndMs;
   const records = m.timeline;
   const phases = derivePhases(runStartMs, end.runEndMs, records, e.recoveryS, { observedFromMs: m.observedFromMs, loadEndMs: m.loadEndMs });
+  // A run that stopped early: what it cut short proves nothing (evaluate.ts); the rest is judged as usual.
+  const cutShort = end.interrupted ? cutShortPhases(phases, { runStartMs, stoppedAtMs: end.runEndMs, plannedDurationS: e.durationS, faults: records, recoveryS: e.recoveryS }) : undefined;
   const proxyDeps = [...new Set(records.filter((r) => r.mechanism === 'toxiproxy').map((r) => r.target))];
-  const pipeline = new ResultPipeline({ phases, selectors: selectorsFor(e, proxyDeps), runStartMs, runEndMs: end.runEndMs, windowMs: windowMsFor(e.durationS), metricKinds: { ...OBSERVATION_KINDS, sc_attempt: 'counter', sc_outcome: 'counter' } });
+  // Killed: samples written after the checkpoint may be cut anywhere (a file half-flushed): the history ends there.
+  const pipeline = new ResultPipeline({ phases, selectors: selectorsFor(e, proxyDeps), runStartMs, runEndMs: end.runEndMs, windowMs: windowMsFor(e.durationS), metricKinds: BASE_METRIC_KINDS, ...(killed ? { untilMs: end.runEndMs } : {}) });
 
   const workloads: RunResult['workloads'] = [];
   for (const w of e.workloads) {
@@ -157,13 +245,19 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
       // CSV carries no metric kinds: the run wrote them beside it (a JSON file declares its own).
       for (const [m, k] of Object.entries(readMetricKinds(join(f.dir, WORKLOAD_FILES.metricKinds)))) pipeline.setMetricKind(m, k);
       o.log?.(`reading samples of ${w.id}${f.generator ? ` (${f.generator})` : ''}`);
-      points += (await pipeline.readK6(f.path, { extraTags: { workload: w.id, ...(f.generator ? { generator: f.generator } : {}) } })).points;
+      // A long run's rotated samples (sample-rotator.ts): the windowed history first, then the raw lines after its end.
+      const rotated = await feedWindowedHistory(pipeline, join(f.dir, WORKLOAD_FILES.windows));
+      points += rotated.points + (await pipeline.readK6(f.path, { extraTags: { workload: w.id, ...(f.generator ? { generator: f.generator } : {}) }, ...(rotated.toByte > 0 ? { fromByte: rotated.toByte } : {}) })).points;
     }
     const we = end.workloads.find((x) => x.id === w.id);
     workloads.push({ id: w.id, scenario: w.kind === 'k6' ? w.scenario : 'video', profile: w.kind === 'k6' ? w.profile : w.video.topology, exitCode: we?.exitCode ?? null, samples: points, failedThresholds: we?.failedThresholds ?? [] });
   }
-  const observations = readObservations(dir);
-  for (const s of observations) if (s.metric !== 'sc_path_ok') pipeline.add(s);
+  // Streamed (a soak's server metrics are many); calibration keeps only the readings it reads.
+  const observations: Sample[] = [];
+  await forEachObservation(dir, (s) => {
+    if (s.metric !== 'sc_path_ok') pipeline.add(s);
+    if (CALIBRATION_READINGS.has(s.metric)) observations.push(s);
+  });
 
   const relayCall = e.workloads.find((w) => w.kind === 'video' && w.video.icePolicy === 'relay');
   // Both topologies cross coturn 4 times on relay (calibration.ts: MediaPath).
@@ -220,7 +314,7 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   const judgedBy = profile ?? m.options.expectProfile;
   // What browser participants measured is only as good as the generator that ran them (a saturated one: INCONCLUSIVE).
   const generatorBound = e.workloads.some((w) => w.kind === 'video') ? { metrics: Object.keys(VIDEO_METRICS), probes: Object.values(VIDEO_PROBES) } : undefined;
-  const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs, setupFailures, dialect: dialectOf(e.target.kind), ...(generatorBound ? { generatorBound } : {}) }, claimsCatalogue, judgedBy, e.name);
+  const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs, setupFailures, dialect: dialectOf(e.target.kind), ...(generatorBound ? { generatorBound } : {}), ...(cutShort ? { cutShort } : {}) }, claimsCatalogue, judgedBy, e.name);
   const claims = evaluateClaims(claimsCatalogue, hypotheses, judgedBy, e.name);
   if (!profile && judgedBy) notes.push(`an external target, judged by the catalogue's expectations for the ${judgedBy} profile (--expect-profile)`);
 
@@ -241,6 +335,7 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
     ...(notes.length ? { notes: notes.map(redact) } : {}),
     exitCode,
     ...(error ? { error: redact(error) } : {}),
+    ...(end.interrupted ? { interrupted: { how: killed ? 'killed' as const : 'signal' as const, atMs: end.runEndMs, detail: redact(cutShort?.run ?? 'interrupted') } } : {}),
     ...(filmstrips.length ? { filmstrips } : {}),
     files: historyFiles(dir, e),
   };

@@ -122,6 +122,9 @@ const median = (xs: number[]): number | null => {
 };
 
 /** Readings of `metric{tag=value}` strictly before `beforeMs`. */
+/** The observations calibrate reads from `readings` (analyze keeps only these in memory). */
+export const CALIBRATION_READINGS: ReadonlySet<string> = new Set(['sc_path_rtt', 'sc_target_connections']);
+
 const readingsBefore = (rs: readonly Sample[], metric: string, tag: string, value: string, beforeMs: number): number[] =>
   rs.filter((s) => s.metric === metric && s.tags[tag] === value && s.time < beforeMs).map((s) => s.value);
 

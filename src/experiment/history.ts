@@ -12,6 +12,13 @@
  *   workloads/<id>/          k6's raw samples (samples.csv.gz with metric-kinds.json beside it; samples.csv
  *                            while k6 runs or after a killed run; older runs: samples.json.gz), summary.json, k6.log (console output: the
  *                            fan-out SETUP / SENT / DELIVERY records), options.json
+ *   workloads/<id>/windows.jsonl   a long run's rotated samples (--rotate-samples; src/results/window-segment.ts): one
+ *                            segment a line, each standing for the raw lines [fromByte, toByte) of the samples file
+ *                            beside it — per series and 1 s window the accumulators (HDR at 3 digits, exact counts,
+ *                            sums, min, max), the windows holding a phase boundary raw; those lines are then released
+ *                            from the samples file (zeros), whose raw samples start at the last segment's end
+ *   checkpoint.json          rewritten every 30 s while the load runs (checkpoint.ts): up to when the history is
+ *                            complete, faults on, workloads; a run killed outright (no run.json) is judged up to it
  *   workloads/<id>/setup/, g1/, g2/, …   a workload split over generators (split-workload.ts): the setup-only
  *                            run's log, then each instance's own samples, kinds, summary and log
  *   workloads/<id>/history.json   chat workloads: each conversation's history, read after the run
@@ -20,13 +27,15 @@
  *
  * Every file is read back through a zod schema, so a damaged history fails naming the file and field.
  */
-import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { FaultRecord, Sample } from '../results/model.js';
 import type { FaultEvent } from '../results/fault-events.js';
 import { ExperimentError, formatIssues, validateExperiment, type Experiment } from './spec.js';
 import { readJsonLines } from '../util/jsonl.js';
+import { K6_LOG_PARTS, K6_LOG_STDERR_MARK } from '../k6/log-parts.js';
 import { EXPOSURES } from './calibration.js';
 
 export const HISTORY_FILES = {
@@ -39,7 +48,7 @@ export const HISTORY_FILES = {
 } as const;
 
 export const workloadDir = (runDir: string, id: string): string => join(runDir, 'workloads', id);
-export const WORKLOAD_FILES = { samples: 'samples.csv.gz', samplesLive: 'samples.csv', samplesJson: 'samples.json.gz', metricKinds: 'metric-kinds.json', summary: 'summary.json', log: 'k6.log', history: 'history.json' } as const;
+export const WORKLOAD_FILES = { samples: 'samples.csv.gz', samplesLive: 'samples.csv', windows: 'windows.jsonl', samplesJson: 'samples.json.gz', metricKinds: 'metric-kinds.json', summary: 'summary.json', log: 'k6.log', history: 'history.json' } as const;
 
 /**
  * A workload's raw samples as written: CSV, gzipped once k6 is done (plain while it runs, and after a
@@ -77,11 +86,19 @@ export function workloadSampleFiles(runDir: string, id: string): { path: string;
   });
 }
 
+/** A k6 run's log in `dir`: k6.log, or the parts a run killed outright left (k6/run.ts K6_LOG_PARTS); null when neither. */
+function k6LogIn(dir: string): string | null {
+  if (existsSync(join(dir, WORKLOAD_FILES.log))) return readFileSync(join(dir, WORKLOAD_FILES.log), 'utf8');
+  const [out, err] = [join(dir, K6_LOG_PARTS.stdout), join(dir, K6_LOG_PARTS.stderr)];
+  if (!existsSync(out) && !existsSync(err)) return null;
+  return `${existsSync(out) ? readFileSync(out, 'utf8') : ''}${K6_LOG_STDERR_MARK}${existsSync(err) ? readFileSync(err, 'utf8') : ''}`;
+}
+
 /** The workload's k6 console output: its one log, or a split workload's setup-only run's then each instance's; null when there is none. */
 export function workloadLog(runDir: string, id: string): string | null {
   const d = workloadDir(runDir, id);
-  const files = [join(d, WORKLOAD_FILES.log), join(d, 'setup', WORKLOAD_FILES.log), ...instanceDirs(runDir, id).map((g) => join(d, g, WORKLOAD_FILES.log))].filter((f) => existsSync(f));
-  return files.length ? files.map((f) => readFileSync(f, 'utf8')).join('\n') : null;
+  const logs = [d, join(d, 'setup'), ...instanceDirs(runDir, id).map((g) => join(d, g))].map(k6LogIn).filter((l): l is string => l !== null);
+  return logs.length ? logs.join('\n') : null;
 }
 
 const FaultRecordSchema = z.object({
@@ -194,8 +211,11 @@ function readJson<S extends z.ZodType>(dir: string, file: string, schema: S): z.
   return r.data;
 }
 
+/** Atomically (a temporary file renamed over it): a run killed mid-write keeps its previous manifest whole. */
 export function writeManifest(dir: string, m: RunManifest): void {
-  writeFileSync(join(dir, HISTORY_FILES.manifest), `${JSON.stringify(m, null, 2)}\n`);
+  const path = join(dir, HISTORY_FILES.manifest);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(m, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
 }
 
 export function readManifest(dir: string): RunManifest {
@@ -230,6 +250,36 @@ export function appendObservation(dir: string, s: Sample): void {
 /** Every observation; a line cut short by a crash is skipped, any other bad line names the file and line. */
 export function readObservations(dir: string): Sample[] {
   return readJsonLines(join(dir, HISTORY_FILES.observations), SampleSchema, (where, p) => new HistoryError(typeof p === 'string' ? `${where}: ${p}` : formatIssues(where, p.issues)));
+}
+
+/**
+ * Every observation in turn, read line by line (a long soak's file is not held whole); a line cut short by a crash
+ * at the end is skipped, any other bad line names the file and line.
+ */
+export async function forEachObservation(dir: string, fn: (s: Sample) => void): Promise<void> {
+  const path = join(dir, HISTORY_FILES.observations);
+  if (!existsSync(path)) return;
+  let pending: { line: string; no: number } | null = null;
+  let no = 0;
+  const take = (p: { line: string; no: number }, last: boolean) => {
+    let v: unknown;
+    try {
+      v = JSON.parse(p.line);
+    } catch {
+      if (last) return;
+      throw new HistoryError(`${path}:${p.no}: not valid JSON`);
+    }
+    const r = SampleSchema.safeParse(v);
+    if (!r.success) throw new HistoryError(formatIssues(`${path}:${p.no}`, r.error.issues));
+    fn(r.data);
+  };
+  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+    no++;
+    if (line.trim() === '') continue;
+    if (pending) take(pending, false);
+    pending = { line, no };
+  }
+  if (pending) take(pending, true);
 }
 
 const HistorySchema = z.record(z.string(), z.array(z.string()));

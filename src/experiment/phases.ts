@@ -62,3 +62,26 @@ export function phasesMatching(pattern: string, phases: readonly Phase[]): Phase
   if (m[2] === '*') return phases.filter((p) => p.kind === m[1]);
   return phases.filter((p) => p.kind === m[1] && p.faultId !== undefined && isCycleOf(p.faultId, m[2]!));
 }
+
+/**
+ * The phases a run that stopped early (interrupted, or killed and analyzed up to its checkpoint) cut before their
+ * natural end, each with why: a phase is cut when, had the run gone on, it would have ended after `stoppedAtMs` —
+ * each fault as scheduled (its real apply time; removal as planned, or later when it really was), the run to its
+ * planned length. 'run' is always among them. What these phases measured proves nothing either way (evaluate.ts).
+ */
+export function cutShortPhases(phases: readonly Phase[], o: { runStartMs: number; stoppedAtMs: number; plannedDurationS: number; faults: readonly FaultRecord[]; recoveryS: number }): Record<string, string> {
+  const at = (ms: number) => `t=${Math.round((ms - o.runStartMs) / 1000)} s`;
+  const plannedEndMs = o.runStartMs + o.plannedDurationS * 1000;
+  const asPlanned = o.faults.map((f) => {
+    const applyMs = f.appliedAtMs ?? f.scheduledApplyMs ?? o.runStartMs + f.plannedStartS * 1000;
+    const removeMs = Math.max(f.removedAtMs ?? -Infinity, f.scheduledRemoveMs ?? o.runStartMs + (f.plannedStartS + f.plannedDurationS) * 1000);
+    return { ...f, appliedAtMs: applyMs, removedAtMs: removeMs };
+  });
+  const natural = new Map(derivePhases(o.runStartMs, plannedEndMs, asPlanned, o.recoveryS).map((p) => [p.id, p.endMs]));
+  const out: Record<string, string> = { run: `the run stopped at ${at(o.stoppedAtMs)} of its planned ${o.plannedDurationS} s` };
+  for (const p of phases) {
+    const end = natural.get(p.id);
+    if (end !== undefined && end > o.stoppedAtMs + 1) out[p.id] = `${p.id} was cut short: the run stopped at ${at(o.stoppedAtMs)}, the phase would have lasted to ${at(end)}`;
+  }
+  return out;
+}

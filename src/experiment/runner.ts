@@ -6,7 +6,7 @@
  * cleaned up by the next start (chaos journal).
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createHash, randomInt } from 'node:crypto';
 import { HARNESS_ROOT, binaries, pinnedVersions } from '../lab/paths.js';
 import { run as runCmd, sleepUnless } from '../lab/exec.js';
@@ -35,6 +35,10 @@ import { FaultTimeline, type TimelineEntry } from './timeline.js';
 import { PathObserver } from './observers.js';
 import { GeneratorCpuMonitor, idleCores } from './generator-cpu.js';
 import { ServerObserver, scrapeIntervalMs } from './server-observer.js';
+import { Checkpointer } from './checkpointer.js';
+import { SampleRotator } from './sample-rotator.js';
+import { BASELINE_GUARD_MS } from './phases.js';
+import { sampleKinds } from './analyze.js';
 import { capacityProblem } from './generator-capacity.js';
 import { Provision, RunRefused, checkRunTarget } from './provision.js';
 import { createGenerators, deleteGenerators, takeAddresses, type Generator } from '../lab/generator-net.js';
@@ -89,7 +93,19 @@ export interface RunOptions {
   onProgress?: (line: string) => void;
   /** Abort (SIGINT / SIGTERM): faults are rolled back, k6 stopped, what was measured is reported. */
   signal?: AbortSignal;
+  /** Between checkpoints (checkpoint.ts: what `sch analyze` judges a run killed outright by); default 30 s. */
+  checkpointEveryMs?: number;
+  /**
+   * Rotate raw samples into the windowed history at each checkpoint (sample-rotator.ts: bounded disk); default: for
+   * runs longer than ROTATE_SAMPLES_AFTER_S.
+   */
+  rotateSamples?: boolean;
 }
+
+/** Runs longer than this rotate their raw samples by default (15 min: a few hundred MB of CSV at the probes' rates). */
+export const ROTATE_SAMPLES_AFTER_S = 15 * 60;
+/** Samples this recent stay raw at a rotation: a phase boundary near them may not be known yet (a fault being applied). */
+const ROTATE_LAG_MS = 10_000;
 
 /** A target outside loopback and the lab's namespace is refused unless allowRemote. */
 export function checkTargetAddress(baseUrl: string, labAddress: string | null, allowRemote: boolean): void {
@@ -180,6 +196,9 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   const prov = new Provision(e, { labName, ...(o.basePort ? { basePort: o.basePort } : {}), ...(o.keepLab ? { keepLab: true } : {}), allowRemote: o.allowRemote ?? false, runId, ...(o.targetEnv ? { targetEnv: o.targetEnv } : {}), ...(o.targetPortBase !== undefined ? { targetPortBase: o.targetPortBase } : {}), ...(o.signal ? { signal: o.signal } : {}), log, progress });
   const workloadResults = new Map<string, Ended | Error>();
   const tails: K6Tail[] = [];
+  /** Each followed samples file's rotation (rotateSamples), beside its tail. */
+  const rotations: { tail: K6Tail; rotator: SampleRotator }[] = [];
+  const rotate = o.rotateSamples ?? e.durationS > ROTATE_SAMPLES_AFTER_S;
   let timeline: FaultTimeline | null = null;
   /** The lab whose generator namespaces this run created (removed in finally), and the namespaces. */
   let generatorLab: NetnsLayout | null = null;
@@ -188,6 +207,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   let generatorCpu: GeneratorCpuMonitor | null = null;
   // Set inside a closure (startServerObserver): typed by assertion so control-flow narrowing keeps the union.
   let serverObserver = null as ServerObserver | null;
+  let checkpointer: Checkpointer | null = null;
   let runEndMs = Date.now();
   let error: string | undefined;
   const stopWork = new AbortController();
@@ -267,7 +287,9 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       const generators = w.kind === 'k6' ? (o.generators ?? w.generators) : 1;
       // The plain CSV k6 writes while it runs (runScenario gzips it afterwards; the open file is read to its end); one per instance of a split workload.
       const follow = (path: string, extraTags: Record<string, string>) => {
+        const rotator = rotate ? new SampleRotator({ samplesPath: path, windowsPath: join(dirname(path), WORKLOAD_FILES.windows), kindOf: sampleKinds(dirname(path)), log }) : null;
         const tail = new K6Tail(path, (s) => {
+          rotator?.add(s);
           // The load has started when every workload runs its scenarios: a k6 sample of an iteration carries its
           // `scenario` tag (setup()'s requests, and k6's own vus / data gauges while setup runs, carry none); a video
           // workload's samples are all of its call. A workload whose setup takes longer (accounts to register) must
@@ -279,6 +301,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
           meter.add(s);
         }, { intervalMs: 1000, extraTags });
         tails.push(tail);
+        if (rotator) rotations.push({ tail, rotator });
         tail.start();
       };
       if (generators > 1) for (let g = 1; g <= generators; g++) follow(join(outDir, instanceDir(g), WORKLOAD_FILES.samplesLive), { workload: w.id, generator: instanceDir(g) });
@@ -326,7 +349,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       // The lab's certificate is k6's only trusted root for this run (Go reads SSL_CERT_FILE): nothing is disabled.
       const trustEdge: Record<string, string> = prov.edge ? { SSL_CERT_FILE: prov.edge.caFile } : {};
       const base = {
-        name: w.scenario, baseUrl: w.via === 'edge' ? prov.edge!.url : prov.baseUrl, profile: w.profile, signal: stopWork.signal,
+        name: w.scenario, baseUrl: w.via === 'edge' ? prov.edge!.url : prov.baseUrl, profile: w.profile, signal: stopWork.signal, spoolOutput: true,
         timeoutMs: (e.durationS + 180) * 1000,
         tags: { workload: w.id },
         allowRemote: o.allowRemote ?? false, labAddress: prov.lab?.address ?? null, outputs,
@@ -376,6 +399,26 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     generatorCpu = new GeneratorCpuMonitor({ record: (s) => appendObservation(dir, s) });
     generatorCpu.start();
 
+    // ---- the checkpoint: what a run killed outright is analyzed up to (checkpoint.ts), and the harness's own memory
+    const tlNow = timeline;
+    // Phase boundaries known so far (phases.ts: a fault's guard, apply, removal, end of recovery): their seconds stay raw.
+    const boundaries = () => [...(manifest.loadEndMs !== undefined ? [manifest.loadEndMs] : []), ...tlNow.records.flatMap((r) => [
+      ...(r.appliedAtMs !== undefined ? [r.appliedAtMs - BASELINE_GUARD_MS, r.appliedAtMs] : []),
+      ...(r.removedAtMs !== undefined ? [r.removedAtMs, r.removedAtMs + e.recoveryS * 1000] : []),
+    ])];
+    checkpointer = new Checkpointer({
+      dir, runStartMs, log, record: (s) => appendObservation(dir, s), ...(o.checkpointEveryMs ? { intervalMs: o.checkpointEveryMs } : {}),
+      ...(rotations.length ? { afterCheckpoint: async (c) => {
+        for (const r of rotations) await r.rotator.rotate(r.tail.completeBytes, runStartMs, boundaries(), Math.min(c.completeToMs, Date.now() - ROTATE_LAG_MS));
+      } } : {}),
+      state: () => ({ faultsOn: tlNow.active(), workloads: e.workloads.map((w) => {
+        const r = workloadResults.get(w.id);
+        return r === undefined ? { id: w.id, state: 'running' as const } : { id: w.id, state: 'ended' as const, exitCode: r instanceof Error ? null : r.exitCode };
+      }) }),
+    });
+    checkpointer.start();
+
+
     if (!serverObserver) await startServerObserver();
 
     // ---- observers: the target's own connections through each faulted proxy, and path probes from 4 s before the first fault
@@ -417,11 +460,13 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       observer?.stop();
       generatorCpu.stop();
       serverObserver?.stop();
+      await checkpointer.drain();
       stopWork.abort();
       await timeline.rollbackAll();
       runEndMs = Date.now();
       for (const t of tails) await t.stop().catch(() => undefined);
       saveManifest();
+      for (const r of rotations) log(`samples rotated: ${r.rotator.segments} segments, ${(r.rotator.released / 1048576).toFixed(1)} MiB released from ${r.tail.path}`);
     }
 
     // ---- conversation histories (they need the target: before it stops)
@@ -460,6 +505,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     observer?.stop();
     generatorCpu?.stop();
     serverObserver?.stop();
+    checkpointer?.stop();
     await timeline?.rollbackAll().catch(() => undefined);
     if (generatorLab) await deleteGenerators(generatorLab).catch((err: Error) => log(`generators: ${err.message}`));
     await prov.down();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
@@ -9,6 +9,7 @@ import { createGzip, gunzipSync } from 'node:zlib';
 import { K6CsvParser, isCsvSamplesPath } from '../results/k6-csv.js';
 import { METRIC_KINDS_FILE, writeMetricKinds } from './metric-kinds.js';
 import { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN } from './sample-metrics.js';
+import { K6_LOG_PARTS, K6_LOG_STDERR_MARK } from './log-parts.js';
 import { binaries, HARNESS_ROOT } from '../lab/paths.js';
 import { run } from '../lab/exec.js';
 import { redact } from '../util/redact.js';
@@ -139,31 +140,83 @@ export async function probeTarget(url: string, timeoutMs = 3000, caFile?: string
   if (status >= 500) throw new ScenarioInputError(`target ${base} is not reachable: ${base}/health answered HTTP ${status}`);
 }
 
-/** Like exec.run, but hands each output line to `onLine` as it comes, and says whether it killed the command (timeout) or a signal ended it. */
-async function runStreaming(cmd: string, args: string[], opts: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv; signal?: AbortSignal }, onLine: (line: string, stream: 'stdout' | 'stderr') => void) {
+const SETPRIV = '/usr/bin/setpriv';
+
+/**
+ * The command run so that the kernel stops it when this process dies (setpriv --pdeathsig, util-linux): a runner
+ * killed outright (SIGKILL, OOM) must not leave its k6 loading the target until its plan ends, hours later in a soak.
+ * SIGTERM: k6 stops its scenarios and flushes its outputs. Unchanged where setpriv is missing (the next start's
+ * cleanup then finds nothing to stop but the target).
+ */
+export function diesWithParent([cmd, args]: [string, string[]]): [string, string[]] {
+  return process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'TERM', '--', cmd, ...args]] : [cmd, args];
+}
+
+/** What runStreaming keeps in memory of a stream it spools to disk: its last KEEP_CHARS, and its first error lines. */
+const KEEP_CHARS = 256 * 1024;
+const MAX_ERROR_LINES = 100;
+const ERROR_LINE = /\blevel=(error|fatal|panic)\b|^(panic:|fatal error:)/;
+
+
+/**
+ * Like exec.run, but hands each output line to `onLine` as it comes, and says whether it killed the command (timeout)
+ * or a signal ended it. With `spool`, each line goes (redacted) to its stream's file as it comes and memory keeps only
+ * each stream's tail and stderr's error lines: a chat workload logs a line a message, for hours in a soak.
+ */
+async function runStreaming(cmd: string, args: string[], opts: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv; signal?: AbortSignal; spool?: { stdout: string; stderr: string } }, onLine: (line: string, stream: 'stdout' | 'stderr') => void) {
   const { spawn } = await import('node:child_process');
   return new Promise<{ code: number; stdout: string; stderr: string; signal: NodeJS.Signals | null; timedOut: boolean }>((res, rej) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGTERM' as const } : {}) });
     const out = { stdout: '', stderr: '' };
     const partial = { stdout: '', stderr: '' };
+    const spool = opts.spool ? { stdout: openSync(opts.spool.stdout, 'w'), stderr: openSync(opts.spool.stderr, 'w') } : null;
+    const errorLines: string[] = [];
+    const line = (l: string, stream: 'stdout' | 'stderr') => {
+      if (spool) {
+        writeSync(spool[stream], `${redact(l)}\n`);
+        if (stream === 'stderr' && errorLines.length < MAX_ERROR_LINES && ERROR_LINE.test(l)) errorLines.push(l);
+      }
+      onLine(l, stream);
+    };
     const take = (stream: 'stdout' | 'stderr') => (d: Buffer) => {
       const text = d.toString();
       out[stream] += text;
+      if (spool && out[stream].length > 2 * KEEP_CHARS) out[stream] = out[stream].slice(-KEEP_CHARS);
       const lines = (partial[stream] + text).split('\n');
       partial[stream] = lines.pop() ?? '';
-      for (const l of lines) onLine(l, stream);
+      for (const l of lines) line(l, stream);
     };
     child.stdout.on('data', take('stdout'));
     child.stderr.on('data', take('stderr'));
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs);
-    child.on('error', (e) => { if (e.name === 'AbortError') return; clearTimeout(timer); rej(new Error(`cannot run ${cmd}: ${e.message}`)); });
+    child.on('error', (e) => {
+      if (e.name === 'AbortError') return;
+      clearTimeout(timer);
+      if (spool) for (const fd of [spool.stdout, spool.stderr]) closeSync(fd);
+      rej(new Error(`cannot run ${cmd}: ${e.message}`));
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      for (const stream of ['stdout', 'stderr'] as const) if (partial[stream] !== '') onLine(partial[stream], stream);
-      res({ code: code ?? (signal ? 128 : 1), stdout: out.stdout, stderr: timedOut ? `${out.stderr}\n(timed out after ${opts.timeoutMs} ms)` : out.stderr, signal, timedOut });
+      for (const stream of ['stdout', 'stderr'] as const) if (partial[stream] !== '') line(partial[stream], stream);
+      if (spool) for (const fd of [spool.stdout, spool.stderr]) closeSync(fd);
+      // Spooled: k6's error lines from the whole run, then the tail (what runFailure reads).
+      const stderr = spool && errorLines.length ? `${errorLines.join('\n')}\n${out.stderr}` : out.stderr;
+      res({ code: code ?? (signal ? 128 : 1), stdout: out.stdout, stderr: timedOut ? `${stderr}\n(timed out after ${opts.timeoutMs} ms)` : stderr, signal, timedOut });
     });
   });
+}
+
+/** k6.log from the spooled parts (already redacted): stdout, the mark, stderr; streamed, then the parts removed. */
+async function assembleK6Log(outDir: string): Promise<void> {
+  const log = createWriteStream(join(outDir, 'k6.log'));
+  const part = (name: string) => join(outDir, name);
+  await pipeline(async function* () {
+    for await (const c of createReadStream(part(K6_LOG_PARTS.stdout))) yield c as Buffer;
+    yield Buffer.from(K6_LOG_STDERR_MARK);
+    for await (const c of createReadStream(part(K6_LOG_PARTS.stderr))) yield c as Buffer;
+  }, log);
+  for (const p of Object.values(K6_LOG_PARTS)) rmSync(part(p), { force: true });
 }
 
 export interface ExecutionRequirements {
@@ -227,6 +280,11 @@ export interface RunScenarioOptions {
   labAddress?: string | null;
   /** Where scenarios live (default scenarios/). */
   scenariosDir?: string;
+  /**
+   * k6's console output to disk as it comes (k6.log made of the parts at the end), memory keeping only its tail and
+   * error lines: the result's stdout / stderr are then those (experiment runs: a soak's chat workload logs a line a message).
+   */
+  spoolOutput?: boolean;
   /** Samples file name inside outDir (default samples.csv.gz, or samples.json.gz with samplesFormat json). */
   samplesFile?: string;
   /**
@@ -512,10 +570,13 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
     ...envArgs(env),
     bundle.path,
   ];
-  const [cmd, cmdArgs] = o.netns ? ['ip', ['netns', 'exec', o.netns, k6, ...args]] : [k6, args];
-  const r = await runStreaming(cmd, cmdArgs, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, ...(o.k6Env ?? {}), K6_NO_COLOR: '1', K6_CSV_TIME_FORMAT: 'unix_micro' }, ...(o.signal ? { signal: o.signal } : {}) }, o.onOutput ?? (() => undefined));
-  // k6 logs failed requests with their URL (tokens, signatures): the log on disk is redacted.
-  writeFileSync(join(outDir, 'k6.log'), redact(`${r.stdout}\n--- stderr ---\n${r.stderr}`));
+  const [cmd, cmdArgs] = diesWithParent(o.netns ? ['ip', ['netns', 'exec', o.netns, k6, ...args]] : [k6, args]);
+  // k6's console output to disk as it comes (a soak's chat workload logs a line a message), redacted: k6 logs failed
+  // requests with their URL (tokens, signatures). A run killed outright leaves the parts (history.ts workloadLog reads them).
+  const spool = o.spoolOutput ? { stdout: join(outDir, K6_LOG_PARTS.stdout), stderr: join(outDir, K6_LOG_PARTS.stderr) } : undefined;
+  const r = await runStreaming(cmd, cmdArgs, { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, ...(o.k6Env ?? {}), K6_NO_COLOR: '1', K6_CSV_TIME_FORMAT: 'unix_micro' }, ...(o.signal ? { signal: o.signal } : {}), ...(spool ? { spool } : {}) }, o.onOutput ?? (() => undefined));
+  if (spool) await assembleK6Log(outDir);
+  else writeFileSync(join(outDir, 'k6.log'), redact(`${r.stdout}${K6_LOG_STDERR_MARK}${r.stderr}`));
   if (writtenPath !== samplesPath && existsSync(writtenPath)) await gzipFile(writtenPath, samplesPath);
 
   let summary: K6Summary | null = null;

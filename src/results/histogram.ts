@@ -12,7 +12,7 @@
  * WebAssembly (`useWebAssembly: true`) records ~6× faster but its memory is only freed by an explicit
  * destroy() and never returned to the OS; the pipeline keeps thousands of histograms, so it uses JS.
  */
-import { Int32Histogram } from 'hdr-histogram-js';
+import { Int32Histogram, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 
 /**
  * hdr-histogram-js's Int32Histogram with the bucket index computed by integer bit operations
@@ -41,7 +41,7 @@ export type SignificantDigits = 1 | 2 | 3 | 4 | 5;
 
 export class TrendHistogram {
   readonly digits: SignificantDigits;
-  private readonly h: Int32Histogram;
+  private h: Histogram;
   count = 0;
   sum = 0;
   min = Infinity;
@@ -99,6 +99,23 @@ export class TrendHistogram {
     if (this.count === 0) return NaN;
     const v = this.h.getValueAtPercentile(percentile) / HISTOGRAM_SCALE;
     return Math.min(this.max, Math.max(this.min, v));
+  }
+
+  /** The histogram's counts in HdrHistogram's V2 compressed base64 (the windowed history: window-segment.ts). */
+  encode(): string {
+    return encodeIntoCompressedBase64(this.h);
+  }
+
+  /** Replace the contents with an encoded histogram (same digits) and its exact count / sum / min / max. */
+  restore(encoded: string, exact: { count: number; sum: number; min: number; max: number }): this {
+    const h = decodeFromCompressedBase64(encoded, 32);
+    h.autoResize = true;
+    this.h = h;
+    this.count = exact.count;
+    this.sum = exact.sum;
+    this.min = exact.min;
+    this.max = exact.max;
+    return this;
   }
 
   /** Bytes held by the counts array (estimate from hdr-histogram-js). */

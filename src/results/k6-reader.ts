@@ -42,6 +42,8 @@ export interface K6ReadOptions {
   onProgress?: (lines: number) => void;
   /** k6's output format (default: by the file name, `.csv[.gz]` is CSV, anything else JSON). */
   format?: 'json' | 'csv';
+  /** Start at this byte of the (decoded) file, a line's start: what comes before was rotated into the windowed history. */
+  fromByte?: number;
 }
 
 /** What both readers (JSON here, CSV in k6-csv.ts) offer the file and tail loops below. */
@@ -529,7 +531,9 @@ export async function readK6Samples(path: string, onSample: (s: Sample) => void,
   const gz = isGzipFile(path, opts.gzip);
   let streamTruncated = false;
   let decoded = 0;
-  const src = createReadStream(path, { highWaterMark: CHUNK });
+  const skip = opts.fromByte ?? 0;
+  // A rotated file (sample-rotator.ts) starts with a hole of zeros: plain, read from the offset; gzipped, decoded past it.
+  const src = createReadStream(path, { highWaterMark: CHUNK, ...(skip > 0 && !gz ? { start: skip } : {}) });
   if (gz) {
     const gunzip = createGunzip({ finishFlush: constants.Z_SYNC_FLUSH, chunkSize: CHUNK });
     await new Promise<void>((resolveDone, reject) => {
@@ -543,8 +547,10 @@ export async function readK6Samples(path: string, onSample: (s: Sample) => void,
         } else reject(e);
       });
       gunzip.on('data', (c: Buffer) => {
+        const at = decoded;
         decoded += c.length;
-        parser.pushBytes(c);
+        if (decoded <= skip) return;
+        parser.pushBytes(at >= skip ? c : c.subarray(skip - at));
       });
       gunzip.on('end', () => resolveDone());
       src.pipe(gunzip);
@@ -607,6 +613,11 @@ export class K6Tail {
   /** Samples delivered so far. */
   get points(): number {
     return this.parser.points;
+  }
+
+  /** Bytes of complete lines parsed so far (a plain file: the offset where the next line starts). */
+  get completeBytes(): number {
+    return this.parser.bytes;
   }
 
   get metrics(): Record<string, MetricKind> {

@@ -271,6 +271,11 @@ export interface RunResult {
   /** 0: every claim as expected; 1: some claim not as expected; 2: the run itself failed (error set). */
   exitCode: number;
   error?: string;
+  /**
+   * The run did not finish: stopped by a signal (SIGINT / SIGTERM: faults rolled back, run.json written), or killed
+   * outright and judged up to its last checkpoint (`atMs`: epoch ms, the end of what was judged). Exit code 130 either way.
+   */
+  interrupted?: { how: 'signal' | 'killed'; atMs: number; detail: string };
   /** What a reader must know of how the run was made: probes that could not set up, sessions from registration, settings not applied. */
   notes?: string[];
   /** Video workloads: what each participant received, one picture per phase (absent without a video workload). */

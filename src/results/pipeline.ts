@@ -27,6 +27,8 @@ export interface ResultPipelineOptions {
   metricKinds?: Record<string, MetricKind>;
   /** Significant digits of window trend histograms (default 2). */
   windowDigits?: SignificantDigits;
+  /** Epoch ms: samples at or after this are dropped (a killed run's history ends at its checkpoint). */
+  untilMs?: number;
 }
 
 /** `metric{tag=value,…}` (tags sorted by name). */
@@ -54,6 +56,7 @@ export class ResultPipeline {
   readonly runStartMs: number;
   readonly windowMs: number;
   runEndMs: number | undefined;
+  readonly untilMs: number;
   /** Samples given to add(). */
   samples = 0;
   /** Samples that matched at least one selector. */
@@ -80,6 +83,7 @@ export class ResultPipeline {
     this.runStartMs = o.runStartMs;
     this.runEndMs = o.runEndMs;
     this.windowMs = o.windowMs ?? 1000;
+    this.untilMs = o.untilMs ?? Infinity;
     if (!(this.windowMs > 0)) throw new Error(`windowMs must be > 0 (got ${this.windowMs})`);
     this.windowDigits = o.windowDigits ?? 2;
     for (const [m, k] of Object.entries(o.metricKinds ?? {})) this.kinds.set(m, k);
@@ -140,8 +144,9 @@ export class ResultPipeline {
   }
 
   add(s: Sample): void {
-    this.samples++;
     const t = s.time;
+    if (t >= this.untilMs) return;
+    this.samples++;
     if (t < this.firstSampleMs) this.firstSampleMs = t;
     if (t > this.lastSampleMs) this.lastSampleMs = t;
     const list = this.byMetric.get(s.metric);
@@ -179,6 +184,33 @@ export class ResultPipeline {
       }
     }
     if (hit) this.matched++;
+  }
+
+  /**
+   * Add a series' accumulated samples of one window [startMs, startMs + lengthMs) of the windowed history
+   * (window-segment.ts): the window must hold no phase boundary, and lie inside one of this pipeline's windows.
+   */
+  addAggregate(metric: string, tags: Record<string, string>, startMs: number, lengthMs: number, acc: Accumulator): void {
+    if (acc.count === 0 || startMs >= this.untilMs) return;
+    this.samples += acc.count;
+    if (startMs < this.firstSampleMs) this.firstSampleMs = startMs;
+    if (startMs + lengthMs - 1 > this.lastSampleMs) this.lastSampleMs = startMs + lengthMs - 1;
+    const list = this.byMetric.get(metric);
+    if (list === undefined) return;
+    let phases = this.curPhases;
+    if (!(startMs >= this.segLo && startMs < this.segHi)) phases = this.locate(startMs);
+    const w = Math.floor((startMs - this.runStartMs) / this.windowMs);
+    let hit = false;
+    for (const st of list) {
+      if (!st.tagKeys.every((k, i) => tags[k] === st.tagValues[i])) continue;
+      hit = true;
+      const kind = st.kind ?? this.initKind(st, metric);
+      if (kind !== acc.kind) throw new Error(`${metric}: the windowed history holds it as a ${acc.kind}, the run's metric kinds say ${kind}`);
+      (st.run as Accumulator).merge(acc);
+      for (const pi of phases) (st.phases[pi] ??= newAccumulator(kind)).merge(acc);
+      if (w >= 0) (st.windows[w] ??= newAccumulator(kind, this.windowDigits)).merge(acc);
+    }
+    if (hit) this.matched += acc.count;
   }
 
   private initKind(st: SelectorState, metric: string): MetricKind {

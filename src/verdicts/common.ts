@@ -35,6 +35,11 @@ export interface EvaluationInput {
   generatorBound?: { metrics: readonly string[]; probes: readonly string[] };
   /** Which names the target's /metrics speaks (server-quantities.ts); absent: the reference target's. */
   dialect?: MetricsDialect;
+  /**
+   * A run that stopped early (interrupted, or killed and judged up to its checkpoint): the phases it cut before their
+   * natural end, 'run' among them (phase id → why; phases.ts cutShortPhases). A hypothesis reading one is INCONCLUSIVE.
+   */
+  cutShort?: Record<string, string>;
 }
 
 /**

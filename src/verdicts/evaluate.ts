@@ -62,9 +62,19 @@ export function generatorSaturation(h: Hypothesis, i: EvaluationInput): { phase:
   return null;
 }
 
+/** Why what `h` reads was cut short by a run that stopped early (null: it was not, or the run did not stop early). */
+export function cutShortBy(h: Hypothesis, i: EvaluationInput): { phase: string; detail: string } | null {
+  const cut = i.cutShort;
+  if (!cut) return null;
+  // A kind without a phase of its own judges the run's phases: any cut one counts.
+  const ids = 'phase' in h && typeof h.phase === 'string' ? phasesFor(h.phase, i).map((p) => p.id) : Object.keys(cut);
+  const hit = ids.find((id) => cut[id] !== undefined);
+  return hit === undefined ? null : { phase: hit, detail: cut[hit]! };
+}
+
 /**
  * Every hypothesis, with evidence rules applied: one whose probe could not set up is INCONCLUSIVE with the
- * reason, and so is one reading browser participants' measurements from a saturated generator; a check whose preconditions (its `requires`, else every precondition of its claims) or whose
+ * reason, and so is one reading a phase a run that stopped early cut short, and one reading browser participants' measurements from a saturated generator; a check whose preconditions (its `requires`, else every precondition of its claims) or whose
  * baseline checks (those of the baseline claims its claims require) did not all PASS becomes INCONCLUSIVE,
  * naming them and why.
  */
@@ -73,6 +83,8 @@ export function evaluateHypotheses(hs: readonly Hypothesis[], i: EvaluationInput
     const r = evaluateHypothesis(h, i);
     const broken = probesOf(h).filter((p) => i.setupFailures?.[p] !== undefined);
     if (broken.length === 0) {
+      const cut = cutShortBy(h, i);
+      if (cut) return [h.id, { ...r, verdict: 'INCONCLUSIVE' as const, gatedBy: [`interrupted:${cut.phase}`], evidence: `${cut.detail} — so this proves nothing (it measured: ${r.evidence})` }];
       const sat = generatorSaturation(h, i);
       if (!sat) return [h.id, r];
       return [h.id, { ...r, verdict: 'INCONCLUSIVE' as const, gatedBy: [`generator:${sat.phase}`], evidence: `${sat.detail} — so this proves nothing (it measured: ${r.evidence})` }];

@@ -124,7 +124,8 @@ describe('no credential in a run\'s files (summary, samples, log, options)', () 
     seen.clear();
     const out = join(runRoot, 'probes');
     const r = await runScenario({
-      name: 'probes', baseUrl: relayUrl, profile: 'smoke', outDir: out, timeoutMs: 120_000,
+      // Spooled as experiment runs do (the console output on disk as it comes, then k6.log).
+      name: 'probes', baseUrl: relayUrl, profile: 'smoke', outDir: out, timeoutMs: 120_000, spoolOutput: true,
       env: { SC_PROBES: 'login,authed,revoked,revoked_ws_chat,deliver,ws_origin', SC_PROBE_RATE: '2', SC_DURATION: '3s', SC_USERS: '2', SC_RUN_ID: `sec${randomBytes(3).toString('hex')}` },
     });
     expect(r.outcome, `${r.failure ?? ''} ${r.failedThresholds.join('; ')}`).not.toBe('failed');

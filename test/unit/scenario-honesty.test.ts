@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HARNESS_ROOT } from '../../src/lab/paths.js';
@@ -170,6 +170,24 @@ afterAll(async () => {
 });
 
 const sch = (args: string[], timeoutMs = 60_000) => run(process.execPath, ['--import', 'tsx', join(HARNESS_ROOT, 'src', 'cli', 'main.ts'), ...args], { cwd: HARNESS_ROOT, timeoutMs, env: { ...process.env, NO_COLOR: '1' } });
+
+describe('runScenario with real k6: console output spooled (experiment runs)', () => {
+  it('goes to disk redacted as it comes; memory keeps its tail and the error lines; k6.log is whole, the parts gone', async () => {
+    const s = scenario('honesty-chatty', `${ONE_ITERATION}\nexport function setup() { console.error('early trouble ${TOKEN}'); }\nexport default function () { for (let i = 0; i < 20000; i++) console.log('DELIVERY ' + i + ' ' + 'x'.repeat(60)); }\n`,
+      [{ metric: 'http_req_failed', stat: 'rate', op: '<', value: 0.05, unit: 'ratio', optional: true, source: SOURCE }]);
+    const outDir = join(tmp, 'chatty');
+    const r = await runScenario({ ...s, scenariosDir, baseUrl: base, profile: 'smoke', outDir, timeoutMs: 60_000, spoolOutput: true });
+    expect(r.exitCode).toBe(0);
+    const log = readFileSync(join(outDir, 'k6.log'), 'utf8');
+    expect(log.match(/DELIVERY \d+ x+/g)?.length).toBe(20000);
+    expect(log).toContain('\n--- stderr ---\n');
+    expect(log).toMatch(/early trouble/);
+    expect(log).not.toContain(TOKEN);
+    expect(readdirSync(outDir).filter((f) => f.endsWith('.part'))).toEqual([]);
+    expect(r.stderr.length).toBeLessThan(700 * 1024);
+    expect(r.stderr).toMatch(/early trouble/);
+  }, 60_000);
+});
 
 describe('runScenario with real k6: outcome', () => {
   it('setup() failing (k6 exit 107) is outcome "failed" with k6\'s message, never a pass', async () => {

@@ -1,0 +1,148 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import type { Lab } from '../../src/lab/lab.js';
+import { HARNESS_ROOT } from '../../src/lab/paths.js';
+import { loadExperiment } from '../../src/experiment/load.js';
+import { Provision } from '../../src/experiment/provision.js';
+import { CHECKPOINT_FILE, readCheckpoint } from '../../src/experiment/checkpoint.js';
+import { WORKLOAD_FILES, readObservations, workloadDir } from '../../src/experiment/history.js';
+import type { RunResult } from '../../src/results/model.js';
+import { EXIT } from '../../src/util/exit-codes.js';
+import { K6_LOG_PARTS } from '../../src/k6/log-parts.js';
+import { forEachSegment, type WindowSegment } from '../../src/results/window-segment.js';
+import { testLab } from './helpers.js';
+import { leftovers } from './chaos-leftovers.js';
+import { procState } from '../../chaos/process/targets.js';
+
+/**
+ * A run killed outright (SIGKILL: no finally, no run.json) mid-fault, its samples rotating: its k6 die with it,
+ * `sch analyze` judges it up to its last checkpoint from the windowed history and the raw lines after it, and the
+ * next start rolls back the fault it left and stops its target.
+ */
+let lab: Lab;
+const runsDir = join(HARNESS_ROOT, 'reports', 'runs', `itest-checkpoint-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+
+beforeAll(async () => {
+  lab = await testLab();
+  mkdirSync(runsDir, { recursive: true });
+});
+
+/** Live processes whose command line is k6's and names this test's run folder. */
+function k6Of(dir: string): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      return /(^|\/)k6$/.test(argv[0] ?? '') && argv.some((a) => a.includes(dir)) ? [Number(p)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+async function waitFor<T>(what: string, ms: number, f: () => T | undefined | false): Promise<T> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    const v = f();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function sch(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(join(HARNESS_ROOT, 'bin', 'sch'), args, { cwd: HARNESS_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((res) => child.on('exit', (code) => res({ code, stdout, stderr })));
+}
+
+describe('a run killed outright', () => {
+  it('SIGKILL mid-fault after a checkpoint: its k6 stop, sch analyze reports it interrupted (exit 130) with the cut phases INCONCLUSIVE, the next start rolls the fault back', async () => {
+    // redis-outage (audited): baseline 0–6 s, Redis down from 7 s for 16 s; killed once a checkpoint has seen the fault on.
+    const child = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['run', 'redis-outage', '--target-profile', 'audited', '--lab', lab.name, '--no-screenshot', '--out-dir', runsDir, '--checkpoint-every', '2s', '--rotate-samples', 'on'], { cwd: HARNESS_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
+    const dir = await waitFor(`the run folder:\n${stderr}`, 30_000, () => readdirSync(runsDir).map((d) => join(runsDir, d)).find((d) => d.endsWith('-redis-outage-audited')));
+    const cp = await waitFor(`a checkpoint with the fault on, complete past its start:\n${stderr}`, 60_000, () => {
+      try {
+        const c = readCheckpoint(dir);
+        // Complete past the fault's start (7 s; the checkpoint's history lags it by 2 s): the baseline is whole.
+        return c?.faultsOn.includes('redis') && c.completeToMs - c.runStartMs > 8500 ? c : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    expect(cp.workloads).toEqual([{ id: 'probes', state: 'running' }]);
+    const k6 = k6Of(dir);
+    expect(k6.length, 'k6 of the run').toBeGreaterThan(0);
+    lab.refreshState();
+    const target = lab.state.processes.filter((p) => p.name.startsWith('target-') && p.name.endsWith('-exp')).map((p) => p.pid);
+    expect(target.length).toBeGreaterThan(0);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+
+    // Its k6 got SIGTERM from the kernel when their parent died (setpriv --pdeathsig): none still loads the target.
+    const killedAt = Date.now();
+    await waitFor(`k6 ${k6.join(',')} to stop`, 20_000, () => k6Of(dir).length === 0);
+    const k6StopS = (Date.now() - killedAt) / 1000;
+    // What it left: the fault on, no run.json, the samples plain.
+    expect((await leftovers(lab)).disabledProxies).toContain('redis');
+    expect(existsSync(join(dir, 'run.json'))).toBe(false);
+    // k6's console output as far as it went (spooled as it came): what analyze reads as its log.
+    expect(Object.values(K6_LOG_PARTS).map((f) => readFileSync(join(workloadDir(dir, 'probes'), f), 'utf8')).join('')).toMatch(/SC_PROBE_SETUP/);
+    // Rotated at each checkpoint (--rotate-samples on): segments in windows.jsonl, their lines released (zeros) from the plain samples.
+    const live = join(workloadDir(dir, 'probes'), WORKLOAD_FILES.samplesLive);
+    const segments: WindowSegment[] = [];
+    await forEachSegment(join(workloadDir(dir, 'probes'), WORKLOAD_FILES.windows), (seg) => segments.push(seg));
+    expect(segments.length).toBeGreaterThan(0);
+    const released = segments.at(-1)!.toByte;
+    const head = Buffer.alloc(Math.min(released, 4096));
+    const fd = openSync(live, 'r');
+    readSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+    expect(head.every((b) => b === 0), 'released lines read as zeros').toBe(true);
+    expect(readObservations(dir).some((s) => s.metric === 'sc_harness_memory_mib' && s.tags.kind === 'rss')).toBe(true);
+
+    const a = await sch(['analyze', dir, '--json']);
+    expect(a.code, a.stderr).toBe(EXIT.interrupted);
+    const r = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as RunResult;
+    const last = readCheckpoint(dir)!;
+    expect(r.exitCode).toBe(EXIT.interrupted);
+    expect(r.interrupted).toMatchObject({ how: 'killed', atMs: last.completeToMs });
+    expect(r.error).toMatch(/the run did not finish \(killed outright: no run\.json\); judged up to its last checkpoint, .*, with fault redis still on/);
+    expect(r.files.map((f) => f.path)).toContain(CHECKPOINT_FILE);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/the run did not finish/);
+    const explain = r.hypotheses.map((h) => `${h.id} [${h.phase}] ${h.verdict} (expected ${h.expectedVerdict}): ${h.evidence}`).join('\n');
+    // What the run saw whole (the baseline) is judged as usual; what it cut short (the outage, the run) proves nothing.
+    const shipped = await loadExperiment('redis-outage');
+    const phaseOf = (id: string) => (shipped.hypotheses.find((h) => h.id === id) as { phase?: string } | undefined)?.phase;
+    const whole = r.hypotheses.filter((h) => phaseOf(h.id) === 'baseline');
+    const cut = r.hypotheses.filter((h) => phaseOf(h.id) !== 'baseline');
+    expect(whole.length).toBeGreaterThan(0);
+    expect(cut.length).toBeGreaterThan(0);
+    for (const h of whole) expect(h.verdict, `${h.id}\n${explain}`).toBe(h.expectedVerdict);
+    for (const h of cut) {
+      expect(h.verdict, `${h.id}\n${explain}`).toBe('INCONCLUSIVE');
+      // A check gated by an INCONCLUSIVE precondition names that precondition; the others name the cut phase.
+      expect(h.evidence, h.id).toMatch(/was cut short: the run stopped at t=\d+ s|the run stopped at t=\d+ s of its planned 32 s|precondition/);
+    }
+    for (const c of r.claims.filter((x) => x.id.startsWith('REDIS-'))) expect(c.verdict, c.id).toBe('INCONCLUSIVE');
+
+    // The next start on the lab (Provision.up: what sch run does first) rolls back the fault and stops the dead run's target.
+    const prov = new Provision({ ...shipped, target: { kind: 'embedded', profile: 'audited', env: {}, services: ['auth'] } }, { labName: lab.name, allowRemote: false, runId: 'after-kill', log: () => undefined, progress: () => undefined });
+    try {
+      await prov.up();
+      expect(await leftovers(lab)).toEqual({ toxics: [], disabledProxies: [], faultChains: [], paused: [] });
+      // Stopped: gone, or a zombie its new parent (the killed runner's heir) has not reaped yet.
+      const running = () => target.map((pid) => [pid, procState(pid)] as const).filter(([, st]) => st !== null && st !== 'Z');
+      await waitFor(`the dead run's target to stop: ${JSON.stringify(running())}`, 10_000, () => running().length === 0);
+    } finally {
+      await prov.down();
+    }
+    console.log(`killed at t=${Math.round((cp.atMs - cp.runStartMs) / 1000)} s (checkpoint ${cp.seq}); k6 stopped ${k6StopS.toFixed(1)} s after; judged up to t=${Math.round((last.completeToMs - last.runStartMs) / 1000)} s; ${segments.length} segments, ${released} bytes released`);
+  }, 120_000);
+});
