@@ -4,13 +4,14 @@
 #
 # Not built by the harness or its tests (no Docker engine here). Build it from the repository root:
 #   docker build -f docker/k6-runner.Dockerfile -t <registry>/sch-k6-runner:v2.2.0 .
-# and give the tag to `sch k6-operator render --image`. K6_EXTENSIONS of versions.env must be MODULE@VERSION
-# entries here (a local directory is not in the build context).
+# and give the tag to `sch k6-operator render --image`. K6_EXTENSIONS of versions.env: MODULE@VERSION entries, or
+# MODULE=DIR for a directory of this repository under k6ext/ (copied into the build: the harness's sch output).
 
 FROM golang:1.25-bookworm AS build
 ENV GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false"
 WORKDIR /build
 COPY scripts/versions.env ./versions.env
+COPY k6ext ./k6ext
 
 # xk6 from a one-line wrapper module: `go install …@VERSION` would also read xk6's version list.
 RUN set -eu; . ./versions.env; \
