@@ -44,7 +44,7 @@ import { WebSocket } from 'k6/websockets';
 import { setInterval, clearInterval, setTimeout, clearTimeout } from 'k6/timers';
 import type { Options, Scenario } from 'k6/options';
 import { num, str } from './lib/env.ts';
-import { registerUsers, sessionsFor } from './lib/users.ts';
+import { registerUsers, sessionsFor, tokenOf, type RegisteredUser } from './lib/users.ts';
 import { durationSeconds } from './lib/duration.ts';
 import { envStages, isSet, stagesSeconds } from './lib/stages.ts';
 import { wsBase, wsHeaders } from './lib/ws.ts';
@@ -152,7 +152,8 @@ function counted(sock: WebSocket, onClose?: () => void): WebSocket {
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-interface User { user_id: string; token: string }
+/** An account with its credentials: a VU logs it in again when its token nears expiry (tokenOf). */
+type User = RegisteredUser;
 interface Conversation { conversation_id: string; receivers: number }
 interface SetupData { base: string; sender: User; receivers: User[]; conversations: Conversation[] }
 
@@ -207,7 +208,7 @@ export function receivers(data: SetupData): void {
   const reconnects = new Set<ReturnType<typeof setTimeout>>();
   let ending = false;
   const open = (conv: Conversation, r: User, reconnectInMs = RECONNECT_MS) => {
-    const sock = counted(new WebSocket(`${ws}/v1/ws/chat?conversation_id=${conv.conversation_id}`, null, { headers: wsHeaders(r.token) }), () => live.delete(sock));
+    const sock = counted(new WebSocket(`${ws}/v1/ws/chat?conversation_id=${conv.conversation_id}`, null, { headers: wsHeaders(tokenOf(data.base, r)) }), () => live.delete(sock));
     live.add(sock);
     if (RECONNECT_MS > 0) {
       // A client that reconnects: this socket closes and a new one opens (messages sent in between are missed).
@@ -272,7 +273,7 @@ export function sender(data: SetupData): void {
   const sentAt = Date.now();
   const content = JSON.stringify({ id, seq, sender: senderKey, sentAt });
   const r = http.post(`${data.base}/v1/messages`, JSON.stringify({ conversation_id: c.conversation_id, content, message_type: 'text', client_message_id: id, sequence: seq }), {
-    headers: { ...JSON_HEADERS, authorization: `Bearer ${data.sender.token}` }, tags: { name: 'send', via: 'rest' },
+    headers: { ...JSON_HEADERS, authorization: `Bearer ${tokenOf(data.base, data.sender)}` }, tags: { name: 'send', via: 'rest' },
   });
   ackLatency.add(r.timings.duration, { via: 'rest' });
   let messageId_: string | undefined;
@@ -311,7 +312,7 @@ export function wsSender(data: SetupData): void {
   };
 
   data.conversations.forEach((c) => {
-    const sock = counted(new WebSocket(`${base}/v1/ws/chat?conversation_id=${c.conversation_id}`, null, { headers: wsHeaders(data.sender.token) }));
+    const sock = counted(new WebSocket(`${base}/v1/ws/chat?conversation_id=${c.conversation_id}`, null, { headers: wsHeaders(tokenOf(data.base, data.sender)) }));
     sock.addEventListener('open', () => { opened++; });
     sock.onmessage = (e) => {
       const f = parseFrame(String(e?.data));

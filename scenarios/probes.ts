@@ -91,7 +91,7 @@ import { clearTimeout, setTimeout } from 'k6/timers';
 import type { Options, Scenario } from 'k6/options';
 import { num, str } from './lib/env.ts';
 import { isSet } from './lib/stages.ts';
-import { credentialsFor, registerUsers, sessionsFor, type RegisteredUser } from './lib/users.ts';
+import { credentialsFor, registerUsers, sessionsFor, tokenOf, type RegisteredUser } from './lib/users.ts';
 import { classifyFailure, hasErrorBody, K6_TIMEOUT_ERROR, type OutcomeClass } from './lib/outcomes.ts';
 import { durationSeconds } from './lib/duration.ts';
 import { wsBase, wsHeaders } from './lib/ws.ts';
@@ -386,7 +386,7 @@ export function authed(d: SetupData): void {
   if (skip(d, 'authed')) return;
   const a = d.accounts[exec.scenario.iterationInTest % d.accounts.length]!;
   const t0 = begin('authed');
-  const r = http.get(`${d.base}/v1/users/me`, req('authed', a.token));
+  const r = http.get(`${d.base}/v1/users/me`, req('authed', tokenOf(d.base, a)));
   if (r.status !== 200) recordFailure('authed', r);
   end('authed', r.status === 200 ? 'served' : classOf(r, t0), t0, r.timings.duration);
 }
@@ -490,7 +490,7 @@ export function send(d: SetupData): void {
   if (skip(d, 'send')) return;
   const id = `probe-${RUN}-s${exec.scenario.iterationInTest}`;
   const t0 = begin('send');
-  const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('send', d.sender.token));
+  const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('send', tokenOf(d.base, d.sender)));
   if (r.status !== 201) recordFailure('send', r);
   end('send', r.status === 201 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
 }
@@ -499,7 +499,7 @@ export function deliver(d: SetupData): void {
   if (skip(d, 'deliver')) return;
   const id = `probe-${RUN}-d${exec.scenario.iterationInTest}`;
   const t0 = begin('deliver');
-  const socket = new WebSocket(chatUrl(d), null, { headers: wsHeaders(d.receiver.token), tags: { probe: 'deliver', name: 'deliver_socket' } });
+  const socket = new WebSocket(chatUrl(d), null, { headers: wsHeaders(tokenOf(d.base, d.receiver)), tags: { probe: 'deliver', name: 'deliver_socket' } });
   let done = false;
   // Cleared on the answer: a pending timer would hold the VU for the whole timeout, starving the arrival rate.
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -511,7 +511,7 @@ export function deliver(d: SetupData): void {
     socket.close();
   };
   socket.onopen = () => {
-    const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('deliver', d.sender.token));
+    const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('deliver', tokenOf(d.base, d.sender)));
     if (r.status !== 201) {
       recordFailure('deliver', r);
       finish(classOf(r, t0));
@@ -529,7 +529,7 @@ export function deliver(d: SetupData): void {
 
 /** A file record for this iteration: upload-url (and the PUT when it works); its id, or null when presigning failed. */
 function createFile(d: SetupData, probe: 'upload' | 'delete', name: string, content: string): { id: string; put: Res | null; u: Res } | { id: null; u: Res } {
-  const u = http.post(`${d.base}/v1/storage/upload-url`, JSON.stringify({ file_name: name, file_size: content.length, content_type: 'application/octet-stream', is_encrypted: false }), req(probe, d.uploader.token, { name: `${probe}_upload_url` }));
+  const u = http.post(`${d.base}/v1/storage/upload-url`, JSON.stringify({ file_name: name, file_size: content.length, content_type: 'application/octet-stream', is_encrypted: false }), req(probe, tokenOf(d.base, d.uploader), { name: `${probe}_upload_url` }));
   const ud = body<{ data?: { FileID?: string; UploadURL?: string } }>(u)?.data;
   if (u.status !== 200 || !ud?.FileID) return { id: null, u };
   // The PUT goes straight to object storage; when that is down the file record exists all the same.
@@ -551,7 +551,7 @@ export function upload(d: SetupData): void {
     end('upload', f.u.status === 200 ? 'client-error' : classOf(f.u, t0), t0);
     return;
   }
-  const c = http.post(`${d.base}/v1/storage/upload-complete`, JSON.stringify({ file_id: f.id }), req('upload', d.uploader.token));
+  const c = http.post(`${d.base}/v1/storage/upload-complete`, JSON.stringify({ file_id: f.id }), req('upload', tokenOf(d.base, d.uploader)));
   duration.add(c.timings.duration, { probe: 'upload_api' });
   const good = f.put.status === 200 && c.status === 200;
   if (!good) {
@@ -561,7 +561,7 @@ export function upload(d: SetupData): void {
     return;
   }
   end('upload', 'served', t0);
-  http.del(`${d.base}/v1/storage/files/${f.id}`, null, req('upload', d.uploader.token, { json: false, name: 'upload_cleanup' }));
+  http.del(`${d.base}/v1/storage/files/${f.id}`, null, req('upload', tokenOf(d.base, d.uploader), { json: false, name: 'upload_cleanup' }));
 }
 
 /** Files this VU made for the delete probe and has not deleted yet (oldest first). */
@@ -584,7 +584,7 @@ export function delete_(d: SetupData): void {
     return;
   }
   const t0 = begin('delete');
-  const r = http.del(`${d.base}/v1/storage/files/${id}`, null, req('delete', d.uploader.token, { json: false }));
+  const r = http.del(`${d.base}/v1/storage/files/${id}`, null, req('delete', tokenOf(d.base, d.uploader), { json: false }));
   if (r.status !== 200) recordFailure('delete', r);
   end('delete', r.status === 200 ? 'served' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
 }
@@ -603,16 +603,16 @@ export function call(d: SetupData): void {
   if (skip(d, 'call')) return;
   const fid = `probe-${RUN}-${exec.scenario.iterationInTest}`;
   const t0 = begin('call');
-  const ini = http.post(`${d.base}/v1/calls/initiate`, JSON.stringify({ call_type: 'audio', conversation_id: d.call_conversation_id, callee_ids: [d.callee.user_id] }), req('call', d.caller.token));
+  const ini = http.post(`${d.base}/v1/calls/initiate`, JSON.stringify({ call_type: 'audio', conversation_id: d.call_conversation_id, callee_ids: [d.callee.user_id] }), req('call', tokenOf(d.base, d.caller)));
   const callId = body<{ data?: { CallID?: unknown } }>(ini)?.data?.CallID;
   if (ini.status !== 201 || typeof callId !== 'string') {
     recordFailure('call', ini);
     end('call', ini.status === 201 ? 'client-error' : classOf(ini, t0), t0);
     return;
   }
-  const endCall = () => { http.post(`${d.base}/v1/calls/${callId}/end`, '{}', req('call', d.caller.token, { name: 'call_end' })); };
+  const endCall = () => { http.post(`${d.base}/v1/calls/${callId}/end`, '{}', req('call', tokenOf(d.base, d.caller), { name: 'call_end' })); };
   // join is served by the video service only (contract N11).
-  const join = http.post(`${d.video}/v1/calls/${callId}/join`, '{}', req('call', d.callee.token, { name: 'call_join' }));
+  const join = http.post(`${d.video}/v1/calls/${callId}/join`, '{}', req('call', tokenOf(d.base, d.callee), { name: 'call_join' }));
   if (join.status !== 200) {
     recordFailure('call', join);
     end('call', classOf(join, t0), t0);
@@ -621,8 +621,8 @@ export function call(d: SetupData): void {
   }
   const url = `${wsBase(d.video)}/v1/calls/ws/signaling?call_id=${callId}`;
   const tags = { probe: 'call', name: 'call_socket' };
-  const a = new WebSocket(url, null, { headers: wsHeaders(d.caller.token), tags });
-  const b = new WebSocket(url, null, { headers: wsHeaders(d.callee.token), tags });
+  const a = new WebSocket(url, null, { headers: wsHeaders(tokenOf(d.base, d.caller)), tags });
+  const b = new WebSocket(url, null, { headers: wsHeaders(tokenOf(d.base, d.callee)), tags });
   let opened = 0;
   let done = false;
   const finish = (cls: OutcomeClass): void => {
@@ -654,19 +654,19 @@ export function call(d: SetupData): void {
 export function call_initiate(d: SetupData): void {
   if (skip(d, 'call_initiate')) return;
   const t0 = begin('call_initiate');
-  const r = http.post(`${d.base}/v1/calls/initiate`, JSON.stringify({ call_type: 'audio', conversation_id: d.call_conversation_id, callee_ids: [d.callee.user_id] }), req('call_initiate', d.caller.token));
+  const r = http.post(`${d.base}/v1/calls/initiate`, JSON.stringify({ call_type: 'audio', conversation_id: d.call_conversation_id, callee_ids: [d.callee.user_id] }), req('call_initiate', tokenOf(d.base, d.caller)));
   const callId = body<{ data?: { CallID?: unknown } }>(r)?.data?.CallID;
   const served = r.status === 201 && typeof callId === 'string';
   if (!served) recordFailure('call_initiate', r);
   end('call_initiate', served ? 'served' : r.status === 201 ? 'client-error' : classOf(r, t0), t0, r.status === 0 ? undefined : r.timings.duration);
-  if (typeof callId === 'string') http.post(`${d.base}/v1/calls/${callId}/end`, '{}', req('call_initiate', d.caller.token, { name: 'call_initiate_end' }));
+  if (typeof callId === 'string') http.post(`${d.base}/v1/calls/${callId}/end`, '{}', req('call_initiate', tokenOf(d.base, d.caller), { name: 'call_initiate_end' }));
 }
 
 export function ws_origin(d: SetupData): void {
   if (skip(d, 'ws_origin')) return;
   const a = d.accounts[0]!;
   const t0 = begin('ws_origin');
-  const r = upgrade(chatUrl(d), wsHeaders(a.token, str('SC_FOREIGN_ORIGIN', 'https://evil.example')), 'ws_origin');
+  const r = upgrade(chatUrl(d), wsHeaders(tokenOf(d.base, a), str('SC_FOREIGN_ORIGIN', 'https://evil.example')), 'ws_origin');
   // 403 is the origin check; a 401 / 429 is some other guard and proves nothing about origins.
   end('ws_origin', upgradeClass(r.status, t0, r.error), t0);
 }
@@ -675,7 +675,7 @@ export function ws_open(d: SetupData): void {
   if (skip(d, 'ws_open')) return;
   const a = d.accounts[0]!;
   const t0 = begin('ws_open');
-  const r = upgrade(chatUrl(d), wsHeaders(a.token), 'ws_open');
+  const r = upgrade(chatUrl(d), wsHeaders(tokenOf(d.base, a)), 'ws_open');
   end('ws_open', upgradeClass(r.status, t0, r.error), t0);
 }
 
@@ -688,7 +688,7 @@ export function ws_saturation(d: SetupData): void {
     sleep(Math.min(1, hold / 2000));
     const t0 = begin('service_up');
     const h = http.get(`${d.base}/health`, req('service_up'));
-    const me = http.get(`${d.base}/v1/users/me`, req('service_up', a.token));
+    const me = http.get(`${d.base}/v1/users/me`, req('service_up', tokenOf(d.base, a)));
     end('service_up', h.status === 200 && me.status === 200 ? 'served' : classOf(h.status !== 200 ? h : me, t0), t0);
     return;
   }
@@ -697,7 +697,7 @@ export function ws_saturation(d: SetupData): void {
   let status = 0;
   let error: string | undefined;
   try {
-    const r = ws.connect(chatUrl(d), { headers: wsHeaders(a.token), tags: { probe: 'ws_saturation', name: 'ws_saturation' } }, (s) => {
+    const r = ws.connect(chatUrl(d), { headers: wsHeaders(tokenOf(d.base, a)), tags: { probe: 'ws_saturation', name: 'ws_saturation' } }, (s) => {
       s.on('close', (code: number) => {
         if (code === 1013) {
           close1013.add(1);
@@ -779,7 +779,7 @@ export function edge_burst(d: SetupData): void {
 export function edge_spoof(d: SetupData): void {
   if (skip(d, 'edge_spoof')) return;
   const a = d.accounts[0]!;
-  const spend = req('edge_spoof', a.token, { json: false, name: 'edge_spoof_spend' });
+  const spend = req('edge_spoof', tokenOf(d.base, a), { json: false, name: 'edge_spoof_spend' });
   let limited = false;
   for (let i = 0; i < 3 * num('SC_RATE_LIMIT_PER_MINUTE', 100) && !limited; i += 20) {
     limited = http.batch(Array.from({ length: 20 }, () => ({ method: 'GET', url: `${d.base}/v1/users/me`, params: spend }))).some((r) => r.status === 429);
@@ -788,9 +788,9 @@ export function edge_spoof(d: SetupData): void {
   if (!limited) return end('edge_spoof', 'not-throttled', t0);
   // A documentation address (RFC 5737), another each attempt: a bucket nobody has used.
   const forged = `203.0.113.${1 + (exec.scenario.iterationInTest % 254)}`;
-  const params = req('edge_spoof', a.token, { json: false });
+  const params = req('edge_spoof', tokenOf(d.base, a), { json: false });
   const r = http.get(`${d.edge}/v1/users/me`, { ...params, headers: { ...params.headers, 'x-forwarded-for': forged } });
-  const honest = http.get(`${d.edge}/v1/users/me`, req('edge_spoof', a.token, { json: false, name: 'edge_spoof_honest' }));
+  const honest = http.get(`${d.edge}/v1/users/me`, req('edge_spoof', tokenOf(d.base, a), { json: false, name: 'edge_spoof_honest' }));
   console.log(`EDGE_SPOOF budget spent; through the entry naming ${forged}: ${answered(r)}, without: ${answered(honest)}`);
   const cls: OutcomeClass = honest.status !== 429 ? 'not-throttled'
     : r.status === 429 ? (fromEdge(r) ? 'throttled-edge' : 'throttled') : is2xx(r.status) ? 'served' : classOf(r, t0);
@@ -802,7 +802,7 @@ export function rate_limit(d: SetupData): void {
   const a = d.accounts[0]!;
   const t0 = begin('rate_limit');
   for (let i = 0; i < BURST; i++) {
-    const r = http.get(`${d.base}/v1/users/me`, req('rate_limit', a.token));
+    const r = http.get(`${d.base}/v1/users/me`, req('rate_limit', tokenOf(d.base, a)));
     if (r.status === 429) {
       recordFailure('rate_limit', r);
       // Throttled only with the headers the contract documents (Retry-After / X-RateLimit-*).

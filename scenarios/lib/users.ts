@@ -1,5 +1,6 @@
 /** Test accounts for k6 scenarios: deterministic credentials per id, registered through the public API. */
 import http from 'k6/http';
+import encoding from 'k6/encoding';
 import { fail } from 'k6';
 
 export interface UserNaming {
@@ -93,4 +94,48 @@ export function sessionsFor(base: string, users: RegisteredUser[], tag = 'login'
   }
   console.log(`SC_SESSIONS ${JSON.stringify(source)}`);
   return { users: out, source };
+}
+
+/** The `exp` and `iat` of a JWT (ms), read from its payload; null when it is not one. */
+function lifeOf(token: string): { expMs: number; iatMs: number } | null {
+  const part = token.split('.')[1];
+  if (!part) return null;
+  try {
+    const c = JSON.parse(encoding.b64decode(part, 'rawurl', 's')) as { exp?: unknown; iat?: unknown };
+    return typeof c.exp === 'number' ? { expMs: c.exp * 1000, iatMs: typeof c.iat === 'number' ? c.iat * 1000 : c.exp * 1000 - 900_000 } : null;
+  } catch {
+    return null;
+  }
+}
+
+interface HeldSession { token: string; expMs: number; renewAtMs: number }
+/** This VU's sessions by account (module state is per VU in k6). */
+const held = new Map<string, HeldSession>();
+
+function hold(token: string): HeldSession {
+  const life = lifeOf(token);
+  if (!life) return { token, expMs: Infinity, renewAtMs: Infinity };
+  // Renewed a minute before expiry, or a fifth of its life before it when tokens live less than five minutes.
+  return { token, expMs: life.expMs, renewAtMs: life.expMs - Math.min(60_000, (life.expMs - life.iatMs) / 5) };
+}
+
+/**
+ * The account's access token, renewed before it expires: a run longer than a token's life (15 min on SecureConnect)
+ * logs the account in again in this VU when its token nears expiry, so a soak keeps its sessions as a real client
+ * would. Each VU holds its own session: refresh tokens are single-use, so VUs sharing an account cannot share one.
+ * Where login does not work (sessions from registration: the real backend's login answers 500) the token stays as it
+ * is, a login is tried again every 2 s until it expires and every 30 s after, and requests after its expiry are refused as
+ * for any client.
+ */
+export function tokenOf(base: string, u: { email?: string; password?: string; token: string }): string {
+  const key = u.email ?? u.token;
+  let s = held.get(key);
+  if (!s) held.set(key, (s = hold(u.token)));
+  const now = Date.now();
+  if (now < s.renewAtMs || !u.email || !u.password) return s.token;
+  const r = loginToken(base, { email: u.email, password: u.password, user_id: '', token: '' }, 'session_renew');
+  if (r.token !== null) held.set(key, (s = hold(r.token)));
+  // Refused (a per-account login limit, a target in trouble): again soon while the token still works, else every 30 s.
+  else s.renewAtMs = now + (now < s.expMs - 2_000 ? 2_000 : 30_000);
+  return s.token;
 }

@@ -86,3 +86,16 @@ export function metricsAvailable(services: readonly string[]): HypothesisIn[] {
     phase: 'baseline', select: { metric: 'sc_metrics_up', tags: { service } }, stat: 'rate', op: '>=', value: 0.9, unit: 'ratio', minAttempts: 5,
   }));
 }
+
+/**
+ * Precondition `sends-served`: a soak's chat sends were answered 201 (≤ 1 % failed) over the run. A soak whose load
+ * stopped being served (sessions expired, a target down) measured an idle target: its trends and counters prove
+ * nothing, so its checks are INCONCLUSIVE rather than a PASS of a flat line.
+ */
+export function sendsServed(claims: string[], workload = 'chat'): HypothesisIn {
+  return {
+    id: 'sends-served', role: 'precondition', claims,
+    description: `The ${workload} workload's sends were served over the run (≤ 1 % failed): else the soak measured an idle target`,
+    phase: 'run', select: { metric: 'http_req_failed', tags: { workload, name: 'send' } }, stat: 'rate', op: '<=', value: 0.01, unit: 'ratio', minAttempts: 10,
+  };
+}

@@ -10,6 +10,7 @@ import type { Experiment } from '../../src/experiment/spec.js';
 import { readObservations } from '../../src/experiment/history.js';
 import type { RunResult } from '../../src/results/model.js';
 import { testLab } from './helpers.js';
+import { checksOf, readSummary } from '../../src/k6/run.js';
 
 /**
  * The target's own view during a run (server-observer.ts): each service's /metrics and processes as samples, and
@@ -161,8 +162,14 @@ describe('server-side observation', () => {
   it('soak-leaks without a defect (30 s of load, receivers reconnecting every 5 s, 8 s after it): sockets and open files come back, chat\'s counters agree — NO-CONNECTION-LEAK and METRICS-CONSISTENT PASS', async () => {
     const shipped = await loadExperiment('soak-leaks');
     const e: Experiment = { ...shipped, durationS: 30, afterLoadS: 8, workloads: reconnecting(shipped, '5s') };
-    const r = await runExperiment({ experiment: e, profile: 'audited', labName: lab.name, runsDir });
+    // Access tokens that live 20 s (SecureConnect's: 15 min): every send and reconnect after the first 20 s needs the
+    // session each VU renews (scenarios/lib/users.ts tokenOf), as a soak of hours does. (Shorter lives make the sender's
+    // VUs log its one account in more often than the per-account login limit, 20 a minute, allows.)
+    const r = await runExperiment({ experiment: e, profile: 'audited', labName: lab.name, runsDir, targetEnv: { SC_TEST_ACCESS_TTL_S: '20' } });
     expect(r.error, explain(r)).toBeUndefined();
+    const checks = checksOf(readSummary(join(runsDir, r.runId, 'workloads', 'chat', 'summary.json')));
+    expect(checks['send: 201 with message_id'], JSON.stringify(checks)).toMatchObject({ fails: 0 });
+    expect(checks['send: 201 with message_id']!.passes).toBeGreaterThan(100);
     for (const x of r.hypotheses) expect(x.verdict, `${x.id}\n${explain(r)}`).toBe('PASS');
     expect(r.hypotheses.find((x) => x.id === 'counters-agree')!.evidence).toMatch(/requests-rate-limited: not evaluable/);
     for (const id of ['NO-CONNECTION-LEAK', 'METRICS-CONSISTENT']) expect(r.claims.find((c) => c.id === id), id).toMatchObject({ verdict: 'PASS', asExpected: true });
