@@ -2,8 +2,8 @@
  * Benchmark (not a test): what a long soak costs the harness itself — its resident memory and the run
  * directory's size over time — and what the run concluded.
  *
- * Runs `sch run <experiment> --duration <D>` on a lab of its own (`soakbench`, base port 31000, started and
- * stopped by the run) and every --every seconds reads, from /proc and the file system:
+ * Runs `sch run <experiment> --duration <D>` on a lab of its own (`--lab`, default `soakbench`, base port 31000,
+ * started and stopped by the run) and every --every seconds reads, from /proc and the file system:
  *   harness  the runner's own process (node: the CLI, pipeline, observers) — its RSS;
  *   k6       every k6 process below it — their summed RSS;
  *   browsers every Chromium process below it (a video workload) — their summed RSS;
@@ -11,7 +11,7 @@
  * Prints one line per reading, and at the end the least-squares slope of each (per hour), the maxima, the run's
  * exit code and its claims; writes every reading to `reports/bench/soak-<time>.json`.
  *
- *   nice npx tsx bench/soak.ts [--experiment soak-memory] [--duration 2h] [--every 60] [--profile audited]
+ *   nice npx tsx bench/soak.ts [--experiment soak-memory] [--duration 2h] [--every 60] [--profile audited] [--lab soakbench] [--base-port 31000]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -29,6 +29,8 @@ const EXPERIMENT = arg('experiment', 'soak-memory');
 const DURATION = arg('duration', '2h');
 const EVERY_S = Number(arg('every', '60'));
 const PROFILE = arg('profile', 'audited');
+const LAB = arg('lab', 'soakbench');
+const BASE_PORT = arg('base-port', '31000');
 const durationS = durationSeconds(DURATION);
 if (!Number.isFinite(EVERY_S) || EVERY_S < 1) throw new Error(`--every: a number of seconds ≥ 1, not ${arg('every', '')}`);
 
@@ -95,7 +97,7 @@ function slope(xs: number[], ys: number[]): number | null {
 
 const outDir = join(HARNESS_ROOT, 'reports', 'bench', `soak-runs-${Date.now()}`);
 mkdirSync(outDir, { recursive: true });
-const args = ['run', EXPERIMENT, '--duration', DURATION, '--target-profile', PROFILE, '--lab', 'soakbench', '--base-port', '31000', '--out-dir', outDir];
+const args = ['run', EXPERIMENT, '--duration', DURATION, '--target-profile', PROFILE, '--lab', LAB, '--base-port', BASE_PORT, '--out-dir', outDir];
 console.log(`sch ${args.join(' ')}  (a reading every ${EVERY_S} s)`);
 const child = spawn(join(HARNESS_ROOT, 'bin', 'sch'), args, { stdio: ['ignore', 'pipe', 'inherit'] });
 let stdout = '';
