@@ -37,7 +37,7 @@ import { WebSocket } from 'k6/websockets';
 import { setTimeout, clearTimeout } from 'k6/timers';
 import type { Options, Scenario } from 'k6/options';
 import { num, str } from './lib/env.ts';
-import { registerUsers } from './lib/users.ts';
+import { registerUsers, tokenOf, type RegisteredUser } from './lib/users.ts';
 import { durationSeconds } from './lib/duration.ts';
 import { envStages, isSet } from './lib/stages.ts';
 import { wsBase, wsHeaders } from './lib/ws.ts';
@@ -97,7 +97,8 @@ const callsCompleted = new Rate('sc_calls_completed');
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-interface User { user_id: string; token: string }
+/** An account with its credentials: its token is renewed by tokenOf before it expires. */
+type User = RegisteredUser;
 interface SetupData { base: string; video: string; conversation_id: string; users: User[] }
 
 export function setup(): SetupData {
@@ -142,7 +143,7 @@ export function call(data: SetupData): void {
   const users = Array.from({ length: N }, (_, k) => data.users[(start + k) % data.users.length]!);
   const caller = users[0]!;
 
-  const ini = http.post(`${data.base}/v1/calls/initiate`, JSON.stringify({ call_type: str('SC_CALL_TYPE', 'video'), conversation_id: data.conversation_id, callee_ids: users.slice(1).map((u) => u.user_id) }), params('initiate', caller.token));
+  const ini = http.post(`${data.base}/v1/calls/initiate`, JSON.stringify({ call_type: str('SC_CALL_TYPE', 'video'), conversation_id: data.conversation_id, callee_ids: users.slice(1).map((u) => u.user_id) }), params('initiate', tokenOf(data.base, caller)));
   record('initiate', ini);
   let callId: string | undefined;
   try { callId = (ini.json() as { data?: { CallID?: string } }).data?.CallID; } catch { /* not JSON */ }
@@ -151,7 +152,7 @@ export function call(data: SetupData): void {
     return;
   }
   const id = callId;
-  const joins = http.batch(users.slice(1).map((u) => ({ method: 'POST', url: `${data.video}/v1/calls/${id}/join`, body: '{}', params: params('join', u.token) })));
+  const joins = http.batch(users.slice(1).map((u) => ({ method: 'POST', url: `${data.video}/v1/calls/${id}/join`, body: '{}', params: params('join', tokenOf(data.base, u)) })));
   let ok = true;
   for (const r of joins) {
     record('join', r);
@@ -236,7 +237,7 @@ export function call(data: SetupData): void {
       });
     }
     for (const p of peers) if (p.ws && p.open) p.ws.close();
-    const end = http.post(`${data.base}/v1/calls/${id}/end`, '{}', params('end', caller.token));
+    const end = http.post(`${data.base}/v1/calls/${id}/end`, '{}', params('end', tokenOf(data.base, caller)));
     record('end', end);
     const ended = check(end, { 'end: 200': (r) => r.status === 200 }, { step: 'end' });
     callsCompleted.add(ok && meshOk && sfuOk && ended ? 1 : 0);
@@ -294,7 +295,7 @@ export function call(data: SetupData): void {
   const ws = wsBase(data.video);
   for (const p of peers) {
     const t0 = Date.now();
-    const sock = new WebSocket(`${ws}${SIGNALING_WS.upstreamPath}?call_id=${id}`, null, { headers: wsHeaders(p.user.token) });
+    const sock = new WebSocket(`${ws}${SIGNALING_WS.upstreamPath}?call_id=${id}`, null, { headers: wsHeaders(tokenOf(data.base, p.user)) });
     p.ws = sock;
     sock.onopen = () => {
       p.open = true;

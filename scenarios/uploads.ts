@@ -22,7 +22,7 @@ import crypto from 'k6/crypto';
 import exec from 'k6/execution';
 import type { Options } from 'k6/options';
 import { num, str } from './lib/env.ts';
-import { registerUsers, sessionsFor } from './lib/users.ts';
+import { registerUsers, sessionsFor, tokenOf, type RegisteredUser } from './lib/users.ts';
 
 export const STEPS = ['upload_url', 'put', 'complete', 'download_url', 'get', 'delete', 'quota_probe'] as const;
 type Step = (typeof STEPS)[number];
@@ -70,7 +70,8 @@ const quotaNotEnforced = new Counter('sc_quota_not_enforced');
 /** Completed iterations (every step ran). */
 const flows = new Counter('sc_flows_completed');
 
-interface SetupData { base: string; token: string }
+/** The account (renewed by tokenOf before its token expires). */
+interface SetupData { base: string; account: RegisteredUser }
 type Res = RefinedResponse<ResponseType | undefined>;
 
 function params(step: Step, token?: string, expected?: ReturnType<typeof http.expectedStatuses>, json = true) {
@@ -107,11 +108,12 @@ export function setup(): SetupData {
   const [user] = registerUsers(base, [`${str('SC_RUN_ID', 'r')}-up`], { display: 'Uploads' });
   // A session from login when login works, else the registration token (SC_SESSIONS says which).
   const [session] = sessionsFor(base, [user!]).users;
-  return { base, token: session!.token };
+  return { base, account: session! };
 }
 
 export default function uploads(data: SetupData): void {
-  const { base, token } = data;
+  const { base } = data;
+  const token = tokenOf(base, data.account);
   const iteration = exec.scenario.iterationInTest;
   const size = SIZES[iteration % SIZES.length]!;
   const body = payload(size, iteration);
@@ -155,7 +157,7 @@ export function teardown(data: SetupData): void {
   const probe = num('SC_QUOTA_PROBE_BYTES', 0);
   if (probe <= 0) return;
   const r = http.post(`${data.base}/v1/storage/upload-url`, JSON.stringify({ file_name: 'k6-quota-probe.bin', file_size: probe, content_type: 'application/octet-stream', is_encrypted: false }),
-    params('quota_probe', data.token, http.expectedStatuses({ min: 400, max: 599 })));
+    params('quota_probe', tokenOf(data.base, data.account), http.expectedStatuses({ min: 400, max: 599 })));
   stepDuration.add(r.timings.duration, { step: 'quota_probe' });
   const refused = r.status < 200 || r.status >= 300;
   check(r, { 'quota_probe: above the quota is refused': () => refused }, { step: 'quota_probe' });
@@ -163,6 +165,6 @@ export function teardown(data: SetupData): void {
     quotaNotEnforced.add(1);
     // Do not leave a pending file counted against the quota.
     const id = dataOf<{ FileID?: string }>(r)?.FileID;
-    if (id) http.del(`${data.base}/v1/storage/files/${id}`, null, params('quota_probe', data.token, undefined, false));
+    if (id) http.del(`${data.base}/v1/storage/files/${id}`, null, params('quota_probe', tokenOf(data.base, data.account), undefined, false));
   }
 }

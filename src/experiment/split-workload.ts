@@ -42,7 +42,8 @@ export async function runSplitWorkload(o: SplitWorkloadOptions): Promise<Scenari
     ...(g.netns ? { netns: g.netns } : {}),
     k6Env: { ...(o.base.k6Env ?? {}), ...(g.addresses.length ? { K6_LOCAL_IPS: g.addresses.join(',') } : {}) },
   });
-  // setup()'s data holds the test accounts' tokens: a private folder, removed when the workload ends.
+  // setup()'s data holds the test accounts' tokens and passwords (VUs log in again as tokens near expiry): a private
+  // folder, removed when the workload ends.
   const secret = mkdtempSync(join(tmpdir(), 'sch-setup-'));
   chmodSync(secret, 0o700);
   const setupData = join(secret, 'setup-data.json');
