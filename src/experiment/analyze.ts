@@ -24,7 +24,7 @@ import { loadClaims, type Claim } from './claims.js';
 import { cutShortPhases, derivePhases } from './phases.js';
 import { CHECKPOINT_FILE, HARNESS_MEMORY_METRIC, readCheckpoint, type Checkpoint } from './checkpoint.js';
 import { HISTORY_FILES, HistoryError, WORKLOAD_FILES, forEachObservation, readConversationHistory, readManifest, readRunEnd, workloadDir, workloadLog, workloadSampleFiles, type RunEnd, type RunManifest } from './history.js';
-import { readMetricKinds } from '../k6/metric-kinds.js';
+import { BUILTIN_METRIC_KINDS, readMetricKinds } from '../k6/metric-kinds.js';
 import { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN } from '../k6/sample-metrics.js';
 import type { Experiment } from './spec.js';
 import { pickFilmstrip } from './filmstrip.js';
@@ -59,8 +59,14 @@ export const BASE_METRIC_KINDS: Record<string, MetricKind> = { ...OBSERVATION_KI
 
 /** A metric's kind as analyze will take it for the samples in `dir` (what the rotator sums them as). */
 export function sampleKinds(dir: string): (metric: string) => MetricKind {
-  const own = readMetricKinds(join(dir, WORKLOAD_FILES.metricKinds));
-  return (m) => own[m] ?? BASE_METRIC_KINDS[m] ?? 'trend';
+  const path = join(dir, WORKLOAD_FILES.metricKinds);
+  // Read when first asked once the file is there, not when made: the runner makes its sample rotator before k6 starts
+  // and writes the file (read then, k6's built-ins — http_req_failed a rate — were folded as trends).
+  let own: Record<string, MetricKind> | null = null;
+  return (m) => {
+    if (own === null && existsSync(path)) own = readMetricKinds(path);
+    return own?.[m] ?? BUILTIN_METRIC_KINDS[m] ?? BASE_METRIC_KINDS[m] ?? 'trend';
+  };
 }
 
 /**

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeRun, sampleKinds } from '../../src/experiment/analyze.js';
+import { writeMetricKinds } from '../../src/k6/metric-kinds.js';
 import { WORKLOAD_FILES, appendObservation, workloadDir, writeManifest, writeRunEnd } from '../../src/experiment/history.js';
 import { SampleRotator } from '../../src/experiment/sample-rotator.js';
 import { BASELINE_GUARD_MS } from '../../src/experiment/phases.js';
@@ -133,5 +134,21 @@ describe('windowed history', () => {
     const seg = { fromByte: 0, toByte: 10, runStartMs: T0, windowMs: 1000, series: [], raw: [] };
     writeFileSync(join(wd, WORKLOAD_FILES.windows), `${JSON.stringify(seg)}\n${JSON.stringify({ ...seg, fromByte: 20, toByte: 30 })}\n`);
     await expect(analyzeRun(dir, { claims: [] })).rejects.toThrow(/windows\.jsonl: a segment starts at byte 20, the one before it ended at 10/);
+  });
+});
+
+describe('sample kinds for the rotator', () => {
+  it('are read once k6 has written them, not when the rotator is made (it is made before k6 starts)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sch-kinds-'));
+    try {
+      const kindOf = sampleKinds(dir);
+      // Before the file: k6's built-ins are still known (a rate is never folded as a trend).
+      expect(kindOf('http_req_failed')).toBe('rate');
+      writeMetricKinds(join(dir, 'metric-kinds.json'), []);
+      expect(kindOf('checks')).toBe('rate');
+      expect(kindOf('http_reqs')).toBe('counter');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
