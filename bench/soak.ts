@@ -20,6 +20,7 @@ import { HARNESS_ROOT } from '../src/lab/paths.js';
 import { withDescendants } from '../src/experiment/observers.js';
 import { parseRssBytes } from '../src/experiment/process-stats.js';
 import { durationSeconds } from '../src/util/duration.js';
+import { trendOf } from '../src/verdicts/kinds/no-growth.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -81,19 +82,6 @@ function diskUse(dir: string): { bytes: number; files: number } {
   return { bytes, files };
 }
 
-/** Least-squares slope of y over x (per unit of x); null with fewer than 3 points. */
-function slope(xs: number[], ys: number[]): number | null {
-  if (xs.length < 3) return null;
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < xs.length; i++) {
-    num += (xs[i]! - mx) * (ys[i]! - my);
-    den += (xs[i]! - mx) ** 2;
-  }
-  return den > 0 ? num / den : null;
-}
 
 const outDir = join(HARNESS_ROOT, 'reports', 'bench', `soak-runs-${Date.now()}`);
 mkdirSync(outDir, { recursive: true });
@@ -151,7 +139,7 @@ const final = dir ? diskUse(dir) : { bytes: 0, files: 0 };
 const h = readings.map((r) => r.atS / 3600);
 // The first 10 % (at least one reading) is warm-up: the lab and target starting, the pipeline's first windows.
 const from = Math.max(1, Math.floor(readings.length / 10));
-const per = (f: (r: Reading) => number) => slope(h.slice(from), readings.slice(from).map(f));
+const per = (f: (r: Reading) => number) => trendOf(readings.slice(from).map((r, k) => ({ h: h[from + k]!, v: f(r) })))?.slope ?? null;
 const max = (f: (r: Reading) => number) => Math.max(0, ...readings.map(f));
 const show = (v: number | null, unit: string) => (v === null ? 'n/a' : `${v.toFixed(1)} ${unit}/h`);
 console.log('');

@@ -7,7 +7,8 @@
  * "Complete up to" is the checkpoint's time minus COMPLETE_LAG_MS: k6 flushes its CSV output every second and the
  * observers append theirs at once, so samples older than that are on disk whatever happens next.
  */
-import { renameSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { renameSync, writeFileSync, existsSync } from 'node:fs';
+import { readJson } from './history.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Sample } from '../results/model.js';
@@ -45,17 +46,7 @@ export function writeCheckpoint(dir: string, c: Checkpoint): void {
 
 /** The run's last checkpoint; null when it wrote none; a damaged one is an error naming the file. */
 export function readCheckpoint(dir: string): Checkpoint | null {
-  const path = join(dir, CHECKPOINT_FILE);
-  if (!existsSync(path)) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: not valid JSON: ${(e as Error).message}`);
-  }
-  const r = CheckpointSchema.safeParse(raw);
-  if (!r.success) throw new Error(`${path}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return r.data;
+  return existsSync(join(dir, CHECKPOINT_FILE)) ? readJson(dir, CHECKPOINT_FILE, CheckpointSchema) : null;
 }
 
 const mib = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;

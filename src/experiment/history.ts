@@ -197,7 +197,8 @@ export class HistoryError extends Error {
   override name = 'HistoryError';
 }
 
-function readJson<S extends z.ZodType>(dir: string, file: string, schema: S): z.output<S> {
+/** A history file read and checked against its schema; a missing or damaged one is a HistoryError naming the file. */
+export function readJson<S extends z.ZodType>(dir: string, file: string, schema: S): z.output<S> {
   const path = join(dir, file);
   if (!existsSync(path)) throw new HistoryError(`${path}: missing (is ${dir} a run directory?)`);
   let raw: unknown;

@@ -29,6 +29,22 @@ const header = K6_CSV_COLUMNS.join(',');
 /** A record with the columns given by name, the rest empty. */
 const row = (o: Partial<Record<(typeof K6_CSV_COLUMNS)[number], string>>): string => K6_CSV_COLUMNS.map((c) => o[c] ?? '').join(',');
 
+
+/** A local endpoint for a real k6 run within the enclosing describe: 200, or 503 for a URL naming `fail`. */
+function serveLocally(onPort: (port: number) => void): void {
+  let server: Server;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      res.statusCode = req.url?.includes('fail') ? 503 : 200;
+      res.end('ok');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    onPort((server.address() as { port: number }).port);
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+}
+
 describe('k6 CSV samples', () => {
   it('reads columns, extra tags, metadata t0 and microsecond times; malformed records are counted, never fatal', async () => {
     const text = [
@@ -69,18 +85,8 @@ describe('k6 CSV samples', () => {
   });
 
   describe('from a real k6', () => {
-    let server: Server;
     let port = 0;
-    beforeAll(async () => {
-      server = createServer((req, res) => {
-        res.statusCode = req.url?.includes('fail') ? 503 : 200;
-        res.end('ok');
-      });
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      port = (server.address() as { port: number }).port;
-    });
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+    serveLocally((p) => (port = p));
 
     it('k6 writing JSON and CSV of one run: the same samples from both, and the CSV followed while k6 writes it', async (ctx) => {
       const k6 = binaries().k6;
@@ -155,18 +161,8 @@ describe('the sch output (k6ext/output-sch): k6\'s CSV format, only the metrics 
   });
 
   describe('from a real k6', () => {
-    let server: Server;
     let port = 0;
-    beforeAll(async () => {
-      server = createServer((req, res) => {
-        res.statusCode = req.url?.includes('fail') ? 503 : 200;
-        res.end('ok');
-      });
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      port = (server.address() as { port: number }).port;
-    });
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+    serveLocally((p) => (port = p));
 
     it('k6 writing its own csv and the sch output of one run: the same header, the same samples of the metrics asked for (bit for bit), followed live', async (ctx) => {
       const k6 = binaries().k6;
