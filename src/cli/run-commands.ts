@@ -268,7 +268,7 @@ export function analyzeCommand(): Command {
     .option('--screenshot', 'also render report.png in headless Chromium')
     .option('--json', 'print a JSON summary instead of the verdict table')
     .addHelpText('after', `
-The run folder holds the whole history (manifest.json, run.json, observations.jsonl, workloads/*/); this
+The run folder holds the whole history (manifest.json, run.json, observations*.jsonl*, workloads/*/); this
 rewrites result.json, junit.xml and report.html from it with the current checker. Exit codes as for run.
 A run killed outright (no run.json) is judged up to its last checkpoint.json: exit 130, result.json's
 \`interrupted\` says when, and the phases it cut short are INCONCLUSIVE.`)

@@ -23,7 +23,7 @@ import { CALIBRATION_READINGS, MEDIA_LOSS_METRICS, calibrate, type MediaPath } f
 import { loadClaims, type Claim } from './claims.js';
 import { cutShortPhases, derivePhases } from './phases.js';
 import { CHECKPOINT_FILE, HARNESS_MEMORY_METRIC, readCheckpoint, type Checkpoint } from './checkpoint.js';
-import { HISTORY_FILES, HistoryError, WORKLOAD_FILES, forEachObservation, readConversationHistory, readManifest, readRunEnd, workloadDir, workloadLog, workloadSampleFiles, type RunEnd, type RunManifest } from './history.js';
+import { HISTORY_FILES, HistoryError, WORKLOAD_FILES, forEachObservation, observationFiles, readConversationHistory, readManifest, readRunEnd, workloadDir, workloadLog, workloadSampleFiles, type RunEnd, type RunManifest } from './history.js';
 import { BUILTIN_METRIC_KINDS, readMetricKinds } from '../k6/metric-kinds.js';
 import { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN } from '../k6/sample-metrics.js';
 import type { Experiment } from './spec.js';
@@ -170,7 +170,7 @@ function historyFiles(dir: string, e: Experiment): RunFile[] {
   if (existsSync(join(dir, HISTORY_FILES.run))) files.push({ kind: 'run', path: HISTORY_FILES.run });
   if (existsSync(join(dir, CHECKPOINT_FILE))) files.push({ kind: 'checkpoint', path: CHECKPOINT_FILE });
   files.push({ kind: 'log', path: HISTORY_FILES.log });
-  if (existsSync(join(dir, HISTORY_FILES.observations))) files.push({ kind: 'observations', path: HISTORY_FILES.observations });
+  for (const f of observationFiles(dir)) files.push({ kind: 'observations', path: relative(dir, f.path) });
   if (existsSync(join(dir, HISTORY_FILES.events))) files.push({ kind: 'events', path: HISTORY_FILES.events });
   for (const w of e.workloads) {
     const wd = workloadDir(dir, w.id);

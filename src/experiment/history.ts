@@ -9,6 +9,8 @@
  *   observations.jsonl       the runner's own samples: path RTT through faulted proxies, the target's own
  *                            connections through them, the proxies' traffic counters, the generator's CPU, each
  *                            service's /metrics series and processes (server-observer.ts) (one JSON Sample a line)
+ *   observations.<k>.jsonl.gz   a long run's earlier observations (observation-rotator.ts): the same lines, closed
+ *                            and gzipped every few MB; the stream is the segments in order, then observations.jsonl
  *   workloads/<id>/          k6's raw samples (samples.csv.gz with metric-kinds.json beside it; samples.csv
  *                            while k6 runs or after a killed run; older runs: samples.json.gz), summary.json, k6.log (console output: the
  *                            fan-out SETUP / SENT / DELIVERY records), options.json
@@ -29,6 +31,7 @@
  */
 import { appendFileSync, createReadStream, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { FaultRecord, Sample } from '../results/model.js';
@@ -248,18 +251,46 @@ export function appendObservation(dir: string, s: Sample): void {
   appendFileSync(join(dir, HISTORY_FILES.observations), `${JSON.stringify(s)}\n`);
 }
 
-/** Every observation; a line cut short by a crash is skipped, any other bad line names the file and line. */
+/**
+ * The closed segments of a long run's observations (observation-rotator.ts), in order: observations.<k>.jsonl.gz, or
+ * observations.<k>.jsonl while it exists (a rotation cut short: the plain lines are whole, the .gz may not be).
+ */
+export function observationSegments(dir: string): { index: number; path: string; gz: boolean }[] {
+  if (!existsSync(dir)) return [];
+  const byIndex = new Map<number, { index: number; path: string; gz: boolean }>();
+  for (const n of readdirSync(dir)) {
+    const m = /^observations\.(\d+)\.jsonl(\.gz)?$/.exec(n);
+    if (!m) continue;
+    const index = Number(m[1]);
+    const gz = m[2] !== undefined;
+    if (gz && byIndex.has(index)) continue;
+    byIndex.set(index, { index, path: join(dir, n), gz });
+  }
+  return [...byIndex.values()].sort((a, b) => a.index - b.index);
+}
+
+/** Every file of the observations stream, in order: the closed segments, then the live observations.jsonl. */
+export function observationFiles(dir: string): { path: string; gz: boolean }[] {
+  const live = join(dir, HISTORY_FILES.observations);
+  return [...observationSegments(dir), ...(existsSync(live) ? [{ path: live, gz: false }] : [])];
+}
+
+const observationError = (where: string, p: string | z.ZodError) => new HistoryError(typeof p === 'string' ? `${where}: ${p}` : formatIssues(where, p.issues));
+
+/** Every observation (segments, then the live file); a line cut short by a crash is skipped, any other bad line names the file and line. */
 export function readObservations(dir: string): Sample[] {
-  return readJsonLines(join(dir, HISTORY_FILES.observations), SampleSchema, (where, p) => new HistoryError(typeof p === 'string' ? `${where}: ${p}` : formatIssues(where, p.issues)));
+  return observationFiles(dir).flatMap((f) => readJsonLines(f.path, SampleSchema, observationError, f.gz ? (b) => gunzipSync(b) : undefined));
 }
 
 /**
- * Every observation in turn, read line by line (a long soak's file is not held whole); a line cut short by a crash
- * at the end is skipped, any other bad line names the file and line.
+ * Every observation in turn, read line by line (a long soak's files are not held whole): the segments, then the
+ * live file; a line cut short by a crash at a file's end is skipped, any other bad line names the file and line.
  */
 export async function forEachObservation(dir: string, fn: (s: Sample) => void): Promise<void> {
-  const path = join(dir, HISTORY_FILES.observations);
-  if (!existsSync(path)) return;
+  for (const f of observationFiles(dir)) await forEachObservationIn(f.path, f.gz, fn);
+}
+
+async function forEachObservationIn(path: string, gz: boolean, fn: (s: Sample) => void): Promise<void> {
   let pending: { line: string; no: number } | null = null;
   let no = 0;
   const take = (p: { line: string; no: number }, last: boolean) => {
@@ -274,7 +305,9 @@ export async function forEachObservation(dir: string, fn: (s: Sample) => void): 
     if (!r.success) throw new HistoryError(formatIssues(`${path}:${p.no}`, r.error.issues));
     fn(r.data);
   };
-  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+  const raw = createReadStream(path);
+  const input = gz ? raw.pipe(createGunzip()) : raw;
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
     no++;
     if (line.trim() === '') continue;
     if (pending) take(pending, false);

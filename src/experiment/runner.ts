@@ -36,6 +36,7 @@ import { PathObserver } from './observers.js';
 import { GeneratorCpuMonitor, idleCores } from './generator-cpu.js';
 import { ServerObserver, scrapeIntervalMs } from './server-observer.js';
 import { Checkpointer } from './checkpointer.js';
+import { ObservationRotator } from './observation-rotator.js';
 import { SampleRotator } from './sample-rotator.js';
 import { BASELINE_GUARD_MS } from './phases.js';
 import { sampleKinds } from './analyze.js';
@@ -199,6 +200,9 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   /** Each followed samples file's rotation (rotateSamples), beside its tail. */
   const rotations: { tail: K6Tail; rotator: SampleRotator }[] = [];
   const rotate = o.rotateSamples ?? e.durationS > ROTATE_SAMPLES_AFTER_S;
+  /** The observations' rotation (gzipped segments), on whenever the samples rotate. */
+  const segmentBytes = Number(process.env.SCH_OBSERVATION_SEGMENT_BYTES); // a test's knob: small segments in a short run
+  const observationRotator = rotate ? new ObservationRotator({ dir, log, ...(segmentBytes > 0 ? { minBytes: segmentBytes } : {}) }) : null;
   let timeline: FaultTimeline | null = null;
   /** The lab whose generator namespaces this run created (removed in finally), and the namespaces. */
   let generatorLab: NetnsLayout | null = null;
@@ -408,8 +412,9 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     ])];
     checkpointer = new Checkpointer({
       dir, runStartMs, log, record: (s) => appendObservation(dir, s), ...(o.checkpointEveryMs ? { intervalMs: o.checkpointEveryMs } : {}),
-      ...(rotations.length ? { afterCheckpoint: async (c) => {
+      ...(rotate ? { afterCheckpoint: async (c) => {
         for (const r of rotations) await r.rotator.rotate(r.tail.completeBytes, runStartMs, boundaries(), Math.min(c.completeToMs, Date.now() - ROTATE_LAG_MS));
+        await observationRotator?.rotate();
       } } : {}),
       state: () => ({ faultsOn: tlNow.active(), workloads: e.workloads.map((w) => {
         const r = workloadResults.get(w.id);
@@ -467,6 +472,11 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       for (const t of tails) await t.stop().catch(() => undefined);
       saveManifest();
       for (const r of rotations) log(`samples rotated: ${r.rotator.segments} segments, ${(r.rotator.released / 1048576).toFixed(1)} MiB released from ${r.tail.path}`);
+      if (observationRotator) {
+        // The rest too (the checkpoints are over): a soak's history is left compressed.
+        await observationRotator.rotate(0);
+        log(`observations rotated: ${observationRotator.segments} segments, ${(observationRotator.plainBytes / 1048576).toFixed(1)} MiB of lines in ${(observationRotator.gzBytes / 1048576).toFixed(1)} MiB`);
+      }
     }
 
     // ---- conversation histories (they need the target: before it stops)

@@ -5,9 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { z } from 'zod';
 
-export function readJsonLines<S extends z.ZodType>(path: string, schema: S, fail: (where: string, problem: string | z.ZodError) => Error): z.output<S>[] {
+/** `decode`: the file's bytes to its text's bytes (a gzipped segment: gunzipSync). */
+export function readJsonLines<S extends z.ZodType>(path: string, schema: S, fail: (where: string, problem: string | z.ZodError) => Error, decode?: (b: Buffer) => Buffer): z.output<S>[] {
   if (!existsSync(path)) return [];
-  const lines = readFileSync(path, 'utf8').split('\n');
+  const bytes = readFileSync(path);
+  const lines = (decode ? decode(bytes) : bytes).toString('utf8').split('\n');
   const out: z.output<S>[] = [];
   lines.forEach((l, i) => {
     if (l.trim() === '') return;

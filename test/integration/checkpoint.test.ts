@@ -7,7 +7,7 @@ import { HARNESS_ROOT } from '../../src/lab/paths.js';
 import { loadExperiment } from '../../src/experiment/load.js';
 import { Provision } from '../../src/experiment/provision.js';
 import { CHECKPOINT_FILE, readCheckpoint } from '../../src/experiment/checkpoint.js';
-import { WORKLOAD_FILES, readObservations, workloadDir } from '../../src/experiment/history.js';
+import { WORKLOAD_FILES, observationSegments, readObservations, workloadDir } from '../../src/experiment/history.js';
 import type { RunResult } from '../../src/results/model.js';
 import { EXIT } from '../../src/util/exit-codes.js';
 import { K6_LOG_PARTS } from '../../src/k6/log-parts.js';
@@ -62,7 +62,7 @@ function sch(args: string[]): Promise<{ code: number | null; stdout: string; std
 describe('a run killed outright', () => {
   it('SIGKILL mid-fault after a checkpoint: its k6 stop, sch analyze reports it interrupted (exit 130) with the cut phases INCONCLUSIVE, the next start rolls the fault back', async () => {
     // redis-outage (audited): baseline 0–6 s, Redis down from 7 s for 16 s; killed once a checkpoint has seen the fault on.
-    const child = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['run', 'redis-outage', '--target-profile', 'audited', '--lab', lab.name, '--no-screenshot', '--out-dir', runsDir, '--checkpoint-every', '2s', '--rotate-samples', 'on'], { cwd: HARNESS_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['run', 'redis-outage', '--target-profile', 'audited', '--lab', lab.name, '--no-screenshot', '--out-dir', runsDir, '--checkpoint-every', '2s', '--rotate-samples', 'on'], { cwd: HARNESS_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SCH_OBSERVATION_SEGMENT_BYTES: '16384' } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
@@ -105,6 +105,8 @@ describe('a run killed outright', () => {
     readSync(fd, head, 0, head.length, 0);
     closeSync(fd);
     expect(head.every((b) => b === 0), 'released lines read as zeros').toBe(true);
+    // The observations too: closed into gzipped segments (16 KiB here), the live file after them; read as one stream.
+    expect(observationSegments(dir).length, 'observation segments').toBeGreaterThan(0);
     expect(readObservations(dir).some((s) => s.metric === 'sc_harness_memory_mib' && s.tags.kind === 'rss')).toBe(true);
 
     const a = await sch(['analyze', dir, '--json']);

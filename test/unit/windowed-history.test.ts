@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeRun, sampleKinds } from '../../src/experiment/analyze.js';
 import { writeMetricKinds } from '../../src/k6/metric-kinds.js';
-import { WORKLOAD_FILES, appendObservation, workloadDir, writeManifest, writeRunEnd } from '../../src/experiment/history.js';
+import { HISTORY_FILES, WORKLOAD_FILES, appendObservation, observationSegments, readObservations, workloadDir, writeManifest, writeRunEnd } from '../../src/experiment/history.js';
+import { ObservationRotator } from '../../src/experiment/observation-rotator.js';
 import { SampleRotator } from '../../src/experiment/sample-rotator.js';
 import { BASELINE_GUARD_MS } from '../../src/experiment/phases.js';
 import { defineExperiment } from '../../src/experiment/spec.js';
@@ -125,6 +127,38 @@ describe('windowed history', () => {
     await gzipFile(live, join(wd, WORKLOAD_FILES.samples));
     expect(existsSync(live)).toBe(false);
     expect(comparable(await analyzeRun(rotated, { claims: [] }))).toEqual(comparable(fromRaw));
+  });
+
+  it('observations closed into gzipped segments as the run goes (and one left plain by a rotation cut short) read as the same stream', async () => {
+    const lines = recording();
+    const plain = historyDir();
+    writeFileSync(join(workloadDir(plain, 'probes'), WORKLOAD_FILES.samplesLive), `${lines.join('\n')}\n`);
+    const fromPlain = await analyzeRun(plain, { claims: [] });
+
+    const dir = historyDir();
+    writeFileSync(join(workloadDir(dir, 'probes'), WORKLOAD_FILES.samplesLive), `${lines.join('\n')}\n`);
+    const all = readObservations(dir);
+    rmSync(join(dir, HISTORY_FILES.observations));
+    const rotator = new ObservationRotator({ dir, minBytes: 1024 });
+    for (const [i, s] of all.entries()) {
+      appendObservation(dir, s);
+      if (i % 7 === 6) await rotator.rotate();
+    }
+    expect(rotator.segments).toBeGreaterThanOrEqual(2);
+    expect(rotator.gzBytes).toBeLessThan(rotator.plainBytes);
+    // A rotation killed between its rename and its gzip leaves the plain segment (and maybe a partial .gz): it is read.
+    const first = observationSegments(dir)[0]!;
+    writeFileSync(first.path.replace(/\.gz$/, ''), gunzipSync(readFileSync(first.path)));
+    writeFileSync(first.path, 'not gzip');
+    expect(readObservations(dir)).toEqual(all);
+    const fromSegments = await analyzeRun(dir, { claims: [] });
+    expect(comparable(fromSegments)).toEqual(comparable(fromPlain));
+    expect(fromSegments.calibration).toEqual(fromPlain.calibration);
+    expect(fromSegments.files.filter((f) => f.kind === 'observations').map((f) => f.path)).toEqual(['observations.1.jsonl', ...observationSegments(dir).slice(1).map((x) => x.path.slice(dir.length + 1)), 'observations.jsonl']);
+    // At the run's end the rest is closed too.
+    await rotator.rotate(0);
+    expect(existsSync(join(dir, HISTORY_FILES.observations))).toBe(false);
+    expect(readObservations(dir)).toEqual(all);
   });
 
   it('a segment that does not follow the one before is refused, naming the file', async () => {
