@@ -10,8 +10,8 @@ import { ResultPipeline } from '../results/pipeline.js';
 import { decodeAccumulator, forEachSegment } from '../results/window-segment.js';
 import { RESULT_SCHEMA_VERSION, type MetricKind, type RunFile, type RunResult, type Sample, type SeriesSelector } from '../results/model.js';
 import { withExpectations } from '../results/expectation.js';
-import { parseK6Log, type FanoutData } from '../k6/fanout-checker.js';
-import { parseSetupLog } from '../k6/setup-log.js';
+import { addK6LogLine, emptyK6Log, type FanoutData } from '../k6/fanout-checker.js';
+import { addSetupLogLine, emptySetupLog } from '../k6/setup-log.js';
 import { redact } from '../util/redact.js';
 import { runExitCode } from '../util/exit-codes.js';
 import { evaluateClaims, evaluateHypotheses } from '../verdicts/evaluate.js';
@@ -23,7 +23,7 @@ import { CALIBRATION_READINGS, MEDIA_LOSS_METRICS, calibrate, type MediaPath } f
 import { loadClaims, type Claim } from './claims.js';
 import { cutShortPhases, derivePhases } from './phases.js';
 import { CHECKPOINT_FILE, HARNESS_MEMORY_METRIC, readCheckpoint, type Checkpoint } from './checkpoint.js';
-import { HISTORY_FILES, HistoryError, WORKLOAD_FILES, forEachObservation, observationFiles, readConversationHistory, readManifest, readRunEnd, workloadDir, workloadLog, workloadSampleFiles, type RunEnd, type RunManifest } from './history.js';
+import { HISTORY_FILES, HistoryError, WORKLOAD_FILES, forEachObservation, forEachWorkloadLogLine, observationFiles, readConversationHistory, readManifest, readRunEnd, workloadDir, workloadSampleFiles, type RunEnd, type RunManifest } from './history.js';
 import { BUILTIN_METRIC_KINDS, readMetricKinds } from '../k6/metric-kinds.js';
 import { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN } from '../k6/sample-metrics.js';
 import type { Experiment } from './spec.js';
@@ -269,36 +269,29 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   // Both topologies cross coturn 4 times on relay (calibration.ts: MediaPath).
   const media: MediaPath | undefined = relayCall?.kind === 'video' ? { crossings: 4, topology: relayCall.video.topology } : undefined;
   const calibration = calibrate({ records, source: pipeline, exposure: m.target?.exposure ?? (m.target?.kind === 'external' ? 'proxy-counters' : 'processes'), runStartMs, readings: observations, ...(media ? { media } : {}) });
-  // Each workload's k6 console output, read once (a split workload's is several files) for both uses below.
-  const logs = new Map<string, string | null>();
-  const logOf = (id: string): string | null => {
-    if (!logs.has(id)) logs.set(id, workloadLog(dir, id));
-    return logs.get(id)!;
-  };
+  // Each workload's k6 console output, streamed once (a soak's is tens of MB; a split workload's is several files):
+  // the nothing-lost checks' SETUP / SENT / DELIVERY records, and what every workload said of its own setup.
   const fanout: Record<string, FanoutData | { error: string }> = {};
-  for (const h of e.hypotheses) {
-    if (h.kind !== 'nothing-lost' || fanout[h.workload]) continue;
-    // A split workload: the setup-only run's SETUP records, then every instance's SENT / DELIVERY records.
-    const text = logOf(h.workload);
-    if (text === null) {
-      fanout[h.workload] = { error: 'the workload left no k6 log (it never ran?)' };
-      continue;
-    }
-    const log = parseK6Log(text);
-    const history = readConversationHistory(dir, h.workload);
-    if (log.setups.length === 0) fanout[h.workload] = { error: 'no SETUP record in the k6 log (setup failed?)' };
-    else if ('error' in history) fanout[h.workload] = { log, historyError: String(history.error) };
-    else fanout[h.workload] = { log, history };
-  }
-
-  // What each workload said of its own setup: probes that could not set up, where sessions came from.
   const setupFailures: Record<string, string> = {};
   const notes: string[] = [];
   const sessionsFromRegistration = new Map<string, string[]>();
+  const nothingLost = new Set(e.hypotheses.flatMap((h) => (h.kind === 'nothing-lost' ? [h.workload] : [])));
   for (const w of e.workloads) {
-    const text = logOf(w.id);
-    if (text === null) continue;
-    const s = parseSetupLog(text);
+    const log = nothingLost.has(w.id) ? emptyK6Log() : null;
+    const s = emptySetupLog();
+    const had = await forEachWorkloadLogLine(dir, w.id, (line) => {
+      addSetupLogLine(s, line);
+      if (log) addK6LogLine(log, line);
+    });
+    if (log) {
+      // A split workload: the setup-only run's SETUP records, then every instance's SENT / DELIVERY records.
+      const history = readConversationHistory(dir, w.id);
+      if (!had) fanout[w.id] = { error: 'the workload left no k6 log (it never ran?)' };
+      else if (log.setups.length === 0) fanout[w.id] = { error: 'no SETUP record in the k6 log (setup failed?)' };
+      else if ('error' in history) fanout[w.id] = { log, historyError: String(history.error) };
+      else fanout[w.id] = { log, history };
+    }
+    if (!had) continue;
     for (const [probe, why] of Object.entries(s.failures)) {
       setupFailures[probe] = why;
       notes.push(`workload ${w.id}: the ${probe} probe could not set up (${why}); its checks are INCONCLUSIVE`);

@@ -89,19 +89,40 @@ export function workloadSampleFiles(runDir: string, id: string): { path: string;
   });
 }
 
-/** A k6 run's log in `dir`: k6.log, or the parts a run killed outright left (k6/run.ts K6_LOG_PARTS); null when neither. */
-function k6LogIn(dir: string): string | null {
-  if (existsSync(join(dir, WORKLOAD_FILES.log))) return readFileSync(join(dir, WORKLOAD_FILES.log), 'utf8');
-  const [out, err] = [join(dir, K6_LOG_PARTS.stdout), join(dir, K6_LOG_PARTS.stderr)];
-  if (!existsSync(out) && !existsSync(err)) return null;
-  return `${existsSync(out) ? readFileSync(out, 'utf8') : ''}${K6_LOG_STDERR_MARK}${existsSync(err) ? readFileSync(err, 'utf8') : ''}`;
+/** A k6 run's log files in `dir`: k6.log, or the parts a run killed outright left (k6/run.ts K6_LOG_PARTS: stdout, then stderr); [] when neither. */
+function k6LogFilesIn(dir: string): string[] {
+  if (existsSync(join(dir, WORKLOAD_FILES.log))) return [join(dir, WORKLOAD_FILES.log)];
+  return [K6_LOG_PARTS.stdout, K6_LOG_PARTS.stderr].map((f) => join(dir, f)).filter((p) => existsSync(p));
 }
 
-/** The workload's k6 console output: its one log, or a split workload's setup-only run's then each instance's; null when there is none. */
-export function workloadLog(runDir: string, id: string): string | null {
+/** The workload's k6 log files in order: its one log, or a split workload's setup-only run's then each instance's. */
+function workloadLogFiles(runDir: string, id: string): string[][] {
   const d = workloadDir(runDir, id);
-  const logs = [d, join(d, 'setup'), ...instanceDirs(runDir, id).map((g) => join(d, g))].map(k6LogIn).filter((l): l is string => l !== null);
+  return [d, join(d, 'setup'), ...instanceDirs(runDir, id).map((g) => join(d, g))].map(k6LogFilesIn).filter((fs) => fs.length > 0);
+}
+
+/** The workload's k6 console output as one text (the parts of a killed run joined by the stderr mark); null when there is none. */
+export function workloadLog(runDir: string, id: string): string | null {
+  const logs = workloadLogFiles(runDir, id).map((fs) => (fs.length === 1 && fs[0]!.endsWith(WORKLOAD_FILES.log) ? readFileSync(fs[0]!, 'utf8') : partsText(fs)));
   return logs.length ? logs.join('\n') : null;
+}
+
+function partsText(fs: string[]): string {
+  const read = (part: string) => fs.find((f) => f.endsWith(part));
+  const [out, err] = [read(K6_LOG_PARTS.stdout), read(K6_LOG_PARTS.stderr)];
+  return `${out ? readFileSync(out, 'utf8') : ''}${K6_LOG_STDERR_MARK}${err ? readFileSync(err, 'utf8') : ''}`;
+}
+
+/**
+ * The workload's k6 console output line by line, in workloadLog's order, without holding it (a soak's chat log is
+ * tens of MB); false when there is none.
+ */
+export async function forEachWorkloadLogLine(runDir: string, id: string, fn: (line: string) => void): Promise<boolean> {
+  const files = workloadLogFiles(runDir, id).flat();
+  for (const path of files) {
+    for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) fn(line);
+  }
+  return files.length > 0;
 }
 
 const FaultRecordSchema = z.object({

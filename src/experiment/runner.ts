@@ -16,7 +16,7 @@ import { runScenario, type ScenarioRunResult } from '../k6/run.js';
 import { runVideoWorkload } from '../media/video-workload.js';
 import { outputsForWorkload } from '../k6/outputs.js';
 import { DEFAULT_LAB } from '../util/lab-name.js';
-import { parseK6Log } from '../k6/fanout-checker.js';
+import { addK6LogLine, emptyK6Log } from '../k6/fanout-checker.js';
 import { conversationHistory } from '../k6/history.js';
 import { K6Tail } from '../results/k6-reader.js';
 import { ProgressMeter } from '../results/progress.js';
@@ -47,7 +47,7 @@ import type { NetnsLayout } from '../lab/netns.js';
 import { isLocalHost } from '../util/target-address.js';
 import { hostGenerators, instanceDir, runSplitWorkload } from './split-workload.js';
 import { externalNote, externalRun, type ExternalTargetUrls } from './external.js';
-import { HISTORY_FILES, WORKLOAD_FILES, appendFaultEvent, appendObservation, workloadLog, workloadDir, writeConversationHistory, writeHistoryError, writeManifest, writeRunEnd, type RunManifest, type WorkloadEnd } from './history.js';
+import { HISTORY_FILES, WORKLOAD_FILES, appendFaultEvent, appendObservation, forEachWorkloadLogLine, workloadDir, writeConversationHistory, writeHistoryError, writeManifest, writeRunEnd, type RunManifest, type WorkloadEnd } from './history.js';
 
 export { RunRefused } from './provision.js';
 export { windowMsFor } from './analyze.js';
@@ -483,9 +483,9 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     for (const h of e.hypotheses) {
       if (h.kind !== 'nothing-lost' || existsSync(join(workloadDir(dir, h.workload), WORKLOAD_FILES.history))) continue;
       // The same record the analysis reads: the workload's k6 log in the history.
-      const text = workloadLog(dir, h.workload);
-      if (text === null) continue;
-      const setups = parseK6Log(text).setups;
+      const parsed = emptyK6Log();
+      if (!(await forEachWorkloadLogLine(dir, h.workload, (line) => { if (line.includes('SETUP')) addK6LogLine(parsed, line); }))) continue;
+      const setups = parsed.setups;
       try {
         // The service may still be recovering (a breaker cooling down): retry a bounded while.
         const history: Record<string, string[]> = {};

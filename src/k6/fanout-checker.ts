@@ -126,39 +126,44 @@ export function messageOf(line: string): string {
 
 /** Extracts the SETUP / SENT / DELIVERY lines that scenarios/chat-fanout.ts writes with console.log. */
 export function parseK6Log(text: string): ParsedK6Log {
-  const out: ParsedK6Log = { setup: null, setups: [], sent: [], deliveries: [] };
-  for (const line of text.split('\n')) {
-    if (!/(SETUP|SENT|DELIVERY) /.test(line)) continue;
-    const m = LINE.exec(messageOf(line).trim());
-    if (!m) continue;
-    let v: unknown;
-    try { v = JSON.parse(m[2]!); } catch { continue; }
-    if (typeof v !== 'object' || v === null) continue;
-    const o = v as Record<string, unknown>;
-    if (m[1] === 'SETUP' && typeof o.conversation_id === 'string' && Array.isArray(o.recipients)) {
-      const rec = { conversation_id: o.conversation_id, recipients: o.recipients.filter((x): x is string => typeof x === 'string') };
-      out.setups.push(rec);
-      out.setup ??= rec;
-    } else if (m[1] === 'SENT' && typeof o.client_message_id === 'string' && typeof o.seq === 'number') {
-      out.sent.push({
-        client_message_id: o.client_message_id, seq: o.seq, acked: o.acked === true,
-        ...(typeof o.sender === 'string' ? { sender: o.sender } : {}),
-        ...(typeof o.message_id === 'string' ? { message_id: o.message_id } : {}),
-        ...(typeof o.conversation_id === 'string' ? { conversation_id: o.conversation_id } : {}),
-        ...(o.via === 'rest' || o.via === 'ws' ? { via: o.via } : {}),
-        ...(typeof o.sent_at === 'number' ? { sent_at: o.sent_at } : {}),
-        ...(o.outcome === 'acked' || o.outcome === 'refused' || o.outcome === 'hung' ? { outcome: o.outcome } : {}),
-      });
-    } else if (m[1] === 'DELIVERY' && typeof o.recipient === 'string' && typeof o.client_message_id === 'string') {
-      out.deliveries.push({
-        recipient: o.recipient, client_message_id: o.client_message_id,
-        ...(typeof o.seq === 'number' ? { seq: o.seq } : {}),
-        ...(typeof o.sender === 'string' ? { sender: o.sender } : {}),
-        ...(typeof o.conversation_id === 'string' ? { conversation_id: o.conversation_id } : {}),
-      });
-    }
-  }
+  const out = emptyK6Log();
+  for (const line of text.split('\n')) addK6LogLine(out, line);
   return out;
+}
+
+export const emptyK6Log = (): ParsedK6Log => ({ setup: null, setups: [], sent: [], deliveries: [] });
+
+/** One line of the log into `out` (a long run's log is read line by line: history.ts forEachWorkloadLogLine). */
+export function addK6LogLine(out: ParsedK6Log, line: string): void {
+  if (!/(SETUP|SENT|DELIVERY) /.test(line)) return;
+  const m = LINE.exec(messageOf(line).trim());
+  if (!m) return;
+  let v: unknown;
+  try { v = JSON.parse(m[2]!); } catch { return; }
+  if (typeof v !== 'object' || v === null) return;
+  const o = v as Record<string, unknown>;
+  if (m[1] === 'SETUP' && typeof o.conversation_id === 'string' && Array.isArray(o.recipients)) {
+    const rec = { conversation_id: o.conversation_id, recipients: o.recipients.filter((x): x is string => typeof x === 'string') };
+    out.setups.push(rec);
+    out.setup ??= rec;
+  } else if (m[1] === 'SENT' && typeof o.client_message_id === 'string' && typeof o.seq === 'number') {
+    out.sent.push({
+      client_message_id: o.client_message_id, seq: o.seq, acked: o.acked === true,
+      ...(typeof o.sender === 'string' ? { sender: o.sender } : {}),
+      ...(typeof o.message_id === 'string' ? { message_id: o.message_id } : {}),
+      ...(typeof o.conversation_id === 'string' ? { conversation_id: o.conversation_id } : {}),
+      ...(o.via === 'rest' || o.via === 'ws' ? { via: o.via } : {}),
+      ...(typeof o.sent_at === 'number' ? { sent_at: o.sent_at } : {}),
+      ...(o.outcome === 'acked' || o.outcome === 'refused' || o.outcome === 'hung' ? { outcome: o.outcome } : {}),
+    });
+  } else if (m[1] === 'DELIVERY' && typeof o.recipient === 'string' && typeof o.client_message_id === 'string') {
+    out.deliveries.push({
+      recipient: o.recipient, client_message_id: o.client_message_id,
+      ...(typeof o.seq === 'number' ? { seq: o.seq } : {}),
+      ...(typeof o.sender === 'string' ? { sender: o.sender } : {}),
+      ...(typeof o.conversation_id === 'string' ? { conversation_id: o.conversation_id } : {}),
+    });
+  }
 }
 
 export interface ConversationReport extends FanoutReport { conversation_id: string; recipients: number }

@@ -21,25 +21,30 @@ export interface SetupLog {
 
 /** Reads the SC_PROBE_SETUP / SC_SESSIONS lines of a k6 log (raw, or inside k6's logfmt msg="…"). */
 export function parseSetupLog(text: string): SetupLog {
-  const out: SetupLog = { failures: {}, reported: [], sessions: null };
-  for (const line of text.split('\n')) {
-    const m = /\b(SC_PROBE_SETUP|SC_SESSIONS) (\{.*\})\s*$/.exec(messageOf(line));
-    if (!m) continue;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(m[2]!);
-    } catch {
-      continue;
-    }
-    if (m[1] === 'SC_PROBE_SETUP') {
-      const p = ProbeSetupSchema.safeParse(raw);
-      if (!p.success) continue;
-      out.reported.push(p.data.probe);
-      if (!p.data.ok) out.failures[p.data.probe] = p.data.reason ?? 'setup failed (no reason given)';
-    } else {
-      const p = SessionsSchema.safeParse(raw);
-      if (p.success) out.sessions = p.data;
-    }
-  }
+  const out = emptySetupLog();
+  for (const line of text.split('\n')) addSetupLogLine(out, line);
   return out;
+}
+
+export const emptySetupLog = (): SetupLog => ({ failures: {}, reported: [], sessions: null });
+
+/** One line of the log into `out` (read line by line: history.ts forEachWorkloadLogLine). */
+export function addSetupLogLine(out: SetupLog, line: string): void {
+  const m = /\b(SC_PROBE_SETUP|SC_SESSIONS) (\{.*\})\s*$/.exec(messageOf(line));
+  if (!m) return;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(m[2]!);
+  } catch {
+    return;
+  }
+  if (m[1] === 'SC_PROBE_SETUP') {
+    const p = ProbeSetupSchema.safeParse(raw);
+    if (!p.success) return;
+    out.reported.push(p.data.probe);
+    if (!p.data.ok) out.failures[p.data.probe] = p.data.reason ?? 'setup failed (no reason given)';
+  } else {
+    const p = SessionsSchema.safeParse(raw);
+    if (p.success) out.sessions = p.data;
+  }
 }

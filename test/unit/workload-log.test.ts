@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { forEachWorkloadLogLine, workloadDir, workloadLog } from '../../src/experiment/history.js';
+import { K6_LOG_PARTS, K6_LOG_STDERR_MARK } from '../../src/k6/log-parts.js';
+import { addK6LogLine, emptyK6Log, parseK6Log } from '../../src/k6/fanout-checker.js';
+import { addSetupLogLine, emptySetupLog, parseSetupLog } from '../../src/k6/setup-log.js';
+
+/** A workload's k6 log read line by line (analyze streams a soak's) holds what its whole text holds, in order. */
+const SETUP = 'SETUP {"conversation_id":"c1","recipients":["r1","r2"]}';
+const sent = (i: number) => `time="2026-11-30T10:00:0${i}Z" level=info msg="SENT {\\"client_message_id\\":\\"m${i}\\",\\"seq\\":${i},\\"acked\\":true}" source=console`;
+const delivered = (i: number) => `DELIVERY {"recipient":"r1","client_message_id":"m${i}","seq":${i}}`;
+
+async function streamed(dir: string, id: string) {
+  const lines: string[] = [];
+  const log = emptyK6Log();
+  const setup = emptySetupLog();
+  const had = await forEachWorkloadLogLine(dir, id, (l) => {
+    lines.push(l);
+    addK6LogLine(log, l);
+    addSetupLogLine(setup, l);
+  });
+  return { had, lines, log, setup };
+}
+
+describe('a workload log, streamed', () => {
+  it('k6.log, the parts a killed run left, and a split workload (setup run, then each instance) parse as their whole text does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sch-wlog-'));
+    try {
+      const whole = workloadDir(dir, 'chat');
+      mkdirSync(whole, { recursive: true });
+      writeFileSync(join(whole, 'k6.log'), `${SETUP}\n${sent(1)}\n${delivered(1)}${K6_LOG_STDERR_MARK}SC_SESSIONS {"source":"registration","reason":"login 500"}\n${sent(2)}\n`);
+      // Killed outright: the two spooled parts, the last line cut short.
+      const killed = workloadDir(dir, 'probes');
+      mkdirSync(killed, { recursive: true });
+      writeFileSync(join(killed, K6_LOG_PARTS.stdout), `${SETUP}\n`);
+      writeFileSync(join(killed, K6_LOG_PARTS.stderr), `SC_PROBE_SETUP {"probe":"revoked","ok":false,"reason":"no logout"}\n${sent(3)}\nDELIVERY {"recip`);
+      // Split over two generators.
+      const split = workloadDir(dir, 'split');
+      for (const [sub, text] of [['setup', `${SETUP}\n`], ['g1', `${sent(4)}\n${delivered(4)}\n`], ['g2', `${sent(5)}\n`]] as const) {
+        mkdirSync(join(split, sub), { recursive: true });
+        writeFileSync(join(split, sub, 'k6.log'), text);
+      }
+      for (const id of ['chat', 'probes', 'split']) {
+        const text = workloadLog(dir, id)!;
+        const s = await streamed(dir, id);
+        expect(s.had).toBe(true);
+        expect(s.log, id).toEqual(parseK6Log(text));
+        expect(s.setup, id).toEqual(parseSetupLog(text));
+        // The same lines, the stderr mark aside.
+        expect(s.lines.filter((l) => l !== '' && l !== K6_LOG_STDERR_MARK.trim()), id).toEqual(text.split('\n').filter((l) => l !== '' && l !== K6_LOG_STDERR_MARK.trim()));
+      }
+      expect((await streamed(dir, 'split')).log.sent.map((x) => x.client_message_id)).toEqual(['m4', 'm5']);
+      expect((await streamed(dir, 'probes')).setup.failures).toEqual({ revoked: 'no logout' });
+      expect(await streamed(dir, 'none')).toMatchObject({ had: false, lines: [] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
