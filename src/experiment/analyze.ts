@@ -23,7 +23,7 @@ import { CALIBRATION_READINGS, MEDIA_LOSS_METRICS, calibrate, type MediaPath } f
 import { loadClaims, type Claim } from './claims.js';
 import { cutShortPhases, derivePhases } from './phases.js';
 import { CHECKPOINT_FILE, HARNESS_MEMORY_METRIC, readCheckpoint, type Checkpoint } from './checkpoint.js';
-import { HISTORY_FILES, HistoryError, WORKLOAD_FILES, forEachObservation, forEachWorkloadLogLine, observationFiles, readConversationHistory, readManifest, readRunEnd, workloadDir, workloadSampleFiles, type RunEnd, type RunManifest } from './history.js';
+import { HISTORY_FILES, HistoryError, WORKLOAD_FILES, forEachObservation, forEachWorkloadLogLine, observationFiles, readConversationHistory, readManifest, readRunEnd, windowsIn, workloadDir, workloadSampleFiles, type RunEnd, type RunManifest } from './history.js';
 import { BUILTIN_METRIC_KINDS, readMetricKinds } from '../k6/metric-kinds.js';
 import { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN } from '../k6/sample-metrics.js';
 import type { Experiment } from './spec.js';
@@ -177,7 +177,8 @@ function historyFiles(dir: string, e: Experiment): RunFile[] {
     if (!existsSync(wd)) continue;
     const present = new Set(readdirSync(wd));
     for (const f of workloadSampleFiles(dir, w.id)) {
-      if (existsSync(join(f.dir, WORKLOAD_FILES.windows))) files.push({ kind: 'windows', path: relative(dir, join(f.dir, WORKLOAD_FILES.windows)) });
+      const windows = windowsIn(f.dir);
+      if (windows) files.push({ kind: 'windows', path: relative(dir, windows) });
       files.push({ kind: 'samples', path: relative(dir, f.path) });
     }
     if (present.has(WORKLOAD_FILES.summary)) files.push({ kind: 'k6-summary', path: `workloads/${w.id}/${WORKLOAD_FILES.summary}` });
@@ -252,7 +253,8 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
       for (const [m, k] of Object.entries(readMetricKinds(join(f.dir, WORKLOAD_FILES.metricKinds)))) pipeline.setMetricKind(m, k);
       o.log?.(`reading samples of ${w.id}${f.generator ? ` (${f.generator})` : ''}`);
       // A long run's rotated samples (sample-rotator.ts): the windowed history first, then the raw lines after its end.
-      const rotated = await feedWindowedHistory(pipeline, join(f.dir, WORKLOAD_FILES.windows));
+      const windows = windowsIn(f.dir);
+      const rotated = windows ? await feedWindowedHistory(pipeline, windows) : { points: 0, toByte: 0 };
       points += rotated.points + (await pipeline.readK6(f.path, { extraTags: { workload: w.id, ...(f.generator ? { generator: f.generator } : {}) }, ...(rotated.toByte > 0 ? { fromByte: rotated.toByte } : {}) })).points;
     }
     const we = end.workloads.find((x) => x.id === w.id);

@@ -14,8 +14,8 @@
  *   workloads/<id>/          k6's raw samples (samples.csv.gz with metric-kinds.json beside it; samples.csv
  *                            while k6 runs or after a killed run; older runs: samples.json.gz), summary.json, k6.log (console output: the
  *                            fan-out SETUP / SENT / DELIVERY records), options.json
- *   workloads/<id>/windows.jsonl   a long run's rotated samples (--rotate-samples; src/results/window-segment.ts): one
- *                            segment a line, each standing for the raw lines [fromByte, toByte) of the samples file
+ *   workloads/<id>/windows.jsonl.gz   a long run's rotated samples (--rotate-samples; src/results/window-segment.ts):
+ *                            one segment a line, each line a gzip member (older runs: plain windows.jsonl), each standing for the raw lines [fromByte, toByte) of the samples file
  *                            beside it — per series and 1 s window the accumulators (HDR at 3 digits, exact counts,
  *                            sums, min, max), the windows holding a phase boundary raw; those lines are then released
  *                            from the samples file (zeros), whose raw samples start at the last segment's end
@@ -51,7 +51,7 @@ export const HISTORY_FILES = {
 } as const;
 
 export const workloadDir = (runDir: string, id: string): string => join(runDir, 'workloads', id);
-export const WORKLOAD_FILES = { samples: 'samples.csv.gz', samplesLive: 'samples.csv', windows: 'windows.jsonl', samplesJson: 'samples.json.gz', metricKinds: 'metric-kinds.json', summary: 'summary.json', log: 'k6.log', history: 'history.json' } as const;
+export const WORKLOAD_FILES = { samples: 'samples.csv.gz', samplesLive: 'samples.csv', windows: 'windows.jsonl.gz', windowsPlain: 'windows.jsonl', samplesJson: 'samples.json.gz', metricKinds: 'metric-kinds.json', summary: 'summary.json', log: 'k6.log', history: 'history.json' } as const;
 
 /**
  * A workload's raw samples as written: CSV, gzipped once k6 is done (plain while it runs, and after a
@@ -62,6 +62,12 @@ function samplesIn(dir: string): string | null {
     const p = join(dir, f);
     if (existsSync(p)) return p;
   }
+  return null;
+}
+
+/** The windowed history beside a samples file in `dir` (gzipped; plain in older runs), or null. */
+export function windowsIn(dir: string): string | null {
+  for (const f of [WORKLOAD_FILES.windows, WORKLOAD_FILES.windowsPlain]) if (existsSync(join(dir, f))) return join(dir, f);
   return null;
 }
 

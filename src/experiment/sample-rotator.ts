@@ -1,7 +1,7 @@
 import { appendFileSync, closeSync, fsyncSync, openSync } from 'node:fs';
 import { run } from '../lab/exec.js';
 import type { MetricKind, Sample } from '../results/model.js';
-import { SegmentBuilder } from '../results/window-segment.js';
+import { SegmentBuilder, encodeSegmentLine } from '../results/window-segment.js';
 
 export interface SampleRotatorOptions {
   /** The plain samples file k6 (or a video workload) appends to while it runs. */
@@ -56,7 +56,7 @@ export class SampleRotator {
     const seg = prev.builder.take(this.fromByte, prev.toByte, runStartMs, boundaries, rawFromMs);
     const fd = openSync(this.o.windowsPath, 'a');
     try {
-      appendFileSync(fd, `${JSON.stringify(seg)}\n`);
+      appendFileSync(fd, encodeSegmentLine(seg));
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -1,5 +1,6 @@
 /**
- * The windowed form of raw samples (part of a run's history: `workloads/<id>/windows.jsonl`, one segment a line),
+ * The windowed form of raw samples (part of a run's history: `workloads/<id>/windows.jsonl.gz`, one segment a line,
+ * each line its own gzip member — a gzip file may hold several, read as one stream; older runs: plain windows.jsonl),
  * what a long run keeps once its raw samples are rotated away (src/experiment/sample-rotator.ts).
  *
  * A segment stands for the raw lines [fromByte, toByte) of one samples file: every sample of them, either
@@ -15,6 +16,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { constants, createGunzip, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { CounterAccumulator, GaugeAccumulator, RateAccumulator, TrendAccumulator, newAccumulator, type Accumulator } from './accumulators.js';
 import type { MetricKind, Sample } from './model.js';
@@ -139,7 +141,10 @@ export class SegmentBuilder {
  * line cut short by a kill is skipped (its raw lines were not yet rotated away: the rotator removes them only after).
  */
 export async function forEachSegment(path: string, fn: (s: WindowSegment) => void): Promise<number> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  // A member cut short by a kill (written, not yet fsynced) decompresses as far as it goes (Z_SYNC_FLUSH, no error):
+  // its line is cut, skipped as a last line is; its raw lines were not released yet.
+  const input = path.endsWith('.gz') ? createReadStream(path).pipe(createGunzip({ finishFlush: constants.Z_SYNC_FLUSH })) : createReadStream(path);
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let pending: string | null = null;
   let pendingNo = 0;
   let n = 0;
@@ -167,3 +172,6 @@ export async function forEachSegment(path: string, fn: (s: WindowSegment) => voi
   if (pending !== null) take(pending, pendingNo, true);
   return n;
 }
+
+/** One segment as appended to windows.jsonl.gz: its line as a gzip member of its own. */
+export const encodeSegmentLine = (seg: WindowSegment): Buffer => gzipSync(`${JSON.stringify(seg)}\n`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeRun, sampleKinds } from '../../src/experiment/analyze.js';
@@ -122,6 +122,20 @@ describe('windowed history', () => {
     expect(comparable(fromWindows)).toEqual(comparable(fromRaw));
     expect(fromWindows.workloads[0]!.samples).toBe(fromRaw.workloads[0]!.samples);
     expect(fromWindows.files.map((f) => f.kind)).toContain('windows');
+    // Each segment a gzip member of its own; a member cut short by a kill (before its lines were released) is
+    // skipped; an older run's plain windows.jsonl reads the same.
+    const gz = join(wd, WORKLOAD_FILES.windows);
+    expect(readFileSync(gz).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    const plainText = gunzipSync(readFileSync(gz));
+    expect(readFileSync(gz).length).toBeLessThan(plainText.length / 3);
+    const cut = gzipSync(plainText.subarray(0, 4000));
+    appendFileSync(gz, cut.subarray(0, cut.length - 40));
+    expect(comparable(await analyzeRun(rotated, { claims: [] }))).toEqual(comparable(fromRaw));
+    rmSync(gz);
+    writeFileSync(join(wd, WORKLOAD_FILES.windowsPlain), plainText);
+    expect(comparable(await analyzeRun(rotated, { claims: [] }))).toEqual(comparable(fromRaw));
+    rmSync(join(wd, WORKLOAD_FILES.windowsPlain));
+    writeFileSync(gz, Buffer.concat(plainText.toString('utf8').split('\n').filter(Boolean).map((l) => gzipSync(`${l}\n`))));
 
     // As the run leaves it: the live file gzipped (its released part as zeros).
     await gzipFile(live, join(wd, WORKLOAD_FILES.samples));
@@ -166,7 +180,7 @@ describe('windowed history', () => {
     const wd = workloadDir(dir, 'probes');
     writeFileSync(join(wd, WORKLOAD_FILES.samplesLive), `${K6_CSV_COLUMNS.join(',')}\n`);
     const seg = { fromByte: 0, toByte: 10, runStartMs: T0, windowMs: 1000, series: [], raw: [] };
-    writeFileSync(join(wd, WORKLOAD_FILES.windows), `${JSON.stringify(seg)}\n${JSON.stringify({ ...seg, fromByte: 20, toByte: 30 })}\n`);
+    writeFileSync(join(wd, WORKLOAD_FILES.windowsPlain), `${JSON.stringify(seg)}\n${JSON.stringify({ ...seg, fromByte: 20, toByte: 30 })}\n`);
     await expect(analyzeRun(dir, { claims: [] })).rejects.toThrow(/windows\.jsonl: a segment starts at byte 20, the one before it ended at 10/);
   });
 });
