@@ -24,6 +24,7 @@ import { loadClaims, type Claim } from './claims.js';
 import { cutShortPhases, derivePhases } from './phases.js';
 import { CHECKPOINT_FILE, HARNESS_MEMORY_METRIC, readCheckpoint, type Checkpoint } from './checkpoint.js';
 import { harnessMemoryNote } from './harness-memory.js';
+import { saturationNote } from './saturation-note.js';
 import { HISTORY_FILES, HistoryError, WORKLOAD_FILES, forEachObservation, forEachWorkloadLogLine, observationFiles, readConversationHistory, readManifest, readRunEnd, windowsIn, workloadDir, workloadSampleFiles, type RunEnd, type RunManifest } from './history.js';
 import { BUILTIN_METRIC_KINDS, readMetricKinds } from '../k6/metric-kinds.js';
 import { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN } from '../k6/sample-metrics.js';
@@ -321,6 +322,8 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   if (!profile && judgedBy) notes.push(`an external target, judged by the catalogue's expectations for the ${judgedBy} profile (--expect-profile)`);
   const harness = harnessMemoryNote(pipeline, runStartMs, end.runEndMs);
   if (harness) notes.push(harness);
+  const saturated = saturationNote(pipeline, phases, e.target.kind === 'embedded');
+  if (saturated) notes.push(saturated);
 
   // A workload that did not run to its end (k6 aborted, crashed, timed out) is a failed run, not a verdict.
   const failed = end.workloads.find((w) => w.failure !== undefined);
