@@ -3,6 +3,8 @@
  * by puppeteer-core over a pipe (not a DevTools port), so it also works when Chromium runs inside
  * a network namespace through a wrapper executable (`ip netns exec NS chromium ...`): the pipe is
  * inherited file descriptors, which cross `ip netns exec`, while a TCP port would not be reachable.
+ * The pipe also ties the browser to its launcher: Chromium exits when the pipe closes, so a runner killed outright
+ * takes its browsers with it within ~2 s (test/integration/checkpoint.test.ts), as k6 does through setpriv.
  */
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
