@@ -16,7 +16,7 @@ import { redact } from '../util/redact.js';
 import { runExitCode } from '../util/exit-codes.js';
 import { evaluateClaims, evaluateHypotheses } from '../verdicts/evaluate.js';
 import { GENERATOR_BUSY_METRIC, label } from '../verdicts/common.js';
-import { VIDEO_METRICS } from '../media/video-stats.js';
+import { BROWSER_METRICS } from '../media/video-stats.js';
 import { VIDEO_PROBES } from '../media/video-spec.js';
 import { selectorsOf } from '../verdicts/kinds/index.js';
 import { CALIBRATION_READINGS, MEDIA_LOSS_METRICS, calibrate, type MediaPath } from './calibration.js';
@@ -315,8 +315,9 @@ export async function analyzeRun(dir: string, o: AnalyzeOptions = {}): Promise<R
   const profile = m.target?.profile ?? m.options.profile;
   // What the verdicts are judged by: the embedded target's profile, or the one an external run was told to expect.
   const judgedBy = profile ?? m.options.expectProfile;
-  // What browser participants measured is only as good as the generator that ran them (a saturated one: INCONCLUSIVE).
-  const generatorBound = e.workloads.some((w) => w.kind === 'video') ? { metrics: Object.keys(VIDEO_METRICS), probes: Object.values(VIDEO_PROBES) } : undefined;
+  // What browser participants measured is only as good as the generator that ran them (a saturated one: INCONCLUSIVE);
+  // k6's probes beside them are judged as usual.
+  const generatorBound = e.workloads.some((w) => w.kind === 'video') ? { metrics: BROWSER_METRICS, probes: Object.values(VIDEO_PROBES) } : undefined;
   const hypotheses = evaluateHypotheses(e.hypotheses, { phases, source: pipeline, calibration, fanout, removedAtMs, runEndMs: end.runEndMs, setupFailures, dialect: dialectOf(e.target.kind), ...(generatorBound ? { generatorBound } : {}), ...(cutShort ? { cutShort } : {}) }, claimsCatalogue, judgedBy, e.name);
   const claims = evaluateClaims(claimsCatalogue, hypotheses, judgedBy, e.name);
   if (!profile && judgedBy) notes.push(`an external target, judged by the catalogue's expectations for the ${judgedBy} profile (--expect-profile)`);

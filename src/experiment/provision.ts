@@ -9,6 +9,7 @@ import { writeState } from '../lab/state.js';
 import { ensureHostAddress } from '../lab/netns.js';
 import { startTarget, type RunningTarget } from '../lab/target.js';
 import { cleanupFaults, type FaultContext } from '../../chaos/index.js';
+import { removeOrphanedChromiumDirs } from '../media/chromium.js';
 import { checkTargetAddress, isLocalHost, isLoopbackHost, TargetRefused } from '../util/target-address.js';
 import type { Experiment } from './spec.js';
 import type { ExposureSource } from './observers.js';
@@ -71,6 +72,9 @@ export class Provision {
 
   async up(): Promise<void> {
     const { e, o } = this;
+    // A run killed outright left its browsers' profiles behind (the browsers themselves end with their DevTools pipe).
+    const profiles = await removeOrphanedChromiumDirs();
+    if (profiles.length > 0) o.log(`removed the browser folders of runs that are gone: ${profiles.join(', ')}`);
     if (e.target.kind === 'external' && e.faults.length > 0 && e.target.toxiproxyUrl) {
       // The deployment's own Toxiproxy (its proxies named after the dependencies): Toxiproxy faults only.
       checkRunTarget(e.target.toxiproxyUrl, null, o.allowRemote);

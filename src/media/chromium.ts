@@ -3,8 +3,10 @@
  * by puppeteer-core over a pipe (not a DevTools port), so it also works when Chromium runs inside
  * a network namespace through a wrapper executable (`ip netns exec NS chromium ...`): the pipe is
  * inherited file descriptors, which cross `ip netns exec`, while a TCP port would not be reachable.
+ * The pipe also ties the browser to its launcher: Chromium exits when the pipe closes, so a runner killed outright
+ * takes its browsers with it within ~2 s (test/integration/checkpoint.test.ts), as k6 does through setpriv.
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
@@ -56,10 +58,39 @@ function prefixArgs(prefix: string | readonly string[] | undefined): string[] {
   return typeof prefix === 'string' ? prefix.trim().split(/\s+/).filter(Boolean) : [...prefix];
 }
 
+/** A launch's temporary folder is named after the launching process: `sch-chromium-<pid>-XXXXXX`. */
+const TEMP_DIR = /^sch-chromium-(\d+)-/;
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary folders (profile, wrapper) of launchers that are gone: a runner killed outright never closes
+ * its browser (Chromium ends itself when its DevTools pipe closes) and its folder, a few MB, would stay in the temp
+ * directory for ever. Only folders of this naming whose process no longer runs. Returns the folders removed.
+ */
+export async function removeOrphanedChromiumDirs(parent: string = tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(parent).catch(() => [])) {
+    const pid = TEMP_DIR.exec(name)?.[1];
+    if (pid === undefined || running(Number(pid))) continue;
+    // A browser still shutting down may write as it goes: what cannot be removed now is removed next time.
+    await rm(join(parent, name), { recursive: true, force: true, maxRetries: 2 }).then(() => removed.push(name), () => undefined);
+  }
+  return removed;
+}
+
 export async function launchChromium(opts: LaunchChromiumOptions = {}): Promise<ChromiumSession> {
   const chromium = opts.executablePath ?? DEFAULT_CHROMIUM_PATH;
+  await removeOrphanedChromiumDirs();
   // One temp dir per launch: a fresh profile (no state leaks between runs) and the wrapper.
-  const dir = await mkdtemp(join(tmpdir(), 'sch-chromium-'));
+  const dir = await mkdtemp(join(tmpdir(), `sch-chromium-${process.pid}-`));
   const userDataDir = join(dir, 'profile');
   let executablePath = chromium;
   const prefix = prefixArgs(opts.netnsPrefix);

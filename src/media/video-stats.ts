@@ -69,6 +69,12 @@ export const VIDEO_METRICS = {
 } as const satisfies Record<string, MetricKind>;
 export type VideoMetric = keyof typeof VIDEO_METRICS;
 
+/**
+ * The metrics only browser participants write. `sc_attempt` / `sc_outcome` are every probe's, k6's too: a check reads
+ * the browsers' through them only with a video probe's tag (VIDEO_PROBES).
+ */
+export const BROWSER_METRICS: readonly string[] = Object.keys(VIDEO_METRICS).filter((m) => m !== 'sc_attempt' && m !== 'sc_outcome');
+
 interface Prev {
   atMs: number;
   streams: Map<string, RawInbound>;

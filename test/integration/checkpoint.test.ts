@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { Lab } from '../../src/lab/lab.js';
@@ -17,7 +17,8 @@ import { leftovers } from './chaos-leftovers.js';
 import { procState } from '../../chaos/process/targets.js';
 
 /**
- * A run killed outright (SIGKILL: no finally, no run.json) mid-fault, its samples rotating: its k6 die with it,
+ * A run killed outright (SIGKILL: no finally, no run.json) mid-fault, its samples rotating: its k6 and its browsers
+ * (redis-outage with a 2-page call, `redis-outage-call.ts`) die with it,
  * `sch analyze` judges it up to its last checkpoint from the windowed history and the raw lines after it, and the
  * next start rolls back the fault it left and stops its target.
  */
@@ -41,6 +42,45 @@ function k6Of(dir: string): number[] {
   });
 }
 
+/** pid → [parent pid, start time in clock ticks] of every live process (start time: a pid reused is another process). */
+function processTable(): Map<number, [number, number]> {
+  const table = new Map<number, [number, number]>();
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      // The fields after the command name, which may hold spaces and parentheses: state ppid … starttime (22nd).
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      if (f[0] !== 'Z') table.set(Number(p), [Number(f[1]), Number(f[19])]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return table;
+}
+
+/** The live Chromium processes below `root` (the browser, its zygotes, renderers, utilities), each with its start time. */
+function chromiumUnder(root: number): Map<number, number> {
+  const table = processTable();
+  const below = (pid: number): boolean => {
+    for (let p = table.get(pid)?.[0], hops = 0; p !== undefined && p > 1 && hops < 64; p = table.get(p)?.[0], hops++) if (p === root) return true;
+    return false;
+  };
+  const found = new Map<number, number>();
+  for (const [pid, [, start]] of table) {
+    try {
+      if (/chromium/.test(readFileSync(`/proc/${pid}/comm`, 'utf8')) && below(pid)) found.set(pid, start);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+/** Which of `procs` (pid → start time) still run (zombies excluded). */
+function stillRunning(procs: Map<number, number>): number[] {
+  const table = processTable();
+  return [...procs].filter(([pid, start]) => table.get(pid)?.[1] === start).map(([pid]) => pid);
+}
+
 async function waitFor<T>(what: string, ms: number, f: () => T | undefined | false): Promise<T> {
   for (const end = Date.now() + ms; Date.now() < end;) {
     const v = f();
@@ -60,9 +100,9 @@ function sch(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 describe('a run killed outright', () => {
-  it('SIGKILL mid-fault after a checkpoint: its k6 stop, sch analyze reports it interrupted (exit 130) with the cut phases INCONCLUSIVE, the next start rolls the fault back', async () => {
-    // redis-outage (audited): baseline 0–6 s, Redis down from 7 s for 16 s; killed once a checkpoint has seen the fault on.
-    const child = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['run', 'redis-outage', '--target-profile', 'audited', '--lab', lab.name, '--no-screenshot', '--out-dir', runsDir, '--checkpoint-every', '2s', '--rotate-samples', 'on'], { cwd: HARNESS_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SCH_OBSERVATION_SEGMENT_BYTES: '16384' } });
+  it('SIGKILL mid-fault after a checkpoint: its k6 and Chromium stop, sch analyze reports it interrupted (exit 130) with the cut phases INCONCLUSIVE, the next start rolls the fault back and removes the browser folder', async () => {
+    // redis-outage (audited) and a 2-page call: baseline 0–6 s, Redis down from 7 s for 16 s; killed once a checkpoint has seen the fault on.
+    const child = spawn(join(HARNESS_ROOT, 'bin', 'sch'), ['run', join(HARNESS_ROOT, 'test', 'integration', 'redis-outage-call.ts'), '--target-profile', 'audited', '--lab', lab.name, '--no-screenshot', '--out-dir', runsDir, '--checkpoint-every', '2s', '--rotate-samples', 'on'], { cwd: HARNESS_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SCH_OBSERVATION_SEGMENT_BYTES: '16384' } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
@@ -76,9 +116,23 @@ describe('a run killed outright', () => {
         return undefined;
       }
     });
-    expect(cp.workloads).toEqual([{ id: 'probes', state: 'running' }]);
+    expect(cp.workloads).toEqual([{ id: 'probes', state: 'running' }, { id: 'call', state: 'running' }]);
     const k6 = k6Of(dir);
     expect(k6.length, 'k6 of the run').toBeGreaterThan(0);
+    // The call's browser: its process and the zygotes, renderers and utilities below it (the lab's wrapper exec'd away).
+    const chromium = chromiumUnder(child.pid!);
+    expect(chromium.size, 'Chromium processes of the run').toBeGreaterThanOrEqual(4);
+    // Its temporary folder (profile and wrapper), from the browser's --user-data-dir.
+    const argvOf = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        return [];
+      }
+    };
+    const profile = [...chromium.keys()].flatMap(argvOf).find((a) => a.startsWith('--user-data-dir='))?.slice('--user-data-dir='.length);
+    expect(profile).toMatch(new RegExp(`/sch-chromium-${child.pid}-[^/]+/profile$`));
+    const browserDir = dirname(profile!);
     lab.refreshState();
     const target = lab.state.processes.filter((p) => p.name.startsWith('target-') && p.name.endsWith('-exp')).map((p) => p.pid);
     expect(target.length).toBeGreaterThan(0);
@@ -89,6 +143,11 @@ describe('a run killed outright', () => {
     const killedAt = Date.now();
     await waitFor(`k6 ${k6.join(',')} to stop`, 20_000, () => k6Of(dir).length === 0);
     const k6StopS = (Date.now() - killedAt) / 1000;
+    // Its Chromium ends itself when its DevTools pipe (puppeteer's `pipe: true`, the runner's end) closes: no page
+    // of the call still sends media to the target or TURN.
+    await waitFor(`Chromium ${stillRunning(chromium).join(',')} to stop within 15 s of the kill`, Math.max(0, killedAt + 15_000 - Date.now()), () => stillRunning(chromium).length === 0);
+    const chromiumStopS = (Date.now() - killedAt) / 1000;
+    expect(existsSync(browserDir), 'the killed run\'s browser folder').toBe(true);
     // What it left: the fault on, no run.json, the samples plain.
     expect((await leftovers(lab)).disabledProxies).toContain('redis');
     expect(existsSync(join(dir, 'run.json'))).toBe(false);
@@ -139,12 +198,13 @@ describe('a run killed outright', () => {
     try {
       await prov.up();
       expect(await leftovers(lab)).toEqual({ toxics: [], disabledProxies: [], faultChains: [], paused: [] });
+      expect(existsSync(browserDir), 'the killed run\'s browser folder, removed').toBe(false);
       // Stopped: gone, or a zombie its new parent (the killed runner's heir) has not reaped yet.
       const running = () => target.map((pid) => [pid, procState(pid)] as const).filter(([, st]) => st !== null && st !== 'Z');
       await waitFor(`the dead run's target to stop: ${JSON.stringify(running())}`, 10_000, () => running().length === 0);
     } finally {
       await prov.down();
     }
-    console.log(`killed at t=${Math.round((cp.atMs - cp.runStartMs) / 1000)} s (checkpoint ${cp.seq}); k6 stopped ${k6StopS.toFixed(1)} s after; judged up to t=${Math.round((last.completeToMs - last.runStartMs) / 1000)} s; ${segments.length} segments, ${released} bytes released`);
+    console.log(`killed at t=${Math.round((cp.atMs - cp.runStartMs) / 1000)} s (checkpoint ${cp.seq}); k6 stopped ${k6StopS.toFixed(1)} s after, its ${chromium.size} Chromium processes ${chromiumStopS.toFixed(1)} s after; judged up to t=${Math.round((last.completeToMs - last.runStartMs) / 1000)} s; ${segments.length} segments, ${released} bytes released`);
   }, 120_000);
 });

@@ -6,7 +6,10 @@ import { derivePhases } from '../../src/experiment/phases.js';
 import { ResultPipeline } from '../../src/results/pipeline.js';
 import { evaluateClaims, evaluateHypotheses } from '../../src/verdicts/evaluate.js';
 import { HypothesisSchema, type Hypothesis } from '../../src/experiment/spec.js';
+import { selectorsOf } from '../../src/verdicts/kinds/index.js';
 import type { FaultRecord } from '../../src/results/model.js';
+import { BROWSER_METRICS } from '../../src/media/video-stats.js';
+import { VIDEO_PROBES } from '../../src/media/video-spec.js';
 
 const video = (o: Record<string, unknown> = {}) => VideoOptionsSchema.parse(o);
 
@@ -84,5 +87,22 @@ describe('a verdict from a saturated generator', () => {
 
   it('with CPU to spare (90 % busy) the same numbers PASS', () => {
     expect(run(0.9)[0]!.verdict).toBe('PASS');
+  });
+
+  it('a k6 probe beside the browsers is judged as usual: attempts and outcomes are every probe\'s metrics, the video probes\' tag tells the browsers\' apart', () => {
+    const checks = ['login', VIDEO_PROBES.join].map((probe) => h({ kind: 'outcomes', id: probe.replace(/_/g, '-'), claims: ['X'], description: probe, phase: 'fault:turn', probe, accept: ['served'], minAttempts: 5 }));
+    const sel = [...checks.flatMap((c) => selectorsOf(c)), { metric: 'sc_generator_busy' }];
+    const p = new ResultPipeline({ phases, selectors: sel, runStartMs: T0, windowMs: 1000 });
+    p.setMetricKind('sc_generator_busy', 'trend');
+    for (const m of ['sc_attempt', 'sc_outcome']) p.setMetricKind(m, 'counter');
+    for (let t = 0; t < 60; t++) {
+      for (const probe of ['login', VIDEO_PROBES.join]) {
+        p.add({ metric: 'sc_attempt', time: at(t), value: 1, tags: { probe } });
+        p.add({ metric: 'sc_outcome', time: at(t), value: 1, tags: { probe, class: 'served' } });
+      }
+      p.add({ metric: 'sc_generator_busy', time: at(t), value: 0.97, tags: {} });
+    }
+    const r = evaluateHypotheses(checks, { phases, source: p, calibration: [], fanout: {}, removedAtMs: { turn: at(35) }, runEndMs: at(60), generatorBound: { metrics: BROWSER_METRICS, probes: Object.values(VIDEO_PROBES) } });
+    expect(r.map((x) => [x.id, x.verdict, x.gatedBy])).toEqual([['login', 'PASS', undefined], ['video-join', 'INCONCLUSIVE', ['generator:fault:turn']]]);
   });
 });
