@@ -14,7 +14,7 @@
  * laid on the full grid of windows and the missing ones are undefined, never bridged.
  */
 import { scaleLinear } from 'd3-scale';
-import { line, symbol, symbolCircle, symbolDiamond, symbolSquare, symbolTriangle, type SymbolType } from 'd3-shape';
+import { area, line, symbol, symbolCircle, symbolDiamond, symbolSquare, symbolTriangle, type SymbolType } from 'd3-shape';
 import type { FaultRecord, RunResult, Series, Stats } from '../src/results/model.js';
 import { esc, fmtNum } from './common.js';
 
@@ -40,6 +40,33 @@ export const LINE_STYLES: Record<string, LineStyle> = {
 };
 const SYMBOLS: Record<LineStyle['marker'], SymbolType> = { circle: symbolCircle, square: symbolSquare, triangle: symbolTriangle, diamond: symbolDiamond };
 export const BAND_FILL = '#f4a261';
+
+/**
+ * A long run (a soak's repeating faults: 120 windows in 2 hours) would bury a chart under labels and markers. Past
+ * these bounds the bands lose their labels (one shape per fault entry, its colour and count in the legend), and a
+ * line is drawn through buckets of windows (the bucket's mean, its min–max as a shaded envelope: a spike stays
+ * visible) without a marker per window.
+ */
+export const BAND_LABEL_LIMIT = 12;
+export const MAX_LINE_POINTS = 240;
+export const MAX_MARKERS = 200;
+/** One fill per fault entry when bands are drawn without labels (the first is BAND_FILL). */
+export const ENTRY_FILLS = [BAND_FILL, '#2a9d8f', '#9b5de5', '#e76f51', '#8ab17d', '#4ea8de'] as const;
+
+/** The fault entries of the run in timeline order (a repeating fault's cycles under their entry), each with its fill. */
+export function faultEntries(result: RunResult): { id: string; name: string; cycles: number; fill: string }[] {
+  const out: { id: string; name: string; cycles: number; fill: string }[] = [];
+  for (const f of result.faults) {
+    const id = f.entryId ?? f.id;
+    const e = out.find((x) => x.id === id);
+    if (e) e.cycles++;
+    else out.push({ id, name: f.name, cycles: 1, fill: ENTRY_FILLS[out.length % ENTRY_FILLS.length]! });
+  }
+  return out;
+}
+
+/** Are the run's fault windows too many to label one by one? */
+export const denseBands = (result: RunResult): boolean => result.faults.length > BAND_LABEL_LIMIT;
 
 type ChartKind = 'latency' | 'rate';
 
@@ -93,6 +120,32 @@ export function onWindowGrid(series: Series, key: string, kind: ChartKind): Wind
 
 const r2 = (n: number): string => String(Math.round(n * 100) / 100);
 
+/** Consecutive windows drawn as one point: `v` their mean (weighted by samples), `lo`…`hi` their range, up to `tEnd`. */
+export interface Bucket extends WindowValue {
+  tEnd: number;
+  lo: number | undefined;
+  hi: number | undefined;
+}
+
+/** A line's windows in at most `max` buckets of equal length (each window its own bucket when they are few). */
+export function bucketed(grid: readonly WindowValue[], windowMs: number, max = MAX_LINE_POINTS): Bucket[] {
+  const k = Math.max(1, Math.ceil(grid.length / max));
+  const out: Bucket[] = [];
+  for (let i = 0; i < grid.length; i += k) {
+    const b = grid.slice(i, i + k);
+    const vs = b.filter((d): d is WindowValue & { v: number } => d.v !== undefined);
+    const n = b.reduce((a, d) => a + d.n, 0);
+    const weight = vs.reduce((a, d) => a + Math.max(1, d.n), 0);
+    out.push({
+      t: b[0]!.t, tEnd: b[b.length - 1]!.t + windowMs, n,
+      v: vs.length ? vs.reduce((a, d) => a + d.v * Math.max(1, d.n), 0) / weight : undefined,
+      lo: vs.length ? Math.min(...vs.map((d) => d.v)) : undefined,
+      hi: vs.length ? Math.max(...vs.map((d) => d.v)) : undefined,
+    });
+  }
+  return out;
+}
+
 function markerPath(style: LineStyle): string {
   return symbol(SYMBOLS[style.marker], style.markerSize).digits(2)() ?? '';
 }
@@ -112,6 +165,7 @@ function swatch(style: LineStyle): string {
 
 /** Every fault window of the run as a shaded, labelled band (a planned one never applied: a dashed outline). */
 function faultBands(result: RunResult, x: (ms: number) => number, T: number, ph: number, domainMs: number, short = false): string[] {
+  if (denseBands(result)) return unlabelledBands(result, x, T, ph, domainMs);
   const out: string[] = [];
   for (const f of result.faults) {
     const w = faultWindow(f, result, domainMs);
@@ -135,6 +189,39 @@ function faultBands(result: RunResult, x: (ms: number) => number, T: number, ph:
     );
   }
   return out;
+}
+
+/**
+ * Many fault windows: one path per fault entry (every cycle's window a rectangle of it, in the entry's fill), no
+ * labels; the legend names each entry. A window planned but never applied stays a dashed outline of its own.
+ */
+function unlabelledBands(result: RunResult, x: (ms: number) => number, T: number, ph: number, domainMs: number): string[] {
+  const out: string[] = [];
+  for (const e of faultEntries(result)) {
+    const rects: string[] = [];
+    for (const f of result.faults.filter((g) => (g.entryId ?? g.id) === e.id)) {
+      const w = faultWindow(f, result, domainMs);
+      if (w === null) {
+        const ps = Math.min(f.plannedStartS * 1000, domainMs);
+        const pe = Math.min(ps + f.plannedDurationS * 1000, domainMs);
+        out.push(`<rect data-fault-planned="${esc(f.id)}" x="${r2(x(ps))}" y="${T}" width="${r2(x(pe) - x(ps))}" height="${ph}" fill="none" stroke="${e.fill}" stroke-dasharray="4 3"><title>${esc(`${f.id}: planned, never applied`)}</title></rect>`);
+        continue;
+      }
+      // At least half a pixel: a short window on a long axis stays visible.
+      rects.push(`M${r2(x(w.startMs))} ${T}h${r2(Math.max(0.5, x(w.endMs) - x(w.startMs)))}v${ph}h${r2(-Math.max(0.5, x(w.endMs) - x(w.startMs)))}z`);
+    }
+    if (rects.length) {
+      out.push(`<path class="fault-bands" data-fault-entry="${esc(e.id)}" data-bands="${rects.length}" d="${rects.join('')}" fill="${e.fill}" fill-opacity="0.3"><title>${esc(`${e.id} (${e.name}): ${rects.length} fault windows`)}</title></path>`);
+    }
+  }
+  return out;
+}
+
+/** The legend's fault entries: one swatch for every band, or one per fault entry (with its count) when they are many. */
+export function bandLegend(result: RunResult): string[] {
+  if (!result.faults.some((f) => f.appliedAtMs !== undefined)) return [];
+  if (!denseBands(result)) return [`<li data-legend="fault"><span class="swatch band" style="background:${BAND_FILL}"></span>fault window (applied … removed)</li>`];
+  return faultEntries(result).map((e) => `<li data-legend="fault" data-fault-entry="${esc(e.id)}"><span class="swatch band" style="background:${e.fill}"></span>${esc(e.id)} (${esc(e.name)}) ×${e.cycles}</li>`);
 }
 
 /** A trend's unit: milliseconds, but for the runner's readings of the target (server-observer.ts), named by their metric. */
@@ -194,26 +281,33 @@ export function renderChart(series: Series, result: RunResult, index: number): s
   out.push(`<line x1="${L}" x2="${L}" y1="${T}" y2="${T + ph}" stroke="#57606a"/>`);
   out.push(`<text class="x-label" x="${L + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="12" fill="#24292f">time since run start (s)</text>`);
   out.push(
-    `<text class="y-label" transform="translate(14 ${T + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12" fill="#24292f">${kind === 'rate' ? 'rate (%)' : 'latency (ms)'}</text>`,
+    `<text class="y-label" transform="translate(14 ${T + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12" fill="#24292f">${kind === 'rate' ? 'rate (%)' : unit === 'ms' ? 'latency (ms)' : esc(`value (${unit})`)}</text>`,
   );
 
-  // One path per statistic; a window without data starts a new subpath (M) instead of a line across it.
-  const mid = (d: WindowValue): number => x(Math.min(d.t + series.windowMs / 2, domainMs));
-  const path = line<WindowValue>().defined((d) => d.v !== undefined).x(mid).y((d) => y(d.v ?? 0)).digits(2);
+  // One path per statistic; a window without data starts a new subpath (M) instead of a line across it. A long
+  // series is drawn through buckets (mean, and the min–max envelope shaded), without a marker per window.
+  const mid = (d: Bucket): number => x(Math.min((d.t + d.tEnd) / 2, domainMs));
+  const path = line<Bucket>().defined((d) => d.v !== undefined).x(mid).y((d) => y(d.v ?? 0)).digits(2);
+  const band = area<Bucket>().defined((d) => d.v !== undefined).x(mid).y0((d) => y(d.lo ?? 0)).y1((d) => y(d.hi ?? 0)).digits(2);
   for (const k of keys) {
     const style: LineStyle = LINE_STYLES[k] ?? { colour: '#24292f', dash: '', width: 1.6, marker: 'circle', markerSize: 14, hollow: false };
     const grid = grids.get(k) ?? [];
-    const runs = grid.filter((d, i) => d.v !== undefined && grid[i - 1]?.v === undefined).length;
+    const pts = bucketed(grid, series.windowMs);
+    const reduced = pts.length < grid.length;
+    const runs = pts.filter((d, i) => d.v !== undefined && pts[i - 1]?.v === undefined).length;
     const marker = markerPath(style);
-    const marks = grid
+    const marks = grid.length > MAX_MARKERS ? [] : pts
       .filter((d) => d.v !== undefined)
       .map(
         (d) =>
           `<path class="marker" transform="translate(${r2(mid(d))} ${r2(y(d.v ?? 0))})" d="${marker}" ${markerAttrs(style)}><title>${esc(`+${fmtNum(d.t / 1000)} s: ${k} ${fmtNum(d.v)} ${unit} (n=${d.n})`)}</title></path>`,
       );
+    const peak = grid.reduce<WindowValue | undefined>((m, d) => (d.v !== undefined && (m?.v === undefined || d.v > m.v) ? d : m), undefined);
+    const summary = marks.length === 0 && peak ? `<title>${esc(`${k}: highest ${fmtNum(peak.v)} ${unit} at +${fmtNum(peak.t / 1000)} s${reduced ? ` (drawn: the mean of every ${fmtNum((pts[0]!.tEnd - pts[0]!.t) / 1000)} s, shaded: its range)` : ''}`)}</title>` : '';
     out.push(
-      `<g class="line" data-line="${k}" data-dash="${style.dash || 'solid'}" data-marker="${style.marker}" data-segments="${runs}">` +
-        `<path class="series" d="${path(grid) ?? ''}" fill="none" stroke="${style.colour}" stroke-width="${style.width}" stroke-linejoin="round"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}/>` +
+      `<g class="line" data-line="${k}" data-dash="${style.dash || 'solid'}" data-marker="${style.marker}" data-points="${pts.filter((d) => d.v !== undefined).length}"${reduced ? ` data-bucket-ms="${pts[0]!.tEnd - pts[0]!.t}"` : ''} data-segments="${runs}">${summary}` +
+        (reduced ? `<path class="envelope" d="${band(pts) ?? ''}" fill="${style.colour}" fill-opacity="0.14" stroke="none"/>` : '') +
+        `<path class="series" d="${path(pts) ?? ''}" fill="none" stroke="${style.colour}" stroke-width="${style.width}" stroke-linejoin="round"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}/>` +
         `${marks.join('')}</g>`,
     );
   }
@@ -222,9 +316,8 @@ export function renderChart(series: Series, result: RunResult, index: number): s
   const legend = [
     // Legend in reading order (p50, p95, p99), whatever the drawing order.
     ...[...keys].reverse().map((k) => `<li data-legend="${k}">${swatch(LINE_STYLES[k] ?? (LINE_STYLES.p50 as LineStyle))}${kind === 'rate' ? 'rate' : k}</li>`),
-    ...(result.faults.some((f) => f.appliedAtMs !== undefined)
-      ? [`<li data-legend="fault"><span class="swatch band" style="background:${BAND_FILL}"></span>fault window (applied … removed)</li>`]
-      : []),
+    ...bandLegend(result),
+    ...(keys.some((k) => (grids.get(k)?.length ?? 0) > MAX_LINE_POINTS) ? ['<li data-legend="envelope" class="muted">shaded around a line: its range over the windows each point stands for</li>'] : []),
     ...(keys.some((k) => (grids.get(k) ?? []).some((d) => d.v === undefined)) ? ['<li data-legend="gap" class="muted">a break in a line: windows without samples</li>'] : []),
   ];
   return (
@@ -276,9 +369,13 @@ export function renderVideoChart(series: Series, metric: VideoChartMetric, resul
   const y = scaleLinear().domain([0, Math.max(dataMax, spec.floor)]).range([T + ph, T]).nice(4);
   const xs = scaleLinear().domain([0, domainMs / 1000]).range([L, L + pw]);
   const x = (ms: number): number => xs(ms / 1000);
-  const mid = (d: WindowValue): number => x(Math.min(d.t + w / 2, domainMs));
-  const path = line<WindowValue>().defined((d) => d.v !== undefined).x(mid).y((d) => y(d.v ?? 0)).digits(2);
+  const mid = (d: Bucket): number => x(Math.min((d.t + d.tEnd) / 2, domainMs));
+  const path = line<Bucket>().defined((d) => d.v !== undefined).x(mid).y((d) => y(d.v ?? 0)).digits(2);
   const shown = grid.filter((d) => d.v !== undefined);
+  // A small chart: fewer points than the big ones, and the range of each as a shaded envelope when reduced.
+  const pts = bucketed(grid, w, MAX_LINE_POINTS / 2);
+  const reduced = pts.length < grid.length;
+  const band = area<Bucket>().defined((d) => d.v !== undefined).x(mid).y0((d) => y(d.lo ?? 0)).y1((d) => y(d.hi ?? 0)).digits(2);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart video-chart" role="img" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" data-metric="${metric}" data-unit="${esc(spec.unit)}"` +
       ` data-plot-left="${L}" data-plot-top="${T}" data-plot-width="${pw}" data-plot-height="${ph}" data-domain-ms="${domainMs}" data-y-max="${y.domain()[1] ?? 1}" data-window-ms="${w}" data-windows="${shown.length}" aria-labelledby="${esc(id)}-title">`,
@@ -296,8 +393,12 @@ export function renderVideoChart(series: Series, metric: VideoChartMetric, resul
   }
   out.push(`<text class="x-label" x="${L + pw / 2}" y="${H - 4}" text-anchor="middle" font-size="10" fill="#57606a">s since run start</text>`);
   out.push(`<text class="y-label" transform="translate(11 ${T + ph / 2}) rotate(-90)" text-anchor="middle" font-size="10" fill="#24292f">${esc(spec.yLabel)}</text>`);
-  const tips = shown.map((d) => `<circle class="marker" cx="${r2(mid(d))}" cy="${r2(y(d.v ?? 0))}" r="1.6" fill="#0969da"><title>${esc(`+${fmtNum(d.t / 1000)} s: ${fmtNum(d.v)} ${spec.unit} (n=${d.n})`)}</title></circle>`);
-  out.push(`<g class="line" data-line="mean"><path class="series" d="${path(grid) ?? ''}" fill="none" stroke="#0969da" stroke-width="1.5" stroke-linejoin="round"/>${tips.join('')}</g>`);
+  const tips = grid.length > MAX_MARKERS ? [] : pts.filter((d) => d.v !== undefined).map((d) => `<circle class="marker" cx="${r2(mid(d))}" cy="${r2(y(d.v ?? 0))}" r="1.6" fill="#0969da"><title>${esc(`+${fmtNum(d.t / 1000)} s: ${fmtNum(d.v)} ${spec.unit} (n=${d.n})`)}</title></circle>`);
+  out.push(
+    `<g class="line" data-line="mean" data-points="${pts.filter((d) => d.v !== undefined).length}">` +
+      (reduced ? `<path class="envelope" d="${band(pts) ?? ''}" fill="#0969da" fill-opacity="0.14" stroke="none"/>` : '') +
+      `<path class="series" d="${path(pts) ?? ''}" fill="none" stroke="#0969da" stroke-width="1.5" stroke-linejoin="round"/>${tips.join('')}</g>`,
+  );
   out.push('</svg>');
   return `<figure class="video-chart-figure" data-series="${esc(series.label)}" data-metric="${metric}"><figcaption>${esc(spec.title)}</figcaption>${out.join('')}</figure>`;
 }

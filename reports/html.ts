@@ -9,7 +9,7 @@
  * as empty boxes; the character itself stays in the text (visually hidden) for copying and searching.
  */
 import type { ClaimResult, Filmstrip, RunResult, Series, Stats, Verdict } from '../src/results/model.js';
-import { VIDEO_CHARTS, chartKindOf, isVideoChartMetric, renderAlertTimeline, renderChart, renderVideoChart } from './charts.js';
+import { VIDEO_CHARTS, chartKindOf, trendUnit, isVideoChartMetric, renderAlertTimeline, renderChart, renderVideoChart } from './charts.js';
 import { claimAsExpected, esc, explainClaim, fmtDuration, fmtIso, fmtNum, fmtPct, fmtRel, hypothesisAsExpected, notAsExpected, outcomeText } from './common.js';
 
 /** Badge colours; tests compare the computed background colour with these. */
@@ -94,6 +94,12 @@ table.filmstrip td { padding: 4px; text-align: center; }
 .frame .tile.frozen::after { content: "FROZEN"; position: absolute; left: 2px; top: 2px; font: 700 10px/1.2 system-ui, sans-serif; color: #fff; background: #cf222e; padding: 0 3px; }
 .frame-caption { font-size: 11px; color: #57606a; margin-top: 2px; white-space: nowrap; }
 .frame-caption .frozen-text { color: #cf222e; font-weight: 700; }
+#phase-table.grouped td:first-child { min-width: 15em; overflow-wrap: anywhere; }
+span.worst { color: #a40e26; font-weight: 600; }
+td.worst { background: #ffebe9; color: #a40e26; font-weight: 600; }
+details.cycles { margin-top: 8px; }
+details.cycles summary { cursor: pointer; font-weight: 600; }
+table.cycle-table th, table.cycle-table td { padding: 2px 6px; font-size: 12px; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
 ul.files { margin: 0; padding-left: 18px; }
 `;
@@ -239,11 +245,33 @@ function statsCell(s: Stats): string {
   return `<div class="cell-stats">${n} · ${parts.join(' · ')}</div>`;
 }
 
+/** Past this many phases the per-phase table has a column per phase kind and fault entry, its cycles summarised. */
+export const PHASE_COLUMNS_MAX = 16;
+
+/** The fault entry a phase belongs to (a repeating fault's cycles share their entry's), and its kind. */
+function phaseGroup(phaseId: string, result: RunResult): string {
+  const m = /^(fault|recovery):(.+)$/.exec(phaseId);
+  if (!m) return phaseId;
+  const f = result.faults.find((x) => x.id === m[2]);
+  return `${m[1]}:${f?.entryId ?? m[2]}`;
+}
+
+/** Every (label, phase) cell of the per-phase table, found in one pass (a soak's table has tens of thousands). */
+function phaseCells(result: RunResult): Map<string, Map<string, Stats>> {
+  const out = new Map<string, Map<string, Stats>>();
+  for (const r of result.phaseTable) {
+    let row = out.get(r.label);
+    if (!row) out.set(r.label, (row = new Map()));
+    row.set(r.phase, r.stats);
+  }
+  return out;
+}
+
 function phaseTable(result: RunResult): string {
   const phaseIds = result.phases.map((p) => p.id);
   for (const r of result.phaseTable) if (!phaseIds.includes(r.phase)) phaseIds.push(r.phase);
-  const labels: string[] = [];
-  for (const r of result.phaseTable) if (!labels.includes(r.label)) labels.push(r.label);
+  if (phaseIds.length > PHASE_COLUMNS_MAX) return groupedPhaseTable(result, phaseIds);
+  const cellsOf = phaseCells(result);
   const phaseById = new Map(result.phases.map((p) => [p.id, p]));
   const head = [
     'Series',
@@ -253,14 +281,155 @@ function phaseTable(result: RunResult): string {
       return `<span data-phase-id="${esc(id)}">${esc(id)}</span>${span}`;
     }),
   ];
-  const rows = labels.map((label) => {
+  const rows = [...cellsOf.keys()].map((label) => {
     const cells = phaseIds.map((pid) => {
-      const r = result.phaseTable.find((x) => x.label === label && x.phase === pid);
-      return `<td data-phase="${esc(pid)}">${r ? statsCell(r.stats) : '<span class="muted">—</span>'}</td>`;
+      const st = cellsOf.get(label)?.get(pid);
+      return `<td data-phase="${esc(pid)}">${st ? statsCell(st) : '<span class="muted">—</span>'}</td>`;
     });
     return `<tr data-row-label="${esc(label)}"><td><code>${esc(label)}</code></td>${cells.join('')}</tr>`;
   });
   return section('phases', 'Per-phase statistics', table(head, rows, 'phase-table', 'no per-phase statistics'));
+}
+
+/** The statistic a summary of many phases compares: a trend's p95 (else its median, mean), a rate, a counter's sum, a gauge's max. */
+function headline(s: Stats): { name: string; v: number; unit: string } | null {
+  if (s.count === 0) return null;
+  const pick = (name: string, v: number | undefined, unit = ''): { name: string; v: number; unit: string } | null => (v === undefined || !Number.isFinite(v) ? null : { name, v, unit });
+  switch (s.kind) {
+    case 'trend': return pick('p95', s.p95) ?? pick('p50', s.p50) ?? pick('mean', s.mean);
+    case 'rate': return pick('rate', s.rate === undefined ? undefined : s.rate * 100, ' %');
+    case 'counter': return pick('sum', s.sum);
+    case 'gauge': return pick('max', s.max);
+  }
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** A fault id without its `fault:` / `recovery:` prefix: what a reader calls a cycle. */
+const cycleName = (phaseId: string): string => phaseId.replace(/^(fault|recovery):/, '');
+
+/**
+ * One cell summarising a statistic over the phases of a group (every cycle of a fault): the median, and the highest
+ * and lowest with the cycle each came from. `worst` marks the one a reader looks for first: the highest trend or
+ * counter, the lowest rate of success (`_ok`, `_up`), the highest other rate (failures).
+ */
+function summaryCell(label: string, cells: readonly { phase: string; stats: Stats }[]): string {
+  const vals = cells.flatMap((c) => {
+    const h = headline(c.stats);
+    return h ? [{ phase: c.phase, ...h }] : [];
+  });
+  const n = cells.reduce((a, c) => a + c.stats.count, 0);
+  if (vals.length === 0) return `<div class="cell-stats"><span class="n">n=${n}</span> · <span class="muted">no samples in ${cells.length} phases</span></div>`;
+  const { name, unit } = vals[0]!;
+  const hi = vals.reduce((m, v) => (v.v > m.v ? v : m));
+  const lo = vals.reduce((m, v) => (v.v < m.v ? v : m));
+  const kind = cells.find((c) => c.stats.count > 0)!.stats.kind;
+  const lowIsBad = kind === 'rate' && /_(ok|up)\b/.test(label);
+  const mid = median(vals.map((v) => v.v));
+  // The worst named only when it stands out from the median: a flat series has none.
+  const worst = lowIsBad ? (lo.v < mid ? lo : null) : hi.v > mid ? hi : null;
+  const ext = (which: 'max' | 'min', v: { phase: string; v: number }) =>
+    `<span data-stat="${which}"${v === worst ? ` class="worst" data-worst-phase="${esc(v.phase)}"` : ''}>${which} ${fmtNum(v.v)}${unit} <a href="#cycle-${esc(v.phase)}">${esc(cycleName(v.phase))}</a></span>`;
+  const tu = kind === 'trend' ? trendUnit(label.split('{')[0]!) : '';
+  const u = tu && tu !== 'as served' ? ` ${tu}` : '';
+  const lines = [
+    `<span class="n">n=${n}</span>${kind === 'counter' ? ` · <span data-stat="total">total ${fmtNum(vals.reduce((a, v) => a + v.v, 0))}</span>` : ''}`,
+    `<span data-stat="median">${name} median ${fmtNum(mid)}${unit}${u}</span>`,
+    ext('max', hi),
+    ...(lo.v !== hi.v ? [ext('min', lo)] : []),
+    ...(cells.length > vals.length ? [`<span class="muted">${cells.length - vals.length} of ${cells.length} without samples</span>`] : []),
+  ];
+  return `<div class="cell-stats summary">${lines.join('<br>')}</div>`;
+}
+
+/**
+ * A long run's per-phase table: a column per phase kind and fault entry (`fault:redis` over its 40 cycles), each cell
+ * the median over the cycles with the highest and lowest cycle named; series with no sample anywhere left out (named
+ * below it). Under it, each repeating fault's cycles one by one (folded): every phase stays reachable.
+ */
+function groupedPhaseTable(result: RunResult, phaseIds: readonly string[]): string {
+  const cellsOf = phaseCells(result);
+  const phaseById = new Map(result.phases.map((p) => [p.id, p]));
+  const groups: { id: string; phases: string[] }[] = [];
+  for (const id of phaseIds) {
+    const g = phaseGroup(id, result);
+    const e = groups.find((x) => x.id === g);
+    if (e) e.phases.push(id);
+    else groups.push({ id: g, phases: [id] });
+  }
+  const head = ['Series', ...groups.map((g) => {
+    const ps = g.phases.map((id) => phaseById.get(id)).filter((p) => p !== undefined);
+    const span = ps.length ? `<div class="source">${fmtRel(Math.min(...ps.map((p) => p.startMs)), result.startedAtMs)} … ${fmtRel(Math.max(...ps.map((p) => p.endMs)), result.startedAtMs)}</div>` : '';
+    const many = g.phases.length > 1 ? ` <span class="muted">×${g.phases.length}</span><div class="source">median · highest · lowest of the ${g.phases.length} cycles</div>` : '';
+    return `<span data-phase-group="${esc(g.id)}" data-phases="${g.phases.length}">${esc(g.id)}</span>${many}${span}`;
+  })];
+  const empty: string[] = [];
+  const rows: string[] = [];
+  for (const [label, row] of cellsOf) {
+    if (![...row.values()].some((st) => st.count > 0)) {
+      empty.push(label);
+      continue;
+    }
+    const cells = groups.map((g) => {
+      const cs = g.phases.flatMap((pid) => {
+        const st = row.get(pid);
+        return st ? [{ phase: pid, stats: st }] : [];
+      });
+      const body = cs.length === 0 ? '<span class="muted">—</span>' : g.phases.length === 1 ? statsCell(cs[0]!.stats) : summaryCell(label, cs);
+      return `<td data-phase-group="${esc(g.id)}">${body}</td>`;
+    });
+    rows.push(`<tr data-row-label="${esc(label)}"><td><code>${esc(label)}</code></td>${cells.join('')}</tr>`);
+  }
+  const note = `<p class="muted" id="phase-table-note">${esc(`${phaseIds.length} phases: one column per phase kind and fault entry, its cycles summarised (every statistic of every phase is in result.json, phaseTable)`)}` +
+    `${empty.length ? `; ${empty.length} series with no sample in any phase left out` : ''}</p>` +
+    (empty.length ? `<details class="cycles" id="phase-table-empty"><summary>${esc(`the ${empty.length} series without samples`)}</summary><p class="source">${empty.map((l) => `<code>${esc(l)}</code>`).join(', ')}</p></details>` : '');
+  return section('phases', 'Per-phase statistics', note + table(head, rows, 'phase-table', 'no per-phase statistics').replace('<table id="phase-table">', '<table id="phase-table" class="grouped">') + cycleDetails(result, groups, cellsOf));
+}
+
+/**
+ * Each repeating fault's cycles one by one, folded: a row per phase (each cycle's fault and recovery), a column per
+ * trend and rate series (p95, rate) — the highest p95 / lowest success rate of a column marked.
+ */
+function cycleDetails(result: RunResult, groups: readonly { id: string; phases: string[] }[], cellsOf: Map<string, Map<string, Stats>>): string {
+  const phaseById = new Map(result.phases.map((p) => [p.id, p]));
+  const labels = [...cellsOf.keys()].filter((l) => {
+    const sts = [...cellsOf.get(l)!.values()];
+    return sts.some((st) => st.count > 0 && (st.kind === 'trend' || st.kind === 'rate')) && !/[{,]participant=/.test(l);
+  });
+  const entries = [...new Set(groups.filter((g) => g.phases.length > 1 && g.id.includes(':')).map((g) => g.id.replace(/^(fault|recovery):/, '')))];
+  const out = entries.map((entry) => {
+    const phases = groups.filter((g) => g.id === `fault:${entry}` || g.id === `recovery:${entry}`).flatMap((g) => g.phases)
+      .map((id) => phaseById.get(id)).filter((p) => p !== undefined).sort((a, b) => a.startMs - b.startMs || a.id.localeCompare(b.id));
+    const worst = new Map<string, string>();
+    for (const l of labels) {
+      const vals = phases.flatMap((p) => {
+        const h = headline(cellsOf.get(l)?.get(p.id) ?? { kind: 'trend', count: 0 });
+        return h ? [{ id: p.id, v: h.v }] : [];
+      });
+      if (vals.length < 2) continue;
+      const lowIsBad = cellsOf.get(l)!.values().next().value?.kind === 'rate' && /_(ok|up)\b/.test(l);
+      const w = vals.reduce((m, v) => ((lowIsBad ? v.v < m.v : v.v > m.v) ? v : m));
+      if (vals.some((v) => v.v !== w.v)) worst.set(l, w.id);
+    }
+    const rows = phases.map((p) => {
+      const cells = labels.map((l) => {
+        const st = cellsOf.get(l)?.get(p.id);
+        const h = st ? headline(st) : null;
+        const mark = worst.get(l) === p.id ? ' class="num worst"' : ' class="num"';
+        return `<td${mark}>${h ? `${fmtNum(h.v)}${h.unit}` : '—'}</td>`;
+      });
+      return `<tr id="cycle-${esc(p.id)}" data-phase-id="${esc(p.id)}"><td><code>${esc(p.id)}</code><div class="source">${fmtRel(p.startMs, result.startedAtMs)} … ${fmtRel(p.endMs, result.startedAtMs)}</div></td>${cells.join('')}</tr>`;
+    });
+    const head = ['Phase', ...labels.map((l) => `<code>${esc(l)}</code><div class="source">${(cellsOf.get(l)!.values().next().value?.kind ?? 'trend') === 'rate' ? 'rate' : 'p95'}</div>`)];
+    const cycles = new Set(phases.map((p) => cycleName(p.id))).size;
+    return `<details class="cycles" data-fault-entry="${esc(entry)}"><summary>${esc(`${entry}: its ${cycles} cycles one by one (fault and recovery of each; the worst of a column marked)`)}</summary>` +
+      `<div class="table-scroll"><table class="cycle-table" data-fault-entry="${esc(entry)}"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div></details>`;
+  });
+  return out.join('\n');
 }
 
 /** Why a hypothesis was not judged: its preconditions (linked), a probe that could not set up, a saturated generator. */
