@@ -16,6 +16,8 @@ import { withExpectations } from '../../src/results/expectation.js';
 import { RESULT_SCHEMA_VERSION, type FaultRecord, type MetricKind, type Phase, type RunResult, type SeriesSelector, type Stats } from '../../src/results/model.js';
 
 export const LONG_RUN_START = 1_800_000_000_000;
+/** The cassandra cycle whose filmstrip caught a frozen tile. */
+export const FROZEN_CYCLE = 'cassandra#17';
 /** The redis cycle made worst: its probes answer in seconds. */
 export const WORST_REDIS_CYCLE = 'redis#23';
 
@@ -150,6 +152,14 @@ export async function longRunResult(durationS = 7200): Promise<LongRun> {
     phases, faults, phaseTable, series, calibration, hypotheses, claims: withExpectations(claimResults, claims, 'audited', e.name),
     workloads: e.workloads.map((w) => ({ id: w.id, scenario: w.kind === 'k6' ? w.scenario : 'video', profile: w.kind === 'k6' ? w.profile : w.video.topology, exitCode: 0, samples: 100_000, failedThresholds: [] })),
     exitCode: claimResults.some((c) => !c.asExpected) ? 1 : 0,
+    // A picture per phase and participant, as pickFilmstrip leaves them; one cycle caught a frozen tile.
+    filmstrips: [{
+      workload: 'call', participants: ['p1', 'p2', 'p3'],
+      frames: phases.flatMap((p) => ['p1', 'p2', 'p3'].map((who) => ({
+        phase: p.id, participant: who, path: `workloads/call/frames/${p.id.replace(/[:#]/g, '_')}-${who}.jpg`, atMs: Math.round((p.startMs + p.endMs) / 2), width: 640, height: 180,
+        tiles: ['p1', 'p2', 'p3'].filter((o) => o !== who).map((o) => ({ track: o, frozen: p.id === `fault:${FROZEN_CYCLE}` && o === 'p1' })),
+      }))),
+    }],
     files: [{ kind: 'manifest', path: 'manifest.json' }],
   };
   return { result, faults };
