@@ -335,10 +335,10 @@ function summaryCell(label: string, cells: readonly { phase: string; stats: Stat
   const mid = median(vals.map((v) => v.v));
   // The worst named only when it stands out from the median: a flat series has none.
   const worst = lowIsBad ? (lo.v < mid ? lo : null) : hi.v > mid ? hi : null;
-  const ext = (which: 'max' | 'min', v: { phase: string; v: number }) =>
-    `<span data-stat="${which}"${v === worst ? ` class="worst" data-worst-phase="${esc(v.phase)}"` : ''}>${which} ${fmtNum(v.v)}${unit} <a href="#cycle-${esc(v.phase)}">${esc(cycleName(v.phase))}</a></span>`;
   const tu = kind === 'trend' ? trendUnit(label.split('{')[0]!) : '';
   const u = tu && tu !== 'as served' ? ` ${tu}` : '';
+  const ext = (which: 'max' | 'min', v: { phase: string; v: number }) =>
+    `<span data-stat="${which}"${v === worst ? ` class="worst" data-worst-phase="${esc(v.phase)}"` : ''}>${which} ${fmtNum(v.v)}${unit}${u} <a href="#cycle-${esc(v.phase)}">${esc(cycleName(v.phase))}</a></span>`;
   const lines = [
     `<span class="n">n=${n}</span>${kind === 'counter' ? ` · <span data-stat="total">total ${fmtNum(vals.reduce((a, v) => a + v.v, 0))}</span>` : ''}`,
     `<span data-stat="median">${name} median ${fmtNum(mid)}${unit}${u}</span>`,

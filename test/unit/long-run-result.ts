@@ -28,12 +28,20 @@ const KINDS: [RegExp, MetricKind][] = [
 ];
 const kindOf = (metric: string): MetricKind => KINDS.find(([re]) => re.test(metric))?.[1] ?? 'trend';
 
-/** A number in [0, 1) from a string and an integer: the same every run. */
-function noise(key: string, n: number): number {
-  let h = 2166136261 ^ n;
+/** A string's hash (FNV-1a). */
+function hashOf(key: string): number {
+  let h = 2166136261;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
-  return ((h >>> 0) % 100_000) / 100_000;
+  return h >>> 0;
 }
+
+/** A number in [0, 1) from a hash and an integer: the same every run. */
+function mix(h: number, n: number): number {
+  let x = Math.imul(h ^ Math.imul(n + 1, 0x9e3779b1), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (((x ^ (x >>> 16)) >>> 0) % 100_000) / 100_000;
+}
+
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
@@ -41,8 +49,8 @@ const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted
 const outcomeOf = (probe: string): string => (probe.startsWith('revoked') ? 'refused-revoked' : probe === 'ws_origin' ? 'refused-origin' : probe === 'rate_limit' ? 'throttled' : 'served');
 
 /** The made-up signal of one selector at second `s` of the run, with the fault on at that second (null: none). */
-function valueAt(sel: SeriesSelector, s: number, fault: FaultRecord | null, key: string): number {
-  const r = noise(key, s);
+function valueAt(sel: SeriesSelector, kind: MetricKind, s: number, fault: FaultRecord | null, keyHash: number): number {
+  const r = mix(keyHash, s);
   const probe = sel.tags?.probe ?? '';
   const entry = fault?.entryId ?? '';
   switch (kindOf(sel.metric)) {
@@ -95,7 +103,7 @@ export async function longRunResult(durationS = 7200): Promise<LongRun> {
   const faults: FaultRecord[] = expandSchedule(e.faults, durationS, 1).map((o) => {
     const spec = e.faults.find((f) => f.id === o.entryId)!;
     // Applied a little late, removed on time: as a real timeline does.
-    const applied = t0 + Math.round(o.startS * 1000) + 40 + Math.round(noise(o.id, 1) * 200);
+    const applied = t0 + Math.round(o.startS * 1000) + 40 + Math.round(mix(hashOf(o.id), 1) * 200);
     const removed = t0 + Math.round((o.startS + o.durationS) * 1000) + 15;
     return {
       id: o.id, entryId: o.entryId, ...(o.cycle !== undefined ? { cycle: o.cycle } : {}), name: spec.fault ?? 'custom', mechanism: 'toxiproxy' as const, target: o.entryId, params: spec.params ?? {},
@@ -112,12 +120,25 @@ export async function longRunResult(durationS = 7200): Promise<LongRun> {
   ];
   const faultAt = (s: number): FaultRecord | null => faults.find((f) => t0 + s * 1000 >= f.appliedAtMs! && t0 + s * 1000 < f.removedAtMs!) ?? null;
   const faultBySecond = Array.from({ length: durationS }, (_, s) => faultAt(s));
-  const windowStats = (sel: SeriesSelector, fromMs: number, toMs: number): Stats => {
+  // Each selector's signal, one value a second, made once (the checker and the tables read it many times over).
+  const signals = new Map<string, Float64Array>();
+  const signalOf = (sel: SeriesSelector): Float64Array => {
     const key = label(sel);
-    const values: number[] = [];
+    let sig = signals.get(key);
+    if (!sig) {
+      const h = hashOf(key);
+      const kind = kindOf(sel.metric);
+      sig = Float64Array.from({ length: durationS }, (_, s) => valueAt(sel, kind, s, faultBySecond[s] ?? null, h));
+      signals.set(key, sig);
+    }
+    return sig;
+  };
+  const windowStats = (sel: SeriesSelector, fromMs: number, toMs: number): Stats => {
     const kind = kindOf(sel.metric);
+    const sig = signalOf(sel);
+    const values: number[] = [];
     for (let s = Math.max(0, Math.ceil((fromMs - t0) / 1000)); s < Math.min(durationS, (toMs - t0) / 1000); s++) {
-      const v = valueAt(sel, s, faultBySecond[s] ?? null, key);
+      const v = sig[s]!;
       if (kind !== 'counter' || v !== 0) values.push(v);
     }
     return statsOf(kind, values, (toMs - fromMs) / 1000);
