@@ -15,7 +15,7 @@
  */
 import { scaleLinear } from 'd3-scale';
 import { area, line, symbol, symbolCircle, symbolDiamond, symbolSquare, symbolTriangle, type SymbolType } from 'd3-shape';
-import type { FaultRecord, RunResult, Series, Stats } from '../src/results/model.js';
+import type { FaultRecord, FittedTrend, RunResult, Series, Stats } from '../src/results/model.js';
 import { esc, fmtNum } from './common.js';
 
 export const CHART = { width: 820, height: 290, left: 64, right: 20, top: 34, bottom: 46 } as const;
@@ -241,6 +241,25 @@ export function bandLegend(result: RunResult): string[] {
   return faultEntries(result).map((e) => `<li data-legend="fault" data-fault-entry="${esc(e.id)}"><span class="swatch band" style="background:${e.fill}"></span>${esc(e.id)} (${esc(e.name)}) ×${e.cycles}</li>`);
 }
 
+/** The lines `no-growth` checks fitted through a series, with the check that fitted each. */
+export function fittedTrends(result: RunResult, seriesLabel: string): { hypothesis: string; verdict: string; trend: FittedTrend }[] {
+  return result.hypotheses.flatMap((h) => (h.trends ?? []).filter((t) => t.label === seriesLabel).map((trend) => ({ hypothesis: h.id, verdict: h.verdict, trend })));
+}
+
+/** A fitted line drawn over its judged span (dashed, in the series' colour), the check and its slope in its tooltip. */
+function trendLine(f: { hypothesis: string; verdict: string; trend: FittedTrend }, result: RunResult, x: (ms: number) => number, y: (v: number) => number, colour: string): string {
+  const t = f.trend;
+  const at = (ms: number) => t.level + (t.slopePerHour * (ms - t.atMs)) / 3_600_000;
+  const a = t.fromMs - result.startedAtMs;
+  const b = t.toMs - result.startedAtMs;
+  const said = `${f.hypothesis} (${f.verdict}): fitted ${t.slopePerHour >= 0 ? '+' : ''}${fmtNum(t.slopePerHour)} ${t.unit}/h in ${t.phase}, through ${fmtNum(t.level)} ${t.unit}`;
+  return `<line class="fitted-trend" data-trend-of="${esc(t.label)}" data-hypothesis="${esc(f.hypothesis)}" data-slope-per-hour="${t.slopePerHour}" x1="${r2(x(a))}" y1="${r2(y(at(t.fromMs)))}" x2="${r2(x(b))}" y2="${r2(y(at(t.toMs)))}" stroke="${colour}" stroke-width="2.6" stroke-dasharray="10 4" stroke-opacity="0.85"><title>${esc(said)}</title></line>`;
+}
+
+const trendLegend = (f: { hypothesis: string; verdict: string; trend: FittedTrend }, colour: string): string =>
+  `<li data-legend="trend" data-hypothesis="${esc(f.hypothesis)}"><svg class="swatch" width="36" height="14" viewBox="0 0 36 14" aria-hidden="true"><line x1="1" x2="35" y1="7" y2="7" stroke="${colour}" stroke-width="2.6" stroke-dasharray="10 4"/></svg>` +
+  `${esc(`${f.hypothesis}: fitted ${f.trend.slopePerHour >= 0 ? '+' : ''}${fmtNum(f.trend.slopePerHour)} ${f.trend.unit}/h (${f.verdict})`)}</li>`;
+
 /** A trend's unit: milliseconds, but for the runner's readings of the target (server-observer.ts), named by their metric. */
 export function trendUnit(metric: string): string {
   if (metric.endsWith('_mib')) return 'MiB';
@@ -331,11 +350,14 @@ export function renderChart(series: Series, result: RunResult, index: number): s
         `${marks.join('')}</g>`,
     );
   }
+  const fits = fittedTrends(result, series.label);
+  for (const f of fits) out.push(trendLine(f, result, x, y, '#24292f'));
   out.push('</svg>');
 
   const legend = [
     // Legend in reading order (p50, p95, p99), whatever the drawing order.
     ...[...keys].reverse().map((k) => `<li data-legend="${k}">${swatch(LINE_STYLES[k] ?? (LINE_STYLES.p50 as LineStyle))}${kind === 'rate' ? 'rate' : k}</li>`),
+    ...fits.map((f) => trendLegend(f, '#24292f')),
     ...bandLegend(result),
     ...(keys.some((k) => (grids.get(k)?.length ?? 0) > MAX_LINE_POINTS) ? ['<li data-legend="envelope" class="muted">a line\'s points are means over several windows; shaded round the top line: its range there (spikes stay)</li>'] : []),
     ...(keys.some((k) => (grids.get(k) ?? []).some((d) => d.v === undefined)) ? ['<li data-legend="gap" class="muted">a break in a line: windows without samples</li>'] : []),
@@ -496,7 +518,7 @@ export function renderGroupChart(group: readonly Series[], g: (typeof GROUP_CHAR
   const domainMs = Math.max(result.endedAtMs - result.startedAtMs, lastPoint, 1);
   const lines = group.map((s, i) => ({
     name: s.selector.tags![g.tag]!, style: GROUP_LINES[i % GROUP_LINES.length]!,
-    pts: bucketed(onWindowGrid(s, 'mean', 'latency'), s.windowMs),
+    pts: bucketed(onWindowGrid(s, 'mean', 'latency'), s.windowMs), fits: fittedTrends(result, s.label),
   }));
   const vs = lines.flatMap((l) => l.pts.flatMap((d) => (d.v === undefined ? [] : [d.v])));
   const lo = vs.length ? Math.min(...vs) : 0;
@@ -534,13 +556,18 @@ export function renderGroupChart(group: readonly Series[], g: (typeof GROUP_CHAR
     const said = first && last ? `${l.name}: ${fmtNum(first.v)} → ${fmtNum(last.v)} ${g.unit}` : `${l.name}: no readings`;
     out.push(
       `<g class="line" data-line="${esc(l.name)}" data-points="${defined.length}"><title>${esc(said)}</title>` +
-        `<path class="series" d="${path(l.pts) ?? ''}" fill="none" stroke="${l.style.colour}" stroke-width="1.8" stroke-linejoin="round"${l.style.dash ? ` stroke-dasharray="${l.style.dash}"` : ''}/></g>`,
+        `<path class="series" d="${path(l.pts) ?? ''}" fill="none" stroke="${l.style.colour}" stroke-width="1.8" stroke-linejoin="round"${l.style.dash ? ` stroke-dasharray="${l.style.dash}"` : ''}/>` +
+        `${l.fits.map((f) => trendLine(f, result, x, y, l.style.colour)).join('')}</g>`,
     );
   }
   out.push('</svg>');
   const swatchOf = (st: { colour: string; dash: string }) =>
     `<svg class="swatch" width="36" height="14" viewBox="0 0 36 14" aria-hidden="true"><line x1="1" x2="35" y1="7" y2="7" stroke="${st.colour}" stroke-width="1.8"${st.dash ? ` stroke-dasharray="${st.dash}"` : ''}/></svg>`;
-  const legend = [...lines.map((l) => `<li data-legend="${esc(l.name)}">${swatchOf(l.style)}${esc(l.name)}</li>`), ...bandLegend(result)];
+  const legend = [
+    ...lines.map((l) => `<li data-legend="${esc(l.name)}">${swatchOf(l.style)}${esc(l.name)}</li>`),
+    ...lines.flatMap((l) => l.fits.map((f) => trendLegend(f, l.style.colour))),
+    ...bandLegend(result),
+  ];
   return (
     `<figure class="chart-figure group-chart-figure" data-group="${esc(g.metric)}" data-chart-kind="group">` +
     `<figcaption>${esc(g.title)} <span class="muted">— ${esc(`${g.metric}, the mean per ${fmtNum(group[0]!.windowMs / 1000)} s window, ${g.unit}; the axis fitted to the levels (not from 0)`)}</span></figcaption>` +

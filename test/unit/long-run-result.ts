@@ -12,6 +12,7 @@ import { loadClaims } from '../../src/experiment/claims.js';
 import { selectorsFor, windowMsFor } from '../../src/experiment/analyze.js';
 import { evaluateClaims, evaluateHypotheses, type StatsSource } from '../../src/verdicts/evaluate.js';
 import { label } from '../../src/verdicts/common.js';
+import { HypothesisSchema } from '../../src/verdicts/kinds/index.js';
 import { withExpectations } from '../../src/results/expectation.js';
 import { RESULT_SCHEMA_VERSION, type FaultRecord, type MetricKind, type Phase, type RunResult, type SeriesSelector, type Stats } from '../../src/results/model.js';
 
@@ -97,7 +98,9 @@ export interface LongRun {
 
 /** soak-chaos as `sch run soak-chaos --duration <durationS>` plays it, judged on the made-up signal. */
 export async function longRunResult(durationS = 7200): Promise<LongRun> {
-  const e = scaleExperiment(await loadExperiment('soak-chaos'), durationS);
+  const loaded = scaleExperiment(await loadExperiment('soak-chaos'), durationS);
+  // A memory check as soak-memory has one: its fitted line is drawn on the resident-memory chart.
+  const e = { ...loaded, hypotheses: [...loaded.hypotheses, HypothesisSchema.parse({ kind: 'no-growth', id: 'chat-memory-steady', description: 'The chat service\'s resident memory does not grow', claims: ['SOAK-MEMORY'], select: { metric: 'sc_process_rss_mib', tags: { service: 'chat' } } })] };
   const t0 = LONG_RUN_START;
   const end = t0 + durationS * 1000;
   const faults: FaultRecord[] = expandSchedule(e.faults, durationS, 1).map((o) => {

@@ -74,6 +74,20 @@ describe('report.html of a 2-hour soak', () => {
     expect(count(group, /<g class="line" data-line="/g)).toBe(5);
   });
 
+  it('draws the line a no-growth check fitted on the resident-memory chart, its slope the check\'s number', () => {
+    const h = result.hypotheses.find((x) => x.id === 'chat-memory-steady')!;
+    expect(h.verdict).toBe('PASS');
+    expect(h.trends).toHaveLength(1);
+    expect(h.trends![0]!.slopePerHour).toBe(h.observed);
+    expect(h.trends![0]!.slopePerHour).toBeCloseTo(1.5, 0);
+    const group = /<figure class="chart-figure group-chart-figure"[\s\S]*?<\/figure>/.exec(html)![0];
+    const line = /<line class="fitted-trend" data-trend-of="sc_process_rss_mib\{service=chat\}" data-hypothesis="chat-memory-steady" data-slope-per-hour="[\d.]+" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"/.exec(group)!;
+    // Rising from left to right (SVG's y grows downwards), from the end of the warm-up (12 min into 120) to the end.
+    expect(Number(line[2])).toBeGreaterThan(Number(line[4]));
+    expect(Number(line[3])).toBeGreaterThan(Number(line[1]));
+    expect(group).toMatch(/chat-memory-steady: fitted \+1\.\d+ MiB\/h \(PASS\)/);
+  });
+
   it('has a per-phase table of a column per phase kind and fault entry, the worst cycle named in its cell', () => {
     const table = /<table id="phase-table" class="grouped">[\s\S]*?<\/table>/.exec(html)![0];
     const cols = [...table.matchAll(/<span data-phase-group="([^"]*)"/g)].map((m) => m[1]);
