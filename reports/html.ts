@@ -103,6 +103,7 @@ details.evidence summary { cursor: pointer; color: #0969da; }
 details.evidence ol { margin: 4px 0 0; padding-left: 20px; max-height: 24em; overflow-y: auto; }
 details.cycles summary { cursor: pointer; font-weight: 600; }
 table.cycle-table th, table.cycle-table td { padding: 2px 6px; font-size: 12px; }
+table.cycle-table td:first-child { white-space: nowrap; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
 ul.files { margin: 0; padding-left: 18px; }
 `;
