@@ -189,9 +189,24 @@ function claimRow(c: ClaimResult, result: RunResult): string {
     `<td class="as-expected">${tick(ok)}</td>` +
     `<td class="num observed" data-observed="${why.observed ?? ''}">${esc(fmtNum(why.observed, 3))}${why.check ? `<div class="source">${esc(why.check.id)}</div>` : ''}</td>` +
     `<td class="audit"><blockquote>${escWithSymbols(c.source.quote)}</blockquote><div class="source">${esc(c.source.file)} · §${esc(c.source.section)} · ${lines}</div></td>` +
-    `<td class="reason">${esc(c.reason)}${note}${c.hypotheses.length ? `<div class="source">hypotheses: ${c.hypotheses.map((h) => `<a href="#hyp-${esc(h)}">${esc(h)}</a>`).join(', ')}</div>` : ''}</td>` +
+    `<td class="reason">${reasonCell(c.reason, evidencePrefixes(result))}${note}${c.hypotheses.length ? `<div class="source">hypotheses: ${c.hypotheses.map((h) => `<a href="#hyp-${esc(h)}">${esc(h)}</a>`).join(', ')}</div>` : ''}</td>` +
     '</tr>'
   );
+}
+
+/** Past this length a claim's reason (its deciding checks' evidence, over every cycle on a soak) is shortened, the whole folded. */
+export const REASON_SHOWN_CHARS = 800;
+
+/** Each deciding check with its first phase's evidence (and how many more), then the whole reason folded. */
+function reasonCell(reason: string, prefixes: ReadonlySet<string>): string {
+  if (reason.length <= REASON_SHOWN_CHARS) return esc(reason);
+  const short = reason.split(' | ').map((part) => {
+    const parts = evidenceParts(part, prefixes);
+    const first = parts[0] ?? part;
+    const cut = first.length > 300 ? `${first.slice(0, 299)}…` : first;
+    return parts.length > 1 ? `${cut} … and ${parts.length - 1} more phases` : cut;
+  });
+  return `${short.map((x) => `<div>${esc(x)}</div>`).join('')}<details class="evidence" data-reason-chars="${reason.length}"><summary>the whole reason</summary><div class="source">${esc(reason)}</div></details>`;
 }
 
 /** The deciding evidence in one line: the first check's evidence, cut. */
