@@ -123,6 +123,9 @@ describe('report.html of a 2-hour soak', () => {
     expect(EVIDENCE_PARTS_SHOWN).toBeLessThan(40);
     // One row per hypothesis, never one per cycle.
     expect(count(html, /<tr id="hyp-/g)).toBe(result.hypotheses.length);
+    // A claim's reason (every cycle of its deciding checks): the first phase of each, the whole folded.
+    const claim = /<tr id="claim-REDIS-LOGIN"[\s\S]*?<\/tr>/.exec(html)![0];
+    expect(claim).toMatch(/<td class="reason"><div>login-during-redis-outage: fault:redis: [^<]* … and 39 more phases<\/div><details class="evidence" data-reason-chars="\d+">/);
   });
 
   it('has a fault timeline and calibration of a row per fault entry, each occurrence folded', () => {
