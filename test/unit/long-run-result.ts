@@ -80,13 +80,15 @@ function valueAt(sel: SeriesSelector, kind: MetricKind, s: number, fault: FaultR
 
 function statsOf(kind: MetricKind, values: number[], seconds: number): Stats {
   if (values.length === 0) return { kind, count: 0 };
-  const sorted = [...values].sort((a, b) => a - b);
   const sum = values.reduce((a, v) => a + v, 0);
   switch (kind) {
-    case 'trend': return { kind, count: values.length, min: sorted[0]!, max: sorted.at(-1)!, mean: sum / values.length, p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99) };
+    case 'trend': {
+      const sorted = [...values].sort((a, b) => a - b);
+      return { kind, count: values.length, min: sorted[0]!, max: sorted.at(-1)!, mean: sum / values.length, p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99) };
+    }
     case 'rate': return { kind, count: values.length, rate: values.filter((v) => v !== 0).length / values.length, passes: values.filter((v) => v !== 0).length };
     case 'counter': return { kind, count: values.length, sum, perSecond: sum / Math.max(1, seconds) };
-    case 'gauge': return { kind, count: values.length, min: sorted[0]!, max: sorted.at(-1)!, last: values.at(-1)! };
+    case 'gauge': return { kind, count: values.length, min: Math.min(...values), max: Math.max(...values), last: values.at(-1)! };
   }
 }
 
