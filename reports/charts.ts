@@ -14,8 +14,8 @@
  * laid on the full grid of windows and the missing ones are undefined, never bridged.
  */
 import { scaleLinear } from 'd3-scale';
-import { line, symbol, symbolCircle, symbolDiamond, symbolSquare, symbolTriangle, type SymbolType } from 'd3-shape';
-import type { FaultRecord, RunResult, Series, Stats } from '../src/results/model.js';
+import { area, line, symbol, symbolCircle, symbolDiamond, symbolSquare, symbolTriangle, type SymbolType } from 'd3-shape';
+import type { FaultRecord, FittedTrend, RunResult, Series, Stats } from '../src/results/model.js';
 import { esc, fmtNum } from './common.js';
 
 export const CHART = { width: 820, height: 290, left: 64, right: 20, top: 34, bottom: 46 } as const;
@@ -41,6 +41,33 @@ export const LINE_STYLES: Record<string, LineStyle> = {
 const SYMBOLS: Record<LineStyle['marker'], SymbolType> = { circle: symbolCircle, square: symbolSquare, triangle: symbolTriangle, diamond: symbolDiamond };
 export const BAND_FILL = '#f4a261';
 
+/**
+ * A long run (a soak's repeating faults: 120 windows in 2 hours) would bury a chart under labels and markers. Past
+ * these bounds the bands lose their labels (one shape per fault entry, its colour and count in the legend), and a
+ * line is drawn through buckets of windows (the bucket's mean, its min–max as a shaded envelope: a spike stays
+ * visible) without a marker per window.
+ */
+export const BAND_LABEL_LIMIT = 12;
+export const MAX_LINE_POINTS = 180;
+export const MAX_MARKERS = 200;
+/** One fill per fault entry when bands are drawn without labels (the first is BAND_FILL). */
+export const ENTRY_FILLS = [BAND_FILL, '#2a9d8f', '#9b5de5', '#e76f51', '#8ab17d', '#4ea8de'] as const;
+
+/** The fault entries of the run in timeline order (a repeating fault's cycles under their entry), each with its fill. */
+export function faultEntries(result: RunResult): { id: string; name: string; cycles: number; fill: string }[] {
+  const out: { id: string; name: string; cycles: number; fill: string }[] = [];
+  for (const f of result.faults) {
+    const id = f.entryId ?? f.id;
+    const e = out.find((x) => x.id === id);
+    if (e) e.cycles++;
+    else out.push({ id, name: f.name, cycles: 1, fill: ENTRY_FILLS[out.length % ENTRY_FILLS.length]! });
+  }
+  return out;
+}
+
+/** Are the run's fault windows too many to label one by one? */
+export const denseBands = (result: RunResult): boolean => result.faults.length > BAND_LABEL_LIMIT;
+
 type ChartKind = 'latency' | 'rate';
 
 export function chartKindOf(s: Series): ChartKind | null {
@@ -64,6 +91,15 @@ function valueOf(stats: Stats, key: string, kind: ChartKind): number | undefined
   const v = (stats as unknown as Record<string, number | undefined>)[key];
   if (v === undefined || !Number.isFinite(v)) return undefined;
   return kind === 'rate' ? v * 100 : v;
+}
+
+/** Past this length a chart's time axis counts minutes: 7200 s reads better as 120 min. */
+export const MINUTES_AXIS_FROM_MS = 20 * 60_000;
+
+/** The time axis' ticks (seconds since the run's start) with their text, and its unit. */
+export function timeTicks(domainMs: number, n: number): { ticks: { s: number; text: string }[]; unit: 's' | 'min' } {
+  if (domainMs <= MINUTES_AXIS_FROM_MS) return { ticks: scaleLinear().domain([0, domainMs / 1000]).ticks(n).map((s) => ({ s, text: fmtNum(s) })), unit: 's' };
+  return { ticks: scaleLinear().domain([0, domainMs / 60_000]).ticks(n).map((m) => ({ s: m * 60, text: fmtNum(m) })), unit: 'min' };
 }
 
 /** One window of a line: its start (ms since the run's start), value (undefined: no data there) and sample count. */
@@ -93,6 +129,32 @@ export function onWindowGrid(series: Series, key: string, kind: ChartKind): Wind
 
 const r2 = (n: number): string => String(Math.round(n * 100) / 100);
 
+/** Consecutive windows drawn as one point: `v` their mean (weighted by samples), `lo`…`hi` their range, up to `tEnd`. */
+export interface Bucket extends WindowValue {
+  tEnd: number;
+  lo: number | undefined;
+  hi: number | undefined;
+}
+
+/** A line's windows in at most `max` buckets of equal length (each window its own bucket when they are few). */
+export function bucketed(grid: readonly WindowValue[], windowMs: number, max = MAX_LINE_POINTS): Bucket[] {
+  const k = Math.max(1, Math.ceil(grid.length / max));
+  const out: Bucket[] = [];
+  for (let i = 0; i < grid.length; i += k) {
+    const b = grid.slice(i, i + k);
+    const vs = b.filter((d): d is WindowValue & { v: number } => d.v !== undefined);
+    const n = b.reduce((a, d) => a + d.n, 0);
+    const weight = vs.reduce((a, d) => a + Math.max(1, d.n), 0);
+    out.push({
+      t: b[0]!.t, tEnd: b[b.length - 1]!.t + windowMs, n,
+      v: vs.length ? vs.reduce((a, d) => a + d.v * Math.max(1, d.n), 0) / weight : undefined,
+      lo: vs.length ? Math.min(...vs.map((d) => d.v)) : undefined,
+      hi: vs.length ? Math.max(...vs.map((d) => d.v)) : undefined,
+    });
+  }
+  return out;
+}
+
 function markerPath(style: LineStyle): string {
   return symbol(SYMBOLS[style.marker], style.markerSize).digits(2)() ?? '';
 }
@@ -112,6 +174,7 @@ function swatch(style: LineStyle): string {
 
 /** Every fault window of the run as a shaded, labelled band (a planned one never applied: a dashed outline). */
 function faultBands(result: RunResult, x: (ms: number) => number, T: number, ph: number, domainMs: number, short = false): string[] {
+  if (denseBands(result)) return unlabelledBands(result, x, T, ph, domainMs);
   const out: string[] = [];
   for (const f of result.faults) {
     const w = faultWindow(f, result, domainMs);
@@ -136,6 +199,66 @@ function faultBands(result: RunResult, x: (ms: number) => number, T: number, ph:
   }
   return out;
 }
+
+/**
+ * Many fault windows: one path per fault entry (every cycle's window a rectangle of it, in the entry's fill), no
+ * labels; the legend names each entry. A window planned but never applied stays a dashed outline of its own.
+ */
+function unlabelledBands(result: RunResult, x: (ms: number) => number, T: number, ph: number, domainMs: number): string[] {
+  const out: string[] = [];
+  for (const e of faultEntries(result)) {
+    const spans: [number, number][] = [];
+    for (const f of result.faults.filter((g) => (g.entryId ?? g.id) === e.id)) {
+      const w = faultWindow(f, result, domainMs);
+      if (w === null) {
+        const ps = Math.min(f.plannedStartS * 1000, domainMs);
+        const pe = Math.min(ps + f.plannedDurationS * 1000, domainMs);
+        out.push(`<rect data-fault-planned="${esc(f.id)}" x="${r2(x(ps))}" y="${T}" width="${r2(x(pe) - x(ps))}" height="${ph}" fill="none" stroke="${e.fill}" stroke-dasharray="4 3"><title>${esc(`${f.id}: planned, never applied`)}</title></rect>`);
+        continue;
+      }
+      // At least half a pixel: a short window on a long axis stays visible.
+      spans.push([x(w.startMs), Math.max(x(w.startMs) + 0.5, x(w.endMs))]);
+    }
+    // Windows closer than a pixel are one shape: the path stays bounded by the plot's width, whatever the run's length.
+    const merged: [number, number][] = [];
+    for (const [a, b] of spans.sort((p, q) => p[0] - q[0])) {
+      const last = merged[merged.length - 1];
+      if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+      else merged.push([a, b]);
+    }
+    const rects = merged.map(([a, b]) => `M${r2(a)} ${T}h${r2(b - a)}v${ph}h${r2(a - b)}z`);
+    if (spans.length) {
+      out.push(`<path class="fault-bands" data-fault-entry="${esc(e.id)}" data-bands="${spans.length}" d="${rects.join('')}" fill="${e.fill}" fill-opacity="0.3"><title>${esc(`${e.id} (${e.name}): ${spans.length} fault windows`)}</title></path>`);
+    }
+  }
+  return out;
+}
+
+/** The legend's fault entries: one swatch for every band, or one per fault entry (with its count) when they are many. */
+export function bandLegend(result: RunResult): string[] {
+  if (!result.faults.some((f) => f.appliedAtMs !== undefined)) return [];
+  if (!denseBands(result)) return [`<li data-legend="fault"><span class="swatch band" style="background:${BAND_FILL}"></span>fault window (applied … removed)</li>`];
+  return faultEntries(result).map((e) => `<li data-legend="fault" data-fault-entry="${esc(e.id)}"><span class="swatch band" style="background:${e.fill}"></span>${esc(e.id)} (${esc(e.name)}) ×${e.cycles}</li>`);
+}
+
+/** The lines `no-growth` checks fitted through a series, with the check that fitted each. */
+export function fittedTrends(result: RunResult, seriesLabel: string): { hypothesis: string; verdict: string; trend: FittedTrend }[] {
+  return result.hypotheses.flatMap((h) => (h.trends ?? []).filter((t) => t.label === seriesLabel).map((trend) => ({ hypothesis: h.id, verdict: h.verdict, trend })));
+}
+
+/** A fitted line drawn over its judged span (dashed, in the series' colour), the check and its slope in its tooltip. */
+function trendLine(f: { hypothesis: string; verdict: string; trend: FittedTrend }, result: RunResult, x: (ms: number) => number, y: (v: number) => number, colour: string): string {
+  const t = f.trend;
+  const at = (ms: number) => t.level + (t.slopePerHour * (ms - t.atMs)) / 3_600_000;
+  const a = t.fromMs - result.startedAtMs;
+  const b = t.toMs - result.startedAtMs;
+  const said = `${f.hypothesis} (${f.verdict}): fitted ${t.slopePerHour >= 0 ? '+' : ''}${fmtNum(t.slopePerHour)} ${t.unit}/h in ${t.phase}, through ${fmtNum(t.level)} ${t.unit}`;
+  return `<line class="fitted-trend" data-trend-of="${esc(t.label)}" data-hypothesis="${esc(f.hypothesis)}" data-slope-per-hour="${t.slopePerHour}" x1="${r2(x(a))}" y1="${r2(y(at(t.fromMs)))}" x2="${r2(x(b))}" y2="${r2(y(at(t.toMs)))}" stroke="${colour}" stroke-width="2.6" stroke-dasharray="10 4" stroke-opacity="0.85"><title>${esc(said)}</title></line>`;
+}
+
+const trendLegend = (f: { hypothesis: string; verdict: string; trend: FittedTrend }, colour: string): string =>
+  `<li data-legend="trend" data-hypothesis="${esc(f.hypothesis)}"><svg class="swatch" width="36" height="14" viewBox="0 0 36 14" aria-hidden="true"><line x1="1" x2="35" y1="7" y2="7" stroke="${colour}" stroke-width="2.6" stroke-dasharray="10 4"/></svg>` +
+  `${esc(`${f.hypothesis}: fitted ${f.trend.slopePerHour >= 0 ? '+' : ''}${fmtNum(f.trend.slopePerHour)} ${f.trend.unit}/h (${f.verdict})`)}</li>`;
 
 /** A trend's unit: milliseconds, but for the runner's readings of the target (server-observer.ts), named by their metric. */
 export function trendUnit(metric: string): string {
@@ -185,46 +308,58 @@ export function renderChart(series: Series, result: RunResult, index: number): s
     out.push(`<line x1="${L - 4}" x2="${L}" y1="${yy}" y2="${yy}" stroke="#57606a"/>`);
     out.push(`<text class="y-tick" x="${L - 7}" y="${yy}" dy="0.32em" text-anchor="end" font-size="11" fill="#57606a">${fmtNum(v)}</text>`);
   }
-  for (const s of xs.ticks(8)) {
+  const axis = timeTicks(domainMs, 8);
+  for (const { s, text } of axis.ticks) {
     const xx = r2(xs(s));
     out.push(`<line x1="${xx}" x2="${xx}" y1="${T + ph}" y2="${T + ph + 4}" stroke="#57606a"/>`);
-    out.push(`<text class="x-tick" x="${xx}" y="${T + ph + 16}" text-anchor="middle" font-size="11" fill="#57606a">${fmtNum(s)}</text>`);
+    out.push(`<text class="x-tick" x="${xx}" y="${T + ph + 16}" text-anchor="middle" font-size="11" fill="#57606a">${text}</text>`);
   }
   out.push(`<line x1="${L}" x2="${L + pw}" y1="${T + ph}" y2="${T + ph}" stroke="#57606a"/>`);
   out.push(`<line x1="${L}" x2="${L}" y1="${T}" y2="${T + ph}" stroke="#57606a"/>`);
-  out.push(`<text class="x-label" x="${L + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="12" fill="#24292f">time since run start (s)</text>`);
+  out.push(`<text class="x-label" x="${L + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="12" fill="#24292f">time since run start (${axis.unit})</text>`);
   out.push(
-    `<text class="y-label" transform="translate(14 ${T + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12" fill="#24292f">${kind === 'rate' ? 'rate (%)' : 'latency (ms)'}</text>`,
+    `<text class="y-label" transform="translate(14 ${T + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12" fill="#24292f">${kind === 'rate' ? 'rate (%)' : unit === 'ms' ? 'latency (ms)' : esc(`value (${unit})`)}</text>`,
   );
 
-  // One path per statistic; a window without data starts a new subpath (M) instead of a line across it.
-  const mid = (d: WindowValue): number => x(Math.min(d.t + series.windowMs / 2, domainMs));
-  const path = line<WindowValue>().defined((d) => d.v !== undefined).x(mid).y((d) => y(d.v ?? 0)).digits(2);
+  // One path per statistic; a window without data starts a new subpath (M) instead of a line across it. A long
+  // series is drawn through buckets (mean, and the min–max envelope shaded), without a marker per window.
+  const mid = (d: Bucket): number => x(Math.min((d.t + d.tEnd) / 2, domainMs));
+  const path = line<Bucket>().defined((d) => d.v !== undefined).x(mid).y((d) => y(d.v ?? 0)).digits(2);
+  const band = area<Bucket>().defined((d) => d.v !== undefined).x(mid).y0((d) => y(d.lo ?? 0)).y1((d) => y(d.hi ?? 0)).digits(2);
   for (const k of keys) {
     const style: LineStyle = LINE_STYLES[k] ?? { colour: '#24292f', dash: '', width: 1.6, marker: 'circle', markerSize: 14, hollow: false };
     const grid = grids.get(k) ?? [];
-    const runs = grid.filter((d, i) => d.v !== undefined && grid[i - 1]?.v === undefined).length;
+    const pts = bucketed(grid, series.windowMs);
+    const reduced = pts.length < grid.length;
+    // One envelope, round the widest statistic (p99, or the rate): it holds the others' spikes, and three would blur.
+    const envelope = reduced && k === keys[0];
+    const runs = pts.filter((d, i) => d.v !== undefined && pts[i - 1]?.v === undefined).length;
     const marker = markerPath(style);
-    const marks = grid
+    const marks = grid.length > MAX_MARKERS ? [] : pts
       .filter((d) => d.v !== undefined)
       .map(
         (d) =>
           `<path class="marker" transform="translate(${r2(mid(d))} ${r2(y(d.v ?? 0))})" d="${marker}" ${markerAttrs(style)}><title>${esc(`+${fmtNum(d.t / 1000)} s: ${k} ${fmtNum(d.v)} ${unit} (n=${d.n})`)}</title></path>`,
       );
+    const peak = grid.reduce<WindowValue | undefined>((m, d) => (d.v !== undefined && (m?.v === undefined || d.v > m.v) ? d : m), undefined);
+    const summary = marks.length === 0 && peak ? `<title>${esc(`${k}: highest ${fmtNum(peak.v)} ${unit} at +${fmtNum(peak.t / 1000)} s${reduced ? ` (drawn: the mean of every ${fmtNum((pts[0]!.tEnd - pts[0]!.t) / 1000)} s${envelope ? ', shaded: its range' : ''})` : ''}`)}</title>` : '';
     out.push(
-      `<g class="line" data-line="${k}" data-dash="${style.dash || 'solid'}" data-marker="${style.marker}" data-segments="${runs}">` +
-        `<path class="series" d="${path(grid) ?? ''}" fill="none" stroke="${style.colour}" stroke-width="${style.width}" stroke-linejoin="round"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}/>` +
+      `<g class="line" data-line="${k}" data-dash="${style.dash || 'solid'}" data-marker="${style.marker}" data-points="${pts.filter((d) => d.v !== undefined).length}"${reduced ? ` data-bucket-ms="${pts[0]!.tEnd - pts[0]!.t}"` : ''} data-segments="${runs}">${summary}` +
+        (envelope ? `<path class="envelope" d="${band(pts) ?? ''}" fill="${style.colour}" fill-opacity="0.14" stroke="none"/>` : '') +
+        `<path class="series" d="${path(pts) ?? ''}" fill="none" stroke="${style.colour}" stroke-width="${style.width}" stroke-linejoin="round"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}/>` +
         `${marks.join('')}</g>`,
     );
   }
+  const fits = fittedTrends(result, series.label);
+  for (const f of fits) out.push(trendLine(f, result, x, y, '#24292f'));
   out.push('</svg>');
 
   const legend = [
     // Legend in reading order (p50, p95, p99), whatever the drawing order.
     ...[...keys].reverse().map((k) => `<li data-legend="${k}">${swatch(LINE_STYLES[k] ?? (LINE_STYLES.p50 as LineStyle))}${kind === 'rate' ? 'rate' : k}</li>`),
-    ...(result.faults.some((f) => f.appliedAtMs !== undefined)
-      ? [`<li data-legend="fault"><span class="swatch band" style="background:${BAND_FILL}"></span>fault window (applied … removed)</li>`]
-      : []),
+    ...fits.map((f) => trendLegend(f, '#24292f')),
+    ...bandLegend(result),
+    ...(keys.some((k) => (grids.get(k)?.length ?? 0) > MAX_LINE_POINTS) ? ['<li data-legend="envelope" class="muted">a line\'s points are means over several windows; shaded round the top line: its range there (spikes stay)</li>'] : []),
     ...(keys.some((k) => (grids.get(k) ?? []).some((d) => d.v === undefined)) ? ['<li data-legend="gap" class="muted">a break in a line: windows without samples</li>'] : []),
   ];
   return (
@@ -276,9 +411,13 @@ export function renderVideoChart(series: Series, metric: VideoChartMetric, resul
   const y = scaleLinear().domain([0, Math.max(dataMax, spec.floor)]).range([T + ph, T]).nice(4);
   const xs = scaleLinear().domain([0, domainMs / 1000]).range([L, L + pw]);
   const x = (ms: number): number => xs(ms / 1000);
-  const mid = (d: WindowValue): number => x(Math.min(d.t + w / 2, domainMs));
-  const path = line<WindowValue>().defined((d) => d.v !== undefined).x(mid).y((d) => y(d.v ?? 0)).digits(2);
+  const mid = (d: Bucket): number => x(Math.min((d.t + d.tEnd) / 2, domainMs));
+  const path = line<Bucket>().defined((d) => d.v !== undefined).x(mid).y((d) => y(d.v ?? 0)).digits(2);
   const shown = grid.filter((d) => d.v !== undefined);
+  // A small chart: fewer points than the big ones, and the range of each as a shaded envelope when reduced.
+  const pts = bucketed(grid, w, MAX_LINE_POINTS / 2);
+  const reduced = pts.length < grid.length;
+  const band = area<Bucket>().defined((d) => d.v !== undefined).x(mid).y0((d) => y(d.lo ?? 0)).y1((d) => y(d.hi ?? 0)).digits(2);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart video-chart" role="img" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" data-metric="${metric}" data-unit="${esc(spec.unit)}"` +
       ` data-plot-left="${L}" data-plot-top="${T}" data-plot-width="${pw}" data-plot-height="${ph}" data-domain-ms="${domainMs}" data-y-max="${y.domain()[1] ?? 1}" data-window-ms="${w}" data-windows="${shown.length}" aria-labelledby="${esc(id)}-title">`,
@@ -290,14 +429,19 @@ export function renderVideoChart(series: Series, metric: VideoChartMetric, resul
     const yy = r2(y(v));
     out.push(`<line x1="${L}" x2="${L + pw}" y1="${yy}" y2="${yy}" stroke="#eaeef2"/><text class="y-tick" x="${L - 5}" y="${yy}" dy="0.32em" text-anchor="end" font-size="10" fill="#57606a">${fmtNum(v)}</text>`);
   }
-  for (const t of xs.ticks(5)) {
+  const axis = timeTicks(domainMs, 5);
+  for (const { s: t, text } of axis.ticks) {
     const xx = r2(xs(t));
-    out.push(`<line x1="${xx}" x2="${xx}" y1="${T + ph}" y2="${T + ph + 3}" stroke="#57606a"/><text class="x-tick" x="${xx}" y="${T + ph + 14}" text-anchor="middle" font-size="10" fill="#57606a">${fmtNum(t)}</text>`);
+    out.push(`<line x1="${xx}" x2="${xx}" y1="${T + ph}" y2="${T + ph + 3}" stroke="#57606a"/><text class="x-tick" x="${xx}" y="${T + ph + 14}" text-anchor="middle" font-size="10" fill="#57606a">${text}</text>`);
   }
-  out.push(`<text class="x-label" x="${L + pw / 2}" y="${H - 4}" text-anchor="middle" font-size="10" fill="#57606a">s since run start</text>`);
+  out.push(`<text class="x-label" x="${L + pw / 2}" y="${H - 4}" text-anchor="middle" font-size="10" fill="#57606a">${axis.unit} since run start</text>`);
   out.push(`<text class="y-label" transform="translate(11 ${T + ph / 2}) rotate(-90)" text-anchor="middle" font-size="10" fill="#24292f">${esc(spec.yLabel)}</text>`);
-  const tips = shown.map((d) => `<circle class="marker" cx="${r2(mid(d))}" cy="${r2(y(d.v ?? 0))}" r="1.6" fill="#0969da"><title>${esc(`+${fmtNum(d.t / 1000)} s: ${fmtNum(d.v)} ${spec.unit} (n=${d.n})`)}</title></circle>`);
-  out.push(`<g class="line" data-line="mean"><path class="series" d="${path(grid) ?? ''}" fill="none" stroke="#0969da" stroke-width="1.5" stroke-linejoin="round"/>${tips.join('')}</g>`);
+  const tips = grid.length > MAX_MARKERS ? [] : pts.filter((d) => d.v !== undefined).map((d) => `<circle class="marker" cx="${r2(mid(d))}" cy="${r2(y(d.v ?? 0))}" r="1.6" fill="#0969da"><title>${esc(`+${fmtNum(d.t / 1000)} s: ${fmtNum(d.v)} ${spec.unit} (n=${d.n})`)}</title></circle>`);
+  out.push(
+    `<g class="line" data-line="mean" data-points="${pts.filter((d) => d.v !== undefined).length}">` +
+      (reduced ? `<path class="envelope" d="${band(pts) ?? ''}" fill="#0969da" fill-opacity="0.14" stroke="none"/>` : '') +
+      `<path class="series" d="${path(pts) ?? ''}" fill="none" stroke="#0969da" stroke-width="1.5" stroke-linejoin="round"/>${tips.join('')}</g>`,
+  );
   out.push('</svg>');
   return `<figure class="video-chart-figure" data-series="${esc(series.label)}" data-metric="${metric}"><figcaption>${esc(spec.title)}</figcaption>${out.join('')}</figure>`;
 }
@@ -338,10 +482,96 @@ export function renderAlertTimeline(result: RunResult): string {
       out.push(`<rect data-alert-firing="${esc(r.id)}" data-start-ms="${a}" data-end-ms="${b}" x="${r2(x(a))}" y="${y + 3}" width="${r2(Math.max(1, x(b) - x(a)))}" height="${rowH - 6}" fill="#cf222e"><title>${esc(`${r.label}: fires +${fmtNum(a / 1000)} s … +${fmtNum(b / 1000)} s`)}</title></rect>`);
     }
   });
-  for (const t of xs.ticks(6)) {
+  const axis = timeTicks(domainMs, 6);
+  for (const { s: t, text } of axis.ticks) {
     const xx = r2(xs(t));
-    out.push(`<text class="x-tick" x="${xx}" y="${T + ph + 14}" text-anchor="middle" font-size="10" fill="#57606a">${fmtNum(t)}</text>`);
+    out.push(`<text class="x-tick" x="${xx}" y="${T + ph + 14}" text-anchor="middle" font-size="10" fill="#57606a">${text}</text>`);
   }
-  out.push(`<text x="${L + pw / 2}" y="${H - 2}" text-anchor="middle" font-size="10" fill="#57606a">s since run start</text>`, '</svg>');
+  out.push(`<text x="${L + pw / 2}" y="${H - 2}" text-anchor="middle" font-size="10" fill="#57606a">${axis.unit} since run start</text>`, '</svg>');
   return `<figure class="alert-timeline-figure"><figcaption>Recommended alerts: when each fired (red), fault windows shaded</figcaption>${out.join('')}</figure>`;
+}
+
+/** Levels the target's services report, drawn together (a line per service) beside the clients' latency, on the same time axis. */
+export const GROUP_CHARTS = [
+  { metric: 'sc_process_rss_mib', tag: 'service', title: 'resident memory per service', yLabel: 'resident memory (MiB)', unit: 'MiB' },
+] as const;
+
+const GROUP_LINES = [
+  { colour: '#0969da', dash: '' }, { colour: '#cf222e', dash: '6 3' }, { colour: '#1a7f37', dash: '2 3' }, { colour: '#8250df', dash: '8 3 2 3' },
+  { colour: '#bf8700', dash: '' }, { colour: '#57606a', dash: '6 3' }, { colour: '#d1242f', dash: '2 3' }, { colour: '#116329', dash: '8 3 2 3' },
+] as const;
+
+/** The series of a group chart: those of its metric told apart by its tag alone. */
+export function groupSeries(series: readonly Series[], g: (typeof GROUP_CHARTS)[number]): Series[] {
+  return series.filter((s) => s.selector.metric === g.metric && s.selector.tags?.[g.tag] !== undefined && Object.keys(s.selector.tags).length === 1 && s.points.length > 0);
+}
+
+/**
+ * One chart of a level per service (its mean per window; bucketed on a long run), the y axis fitted to the levels
+ * rather than from 0: a slow growth of a few MiB on 80 stays visible. The fault bands as in the other charts.
+ */
+export function renderGroupChart(group: readonly Series[], g: (typeof GROUP_CHARTS)[number], result: RunResult, index: number): string {
+  const { width: W, height: H, left: L, right: R, top: T, bottom: B } = CHART;
+  const pw = W - L - R;
+  const ph = H - T - B;
+  const lastPoint = group.reduce((m, s) => s.points.reduce((mm, p) => Math.max(mm, p.t + s.windowMs), m), 0);
+  const domainMs = Math.max(result.endedAtMs - result.startedAtMs, lastPoint, 1);
+  const lines = group.map((s, i) => ({
+    name: s.selector.tags![g.tag]!, style: GROUP_LINES[i % GROUP_LINES.length]!,
+    pts: bucketed(onWindowGrid(s, 'mean', 'latency'), s.windowMs), fits: fittedTrends(result, s.label),
+  }));
+  const vs = lines.flatMap((l) => l.pts.flatMap((d) => (d.v === undefined ? [] : [d.v])));
+  const lo = vs.length ? Math.min(...vs) : 0;
+  const hi = vs.length ? Math.max(...vs) : 1;
+  const pad = Math.max((hi - lo) * 0.1, hi * 0.02, 1);
+  const y = scaleLinear().domain([Math.max(0, lo - pad), hi + pad]).range([T + ph, T]).nice(5);
+  const xs = scaleLinear().domain([0, domainMs / 1000]).range([L, L + pw]);
+  const x = (ms: number): number => xs(ms / 1000);
+  const mid = (d: Bucket): number => x(Math.min((d.t + d.tEnd) / 2, domainMs));
+  const path = line<Bucket>().defined((d) => d.v !== undefined).x(mid).y((d) => y(d.v ?? 0)).digits(2);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart group-chart" role="img" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" data-metric="${esc(g.metric)}" data-unit="${esc(g.unit)}"` +
+      ` data-plot-left="${L}" data-plot-top="${T}" data-plot-width="${pw}" data-plot-height="${ph}" data-domain-ms="${domainMs}" aria-labelledby="group-title-${index}">`,
+    `<title id="group-title-${index}">${esc(g.title)}</title>`,
+    `<rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="#ffffff" stroke="#d0d7de"/>`,
+    ...faultBands(result, x, T, ph, domainMs, true),
+  ];
+  for (const v of y.ticks(5)) {
+    const yy = r2(y(v));
+    out.push(`<line x1="${L}" x2="${L + pw}" y1="${yy}" y2="${yy}" stroke="#eaeef2"/><line x1="${L - 4}" x2="${L}" y1="${yy}" y2="${yy}" stroke="#57606a"/>`);
+    out.push(`<text class="y-tick" x="${L - 7}" y="${yy}" dy="0.32em" text-anchor="end" font-size="11" fill="#57606a">${fmtNum(v)}</text>`);
+  }
+  const axis = timeTicks(domainMs, 8);
+  for (const { s, text } of axis.ticks) {
+    const xx = r2(xs(s));
+    out.push(`<line x1="${xx}" x2="${xx}" y1="${T + ph}" y2="${T + ph + 4}" stroke="#57606a"/><text class="x-tick" x="${xx}" y="${T + ph + 16}" text-anchor="middle" font-size="11" fill="#57606a">${text}</text>`);
+  }
+  out.push(`<line x1="${L}" x2="${L + pw}" y1="${T + ph}" y2="${T + ph}" stroke="#57606a"/><line x1="${L}" x2="${L}" y1="${T}" y2="${T + ph}" stroke="#57606a"/>`);
+  out.push(`<text class="x-label" x="${L + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="12" fill="#24292f">time since run start (${axis.unit})</text>`);
+  out.push(`<text class="y-label" transform="translate(14 ${T + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12" fill="#24292f">${esc(g.yLabel)}</text>`);
+  for (const l of lines) {
+    const defined = l.pts.filter((d) => d.v !== undefined);
+    const first = defined[0];
+    const last = defined[defined.length - 1];
+    const said = first && last ? `${l.name}: ${fmtNum(first.v)} → ${fmtNum(last.v)} ${g.unit}` : `${l.name}: no readings`;
+    out.push(
+      `<g class="line" data-line="${esc(l.name)}" data-points="${defined.length}"><title>${esc(said)}</title>` +
+        `<path class="series" d="${path(l.pts) ?? ''}" fill="none" stroke="${l.style.colour}" stroke-width="1.8" stroke-linejoin="round"${l.style.dash ? ` stroke-dasharray="${l.style.dash}"` : ''}/>` +
+        `${l.fits.map((f) => trendLine(f, result, x, y, l.style.colour)).join('')}</g>`,
+    );
+  }
+  out.push('</svg>');
+  const swatchOf = (st: { colour: string; dash: string }) =>
+    `<svg class="swatch" width="36" height="14" viewBox="0 0 36 14" aria-hidden="true"><line x1="1" x2="35" y1="7" y2="7" stroke="${st.colour}" stroke-width="1.8"${st.dash ? ` stroke-dasharray="${st.dash}"` : ''}/></svg>`;
+  const legend = [
+    ...lines.map((l) => `<li data-legend="${esc(l.name)}">${swatchOf(l.style)}${esc(l.name)}</li>`),
+    ...lines.flatMap((l) => l.fits.map((f) => trendLegend(f, l.style.colour))),
+    ...bandLegend(result),
+  ];
+  return (
+    `<figure class="chart-figure group-chart-figure" data-group="${esc(g.metric)}" data-chart-kind="group">` +
+    `<figcaption>${esc(g.title)} <span class="muted">— ${esc(`${g.metric}, the mean per ${fmtNum(group[0]!.windowMs / 1000)} s window, ${g.unit}; the axis fitted to the levels (not from 0)`)}</span></figcaption>` +
+    out.join('\n') +
+    `<ul class="legend">${legend.join('')}</ul></figure>`
+  );
 }

@@ -119,7 +119,9 @@ export function fmtNum(v: number | null | undefined, digits = 2): string {
   if (Number.isInteger(v)) return String(v);
   const abs = Math.abs(v);
   const d = abs >= 100 ? 0 : abs >= 10 ? 1 : digits;
-  return v.toFixed(d).replace(/\.?0+$/, '') || '0';
+  // Only a fraction's trailing zeros go (579.6 → "580", not "58").
+  const t = v.toFixed(d);
+  return (t.includes('.') ? t.replace(/\.?0+$/, '') : t) || '0';
 }
 
 export function fmtPct(rate: number | null | undefined): string {

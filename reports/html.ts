@@ -8,8 +8,8 @@
  * symbols (✅ ❌ ⚠️) are drawn as inline SVG badges, since a machine without an emoji font shows them
  * as empty boxes; the character itself stays in the text (visually hidden) for copying and searching.
  */
-import type { ClaimResult, Filmstrip, RunResult, Series, Stats, Verdict } from '../src/results/model.js';
-import { VIDEO_CHARTS, chartKindOf, isVideoChartMetric, renderAlertTimeline, renderChart, renderVideoChart } from './charts.js';
+import type { CalibrationResult, ClaimResult, FaultRecord, Filmstrip, Phase, RunResult, Series, Stats, Verdict } from '../src/results/model.js';
+import { BAND_LABEL_LIMIT, GROUP_CHARTS, VIDEO_CHARTS, chartKindOf, faultEntries, groupSeries, renderGroupChart, trendUnit, isVideoChartMetric, renderAlertTimeline, renderChart, renderVideoChart } from './charts.js';
 import { claimAsExpected, esc, explainClaim, fmtDuration, fmtIso, fmtNum, fmtPct, fmtRel, hypothesisAsExpected, notAsExpected, outcomeText } from './common.js';
 
 /** Badge colours; tests compare the computed background colour with these. */
@@ -94,6 +94,16 @@ table.filmstrip td { padding: 4px; text-align: center; }
 .frame .tile.frozen::after { content: "FROZEN"; position: absolute; left: 2px; top: 2px; font: 700 10px/1.2 system-ui, sans-serif; color: #fff; background: #cf222e; padding: 0 3px; }
 .frame-caption { font-size: 11px; color: #57606a; margin-top: 2px; white-space: nowrap; }
 .frame-caption .frozen-text { color: #cf222e; font-weight: 700; }
+#phase-table.grouped td:first-child { min-width: 15em; overflow-wrap: anywhere; }
+span.worst { color: #a40e26; font-weight: 600; }
+td.worst { background: #ffebe9; color: #a40e26; font-weight: 600; }
+details.cycles { margin-top: 8px; }
+details.evidence { margin-top: 4px; font-size: 12px; }
+details.evidence summary { cursor: pointer; color: #0969da; }
+details.evidence ol { margin: 4px 0 0; padding-left: 20px; max-height: 24em; overflow-y: auto; }
+details.cycles summary { cursor: pointer; font-weight: 600; }
+table.cycle-table th, table.cycle-table td { padding: 2px 6px; font-size: 12px; }
+table.cycle-table td:first-child { white-space: nowrap; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
 ul.files { margin: 0; padding-left: 18px; }
 `;
@@ -179,9 +189,24 @@ function claimRow(c: ClaimResult, result: RunResult): string {
     `<td class="as-expected">${tick(ok)}</td>` +
     `<td class="num observed" data-observed="${why.observed ?? ''}">${esc(fmtNum(why.observed, 3))}${why.check ? `<div class="source">${esc(why.check.id)}</div>` : ''}</td>` +
     `<td class="audit"><blockquote>${escWithSymbols(c.source.quote)}</blockquote><div class="source">${esc(c.source.file)} · §${esc(c.source.section)} · ${lines}</div></td>` +
-    `<td class="reason">${esc(c.reason)}${note}${c.hypotheses.length ? `<div class="source">hypotheses: ${c.hypotheses.map((h) => `<a href="#hyp-${esc(h)}">${esc(h)}</a>`).join(', ')}</div>` : ''}</td>` +
+    `<td class="reason">${reasonCell(c.reason, evidencePrefixes(result))}${note}${c.hypotheses.length ? `<div class="source">hypotheses: ${c.hypotheses.map((h) => `<a href="#hyp-${esc(h)}">${esc(h)}</a>`).join(', ')}</div>` : ''}</td>` +
     '</tr>'
   );
+}
+
+/** Past this length a claim's reason (its deciding checks' evidence, over every cycle on a soak) is shortened, the whole folded. */
+export const REASON_SHOWN_CHARS = 800;
+
+/** Each deciding check with its first phase's evidence (and how many more), then the whole reason folded. */
+function reasonCell(reason: string, prefixes: ReadonlySet<string>): string {
+  if (reason.length <= REASON_SHOWN_CHARS) return esc(reason);
+  const short = reason.split(' | ').map((part) => {
+    const parts = evidenceParts(part, prefixes);
+    const first = parts[0] ?? part;
+    const cut = first.length > 300 ? `${first.slice(0, 299)}…` : first;
+    return parts.length > 1 ? `${cut} … and ${parts.length - 1} more phases` : cut;
+  });
+  return `${short.map((x) => `<div>${esc(x)}</div>`).join('')}<details class="evidence" data-reason-chars="${reason.length}"><summary>the whole reason</summary><div class="source">${esc(reason)}</div></details>`;
 }
 
 /** The deciding evidence in one line: the first check's evidence, cut. */
@@ -239,11 +264,33 @@ function statsCell(s: Stats): string {
   return `<div class="cell-stats">${n} · ${parts.join(' · ')}</div>`;
 }
 
+/** Past this many phases the per-phase table has a column per phase kind and fault entry, its cycles summarised. */
+export const PHASE_COLUMNS_MAX = 16;
+
+/** The fault entry a phase belongs to (a repeating fault's cycles share their entry's), and its kind. */
+function phaseGroup(phaseId: string, result: RunResult): string {
+  const m = /^(fault|recovery):(.+)$/.exec(phaseId);
+  if (!m) return phaseId;
+  const f = result.faults.find((x) => x.id === m[2]);
+  return `${m[1]}:${f?.entryId ?? m[2]}`;
+}
+
+/** Every (label, phase) cell of the per-phase table, found in one pass (a soak's table has tens of thousands). */
+function phaseCells(result: RunResult): Map<string, Map<string, Stats>> {
+  const out = new Map<string, Map<string, Stats>>();
+  for (const r of result.phaseTable) {
+    let row = out.get(r.label);
+    if (!row) out.set(r.label, (row = new Map()));
+    row.set(r.phase, r.stats);
+  }
+  return out;
+}
+
 function phaseTable(result: RunResult): string {
   const phaseIds = result.phases.map((p) => p.id);
   for (const r of result.phaseTable) if (!phaseIds.includes(r.phase)) phaseIds.push(r.phase);
-  const labels: string[] = [];
-  for (const r of result.phaseTable) if (!labels.includes(r.label)) labels.push(r.label);
+  if (phaseIds.length > PHASE_COLUMNS_MAX) return groupedPhaseTable(result, phaseIds);
+  const cellsOf = phaseCells(result);
   const phaseById = new Map(result.phases.map((p) => [p.id, p]));
   const head = [
     'Series',
@@ -253,14 +300,155 @@ function phaseTable(result: RunResult): string {
       return `<span data-phase-id="${esc(id)}">${esc(id)}</span>${span}`;
     }),
   ];
-  const rows = labels.map((label) => {
+  const rows = [...cellsOf.keys()].map((label) => {
     const cells = phaseIds.map((pid) => {
-      const r = result.phaseTable.find((x) => x.label === label && x.phase === pid);
-      return `<td data-phase="${esc(pid)}">${r ? statsCell(r.stats) : '<span class="muted">—</span>'}</td>`;
+      const st = cellsOf.get(label)?.get(pid);
+      return `<td data-phase="${esc(pid)}">${st ? statsCell(st) : '<span class="muted">—</span>'}</td>`;
     });
     return `<tr data-row-label="${esc(label)}"><td><code>${esc(label)}</code></td>${cells.join('')}</tr>`;
   });
   return section('phases', 'Per-phase statistics', table(head, rows, 'phase-table', 'no per-phase statistics'));
+}
+
+/** The statistic a summary of many phases compares: a trend's p95 (else its median, mean), a rate, a counter's sum, a gauge's max. */
+function headline(s: Stats): { name: string; v: number; unit: string } | null {
+  if (s.count === 0) return null;
+  const pick = (name: string, v: number | undefined, unit = ''): { name: string; v: number; unit: string } | null => (v === undefined || !Number.isFinite(v) ? null : { name, v, unit });
+  switch (s.kind) {
+    case 'trend': return pick('p95', s.p95) ?? pick('p50', s.p50) ?? pick('mean', s.mean);
+    case 'rate': return pick('rate', s.rate === undefined ? undefined : s.rate * 100, ' %');
+    case 'counter': return pick('sum', s.sum);
+    case 'gauge': return pick('max', s.max);
+  }
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** A fault id without its `fault:` / `recovery:` prefix: what a reader calls a cycle. */
+const cycleName = (phaseId: string): string => phaseId.replace(/^(fault|recovery):/, '');
+
+/**
+ * One cell summarising a statistic over the phases of a group (every cycle of a fault): the median, and the highest
+ * and lowest with the cycle each came from. `worst` marks the one a reader looks for first: the highest trend or
+ * counter, the lowest rate of success (`_ok`, `_up`), the highest other rate (failures).
+ */
+function summaryCell(label: string, cells: readonly { phase: string; stats: Stats }[]): string {
+  const vals = cells.flatMap((c) => {
+    const h = headline(c.stats);
+    return h ? [{ phase: c.phase, ...h }] : [];
+  });
+  const n = cells.reduce((a, c) => a + c.stats.count, 0);
+  if (vals.length === 0) return `<div class="cell-stats"><span class="n">n=${n}</span> · <span class="muted">no samples in ${cells.length} phases</span></div>`;
+  const { name, unit } = vals[0]!;
+  const hi = vals.reduce((m, v) => (v.v > m.v ? v : m));
+  const lo = vals.reduce((m, v) => (v.v < m.v ? v : m));
+  const kind = cells.find((c) => c.stats.count > 0)!.stats.kind;
+  const lowIsBad = kind === 'rate' && /_(ok|up)\b/.test(label);
+  const mid = median(vals.map((v) => v.v));
+  // The worst named only when it stands out from the median: a flat series has none.
+  const worst = lowIsBad ? (lo.v < mid ? lo : null) : hi.v > mid ? hi : null;
+  const tu = kind === 'trend' ? trendUnit(label.split('{')[0]!) : '';
+  const u = tu && tu !== 'as served' ? ` ${tu}` : '';
+  const ext = (which: 'max' | 'min', v: { phase: string; v: number }) =>
+    `<span data-stat="${which}"${v === worst ? ` class="worst" data-worst-phase="${esc(v.phase)}"` : ''}>${which} ${fmtNum(v.v)}${unit}${u} <a href="#cycle-${esc(v.phase)}">${esc(cycleName(v.phase))}</a></span>`;
+  const lines = [
+    `<span class="n">n=${n}</span>${kind === 'counter' ? ` · <span data-stat="total">total ${fmtNum(vals.reduce((a, v) => a + v.v, 0))}</span>` : ''}`,
+    `<span data-stat="median">${name} median ${fmtNum(mid)}${unit}${u}</span>`,
+    ext('max', hi),
+    ...(lo.v !== hi.v ? [ext('min', lo)] : []),
+    ...(cells.length > vals.length ? [`<span class="muted">${cells.length - vals.length} of ${cells.length} without samples</span>`] : []),
+  ];
+  return `<div class="cell-stats summary">${lines.join('<br>')}</div>`;
+}
+
+/**
+ * A long run's per-phase table: a column per phase kind and fault entry (`fault:redis` over its 40 cycles), each cell
+ * the median over the cycles with the highest and lowest cycle named; series with no sample anywhere left out (named
+ * below it). Under it, each repeating fault's cycles one by one (folded): every phase stays reachable.
+ */
+function groupedPhaseTable(result: RunResult, phaseIds: readonly string[]): string {
+  const cellsOf = phaseCells(result);
+  const phaseById = new Map(result.phases.map((p) => [p.id, p]));
+  const groups: { id: string; phases: string[] }[] = [];
+  for (const id of phaseIds) {
+    const g = phaseGroup(id, result);
+    const e = groups.find((x) => x.id === g);
+    if (e) e.phases.push(id);
+    else groups.push({ id: g, phases: [id] });
+  }
+  const head = ['Series', ...groups.map((g) => {
+    const ps = g.phases.map((id) => phaseById.get(id)).filter((p) => p !== undefined);
+    const span = ps.length ? `<div class="source">${fmtRel(Math.min(...ps.map((p) => p.startMs)), result.startedAtMs)} … ${fmtRel(Math.max(...ps.map((p) => p.endMs)), result.startedAtMs)}</div>` : '';
+    const many = g.phases.length > 1 ? ` <span class="muted">×${g.phases.length}</span><div class="source">median · highest · lowest of the ${g.phases.length} cycles</div>` : '';
+    return `<span data-phase-group="${esc(g.id)}" data-phases="${g.phases.length}">${esc(g.id)}</span>${many}${span}`;
+  })];
+  const empty: string[] = [];
+  const rows: string[] = [];
+  for (const [label, row] of cellsOf) {
+    if (![...row.values()].some((st) => st.count > 0)) {
+      empty.push(label);
+      continue;
+    }
+    const cells = groups.map((g) => {
+      const cs = g.phases.flatMap((pid) => {
+        const st = row.get(pid);
+        return st ? [{ phase: pid, stats: st }] : [];
+      });
+      const body = cs.length === 0 ? '<span class="muted">—</span>' : g.phases.length === 1 ? statsCell(cs[0]!.stats) : summaryCell(label, cs);
+      return `<td data-phase-group="${esc(g.id)}">${body}</td>`;
+    });
+    rows.push(`<tr data-row-label="${esc(label)}"><td><code>${esc(label)}</code></td>${cells.join('')}</tr>`);
+  }
+  const note = `<p class="muted" id="phase-table-note">${esc(`${phaseIds.length} phases: one column per phase kind and fault entry, its cycles summarised (every statistic of every phase is in result.json, phaseTable)`)}` +
+    `${empty.length ? `; ${empty.length} series with no sample in any phase left out` : ''}</p>` +
+    (empty.length ? `<details class="cycles" id="phase-table-empty"><summary>${esc(`the ${empty.length} series without samples`)}</summary><p class="source">${empty.map((l) => `<code>${esc(l)}</code>`).join(', ')}</p></details>` : '');
+  return section('phases', 'Per-phase statistics', note + table(head, rows, 'phase-table', 'no per-phase statistics').replace('<table id="phase-table">', '<table id="phase-table" class="grouped">') + cycleDetails(result, groups, cellsOf));
+}
+
+/**
+ * Each repeating fault's cycles one by one, folded: a row per phase (each cycle's fault and recovery), a column per
+ * trend and rate series (p95, rate) — the highest p95 / lowest success rate of a column marked.
+ */
+function cycleDetails(result: RunResult, groups: readonly { id: string; phases: string[] }[], cellsOf: Map<string, Map<string, Stats>>): string {
+  const phaseById = new Map(result.phases.map((p) => [p.id, p]));
+  const labels = [...cellsOf.keys()].filter((l) => {
+    const sts = [...cellsOf.get(l)!.values()];
+    return sts.some((st) => st.count > 0 && (st.kind === 'trend' || st.kind === 'rate')) && !/[{,]participant=/.test(l);
+  });
+  const entries = [...new Set(groups.filter((g) => g.phases.length > 1 && g.id.includes(':')).map((g) => g.id.replace(/^(fault|recovery):/, '')))];
+  const out = entries.map((entry) => {
+    const phases = groups.filter((g) => g.id === `fault:${entry}` || g.id === `recovery:${entry}`).flatMap((g) => g.phases)
+      .map((id) => phaseById.get(id)).filter((p) => p !== undefined).sort((a, b) => a.startMs - b.startMs || a.id.localeCompare(b.id));
+    const worst = new Map<string, string>();
+    for (const l of labels) {
+      const vals = phases.flatMap((p) => {
+        const h = headline(cellsOf.get(l)?.get(p.id) ?? { kind: 'trend', count: 0 });
+        return h ? [{ id: p.id, v: h.v }] : [];
+      });
+      if (vals.length < 2) continue;
+      const lowIsBad = cellsOf.get(l)!.values().next().value?.kind === 'rate' && /_(ok|up)\b/.test(l);
+      const w = vals.reduce((m, v) => ((lowIsBad ? v.v < m.v : v.v > m.v) ? v : m));
+      if (vals.some((v) => v.v !== w.v)) worst.set(l, w.id);
+    }
+    const rows = phases.map((p) => {
+      const cells = labels.map((l) => {
+        const st = cellsOf.get(l)?.get(p.id);
+        const h = st ? headline(st) : null;
+        const mark = worst.get(l) === p.id ? ' class="num worst"' : ' class="num"';
+        return `<td${mark}>${h ? `${fmtNum(h.v)}${h.unit}` : '—'}</td>`;
+      });
+      return `<tr id="cycle-${esc(p.id)}" data-phase-id="${esc(p.id)}"><td><code>${esc(p.id)}</code><div class="source">${fmtRel(p.startMs, result.startedAtMs)} … ${fmtRel(p.endMs, result.startedAtMs)}</div></td>${cells.join('')}</tr>`;
+    });
+    const head = ['Phase', ...labels.map((l) => `<code>${esc(l)}</code><div class="source">${(cellsOf.get(l)!.values().next().value?.kind ?? 'trend') === 'rate' ? 'rate' : 'p95'}</div>`)];
+    const cycles = new Set(phases.map((p) => cycleName(p.id))).size;
+    return `<details class="cycles" data-fault-entry="${esc(entry)}"><summary>${esc(`${entry}: its ${cycles} cycles one by one (fault and recovery of each; the worst of a column marked)`)}</summary>` +
+      `<div class="table-scroll"><table class="cycle-table" data-fault-entry="${esc(entry)}"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div></details>`;
+  });
+  return out.join('\n');
 }
 
 /** Why a hypothesis was not judged: its preconditions (linked), a probe that could not set up, a saturated generator. */
@@ -275,7 +463,33 @@ function gateText(gatedBy: readonly string[]): string {
   ].join('; ');
 }
 
+/** Past this many phases a hypothesis' evidence shows its first and folds the rest (a soak judges a check in every cycle). */
+export const EVIDENCE_PARTS_SHOWN = 4;
+
+/** What a per-phase part of evidence starts with: a phase id, or a fault id (recovers), then ': '. */
+function evidencePrefixes(result: RunResult): Set<string> {
+  return new Set([...result.phases.map((p) => p.id), ...result.faults.map((f) => f.id), 'run']);
+}
+
+/** Evidence joined over phases (foldPhases: `<phase>: …; <phase>: …`) split back into its parts; `;` inside a part stays. */
+export function evidenceParts(evidence: string, prefixes: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const piece of evidence.split('; ')) {
+    const head = /^([^\s:]+(?::[^\s:]+)?): /.exec(piece)?.[1];
+    if (out.length === 0 || (head !== undefined && prefixes.has(head))) out.push(piece);
+    else out[out.length - 1] += `; ${piece}`;
+  }
+  return out;
+}
+
+function evidenceCell(evidence: string, prefixes: ReadonlySet<string>): string {
+  const parts = evidenceParts(evidence, prefixes);
+  if (parts.length <= EVIDENCE_PARTS_SHOWN) return esc(evidence);
+  return `${esc(parts[0])}<details class="evidence" data-evidence-parts="${parts.length}"><summary>${esc(`judged in ${parts.length} phases (the verdict is the worst of them): each`)}</summary><ol>${parts.map((x) => `<li>${esc(x)}</li>`).join('')}</ol></details>`;
+}
+
 function hypothesesTable(result: RunResult): string {
+  const prefixes = evidencePrefixes(result);
   const rows = result.hypotheses.map((h) => {
     const ok = hypothesisAsExpected(h, result);
     return (
@@ -286,7 +500,7 @@ function hypothesesTable(result: RunResult): string {
       `<td>${esc(h.expected)}</td>` +
       `<td class="num">${esc(fmtNum(h.observed, 3))}</td>` +
       `<td>${badge(h.verdict)}${h.expectedVerdict ? `<div class="source">expected ${esc(h.expectedVerdict)}</div>` : ''}</td>` +
-      `<td>${esc(h.evidence)}</td>` +
+      `<td>${evidenceCell(h.evidence, prefixes)}</td>` +
       `<td>${h.claims.map((c) => `<code>${esc(c)}</code>`).join(', ')}</td>` +
       '</tr>'
     );
@@ -295,15 +509,46 @@ function hypothesesTable(result: RunResult): string {
 }
 
 function calibrationTable(result: RunResult): string {
-  const rows = result.calibration.map(
-    (c) =>
-      `<tr data-calibration-fault="${esc(c.faultId)}" data-ok="${c.ok}"><td><code>${esc(c.faultId)}</code></td><td><code>${esc(c.label)}</code></td>` +
-      `<td>${esc(c.expected)}</td><td class="num">${esc(fmtNum(c.observed, 3))}</td><td>${tick(c.ok)}</td><td>${esc(c.detail)}</td></tr>`,
-  );
+  if (result.faults.length > BAND_LABEL_LIMIT) return groupedCalibrationTable(result);
   return section(
     'calibration',
     'Calibration <span class="muted">— did each fault measurably land on the path the workload uses?</span>',
-    table(['Fault', 'Series', 'Expected', 'Observed', 'OK', 'Detail'], rows, 'calibration-table', 'no calibration checks'),
+    table(['Fault', 'Series', 'Expected', 'Observed', 'OK', 'Detail'], calibrationRows(result.calibration), 'calibration-table', 'no calibration checks'),
+  );
+}
+
+/** Many faults: a row per fault entry and series (how many cycles' checks held, those that did not named), the cycles folded. */
+function groupedCalibrationTable(result: RunResult): string {
+  const entryOf = new Map(result.faults.map((f) => [f.id, f.entryId ?? f.id]));
+  const groups = new Map<string, CalibrationResult[]>();
+  for (const c of result.calibration) {
+    const k = `${entryOf.get(c.faultId) ?? c.faultId}\u0000${c.label}`;
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  const rows = [...groups.entries()].map(([k, cs]) => {
+    const [entry, lbl] = k.split('\u0000') as [string, string];
+    const bad = cs.filter((c) => !c.ok);
+    return `<tr data-calibration-entry="${esc(entry)}" data-ok="${bad.length === 0}" data-checks="${cs.length}"><td><code>${esc(entry)}</code></td><td><code>${esc(lbl)}</code></td><td>${esc(cs[0]!.expected)}</td>` +
+      `<td>${tick(bad.length === 0)} ${cs.length - bad.length}/${cs.length}</td><td>${bad.length ? `did not hold in ${bad.slice(0, 5).map((c) => `<a href="#calibration-${esc(c.faultId)}">${esc(c.faultId)}</a>`).join(', ')}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''}: ${esc(bad[0]!.detail)}` : esc(cs[0]!.detail)}</td></tr>`;
+  });
+  const entries = [...new Set(result.calibration.map((c) => entryOf.get(c.faultId) ?? c.faultId))];
+  const details = entries.map((e) => {
+    const cs = result.calibration.filter((c) => (entryOf.get(c.faultId) ?? c.faultId) === e);
+    return `<details class="cycles" data-fault-entry="${esc(e)}"><summary>${esc(`${e}: its ${cs.length} checks one by one`)}</summary>${table(['Fault', 'Series', 'Expected', 'Observed', 'OK', 'Detail'], calibrationRows(cs), `calibration-table-${e}`)}</details>`;
+  });
+  return section(
+    'calibration',
+    'Calibration <span class="muted">— did each fault measurably land on the path the workload uses?</span>',
+    table(['Fault', 'Series', 'Expected', 'Held', 'Detail'], rows, 'calibration-table', 'no calibration checks') + details.join('\n'),
+  );
+}
+
+function calibrationRows(calibration: readonly CalibrationResult[]): string[] {
+  const seen = new Set<string>();
+  return calibration.map(
+    (c) =>
+      `<tr${seen.has(c.faultId) || !seen.add(c.faultId) ? '' : ` id="calibration-${esc(c.faultId)}"`} data-calibration-fault="${esc(c.faultId)}" data-ok="${c.ok}"><td><code>${esc(c.faultId)}</code></td><td><code>${esc(c.label)}</code></td>` +
+      `<td>${esc(c.expected)}</td><td class="num">${esc(fmtNum(c.observed, 3))}</td><td>${tick(c.ok)}</td><td>${esc(c.detail)}</td></tr>`,
   );
 }
 
@@ -314,12 +559,57 @@ function late(actual: number | undefined, scheduled: number | undefined): string
   return `<div class="source" data-schedule-delta-ms="${d}">${d >= 0 ? '+' : ''}${d} ms vs schedule</div>`;
 }
 
+const FAULT_HEADERS = ['Fault', 'Name', 'Mechanism', 'Target', 'Params', 'Planned', 'Applied', 'Removed', 'Actual', 'Verified', 'Rolled back', 'Error'];
+
 function faultTable(result: RunResult): string {
+  if (result.faults.length > BAND_LABEL_LIMIT) return groupedFaultTable(result);
+  return section('faults', 'Fault timeline', table(FAULT_HEADERS, faultRows(result, result.faults), 'fault-table', 'no faults'));
+}
+
+/**
+ * Many faults (a soak's cycles): a row per fault entry — cycles, how many were verified and rolled back, the latest
+ * apply against the schedule, errors — and each entry's cycles one by one, folded.
+ */
+function groupedFaultTable(result: RunResult): string {
+  const entries = faultEntries(result);
+  const of = (id: string) => result.faults.filter((f) => (f.entryId ?? f.id) === id);
+  const rows = entries.map((e) => {
+    const fs = of(e.id);
+    const first = fs[0]!;
+    const lates = fs.flatMap((f) => (f.appliedAtMs !== undefined && f.scheduledApplyMs !== undefined ? [{ id: f.id, d: f.appliedAtMs - f.scheduledApplyMs }] : []));
+    const latest = lates.reduce<{ id: string; d: number } | undefined>((m, x) => (m === undefined || x.d > m.d ? x : m), undefined);
+    const verified = fs.filter((f) => f.verified).length;
+    const rolled = fs.filter((f) => f.rolledBack).length;
+    const errors = fs.filter((f) => f.error !== undefined);
+    const every = fs.length > 1 ? ` · then every ${fmtNum(fs[1]!.plannedStartS - first.plannedStartS)} s` : '';
+    return (
+      `<tr data-fault-entry="${esc(e.id)}" data-cycles="${fs.length}" data-verified="${verified}" data-rolled-back="${rolled}">` +
+      `<td><code>${esc(e.id)}</code></td><td>${esc(e.name)}</td><td>${esc(first.mechanism)}</td><td><code>${esc(first.target)}</code></td>` +
+      `<td><code>${esc(JSON.stringify(first.params))}</code></td>` +
+      `<td class="num">+${esc(fmtNum(first.plannedStartS))} s for ${esc(fmtNum(first.plannedDurationS))} s${esc(every)}</td>` +
+      `<td class="num">${fs.length}</td>` +
+      `<td class="num">${latest ? `${latest.d >= 0 ? '+' : ''}${Math.round(latest.d)} ms <a href="#fault-${esc(latest.id)}">${esc(latest.id)}</a>` : '—'}</td>` +
+      `<td>${tick(verified === fs.length)} ${verified}/${fs.length}</td>` +
+      `<td>${tick(rolled === fs.length)} ${rolled}/${fs.length}</td>` +
+      `<td>${errors.length ? `${errors.length}: ${errors.slice(0, 3).map((f) => `<a href="#fault-${esc(f.id)}">${esc(f.id)}</a>`).join(', ')}${errors.length > 3 ? ' …' : ''}` : ''}</td>` +
+      '</tr>'
+    );
+  });
+  const details = entries.map((e) =>
+    `<details class="cycles" data-fault-entry="${esc(e.id)}"><summary>${esc(`${e.id}: its ${e.cycles} occurrences one by one`)}</summary>${table(FAULT_HEADERS, faultRows(result, of(e.id)), `fault-table-${e.id}`)}</details>`);
+  return section(
+    'faults',
+    'Fault timeline',
+    table(['Fault', 'Name', 'Mechanism', 'Target', 'Params', 'Planned', 'Occurrences', 'Latest apply vs schedule', 'Verified', 'Rolled back', 'Errors'], rows, 'fault-table', 'no faults') + details.join('\n'),
+  );
+}
+
+function faultRows(result: RunResult, faults: readonly FaultRecord[]): string[] {
   const s0 = result.startedAtMs;
-  const rows = result.faults.map((f) => {
+  return faults.map((f) => {
     const actual = f.appliedAtMs !== undefined && f.removedAtMs !== undefined ? `${((f.removedAtMs - f.appliedAtMs) / 1000).toFixed(2)} s` : '—';
     return (
-      `<tr data-fault-id="${esc(f.id)}" data-verified="${f.verified}" data-rolled-back="${f.rolledBack}">` +
+      `<tr id="fault-${esc(f.id)}" data-fault-id="${esc(f.id)}" data-verified="${f.verified}" data-rolled-back="${f.rolledBack}">` +
       `<td><code>${esc(f.id)}</code></td><td>${esc(f.name)}</td><td>${esc(f.mechanism)}</td><td><code>${esc(f.target)}</code></td>` +
       `<td><code>${esc(JSON.stringify(f.params))}</code></td>` +
       `<td class="num">+${esc(fmtNum(f.plannedStartS))} s for ${esc(fmtNum(f.plannedDurationS))} s</td>` +
@@ -332,11 +622,6 @@ function faultTable(result: RunResult): string {
       '</tr>'
     );
   });
-  return section(
-    'faults',
-    'Fault timeline',
-    table(['Fault', 'Name', 'Mechanism', 'Target', 'Params', 'Planned', 'Applied', 'Removed', 'Actual', 'Verified', 'Rolled back', 'Error'], rows, 'fault-table', 'no faults'),
-  );
 }
 
 function workloadsTable(result: RunResult): string {
@@ -368,8 +653,24 @@ function filesList(result: RunResult): string {
 /** A video workload's per-participant series (drawn in the video section, not among the charts). */
 const isParticipantSeries = (s: Series): boolean => s.selector.tags?.participant !== undefined && isVideoChartMetric(s.selector.metric);
 
+/**
+ * The charts: the clients' latency first, then what the target's services report of themselves (resident memory, a
+ * line per service, on the same time axis), then every other series in the run's order.
+ */
 function charts(result: RunResult): string {
-  const figs = [renderAlertTimeline(result), ...result.series.map((s, i) => (isParticipantSeries(s) ? '' : renderChart(s, result, i)))].filter(Boolean);
+  const groups = GROUP_CHARTS.map((g) => ({ g, series: groupSeries(result.series, g) })).filter((x) => x.series.length >= 2);
+  const grouped = new Set(groups.flatMap((x) => x.series));
+  const drawn = result.series.filter((s) => !isParticipantSeries(s) && !grouped.has(s));
+  const first = drawn.findIndex((s) => s.selector.metric === 'http_req_duration' && chartKindOf(s) !== null);
+  const lead = first >= 0 ? [drawn[first]!] : [];
+  const rest = drawn.filter((_, i) => i !== first);
+  const at = (s: Series) => result.series.indexOf(s);
+  const figs = [
+    renderAlertTimeline(result),
+    ...lead.map((s) => renderChart(s, result, at(s))),
+    ...groups.map((x, i) => renderGroupChart(x.series, x.g, result, i)),
+    ...rest.map((s) => renderChart(s, result, at(s))),
+  ].filter(Boolean);
   return section(
     'charts',
     'Charts <span class="muted">— shaded bands: fault windows; a break in a line: no samples in those windows (hover for values)</span>',
@@ -385,7 +686,7 @@ export const FILMSTRIP_MAX_PHASES = 60;
 
 function filmstripTable(f: Filmstrip, result: RunResult, images: ImageSource | undefined): string {
   const phases = result.phases.filter((p) => f.frames.some((x) => x.phase === p.id));
-  const shown = phases.slice(0, FILMSTRIP_MAX_PHASES);
+  const shown = phases.length > PHASE_COLUMNS_MAX ? filmstripPicks(phases, f, result) : phases.slice(0, FILMSTRIP_MAX_PHASES);
   const head = ['Participant <span class="muted">receives</span>', ...shown.map((p) => `<span data-phase-id="${esc(p.id)}">${esc(p.id)}</span><div class="source">${fmtRel(p.startMs, result.startedAtMs)} … ${fmtRel(p.endMs, result.startedAtMs)}</div>`)];
   const rows = f.participants.map((who) => {
     const cells = shown.map((p) => {
@@ -403,8 +704,33 @@ function filmstripTable(f: Filmstrip, result: RunResult, images: ImageSource | u
     });
     return `<tr data-participant="${esc(who)}"><td><code>${esc(who)}</code></td>${cells.join('')}</tr>`;
   });
-  const more = phases.length > shown.length ? `<p class="muted">the first ${shown.length} of ${phases.length} phases; every picture is in <code>workloads/${esc(f.workload)}/frames/</code></p>` : '';
+  const more = phases.length > shown.length
+    ? `<p class="muted" data-filmstrip-shown="${shown.length}">${phases.length > PHASE_COLUMNS_MAX ? `${shown.length} of ${phases.length} phases: the baseline, each fault's first and last cycle, and the first with a frozen tile` : `the first ${shown.length} of ${phases.length} phases`}; every picture is in <code>workloads/${esc(f.workload)}/frames/</code></p>`
+    : '';
   return `<div class="table-scroll"><table class="filmstrip" data-workload="${esc(f.workload)}"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>${more}`;
+}
+
+/** A long run's filmstrip: at most this many phases (each a picture per participant, embedded). */
+export const FILMSTRIP_LONG_RUN_PHASES = 16;
+
+/**
+ * The phases a long run's filmstrip shows, in time order: the baseline (and whatever is not a fault's), each fault
+ * entry's first and last cycle (fault and recovery), then phases where a picture caught a frozen tile, up to the cap.
+ */
+function filmstripPicks(phases: readonly Phase[], f: Filmstrip, result: RunResult): Phase[] {
+  const picked = new Set<string>();
+  const add = (id: string | undefined) => {
+    if (id !== undefined && picked.size < FILMSTRIP_LONG_RUN_PHASES) picked.add(id);
+  };
+  for (const p of phases) if (p.kind !== 'fault' && p.kind !== 'recovery') add(p.id);
+  for (const e of faultEntries(result)) {
+    const cycles = phases.filter((p) => p.faultId !== undefined && (result.faults.find((x) => x.id === p.faultId)?.entryId ?? p.faultId) === e.id);
+    const firstId = cycles[0]?.faultId;
+    const lastId = cycles[cycles.length - 1]?.faultId;
+    for (const id of [firstId, lastId]) for (const p of cycles) if (p.faultId === id) add(p.id);
+  }
+  for (const p of phases) if (f.frames.some((x) => x.phase === p.id && x.tiles.some((t) => t.frozen))) add(p.id);
+  return phases.filter((p) => picked.has(p.id));
 }
 
 /** Video workloads: per participant, what it received over time (fps, loss, jitter, frozen) and a filmstrip. */
@@ -430,7 +756,8 @@ function videoSection(result: RunResult, images: ImageSource | undefined): strin
 
 /** Contents: every section, and each claim with its verdict (the page is long on a soak run). */
 function toc(result: RunResult): string {
-  const charts = result.series.filter((s) => chartKindOf(s) !== null && !isParticipantSeries(s)).length;
+  const groups = GROUP_CHARTS.map((g) => groupSeries(result.series, g)).filter((g) => g.length >= 2);
+  const charts = result.series.filter((s) => chartKindOf(s) !== null && !isParticipantSeries(s) && !groups.some((g) => g.includes(s))).length + groups.length;
   const entries: [string, string, string][] = [
     ['claims', `Claims (${result.claims.length})`,
       `<ol>${result.claims.map((c) => `<li><a href="#claim-${esc(c.id)}"><code>${esc(c.id)}</code></a> ${badge(c.verdict)}${claimAsExpected(c) ? '' : ' <span class="no">not as expected</span>'}</li>`).join('')}</ol>`],

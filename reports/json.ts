@@ -180,6 +180,7 @@ function validateShape(doc: unknown, file: string, schema: ResultSchema): void {
         id: str, description: str, role: oneOf(['check', 'precondition']), gatedBy: optional(strings), phase: str, claims: strings, verdict: oneOf(VERDICTS),
         expectedVerdict: oneOf([...VERDICTS, null]), asExpected: bool, observed: numOrNull, expected: str, evidence: str,
         timeline: optional(arr(obj({ id: str, label: str, firing: arr(obj({ startMs: num, endMs: num })), notEvaluable: optional(str) }))),
+        trends: optional(arr(obj({ label: str, phase: str, fromMs: num, toMs: num, atMs: num, level: num, slopePerHour: num, unit: str }))),
       }),
     ),
     claims: arr(

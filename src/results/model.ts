@@ -156,6 +156,24 @@ export interface HypothesisResult {
   evidence: string;
   /** An `alerts` check: when each rule fired, for the report's timeline. */
   timeline?: AlertRow[];
+  /** A `no-growth` check: the line it fitted in each phase it judged, for the report's chart of that series. */
+  trends?: FittedTrend[];
+}
+
+/**
+ * A least-squares line a check fitted through a series (its bins' means after the warm-up): through `level` at
+ * `atMs`, `slopePerHour` per hour, drawn from `fromMs` to `toMs` (epoch ms).
+ */
+export interface FittedTrend {
+  /** The series' label (`metric{tag=value}`), as in `series`. */
+  label: string;
+  phase: string;
+  fromMs: number;
+  toMs: number;
+  atMs: number;
+  level: number;
+  slopePerHour: number;
+  unit: string;
 }
 
 /** One alert rule on the run's timeline: when it fired, or why it could not be evaluated. */

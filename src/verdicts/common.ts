@@ -3,7 +3,7 @@
  * hypothesis has (id, claims, role, expected verdicts), and small helpers. Pure: no I/O.
  */
 import { z } from 'zod';
-import type { AlertRow, CalibrationResult, Phase, SeriesSelector, Stats, Verdict } from '../results/model.js';
+import type { AlertRow, CalibrationResult, FittedTrend, Phase, SeriesSelector, Stats, Verdict } from '../results/model.js';
 import type { FanoutData } from '../k6/fanout-checker.js';
 import { selectorLabel } from '../results/pipeline.js';
 import { phasesMatching } from '../experiment/phases.js';
@@ -93,6 +93,8 @@ export interface KindResult {
   evidence: string;
   /** When each alert rule fired (`alerts`), for the report's timeline. */
   timeline?: AlertRow[];
+  /** The lines a `no-growth` check fitted, for the report's chart. */
+  trends?: FittedTrend[];
 }
 
 /** `metric{tag=value,…}`: the same label the pipeline and the report use. */

@@ -13,7 +13,7 @@
  *                 or too few readings after the warm-up
  */
 import { z } from 'zod';
-import type { SeriesSelector } from '../../results/model.js';
+import type { FittedTrend, SeriesSelector } from '../../results/model.js';
 import { PhasePattern, SelectorSchema, foldPhases, hypothesisBase, label, phasesFor, seconds, type EvaluationInput, type KindResult } from '../common.js';
 
 export const NoGrowthSchema = z.object({
@@ -74,6 +74,8 @@ export function evaluateNoGrowth(h: NoGrowthHypothesis, i: EvaluationInput): Kin
   const expected = `${label(h.select)}: growth ≤ ${h.budgetPerHour * 100} % of its steady level per hour (95 % interval's lower bound)`;
   const phases = phasesFor(h.phase, i);
   if (phases.length === 0) return { verdict: 'INCONCLUSIVE', observed: null, expected, phase: h.phase, evidence: `no phase ${h.phase} in this run` };
+  // The line fitted in each phase, for the report (the verdicts below do not read it).
+  const trends: FittedTrend[] = [];
   const results = phases.map((p) => {
     const spanMs = p.endMs - p.startMs;
     const warmMs = h.warmupS !== undefined ? h.warmupS * 1000 : Math.max(0.1 * spanMs, 120_000);
@@ -93,6 +95,8 @@ export function evaluateNoGrowth(h: NoGrowthHypothesis, i: EvaluationInput): Kin
     }
     const tr = trendOf(points);
     if (!tr) return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: null, evidence: `${p.id}: no trend to fit ${cut}` };
+    const meanH = points.reduce((a, x) => a + x.h, 0) / points.length;
+    trends.push({ label: label(h.select), phase: p.id, fromMs: from, toMs: p.endMs, atMs: from + meanH * 3_600_000, level: tr.mean, slopePerHour: tr.slope, unit: h.unit });
     const budget = h.budgetPerHour * tr.mean;
     const half = (tr.high - tr.low) / 2;
     const said = `${p.id}: ${f1(tr.slope)} ${h.unit}/h [95 % ${f1(tr.low)}, ${f1(tr.high)}] over ${duration(judgedMs / 1000)} ${cut} (${tr.n} bins, steady level ${f1(tr.mean)} ${h.unit}; budget ${f1(budget)} ${h.unit}/h)`;
@@ -105,5 +109,5 @@ export function evaluateNoGrowth(h: NoGrowthHypothesis, i: EvaluationInput): Kin
     const need = Number.isFinite(needS) && needS < 30 * 86_400 ? `a run of about ${duration(needS)} would tell` : 'a slope this close to the budget takes a much longer run to tell';
     return { phase: p.id, verdict: 'INCONCLUSIVE' as const, observed: tr.slope, evidence: `${said}: the interval holds the budget, too short to tell; ${need}` };
   });
-  return { expected, ...foldPhases(h.phase, results) };
+  return { expected, ...foldPhases(h.phase, results), ...(trends.length ? { trends } : {}) };
 }
