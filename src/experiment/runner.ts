@@ -425,6 +425,8 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
 
 
     if (!serverObserver) await startServerObserver();
+    // The baseline ends at the first fault (a run without one: a minute in); after it the scrapes thin out.
+    serverObserver?.sparseFrom(runStartMs + (entries.length ? Math.min(...entries.map((f) => f.startS)) : 60) * 1000);
 
     // ---- observers: the target's own connections through each faulted proxy, and path probes from 4 s before the first fault
     if (prov.lab && proxyDeps.length > 0) {

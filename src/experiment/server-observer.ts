@@ -69,9 +69,17 @@ export function fetchText(url: string, o: { timeoutMs: number; localAddress?: st
   });
 }
 
-/** Scrapes every service's /metrics and reads its processes, once per interval, until stopped. */
+/** While the baseline runs: a reading a second, so that a short baseline in a long run has its handful (METRICS-AVAILABLE). */
+export const DENSE_SCRAPE_MS = 1000;
+
+/**
+ * Scrapes every service's /metrics and reads its processes until stopped: once a second until sparseFrom() is
+ * reached (the baseline: what METRICS-AVAILABLE and the before-load levels read), once per interval after.
+ */
 export class ServerObserver {
   private timer: NodeJS.Timeout | null = null;
+  private sparseFromMs = Infinity;
+  private lastTickMs = 0;
   private readonly inFlight = new Set<string>();
   private readonly lastCpu = new Map<string, { atMs: number; totals: ProcessTotals }>();
   /** The last scrape outcome per service, so the log says when it changes, not every tick. */
@@ -85,8 +93,17 @@ export class ServerObserver {
     if (this.timer || this.o.services.length === 0) return;
     this.o.log(`server metrics: scraping ${this.o.services.map((s) => `${s.service} (${s.metricsUrl})`).join(', ')} every ${this.o.intervalMs / 1000} s${this.o.localAddress ? ` from ${this.o.localAddress}` : ''}`);
     void this.tick();
-    this.timer = setInterval(() => void this.tick(), this.o.intervalMs);
+    this.timer = setInterval(() => {
+      // Past the baseline, a tick every interval (less a margin for the timer's drift).
+      if (Date.now() >= this.sparseFromMs && Date.now() - this.lastTickMs < this.o.intervalMs - DENSE_SCRAPE_MS / 2) return;
+      void this.tick();
+    }, Math.min(DENSE_SCRAPE_MS, this.o.intervalMs));
     this.timer.unref();
+  }
+
+  /** From `atMs` on (epoch ms), one reading per interval: the run's baseline has ended by then. */
+  sparseFrom(atMs: number): void {
+    this.sparseFromMs = atMs;
   }
 
   stop(): void {
@@ -98,6 +115,7 @@ export class ServerObserver {
   /** One round: every service's scrape (side by side, each skipped while its previous one runs) and processes. */
   async tick(): Promise<void> {
     const now = Date.now();
+    this.lastTickMs = now;
     for (const s of this.o.services) if (s.pids) this.readProcesses(s, now);
     await Promise.all(this.o.services.map((s) => this.scrape(s, now)));
   }

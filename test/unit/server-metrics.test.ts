@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -139,6 +139,26 @@ describe('ServerObserver', () => {
     expect(lines.find((l) => l.includes('video'))).toMatch(/not the Prometheus text format/);
     expect(lines.find((l) => l.includes('storage'))).toMatch(/ECONNREFUSED/);
     o.stop();
+  });
+
+  it('reads once a second until the baseline ends (sparseFrom), then once per interval', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    try {
+      const times: number[] = [];
+      const o = new ServerObserver({ services: [{ service: 'chat', metricsUrl: `${base}/ok/metrics`, pids: () => [process.pid] }], record: (s) => { if (s.metric === PROCESS_RSS) times.push(s.time); }, log: () => undefined, intervalMs: 5000 });
+      const t0 = Date.now();
+      o.start();
+      o.sparseFrom(t0 + 10_000);
+      for (let i = 0; i < 40; i++) await vi.advanceTimersByTimeAsync(1000);
+      o.stop();
+      const dense = times.filter((t) => t < t0 + 10_000).length;
+      const sparse = times.filter((t) => t >= t0 + 10_000).length;
+      expect(dense).toBeGreaterThanOrEqual(10);
+      expect(sparse).toBeGreaterThanOrEqual(5);
+      expect(sparse).toBeLessThanOrEqual(7);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('scrapes once a second in a short run, every 5 s from 5 minutes on', () => {
