@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 
+/** Pages of 100 the reader reads at most: a 2-hour soak's one conversation held 14,394 messages. */
+export const HISTORY_MAX_PAGES = 2000;
+
 /**
  * Every message id and client message id in a conversation's history, read through the public API
- * by a fresh account (GET /v1/messages, paged; bounded to 100 pages of 100).
+ * by a fresh account (GET /v1/messages, paged; bounded to maxPages pages of 100 and timeoutMs). A history longer
+ * than the bound is an error, never a shorter history: its missing tail would read as lost messages.
  */
-export async function conversationHistory(baseUrl: string, conversationId: string, o: { timeoutMs?: number } = {}): Promise<string[]> {
-  const signal = AbortSignal.timeout(o.timeoutMs ?? 30_000);
+export async function conversationHistory(baseUrl: string, conversationId: string, o: { timeoutMs?: number; maxPages?: number } = {}): Promise<string[]> {
+  const signal = AbortSignal.timeout(o.timeoutMs ?? 120_000);
+  const maxPages = o.maxPages ?? HISTORY_MAX_PAGES;
   const id = randomBytes(4).toString('hex');
   const reg = await fetch(`${baseUrl}/v1/auth/register`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, signal,
@@ -16,7 +21,8 @@ export async function conversationHistory(baseUrl: string, conversationId: strin
   if (!token) throw new Error('history reader: register answered no access token');
   const ids: string[] = [];
   let pageState = '';
-  for (let page = 0; page < 100; page++) {
+  for (let page = 0; ; page++) {
+    if (page >= maxPages) throw new Error(`history reader: the history holds more than ${maxPages * 100} messages (the reader's bound)`);
     const q = new URLSearchParams({ conversation_id: conversationId, limit: '100', ...(pageState ? { page_state: pageState } : {}) });
     const res = await fetch(`${baseUrl}/v1/messages?${q.toString()}`, { headers: { authorization: `Bearer ${token}` }, signal });
     if (res.status !== 200) throw new Error(`history: GET /v1/messages answered HTTP ${res.status}`);
