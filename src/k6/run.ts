@@ -189,7 +189,13 @@ async function runStreaming(cmd: string, args: string[], opts: { cwd: string; ti
     child.stdout.on('data', take('stdout'));
     child.stderr.on('data', take('stderr'));
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs);
+    // SIGQUIT first: k6 (Go) writes every goroutine's stack to stderr, the spooled log; then SIGKILL.
+    let killTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGQUIT');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    }, opts.timeoutMs);
     child.on('error', (e) => {
       if (e.name === 'AbortError') return;
       clearTimeout(timer);
@@ -198,6 +204,7 @@ async function runStreaming(cmd: string, args: string[], opts: { cwd: string; ti
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(killTimer);
       for (const stream of ['stdout', 'stderr'] as const) if (partial[stream] !== '') line(partial[stream], stream);
       if (spool) for (const fd of [spool.stdout, spool.stderr]) closeSync(fd);
       // Spooled: k6's error lines from the whole run, then the tail (what runFailure reads).
@@ -555,7 +562,9 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRunRes
     ...(o.setupData ? { [SETUP_DATA_ENV]: o.setupData } : {}),
     ...(o.setupOnly ? { [SETUP_ONLY_ENV]: '1', [SETUP_DATA_OUT_ENV]: o.setupOnly } : {}),
   };
-  const timeoutMs = o.timeoutMs ?? (await expectedSeconds(o, plan, bundle.path, optionsPath, envArgs(env)) + 60) * 1000;
+  // Beyond the plan: setup(), the end-of-test summary, the output's flush — more of them in a long run (2 % of it).
+  const planned = await expectedSeconds(o, plan, bundle.path, optionsPath, envArgs(env));
+  const timeoutMs = o.timeoutMs ?? Math.round(planned + 60 + 0.02 * planned) * 1000;
   const budgetStats = specs.map((t) => /^(p\([\d.]+\))/.exec(t.expression)?.[1]).filter((x): x is string => x !== undefined);
   const args = [
     'run', '--quiet', '--no-usage-report', '--no-color',
@@ -647,7 +656,7 @@ export function runFailure(o: { exitCode: number; signal?: NodeJS.Signals | null
   const errors = k6Errors(o.stderr);
   const why = errors.length ? `: ${errors.join(' | ')}` : '';
   let failure: string | null = null;
-  if (o.timedOut) failure = `k6 did not finish within ${Math.round((o.timeoutMs ?? 0) / 1000)} s and was killed${why}`;
+  if (o.timedOut) failure = `k6 did not finish within ${Math.round((o.timeoutMs ?? 0) / 1000)} s and was killed (its goroutines, SIGQUIT's dump, are at the end of its k6.log)${why}`;
   else if (o.interrupted) failure = `interrupted: k6 was stopped (exit ${o.exitCode}${o.signal ? `, ${o.signal}` : ''})${why}`;
   else if (o.signal) failure = `k6 was killed by ${o.signal}${why}`;
   else if (o.exitCode !== 0 && o.exitCode !== K6_THRESHOLDS_FAILED) {
