@@ -11,6 +11,7 @@
 import type { CalibrationResult, ClaimResult, FaultRecord, Filmstrip, Phase, RunResult, Series, Stats, Verdict } from '../src/results/model.js';
 import { BAND_LABEL_LIMIT, GROUP_CHARTS, VIDEO_CHARTS, chartKindOf, faultEntries, groupSeries, renderGroupChart, trendUnit, isVideoChartMetric, renderAlertTimeline, renderChart, renderVideoChart } from './charts.js';
 import { claimAsExpected, esc, explainClaim, fmtDuration, fmtIso, fmtNum, fmtPct, fmtRel, hypothesisAsExpected, notAsExpected, outcomeText } from './common.js';
+import { median } from '../src/util/median.js';
 
 /** Badge colours; tests compare the computed background colour with these. */
 export const VERDICT_COLOURS: Record<Verdict, string> = { PASS: '#1a7f37', FAIL: '#cf222e', INCONCLUSIVE: '#9a6700' };
@@ -322,11 +323,6 @@ function headline(s: Stats): { name: string; v: number; unit: string } | null {
   }
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** A fault id without its `fault:` / `recovery:` prefix: what a reader calls a cycle. */
 const cycleName = (phaseId: string): string => phaseId.replace(/^(fault|recovery):/, '');

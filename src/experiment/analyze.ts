@@ -13,6 +13,7 @@ import { withExpectations } from '../results/expectation.js';
 import { addK6LogLine, emptyK6Log, type FanoutData } from '../k6/fanout-checker.js';
 import { addSetupLogLine, emptySetupLog } from '../k6/setup-log.js';
 import { redact } from '../util/redact.js';
+import { processAlive } from '../util/process-alive.js';
 import { runExitCode } from '../util/exit-codes.js';
 import { evaluateClaims, evaluateHypotheses } from '../verdicts/evaluate.js';
 import { GENERATOR_BUSY_METRIC, label } from '../verdicts/common.js';
@@ -197,15 +198,6 @@ export interface AnalyzeOptions {
   log?: (line: string) => void;
 }
 
-function runnerAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * How the run ended: its run.json; or, when there is none (or a damaged one: the run was killed while writing it), its
  * last checkpoint — the run was killed outright, and is judged up to the time its history is complete.
@@ -221,7 +213,7 @@ function runEndOf(dir: string, m: RunManifest): { end: RunEnd; killed?: Checkpoi
   const cp = readCheckpoint(dir);
   if (!cp) throw new HistoryError(`${problem}; and no ${CHECKPOINT_FILE} either: the run ended before its load started, nothing to judge`);
   // A live runner with a fresh checkpoint: the run is going on, not killed.
-  if (runnerAlive(cp.pid) && Date.now() - cp.atMs < 10 * 60_000) throw new HistoryError(`${dir}: the run is still going (its runner, pid ${cp.pid}, wrote its last checkpoint ${Math.round((Date.now() - cp.atMs) / 1000)} s ago): analyze it once it ends`);
+  if (processAlive(cp.pid) && Date.now() - cp.atMs < 10 * 60_000) throw new HistoryError(`${dir}: the run is still going (its runner, pid ${cp.pid}, wrote its last checkpoint ${Math.round((Date.now() - cp.atMs) / 1000)} s ago): analyze it once it ends`);
   const e = m.experiment;
   const at = new Date(cp.completeToMs).toISOString();
   const error = `the run did not finish (killed outright: no ${HISTORY_FILES.run}${existsSync(join(dir, HISTORY_FILES.run)) ? ' that reads' : ''}); judged up to its last checkpoint, ${at} (t=${Math.round((cp.completeToMs - (m.runStartMs ?? cp.runStartMs)) / 1000)} s of ${e.durationS} s)${cp.faultsOn.length ? `, with fault${cp.faultsOn.length > 1 ? 's' : ''} ${cp.faultsOn.join(', ')} still on` : ''}`;

@@ -20,6 +20,7 @@ import type { CalibrationResult, FaultRecord, Sample } from '../results/model.js
 import type { StatsSource } from '../verdicts/common.js';
 import { label, statValue } from '../verdicts/common.js';
 import { MIN_LATENCY_FAULT_START_S, MIN_PROXY_FAULT_START_S } from './phases.js';
+import { median } from '../util/median.js';
 
 /** How a run evidences exposure (the manifest's target.exposure): see the header. */
 export const EXPOSURES = ['processes', 'namespace', 'proxy-counters'] as const;
@@ -114,12 +115,7 @@ export function mediaLossCalibration(r: FaultRecord, source: StatsSource, media:
   return { ...base, expected: `${pct(want)} ±${tol * 100} pp`, observed: measured, ok, detail: `receivers lost ${lost} of ${n} video packets (${pct(measured)}), no retransmission; the rule implies ${path}` };
 }
 
-const median = (xs: number[]): number | null => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+const medianOrNull = (xs: number[]): number | null => (xs.length === 0 ? null : median(xs));
 
 /** Readings of `metric{tag=value}` strictly before `beforeMs`. */
 /** The observations calibrate reads from `readings` (analyze keeps only these in memory). */
@@ -142,7 +138,7 @@ export function calibrate(i: CalibrationInput): CalibrationResult[] {
       const latency = r.expectedLatencyMs;
       const sel = { metric: 'sc_path_rtt', tags: { dep } };
       // Before any fault (not only in the baseline phase, which ends a second early): the toxic's own delta.
-      const before = i.readings ? median(readingsBefore(i.readings, 'sc_path_rtt', 'dep', dep, firstApplied)) : statValue(i.source.stats(sel, 'baseline'), 'p(50)');
+      const before = i.readings ? medianOrNull(readingsBefore(i.readings, 'sc_path_rtt', 'dep', dep, firstApplied)) : statValue(i.source.stats(sel, 'baseline'), 'p(50)');
       const during = i.source.stats(sel, `fault:${r.id}`);
       const d = statValue(during, 'p(50)');
       const delta = before !== null && d !== null ? d - before : null;

@@ -31,13 +31,13 @@
  */
 import { appendFileSync, createReadStream, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { FaultRecord, Sample } from '../results/model.js';
 import type { FaultEvent } from '../results/fault-events.js';
 import { ExperimentError, formatIssues, validateExperiment, type Experiment } from './spec.js';
-import { readJsonLines } from '../util/jsonl.js';
+import { forEachJsonLine, readJsonLines } from '../util/jsonl.js';
 import { K6_LOG_PARTS, K6_LOG_STDERR_MARK } from '../k6/log-parts.js';
 import { EXPOSURES } from './calibration.js';
 
@@ -101,22 +101,24 @@ function k6LogFilesIn(dir: string): string[] {
   return [K6_LOG_PARTS.stdout, K6_LOG_PARTS.stderr].map((f) => join(dir, f)).filter((p) => existsSync(p));
 }
 
-/** The workload's k6 log files in order: its one log, or a split workload's setup-only run's then each instance's. */
-function workloadLogFiles(runDir: string, id: string): string[][] {
+/** Where a workload's k6 logs are, in order: its own folder, or a split workload's setup-only run's then each instance's. */
+function logDirs(runDir: string, id: string): string[] {
   const d = workloadDir(runDir, id);
-  return [d, join(d, 'setup'), ...instanceDirs(runDir, id).map((g) => join(d, g))].map(k6LogFilesIn).filter((fs) => fs.length > 0);
+  return [d, join(d, 'setup'), ...instanceDirs(runDir, id).map((g) => join(d, g))];
 }
 
-/** The workload's k6 console output as one text (the parts of a killed run joined by the stderr mark); null when there is none. */
+/** A k6 run's log in `dir` as one text: k6.log, or the parts joined by the stderr mark; null when neither. */
+function k6LogIn(dir: string): string | null {
+  if (existsSync(join(dir, WORKLOAD_FILES.log))) return readFileSync(join(dir, WORKLOAD_FILES.log), 'utf8');
+  const [out, err] = [join(dir, K6_LOG_PARTS.stdout), join(dir, K6_LOG_PARTS.stderr)];
+  if (!existsSync(out) && !existsSync(err)) return null;
+  return `${existsSync(out) ? readFileSync(out, 'utf8') : ''}${K6_LOG_STDERR_MARK}${existsSync(err) ? readFileSync(err, 'utf8') : ''}`;
+}
+
+/** The workload's k6 console output as one text, in order; null when there is none. */
 export function workloadLog(runDir: string, id: string): string | null {
-  const logs = workloadLogFiles(runDir, id).map((fs) => (fs.length === 1 && fs[0]!.endsWith(WORKLOAD_FILES.log) ? readFileSync(fs[0]!, 'utf8') : partsText(fs)));
+  const logs = logDirs(runDir, id).map(k6LogIn).filter((l): l is string => l !== null);
   return logs.length ? logs.join('\n') : null;
-}
-
-function partsText(fs: string[]): string {
-  const read = (part: string) => fs.find((f) => f.endsWith(part));
-  const [out, err] = [read(K6_LOG_PARTS.stdout), read(K6_LOG_PARTS.stderr)];
-  return `${out ? readFileSync(out, 'utf8') : ''}${K6_LOG_STDERR_MARK}${err ? readFileSync(err, 'utf8') : ''}`;
 }
 
 /**
@@ -124,7 +126,7 @@ function partsText(fs: string[]): string {
  * tens of MB); false when there is none.
  */
 export async function forEachWorkloadLogLine(runDir: string, id: string, fn: (line: string) => void): Promise<boolean> {
-  const files = workloadLogFiles(runDir, id).flat();
+  const files = logDirs(runDir, id).flatMap(k6LogFilesIn);
   for (const path of files) {
     for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) fn(line);
   }
@@ -314,34 +316,9 @@ export function readObservations(dir: string): Sample[] {
  * live file; a line cut short by a crash at a file's end is skipped, any other bad line names the file and line.
  */
 export async function forEachObservation(dir: string, fn: (s: Sample) => void): Promise<void> {
-  for (const f of observationFiles(dir)) await forEachObservationIn(f.path, f.gz, fn);
+  for (const f of observationFiles(dir)) await forEachJsonLine(f.path, { gz: f.gz, schema: SampleSchema, fail: observationError }, fn);
 }
 
-async function forEachObservationIn(path: string, gz: boolean, fn: (s: Sample) => void): Promise<void> {
-  let pending: { line: string; no: number } | null = null;
-  let no = 0;
-  const take = (p: { line: string; no: number }, last: boolean) => {
-    let v: unknown;
-    try {
-      v = JSON.parse(p.line);
-    } catch {
-      if (last) return;
-      throw new HistoryError(`${path}:${p.no}: not valid JSON`);
-    }
-    const r = SampleSchema.safeParse(v);
-    if (!r.success) throw new HistoryError(formatIssues(`${path}:${p.no}`, r.error.issues));
-    fn(r.data);
-  };
-  const raw = createReadStream(path);
-  const input = gz ? raw.pipe(createGunzip()) : raw;
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    no++;
-    if (line.trim() === '') continue;
-    if (pending) take(pending, false);
-    pending = { line, no };
-  }
-  if (pending) take(pending, true);
-}
 
 const HistorySchema = z.record(z.string(), z.array(z.string()));
 

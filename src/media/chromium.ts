@@ -10,6 +10,7 @@ import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
+import { processAlive } from '../util/process-alive.js';
 
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -61,15 +62,6 @@ function prefixArgs(prefix: string | readonly string[] | undefined): string[] {
 /** A launch's temporary folder is named after the launching process: `sch-chromium-<pid>-XXXXXX`. */
 const TEMP_DIR = /^sch-chromium-(\d+)-/;
 
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the temporary folders (profile, wrapper) of launchers that are gone: a runner killed outright never closes
  * its browser (Chromium ends itself when its DevTools pipe closes) and its folder, a few MB, would stay in the temp
@@ -79,16 +71,19 @@ export async function removeOrphanedChromiumDirs(parent: string = tmpdir()): Pro
   const removed: string[] = [];
   for (const name of await readdir(parent).catch(() => [])) {
     const pid = TEMP_DIR.exec(name)?.[1];
-    if (pid === undefined || running(Number(pid))) continue;
+    if (pid === undefined || processAlive(Number(pid))) continue;
     // A browser still shutting down may write as it goes: what cannot be removed now is removed next time.
     await rm(join(parent, name), { recursive: true, force: true, maxRetries: 2 }).then(() => removed.push(name), () => undefined);
   }
   return removed;
 }
 
+/** Swept once per process, at its first launch (a launcher that dies later leaves its folder to the next start). */
+let swept: Promise<unknown> | null = null;
+
 export async function launchChromium(opts: LaunchChromiumOptions = {}): Promise<ChromiumSession> {
   const chromium = opts.executablePath ?? DEFAULT_CHROMIUM_PATH;
-  await removeOrphanedChromiumDirs();
+  await (swept ??= removeOrphanedChromiumDirs());
   // One temp dir per launch: a fresh profile (no state leaks between runs) and the wrapper.
   const dir = await mkdtemp(join(tmpdir(), `sch-chromium-${process.pid}-`));
   const userDataDir = join(dir, 'profile');

@@ -14,9 +14,8 @@
  * So every phase, run and series statistic rebuilt from segments equals the raw samples' (sums up to floating-point
  * association). Size: per segment, one entry per (series, second) with samples, plus the raw boundary seconds.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { constants, createGunzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
+import { forEachJsonLine } from '../util/jsonl.js';
 import { z } from 'zod';
 import { CounterAccumulator, GaugeAccumulator, RateAccumulator, TrendAccumulator, newAccumulator, type Accumulator } from './accumulators.js';
 import type { MetricKind, Sample } from './model.js';
@@ -140,37 +139,9 @@ export class SegmentBuilder {
  * Every segment of a windowed history file, in order, one at a time (a long run's file is not held whole); a last
  * line cut short by a kill is skipped (its raw lines were not yet rotated away: the rotator removes them only after).
  */
-export async function forEachSegment(path: string, fn: (s: WindowSegment) => void): Promise<number> {
-  // A member cut short by a kill (written, not yet fsynced) decompresses as far as it goes (Z_SYNC_FLUSH, no error):
-  // its line is cut, skipped as a last line is; its raw lines were not released yet.
-  const input = path.endsWith('.gz') ? createReadStream(path).pipe(createGunzip({ finishFlush: constants.Z_SYNC_FLUSH })) : createReadStream(path);
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let pending: string | null = null;
-  let pendingNo = 0;
-  let n = 0;
-  let lineNo = 0;
-  const take = (l: string, at: number, last: boolean) => {
-    let v: unknown;
-    try {
-      v = JSON.parse(l);
-    } catch {
-      if (last) return;
-      throw new Error(`${path}:${at}: not valid JSON`);
-    }
-    const r = WindowSegmentSchema.safeParse(v);
-    if (!r.success) throw new Error(`${path}:${at}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    fn(r.data);
-    n++;
-  };
-  for await (const l of lines) {
-    lineNo++;
-    if (l.trim() === '') continue;
-    if (pending !== null) take(pending, pendingNo, false);
-    pending = l;
-    pendingNo = lineNo;
-  }
-  if (pending !== null) take(pending, pendingNo, true);
-  return n;
+export function forEachSegment(path: string, fn: (s: WindowSegment) => void): Promise<number> {
+  // A member cut short by a kill (written, not yet fsynced) is a cut last line: its raw lines were not released yet.
+  return forEachJsonLine(path, { gz: path.endsWith('.gz'), schema: WindowSegmentSchema, fail: (where, p) => new Error(typeof p === 'string' ? `${where}: ${p}` : `${where}: ${p.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`) }, fn);
 }
 
 /** One segment as appended to windows.jsonl.gz: its line as a gzip member of its own. */

@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import type { FittedTrend, SeriesSelector } from '../../results/model.js';
-import { PhasePattern, SelectorSchema, foldPhases, hypothesisBase, label, phasesFor, seconds, type EvaluationInput, type KindResult } from '../common.js';
+import { PhasePattern, SelectorSchema, foldPhases, hypothesisBase, label, phasesFor, seconds, type EvaluationInput, type KindResult, type StatsSource } from '../common.js';
 
 export const NoGrowthSchema = z.object({
   kind: z.literal('no-growth'),
@@ -70,6 +70,20 @@ const f1 = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1));
 // Minutes from 5 min on (or a whole number of them): "128 s" stays exact where a rounded "2 min" would mislead.
 const duration = (s: number) => (s >= 5400 ? `${(s / 3600).toFixed(1)} h` : s >= 300 || (s >= 90 && Math.round(s) % 60 === 0) ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`);
 
+/** The warm-up cut from a span before its trend is fitted when none is given: the first 10 % of it, at least 2 min. */
+export const defaultWarmupMs = (spanMs: number): number => Math.max(0.1 * spanMs, 120_000);
+
+/** `select`'s readings from `fromMs` to `toMs` in at most MAX_BINS bins of whole seconds: each bin's mean, at its hours after fromMs. */
+export function binnedMeans(source: StatsSource, select: SeriesSelector, fromMs: number, toMs: number): { h: number; v: number }[] {
+  const binMs = Math.max(1000, Math.ceil((toMs - fromMs) / MAX_BINS / 1000) * 1000);
+  const points: { h: number; v: number }[] = [];
+  for (let t = fromMs; t + binMs <= toMs; t += binMs) {
+    const s = source.windowStats(select, t, t + binMs);
+    if (s.count > 0 && s.mean !== undefined) points.push({ h: (t + binMs / 2 - fromMs) / 3_600_000, v: s.mean });
+  }
+  return points;
+}
+
 export function evaluateNoGrowth(h: NoGrowthHypothesis, i: EvaluationInput): KindResult {
   const expected = `${label(h.select)}: growth ≤ ${h.budgetPerHour * 100} % of its steady level per hour (95 % interval's lower bound)`;
   const phases = phasesFor(h.phase, i);
@@ -78,15 +92,10 @@ export function evaluateNoGrowth(h: NoGrowthHypothesis, i: EvaluationInput): Kin
   const trends: FittedTrend[] = [];
   const results = phases.map((p) => {
     const spanMs = p.endMs - p.startMs;
-    const warmMs = h.warmupS !== undefined ? h.warmupS * 1000 : Math.max(0.1 * spanMs, 120_000);
+    const warmMs = h.warmupS !== undefined ? h.warmupS * 1000 : defaultWarmupMs(spanMs);
     const from = p.startMs + warmMs;
     const judgedMs = p.endMs - from;
-    const binMs = Math.max(1000, Math.ceil(judgedMs / MAX_BINS / 1000) * 1000);
-    const points: { h: number; v: number }[] = [];
-    for (let t = from; t + binMs <= p.endMs; t += binMs) {
-      const s = i.source.windowStats(h.select, t, t + binMs);
-      if (s.count > 0 && s.mean !== undefined) points.push({ h: (t + binMs / 2 - from) / 3_600_000, v: s.mean });
-    }
+    const points = binnedMeans(i.source, h.select, from, p.endMs);
     const cut = `after a warm-up of ${duration(warmMs / 1000)}`;
     if (points.length < h.minPoints) {
       // Bins are at least 1 s: a phase of warm-up + minPoints seconds of readings is the least that gives them.

@@ -18,6 +18,7 @@
  * workload that sends over both paths needs `serverTags` to name one.
  */
 import { z } from 'zod';
+import { median } from '../../util/median.js';
 import type { SeriesSelector, Verdict } from '../../results/model.js';
 import { seriesFor, seriesOfAnyDialect, type Quantity } from '../../experiment/server-quantities.js';
 import { METRICS_UP } from '../../experiment/server-observer.js';
@@ -64,11 +65,6 @@ export const serverAgreesSelectors = (h: ServerAgreesHypothesis): SeriesSelector
 
 interface Judged { verdict: Verdict | 'not-evaluable'; observed: number | null; evidence: string }
 const STEP_MS = 1000;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export function evaluateServerAgrees(h: ServerAgreesHypothesis, i: EvaluationInput): KindResult {
   const tol = (ref: number) => Math.max(h.tolerance.absolute, h.tolerance.relative * ref);
