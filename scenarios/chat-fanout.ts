@@ -47,7 +47,7 @@ import { num, str } from './lib/env.ts';
 import { registerUsers, sessionsFor, tokenOf, type RegisteredUser } from './lib/users.ts';
 import { durationSeconds } from './lib/duration.ts';
 import { envStages, isSet, stagesSeconds } from './lib/stages.ts';
-import { wsBase, wsHeaders } from './lib/ws.ts';
+import { closeSocket, wsBase, wsHeaders } from './lib/ws.ts';
 import { validateChatClientFrame, validateChatServerFrame } from '../fixtures/secureconnect/contract/ws-messages.ts';
 
 const WARMUP = str('SC_WARMUP', '2s');
@@ -215,7 +215,7 @@ export function receivers(data: SetupData): void {
       const t = setTimeout(() => {
         reconnects.delete(t);
         if (ending) return;
-        sock.close();
+        closeSocket(sock);
         open(conv, r);
       }, reconnectInMs);
       reconnects.add(t);
@@ -247,7 +247,7 @@ export function receivers(data: SetupData): void {
   setTimeout(() => {
     ending = true;
     for (const t of reconnects) clearTimeout(t);
-    for (const s of [...live]) s.close();
+    for (const s of [...live]) closeSocket(s);
   }, LISTEN_MS);
 }
 
@@ -349,7 +349,7 @@ export function wsSender(data: SetupData): void {
       clearInterval(timer);
       setTimeout(() => {
         for (const id of [...pending.keys()]) settle(id, false, null);
-        for (const s of sockets) s.close();
+        for (const s of sockets) closeSocket(s);
       }, ACK_TIMEOUT_MS);
       return;
     }

@@ -94,7 +94,7 @@ import { isSet } from './lib/stages.ts';
 import { credentialsFor, registerUsers, sessionsFor, tokenOf, type RegisteredUser } from './lib/users.ts';
 import { classifyFailure, hasErrorBody, K6_TIMEOUT_ERROR, type OutcomeClass } from './lib/outcomes.ts';
 import { durationSeconds } from './lib/duration.ts';
-import { wsBase, wsHeaders } from './lib/ws.ts';
+import { closeSocket, wsBase, wsHeaders } from './lib/ws.ts';
 
 export const PROBES = [
   'login', 'authed', 'register', 'logout_revokes', 'revoked', 'revoked_ws_chat', 'revoked_ws_signaling', 'send', 'deliver',
@@ -508,7 +508,7 @@ export function deliver(d: SetupData): void {
     done = true;
     if (timer !== undefined) clearTimeout(timer);
     end('deliver', cls, t0);
-    socket.close();
+    closeSocket(socket);
   };
   socket.onopen = () => {
     const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('deliver', tokenOf(d.base, d.sender)));
@@ -630,8 +630,8 @@ export function call(d: SetupData): void {
     done = true;
     clearTimeout(timer);
     end('call', cls, t0);
-    a.close();
-    b.close();
+    closeSocket(a);
+    closeSocket(b);
     endCall();
   };
   const timer = setTimeout(() => finish(opened === 2 ? 'undelivered' : 'hang'), DELIVER_MS);
