@@ -323,7 +323,6 @@ function headline(s: Stats): { name: string; v: number; unit: string } | null {
   }
 }
 
-
 /** A fault id without its `fault:` / `recovery:` prefix: what a reader calls a cycle. */
 const cycleName = (phaseId: string): string => phaseId.replace(/^(fault|recovery):/, '');
 

@@ -319,7 +319,6 @@ export async function forEachObservation(dir: string, fn: (s: Sample) => void): 
   for (const f of observationFiles(dir)) await forEachJsonLine(f.path, { gz: f.gz, schema: SampleSchema, fail: observationError }, fn);
 }
 
-
 const HistorySchema = z.record(z.string(), z.array(z.string()));
 
 export function writeConversationHistory(dir: string, workload: string, h: Record<string, string[]>): void {
