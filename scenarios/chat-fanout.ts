@@ -258,8 +258,8 @@ function messageId(k: number, n: number, viaWs: boolean): string {
   return `${prefix}${conv}-${viaWs && VIA === 'both' ? 'w' : ''}${n}`;
 }
 
-/** `sent_at`: when the send started (its phase); `outcome`: acked, refused (an answer), hung (none within the timeout). */
-function logSent(o: { client_message_id: string; seq: number; sender: string; message_id: string | null; acked: boolean; conversation_id: string; via: 'rest' | 'ws'; sent_at: number; outcome: 'acked' | 'refused' | 'hung' }): void {
+/** `sent_at`: when the send started (its phase); `outcome`: acked, refused (an answer), hung (none within the timeout); `status`: a REST send's HTTP status. */
+function logSent(o: { client_message_id: string; seq: number; sender: string; message_id: string | null; acked: boolean; conversation_id: string; via: 'rest' | 'ws'; sent_at: number; outcome: 'acked' | 'refused' | 'hung'; status?: number }): void {
   console.log(`SENT ${JSON.stringify(o)}`);
 }
 
@@ -281,7 +281,7 @@ export function sender(data: SetupData): void {
   const acked = check(r, { 'send: 201 with message_id': (x) => x.status === 201 && typeof messageId_ === 'string' });
   if (acked) sent.add(1, { via: 'rest' });
   const outcome = acked ? 'acked' : r.status === 0 && r.error_code === 1050 ? 'hung' : 'refused';
-  logSent({ client_message_id: id, seq, sender: senderKey, message_id: messageId_ ?? null, acked, conversation_id: c.conversation_id, via: 'rest', sent_at: sentAt, outcome });
+  logSent({ client_message_id: id, seq, sender: senderKey, message_id: messageId_ ?? null, acked, conversation_id: c.conversation_id, via: 'rest', sent_at: sentAt, outcome, status: r.status });
 }
 
 interface Pending { id: string; seq: number; sentAt: number; conversation_id: string }

@@ -1,5 +1,5 @@
 /** Test accounts for k6 scenarios: deterministic credentials per id, registered through the public API. */
-import http from 'k6/http';
+import http, { type Response } from 'k6/http';
 import encoding from 'k6/encoding';
 import { fail } from 'k6';
 
@@ -19,6 +19,8 @@ export interface RegisteredUser {
   password: string;
   user_id: string;
   token: string;
+  /** The refresh token registration or login returned with `token` (absent when the target returned none). */
+  refresh?: string;
 }
 
 export function credentialsFor(id: string, n: UserNaming = {}): { email: string; username: string; password: string; display_name: string } {
@@ -42,8 +44,8 @@ export function registerUsers(base: string, ids: string[], n: UserNaming = {}): 
     })));
     rs.forEach((r, j) => {
       if (r.status !== 201) fail(`register ${chunk[j]}: HTTP ${r.status} ${String(r.body).slice(0, 200)}`);
-      const d = (r.json() as { data: { user: { user_id: string }; access_token: string } }).data;
-      out.push({ email: creds[j]!.email, password: creds[j]!.password, user_id: d.user.user_id, token: d.access_token });
+      const d = (r.json() as { data: { user: { user_id: string }; access_token: string; refresh_token?: unknown } }).data;
+      out.push({ email: creds[j]!.email, password: creds[j]!.password, user_id: d.user.user_id, token: d.access_token, ...refreshOf(d) });
     });
   }
   return out;
@@ -52,14 +54,19 @@ export function registerUsers(base: string, ids: string[], n: UserNaming = {}): 
 /** Where a scenario's sessions came from, as its `SC_SESSIONS` line says. */
 export type SessionSource = { source: 'login' } | { source: 'registration'; reason: string };
 
-function loginToken(base: string, u: RegisteredUser, tag: string): { status: number; token: string | null } {
-  const r = http.post(`${base}/v1/auth/login`, JSON.stringify({ email: u.email, password: u.password }), { headers: { 'content-type': 'application/json' }, tags: { name: tag } });
-  let token: string | null = null;
-  try {
-    const t = (r.json() as { data?: { access_token?: unknown } } | null)?.data?.access_token;
-    if (typeof t === 'string') token = t;
-  } catch { /* not JSON */ }
-  return { status: r.status, token: r.status === 200 ? token : null };
+const refreshOf = (d: { refresh_token?: unknown } | undefined): { refresh?: string } => (typeof d?.refresh_token === 'string' ? { refresh: d.refresh_token } : {});
+
+interface Pair { status: number; token: string | null; refresh?: string }
+
+/** A 200's token pair from POST /v1/auth/login or /v1/auth/refresh; `token` null on anything else. */
+function pairFrom(r: Response): Pair {
+  let d: { access_token?: unknown; refresh_token?: unknown } | undefined;
+  try { d = (r.json() as { data?: typeof d } | null)?.data; } catch { /* not JSON */ }
+  return r.status === 200 && typeof d?.access_token === 'string' ? { status: r.status, token: d.access_token, ...refreshOf(d) } : { status: r.status, token: null };
+}
+
+function loginToken(base: string, u: RegisteredUser, tag: string): Pair {
+  return pairFrom(http.post(`${base}/v1/auth/login`, JSON.stringify({ email: u.email, password: u.password }), { headers: { 'content-type': 'application/json' }, tags: { name: tag } }));
 }
 
 /**
@@ -75,7 +82,7 @@ export function sessionsFor(base: string, users: RegisteredUser[], tag = 'login'
   if (first.token === null) {
     source = { source: 'registration', reason: `POST /v1/auth/login answered ${first.status === 0 ? 'nothing (no connection)' : first.status === 200 ? '200 without an access_token' : first.status}` };
   } else {
-    out = [{ ...users[0]!, token: first.token }];
+    out = [{ ...users[0]!, token: first.token, ...(first.refresh ? { refresh: first.refresh } : {}) }];
     for (let i = 1; i < users.length; i += 20) {
       const chunk = users.slice(i, i + 20);
       const rs = http.batch(chunk.map((u) => ({
@@ -83,11 +90,10 @@ export function sessionsFor(base: string, users: RegisteredUser[], tag = 'login'
         params: { headers: { 'content-type': 'application/json' }, tags: { name: tag } },
       })));
       rs.forEach((r, j) => {
-        let t: unknown;
-        try { t = (r.json() as { data?: { access_token?: unknown } } | null)?.data?.access_token; } catch { /* not JSON */ }
+        const p = pairFrom(r);
         // Login worked for the first account: one failing now is a target in trouble, not a missing feature.
-        if (r.status !== 200 || typeof t !== 'string') fail(`login ${chunk[j]!.email}: HTTP ${r.status} (the first login worked)`);
-        out.push({ ...chunk[j]!, token: t as string });
+        if (p.token === null) fail(`login ${chunk[j]!.email}: HTTP ${r.status} (the first login worked)`);
+        out.push({ ...chunk[j]!, token: p.token, ...(p.refresh ? { refresh: p.refresh } : {}) });
       });
     }
     source = { source: 'login' };
@@ -108,33 +114,44 @@ function lifeOf(token: string): { expMs: number; iatMs: number } | null {
   }
 }
 
-interface HeldSession { token: string; expMs: number; renewAtMs: number }
+interface HeldSession { token: string; expMs: number; renewAtMs: number; refresh?: string }
 /** This VU's sessions by account (module state is per VU in k6). */
 const held = new Map<string, HeldSession>();
 
-function hold(token: string): HeldSession {
+function hold(token: string, refresh: string | undefined): HeldSession {
   const life = lifeOf(token);
-  if (!life) return { token, expMs: Infinity, renewAtMs: Infinity };
+  if (!life) return { token, expMs: Infinity, renewAtMs: Infinity, refresh };
   // Renewed a minute before expiry, or a fifth of its life before it when tokens live less than five minutes.
-  return { token, expMs: life.expMs, renewAtMs: life.expMs - Math.min(60_000, (life.expMs - life.iatMs) / 5) };
+  return { token, expMs: life.expMs, renewAtMs: life.expMs - Math.min(60_000, (life.expMs - life.iatMs) / 5), refresh };
 }
 
 /**
- * The account's access token, renewed before it expires: a run longer than a token's life (15 min on SecureConnect)
- * logs the account in again in this VU when its token nears expiry, so a soak keeps its sessions as a real client
- * would. Each VU holds its own session: refresh tokens are single-use, so VUs sharing an account cannot share one.
- * Where login does not work (sessions from registration: the real backend's login answers 500) the token stays as it
- * is, a login is tried again every 2 s until it expires and every 30 s after, and requests after its expiry are refused as
- * for any client.
+ * The account's access token, renewed before it expires, so a run longer than a token's life (15 min on
+ * SecureConnect) keeps its sessions as a real client would. Each VU holds its own session and renews it through
+ * POST /v1/auth/refresh with its refresh token: the account's from setup at first, then the one its own renewal
+ * returned. Where refresh tokens are single-use the first VU to present the shared one wins and the others log in
+ * once, each getting a pair of its own; so logins stay within a per-account login limit however long the run, and a
+ * VU left idle past its token's expiry still renews. With neither working (no refresh token, login refused: the real
+ * backend's login answers 500) the token stays as it is, a renewal is tried again every 2 s until it expires and every
+ * 30 s after, and requests after its expiry are refused as for any client.
  */
-export function tokenOf(base: string, u: { email?: string; password?: string; token: string }): string {
+export function tokenOf(base: string, u: { email?: string; password?: string; token: string; refresh?: string }): string {
   const key = u.email ?? u.token;
   let s = held.get(key);
-  if (!s) held.set(key, (s = hold(u.token)));
+  if (!s) held.set(key, (s = hold(u.token, u.refresh)));
   const now = Date.now();
-  if (now < s.renewAtMs || !u.email || !u.password) return s.token;
-  const r = loginToken(base, { email: u.email, password: u.password, user_id: '', token: '' }, 'session_renew');
-  if (r.token !== null) held.set(key, (s = hold(r.token)));
+  if (now < s.renewAtMs) return s.token;
+  let p: Pair | null = null;
+  if (s.refresh) {
+    p = pairFrom(http.post(`${base}/v1/auth/refresh`, JSON.stringify({ refresh_token: s.refresh }), {
+      headers: { 'content-type': 'application/json' }, tags: { name: 'session_refresh' },
+      // A shared token another VU used first answers 401: this VU then logs in, and no request failed.
+      responseCallback: http.expectedStatuses(200, 401),
+    }));
+  }
+  if (p?.token == null && u.email && u.password) p = loginToken(base, { email: u.email, password: u.password, user_id: '', token: '' }, 'session_renew');
+  // A target that answers a refresh without a new refresh token: the old one is presented again next time.
+  if (p?.token != null) held.set(key, (s = hold(p.token, p.refresh ?? s.refresh)));
   // Refused (a per-account login limit, a target in trouble): again soon while the token still works, else every 30 s.
   else s.renewAtMs = now + (now < s.expMs - 2_000 ? 2_000 : 30_000);
   return s.token;

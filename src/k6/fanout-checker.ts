@@ -12,6 +12,8 @@ export interface SentRecord {
   /** When the send started (epoch ms): the phase a message belongs to. */
   sent_at?: number;
   outcome?: SendOutcome;
+  /** A REST send's HTTP status (0: no answer). */
+  status?: number;
 }
 export interface DeliveryRecord { recipient: string; client_message_id: string; seq?: number; sender?: string; conversation_id?: string }
 export interface SetupRecord { conversation_id: string; recipients: string[] }
@@ -155,6 +157,7 @@ export function addK6LogLine(out: ParsedK6Log, line: string): void {
       ...(o.via === 'rest' || o.via === 'ws' ? { via: o.via } : {}),
       ...(typeof o.sent_at === 'number' ? { sent_at: o.sent_at } : {}),
       ...(o.outcome === 'acked' || o.outcome === 'refused' || o.outcome === 'hung' ? { outcome: o.outcome } : {}),
+      ...(typeof o.status === 'number' ? { status: o.status } : {}),
     });
   } else if (m[1] === 'DELIVERY' && typeof o.recipient === 'string' && typeof o.client_message_id === 'string') {
     out.deliveries.push({

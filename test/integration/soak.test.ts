@@ -11,6 +11,7 @@ import { readObservations } from '../../src/experiment/history.js';
 import type { RunResult } from '../../src/results/model.js';
 import { testLab } from './helpers.js';
 import { checksOf, readSummary } from '../../src/k6/run.js';
+import { parseK6Log } from '../../src/k6/fanout-checker.js';
 
 /**
  * The target's own view during a run (server-observer.ts): each service's /metrics and processes as samples, and
@@ -146,15 +147,18 @@ describe('server-side observation', () => {
       ] as Experiment['hypotheses'],
     };
     // Access tokens that live 20 s (SecureConnect's: 15 min): every send and reconnect after the first 20 s needs the
-    // session each VU renews (scenarios/lib/users.ts tokenOf), as a soak of hours does. (Shorter lives make the sender's
-    // VUs log its one account in more often than the per-account login limit, 20 a minute, allows.)
-    const r = await runExperiment({ experiment: e, profile: 'audited', labName: lab.name, runsDir, targetEnv: { SC_TEST_ACCESS_TTL_S: '20' } });
+    // session each VU renews (scenarios/lib/users.ts tokenOf), as a soak of hours does. The sender's 8 VUs share one
+    // account: renewing by login, they log it in ~24 times a minute, past the per-account login limit (20), and a VU
+    // whose renewal was refused sent with an expired token. They renew by refresh token and log in once each, within a
+    // login limit of 12 a minute here.
+    const r = await runExperiment({ experiment: e, profile: 'audited', labName: lab.name, runsDir, targetEnv: { SC_TEST_ACCESS_TTL_S: '20', LOGIN_RATE_PER_MINUTE: '12' } });
     const h = (id: string) => r.hypotheses.find((x) => x.id === id)!;
     expect(r.error, explain(r)).toBeUndefined();
     // soak-leaks' checks with no defect (MinIO is on none of their paths): sockets and open files come back, chat's
     // counters agree, and every send was served through the renewed sessions.
     const checks = checksOf(readSummary(join(runsDir, r.runId, 'workloads', 'chat', 'summary.json')));
-    expect(checks['send: 201 with message_id'], JSON.stringify(checks)).toMatchObject({ fails: 0 });
+    const refused = parseK6Log(readFileSync(join(runsDir, r.runId, 'workloads', 'chat', 'k6.log'), 'utf8')).sent.filter((x) => !x.acked);
+    expect(checks['send: 201 with message_id'], JSON.stringify({ checks, refused })).toMatchObject({ fails: 0 });
     expect(checks['send: 201 with message_id']!.passes).toBeGreaterThan(100);
     for (const x of leaks.hypotheses) expect(h(x.id).verdict, `${x.id}\n${explain(r)}`).toBe('PASS');
     expect(h('counters-agree').evidence).toMatch(/requests-rate-limited: not evaluable/);
