@@ -489,20 +489,11 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
       if (!(await forEachWorkloadLogLine(dir, h.workload, (line) => { if (line.includes('SETUP')) addK6LogLine(parsed, line); }))) continue;
       const setups = parsed.setups;
       try {
-        // The service may still be recovering (a breaker cooling down), or a per-minute limit spent: retry a bounded
-        // while, past one fixed window of a minute (a 2-hour soak's reader met a 429 and gave up after 3 s).
+        // The reader waits out the rate limit's windows and a target still recovering (src/k6/history.ts).
         const history: Record<string, string[]> = {};
         for (const s of setups) {
-          for (let attempt = 0, until = Date.now() + 75_000; history[s.conversation_id] === undefined; attempt++) {
-            try {
-              history[s.conversation_id] = await conversationHistory(prov.baseUrl, s.conversation_id);
-            } catch (err) {
-              // A breaker cooling down answers 503 / 429 for a while; a 500 or 4xx that persists is the answer.
-              const persistent = /HTTP (500|4(?!29)\d\d)\b/.test((err as Error).message) && attempt >= 2;
-              if (persistent || Date.now() > until || attempt >= 75) throw err;
-              await sleepUnless(1000);
-            }
-          }
+          history[s.conversation_id] = await conversationHistory(prov.baseUrl, s.conversation_id, { log, ...(o.signal ? { signal: o.signal } : {}) });
+          log(`history of ${h.workload}'s conversation ${s.conversation_id}: ${history[s.conversation_id]!.length} ids`);
         }
         writeConversationHistory(dir, h.workload, history);
       } catch (err) {
