@@ -199,7 +199,26 @@ export function attemptsSelector(select: Selector, explicit?: Selector): SeriesS
 export function foldPhases(pattern: string, results: { phase: string; verdict: Verdict; observed: number | null; evidence: string }[]): Pick<KindResult, 'verdict' | 'observed' | 'phase' | 'evidence'> {
   const verdict = worst(results.map((r) => r.verdict));
   const shown = results.find((r) => r.verdict === verdict);
-  return { verdict, observed: shown?.observed ?? null, phase: results.length === 1 && shown ? shown.phase : pattern, evidence: results.map((r) => r.evidence).join('; ') };
+  return { verdict, observed: shown?.observed ?? null, phase: results.length === 1 && shown ? shown.phase : pattern, evidence: groupEvidence(results) };
+}
+
+/**
+ * Every phase's evidence, phases saying the same thing said once: a soak's 30 Redis outages that all read
+ * "400/400 deliveries; lost 0 …" give one line naming the phases, not 30 copies.
+ */
+export function groupEvidence(results: { phase: string; evidence: string }[]): string {
+  const groups = new Map<string, string[]>();
+  const loose: string[] = [];
+  for (const r of results) {
+    const prefix = `${r.phase}: `;
+    if (!r.evidence.startsWith(prefix)) { loose.push(r.evidence); continue; }
+    const body = r.evidence.slice(prefix.length);
+    const g = groups.get(body);
+    if (g) g.push(r.phase);
+    else groups.set(body, [r.phase]);
+  }
+  const named = [...groups].map(([body, phases]) => `${phases.length > 3 ? `${phases[0]} … ${phases.at(-1)} (${phases.length} phases, each)` : phases.join(', ')}: ${body}`);
+  return [...named, ...loose].join('; ');
 }
 
 /** The phases a hypothesis' `phase` pattern names; `run` is the whole run (from the first phase's start to the run's end). */
