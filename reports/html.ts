@@ -205,7 +205,7 @@ function reasonCell(reason: string, prefixes: ReadonlySet<string>): string {
     const parts = evidenceParts(part, prefixes);
     const first = parts[0] ?? part;
     const cut = first.length > 300 ? `${first.slice(0, 299)}…` : first;
-    return parts.length > 1 ? `${cut} … and ${parts.length - 1} more phases` : cut;
+    return parts.length > 1 ? `${cut} … and ${parts.length - 1} more (the whole reason below)` : cut;
   });
   return `${short.map((x) => `<div>${esc(x)}</div>`).join('')}<details class="evidence" data-reason-chars="${reason.length}"><summary>the whole reason</summary><div class="source">${esc(reason)}</div></details>`;
 }
@@ -466,11 +466,14 @@ function evidencePrefixes(result: RunResult): Set<string> {
   return new Set([...result.phases.map((p) => p.id), ...result.faults.map((f) => f.id), 'run']);
 }
 
-/** Evidence joined over phases (foldPhases: `<phase>: …; <phase>: …`) split back into its parts; `;` inside a part stays. */
+/**
+ * Evidence joined over phases (foldPhases: `<phase>: …; <phase>: …`, phases saying the same led by all of them:
+ * `<phase>, <phase>: …` or `<first> … <last> (N phases, each): …`) split back into its parts; `;` inside a part stays.
+ */
 export function evidenceParts(evidence: string, prefixes: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (const piece of evidence.split('; ')) {
-    const head = /^([^\s:]+(?::[^\s:]+)?): /.exec(piece)?.[1];
+    const head = /^([^\s:,]+(?::[^\s:,]+)?)(?:: |, | … )/.exec(piece)?.[1];
     if (out.length === 0 || (head !== undefined && prefixes.has(head))) out.push(piece);
     else out[out.length - 1] += `; ${piece}`;
   }

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/results/model.js';
 import { toHtml } from '../../reports/html.js';
-import { EVIDENCE_PARTS_SHOWN, FILMSTRIP_LONG_RUN_PHASES, PHASE_COLUMNS_MAX, evidenceParts } from '../../reports/html.js';
+import { EVIDENCE_PARTS_SHOWN, FILMSTRIP_LONG_RUN_PHASES, PHASE_COLUMNS_MAX, REASON_SHOWN_CHARS, evidenceParts } from '../../reports/html.js';
 import { MAX_LINE_POINTS, bucketed, timeTicks } from '../../reports/charts.js';
 import { fmtNum } from '../../reports/common.js';
 import { FROZEN_CYCLE, WORST_REDIS_CYCLE, longRunResult } from './long-run-result.js';
@@ -110,22 +110,31 @@ describe('report.html of a 2-hour soak', () => {
     expect(worstRow).toContain('class="num worst"');
   });
 
-  it('folds a hypothesis judged in every cycle: its first phase shown, all of them below', () => {
+  it('says the same evidence of 40 cycles once, and folds a hypothesis whose cycles differ: its first part shown, all of them below', () => {
     const prefixes = new Set([...result.phases.map((p) => p.id), ...result.faults.map((f) => f.id), 'run']);
-    const h = result.hypotheses.find((x) => x.id === 'login-during-redis-outage')!;
+    // Every cycle of the outage said the same: one part, naming the cycles, shown whole.
+    const same = result.hypotheses.find((x) => x.id === 'login-during-redis-outage')!;
+    expect(evidenceParts(same.evidence, prefixes)).toEqual([expect.stringMatching(/^fault:redis … fault:redis#40 \(40 phases, each\): 20\/20 login attempts accepted/)]);
+    const sameRow = /<tr id="hyp-login-during-redis-outage"[\s\S]*?<\/tr>/.exec(html)![0];
+    expect(sameRow).not.toContain('<details class="evidence"');
+    // Cycles that differ: every distinct part listed, the first shown.
+    const h = result.hypotheses.find((x) => evidenceParts(x.evidence, prefixes).length > EVIDENCE_PARTS_SHOWN)!;
     const parts = evidenceParts(h.evidence, prefixes);
-    // `;` inside one phase's evidence (its outcomes) does not split it.
-    expect(parts).toHaveLength(40);
-    expect(parts.every((p) => p.startsWith('fault:redis'))).toBe(true);
-    const row = /<tr id="hyp-login-during-redis-outage"[\s\S]*?<\/tr>/.exec(html)![0];
-    expect(row).toContain('<details class="evidence" data-evidence-parts="40"><summary>judged in 40 phases');
-    expect(count(row, /<li>/g)).toBe(40);
-    expect(EVIDENCE_PARTS_SHOWN).toBeLessThan(40);
+    // `;` inside one phase's evidence (its outcomes) does not split it; each part is led by phases.
+    expect(parts.every((p) => /^fault:/.test(p))).toBe(true);
+    const row = new RegExp(`<tr id="hyp-${h.id}"[\\s\\S]*?</tr>`).exec(html)![0];
+    expect(row).toContain(`<details class="evidence" data-evidence-parts="${parts.length}"><summary>judged in ${parts.length} phases`);
+    expect(count(row, /<li>/g)).toBe(parts.length);
     // One row per hypothesis, never one per cycle.
     expect(count(html, /<tr id="hyp-/g)).toBe(result.hypotheses.length);
-    // A claim's reason (every cycle of its deciding checks): the first phase of each, the whole folded.
+    // A claim's reason of 40 cycles that said the same: short enough to be shown whole (it was cut and folded).
     const claim = /<tr id="claim-REDIS-LOGIN"[\s\S]*?<\/tr>/.exec(html)![0];
-    expect(claim).toMatch(/<td class="reason"><div>login-during-redis-outage: fault:redis: [^<]* … and 39 more phases<\/div><details class="evidence" data-reason-chars="\d+">/);
+    expect(claim).toMatch(/<td class="reason">login-during-redis-outage: fault:redis … fault:redis#40 \(40 phases, each\): 20\/20 login attempts accepted[^<]*<div class="source">/);
+    // A long one: each deciding check's first part, the whole folded.
+    const long = result.claims.find((c) => c.reason.length > REASON_SHOWN_CHARS)!;
+    const longRow = new RegExp(`<tr id="claim-${long.id}"[\\s\\S]*?</tr>`).exec(html)![0];
+    expect(longRow).toContain(`<details class="evidence" data-reason-chars="${long.reason.length}">`);
+    expect(longRow).toMatch(/<td class="reason"><div>[^<]+<\/div>/);
   });
 
   it('has a fault timeline and calibration of a row per fault entry, each occurrence folded', () => {
