@@ -40,7 +40,7 @@ import { num, str } from './lib/env.ts';
 import { registerUsers, tokenOf, type RegisteredUser } from './lib/users.ts';
 import { durationSeconds } from './lib/duration.ts';
 import { envStages, isSet } from './lib/stages.ts';
-import { wsBase, wsHeaders } from './lib/ws.ts';
+import { closeSocket, wsBase, wsHeaders } from './lib/ws.ts';
 import {
   SIGNALING_WS, SfuMethod, validateSfuRequest, validateSfuServerFrame, validateSignalingClientFrame, validateSignalingServerFrame,
   type SfuMethodName,
@@ -124,7 +124,7 @@ function record(step: Step, r: RefinedResponse<ResponseType | undefined>): void 
 }
 
 interface Expected { from: number; to: number; type: string; sentAt: number; got: number }
-interface Peer { i: number; user: User; ws: WebSocket | null; open: boolean; transports: number; rtpCaps: boolean }
+interface Peer { i: number; user: User; ws: WebSocket | null; transports: number; rtpCaps: boolean }
 interface SfuPending { method: SfuMethodName; sentAt: number; peer: number; onOk: (data: Record<string, unknown>) => void }
 interface SignalFrame { type?: string; sender_id?: string; target_id?: string; sdp?: string; candidate?: { candidate?: string }; request_id?: string | null; ok?: boolean; data?: Record<string, unknown>; error?: { code?: string } }
 
@@ -159,7 +159,7 @@ export function call(data: SetupData): void {
     ok = check(r, { 'join: 200': (x) => x.status === 200 }, { step: 'join' }) && ok;
   }
 
-  const peers: Peer[] = users.map((user, i) => ({ i, user, ws: null, open: false, transports: 0, rtpCaps: false }));
+  const peers: Peer[] = users.map((user, i) => ({ i, user, ws: null, transports: 0, rtpCaps: false }));
   const expected = new Map<string, Expected>();
   const sfuPending = new Map<string, SfuPending>();
   const pairFrames = 2 + 2 * CANDIDATES;
@@ -236,7 +236,8 @@ export function call(data: SetupData): void {
         'sfu: transport parameters received': () => sfuDone === N && bad === 0,
       });
     }
-    for (const p of peers) if (p.ws && p.open) p.ws.close();
+    // Sockets still connecting too (one opening late would hold the iteration open).
+    for (const p of peers) if (p.ws) closeSocket(p.ws);
     const end = http.post(`${data.base}/v1/calls/${id}/end`, '{}', params('end', tokenOf(data.base, caller)));
     record('end', end);
     const ended = check(end, { 'end: 200': (r) => r.status === 200 }, { step: 'end' });
@@ -298,7 +299,6 @@ export function call(data: SetupData): void {
     const sock = new WebSocket(`${ws}${SIGNALING_WS.upstreamPath}?call_id=${id}`, null, { headers: wsHeaders(tokenOf(data.base, p.user)) });
     p.ws = sock;
     sock.onopen = () => {
-      p.open = true;
       joinLatency.add(Date.now() - t0);
       if (++opened === N) meshStart();
     };
@@ -307,6 +307,5 @@ export function call(data: SetupData): void {
       socketErrors.add(1);
       console.warn(`signaling socket error (participant ${p.i}): ${String((e as { error?: string }).error ?? '')}`);
     };
-    sock.onclose = () => { p.open = false; };
   }
 }
