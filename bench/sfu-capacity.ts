@@ -6,6 +6,9 @@
  * participants. Prints each run's capacity, verdict and duration, and the agreement between A and B.
  *
  *   flock /tmp/sch-heavy.lock npx tsx bench/sfu-capacity.ts [--shapes conference,webinar] [--cross-check] [--lab sfu-bench] [--base-port 30600]
+ *
+ * `--repeat N` runs each shape N times with no baseline instead, and prints the worker's CPU (and its kernel part)
+ * at every level per run: whether runs disagree by their order or at random.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -47,7 +50,26 @@ const qualityDelta = (a: SfuStep, b: SfuStep): string =>
 
 const rows: string[] = [];
 let failedRuns = 0;
+const repeat = Number(arg('repeat', '0'));
+
+/** N plain runs of a shape: capacity, and the worker's CPU at each level each run measured. */
+function repeated(shape: string): void {
+  const runs = Array.from({ length: repeat }, (_, i) => run(`${shape}-r${i + 1}`, ['--shape', shape]));
+  const levels = [...new Set(runs.flatMap((r) => (r?.result.steps ?? []).map((x) => x.step.level)))].sort((a, b) => a - b);
+  const cell = (r: BenchResult | null, level: number) => {
+    const s = [...(r?.result.steps ?? [])].reverse().find((x) => x.step.level === level)?.step;
+    return s ? `${((s.workerCpu ?? 0) * 100).toFixed(0)} % (k ${((s.workerSys ?? 0) * 100).toFixed(0)}), ${s.delayP95Ms?.toFixed(0)} ms` : '';
+  };
+  process.stdout.write(`\n${shape}: | level | ${runs.map((_, i) => `run ${i + 1}`).join(' | ')} |\n|---|${runs.map(() => '---|').join('')}\n`);
+  process.stdout.write(`| capacity | ${runs.map((r) => (r ? capacityText(r.result) : 'failed')).join(' | ')} |\n`);
+  for (const l of levels) process.stdout.write(`| ${l} rooms | ${runs.map((r) => cell(r, l)).join(' | ')} |\n`);
+}
+
 try {
+  if (repeat > 0) {
+    for (const shape of shapes) repeated(shape);
+    shapes.length = 0;
+  }
   for (const [i, shape] of shapes.entries()) {
     const a = run(`${shape}-a`, ['--shape', shape, ...(i === 0 && process.argv.includes('--cross-check') ? ['--cross-check'] : [])]);
     if (!a) continue;

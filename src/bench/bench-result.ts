@@ -36,6 +36,7 @@ export const SfuStepSchema = z.object({
   generatorLagP95Ms: nullableNum.optional(),
   generatorLagP99Ms: nullableNum.optional(),
   workerWait: nullableNum.optional(),
+  workerSys: nullableNum.optional(),
   workerCoreBusy: nullableNum.optional(),
   unannouncedPackets: z.number().int().min(0).optional(),
   joinS: num.optional(),

@@ -39,6 +39,8 @@ export interface SfuStep {
   /** How late the generator's event loop ran its timers over the window, 95th and 99th percentile, ms. */
   generatorLagP95Ms?: number | null;
   generatorLagP99Ms?: number | null;
+  /** Of workerCpu, the share of its core spent in the kernel (sockets, and packet delivery run in its context); null: not read. */
+  workerSys?: number | null;
   /** Share of the window the SFU worker was runnable but waiting for its core (/proc/<pid>/schedstat); null: not read. */
   workerWait?: number | null;
   /** Share of the worker's core busy with anything (the worker, the kernel's packet work, anyone else); null: not read. */

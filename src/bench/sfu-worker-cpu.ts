@@ -7,9 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
 const TICKS = 100;
 
-/** pid → CPU seconds of every mediasoup worker whose parent is `servicePid`. */
-export function workerCpuSeconds(servicePid: number): Map<number, number> {
-  const out = new Map<number, number>();
+/** pid → CPU seconds (user + system, and system alone) of every mediasoup worker whose parent is `servicePid`. */
+export function workerCpuSeconds(servicePid: number): Map<number, { cpuS: number; sysS: number }> {
+  const out = new Map<number, { cpuS: number; sysS: number }>();
   let entries: string[] = [];
   try {
     entries = readdirSync('/proc');
@@ -25,7 +25,7 @@ export function workerCpuSeconds(servicePid: number): Map<number, number> {
       if (!'mediasoup-worker'.startsWith(name) || name.length < 9) continue;
       const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
       if (Number(f[1]) !== servicePid) continue;
-      out.set(Number(e), (Number(f[11]) + Number(f[12])) / TICKS);
+      out.set(Number(e), { cpuS: (Number(f[11]) + Number(f[12])) / TICKS, sysS: Number(f[12]) / TICKS });
     } catch {
       /* exited meanwhile */
     }
@@ -36,6 +36,8 @@ export function workerCpuSeconds(servicePid: number): Map<number, number> {
 /** What the benchmark reads of the worker at a step's start and end (cumulative, seconds). */
 export interface WorkerReading {
   cpuS: number;
+  /** Of cpuS, the time in the kernel (its sockets, and the packets it sends delivered on its own core). */
+  sysS: number;
   /** Time runnable but waiting for a CPU (/proc/<pid>/schedstat, second field). */
   waitS: number;
   /** The worker's core from /proc/stat: busy and total time (null: not pinned to one core). */
@@ -54,7 +56,8 @@ export function readWorker(servicePid: number, core: number | null): WorkerReadi
       /* exited meanwhile */
     }
   }
-  return { cpuS: [...cpu.values()].reduce((a, b) => a + b, 0), waitS, core: core === null ? null : coreTimes(core) };
+  const all = [...cpu.values()];
+  return { cpuS: all.reduce((a, b) => a + b.cpuS, 0), sysS: all.reduce((a, b) => a + b.sysS, 0), waitS, core: core === null ? null : coreTimes(core) };
 }
 
 /** One CPU's busy and total time from /proc/stat (idle and iowait are not busy). */

@@ -142,6 +142,7 @@ export class SyntheticStepRunner {
       level,
       consumers: windows.length,
       workerCpu: w0 && w1 ? (w1.cpuS - w0.cpuS) / wallS : null,
+      workerSys: w0 && w1 ? (w1.sysS - w0.sysS) / wallS : null,
       // Waiting for a CPU says something only about a worker with a core of its own (pinned): unpinned, it shares them all.
       workerWait: w0?.core && w1?.core ? (w1.waitS - w0.waitS) / wallS : null,
       workerCoreBusy: w0?.core && w1?.core ? (w1.core.busyS - w0.core.busyS) / Math.max(1e-9, w1.core.totalS - w0.core.totalS) : null,
