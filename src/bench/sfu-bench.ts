@@ -2,7 +2,8 @@
  * The SFU capacity benchmark's flow, over any step measurer (synthetic participants on a real SFU, or recorded
  * steps in a test): calibrate the generator's cost on two small levels, plan the search range from it
  * (level-plan.ts), step up and bisect to the knee (knee-search.ts), compare with a baseline run if given
- * (baseline.ts) and give the verdict. Bounded: the plan's levels plus the bisection's steps.
+ * (baseline.ts) and give the verdict. A bisection step is measured over two windows and decided on their mean.
+ * Bounded: the plan's levels plus the bisection's steps.
  */
 import type { SfuBenchBudgets } from '../k6/budgets.js';
 import type { Verdict } from '../results/model.js';
@@ -10,7 +11,7 @@ import { compareWithBaseline, type BaselineComparison } from './baseline.js';
 import { capacityText } from './bench-result.js';
 import { KneeSearch, type KneeResult } from './knee-search.js';
 import { generatorCost, moreLevels, planLevels, type GeneratorCost } from './level-plan.js';
-import type { SfuStep } from './sfu-step.js';
+import { mergeSteps, type SfuStep } from './sfu-step.js';
 import { describeCrossed, judgeStep } from './step-judgement.js';
 
 export interface SfuBenchFlowOptions {
@@ -27,6 +28,11 @@ export interface SfuBenchFlowOptions {
   maxSteps?: number;
   /** How often a disturbed step is measured again before it counts (default 2). */
   remeasure?: number;
+  /**
+   * Windows a bisection step is measured over, merged into one step (mergeSteps; default 2): the knee's side of a
+   * level is decided on their mean, so one window's passing delay spike or a few points of CPU do not move it.
+   */
+  bisectWindows?: number;
   onStep?: (what: string, step: SfuStep) => void;
 }
 
@@ -60,14 +66,12 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
     const level = search.next();
     if (level === null) break;
     const m = { afterOverload: lastJudgement === 'past-knee' };
-    let s = await o.measure(level, m);
-    // A disturbed window (another process on the worker's core, the generator's loop late) is measured again, a
-    // bounded number of times, before it counts: on a shared machine the disturbance passes, the SFU's load stays.
-    for (let again = 0; again < (o.remeasure ?? 2); again++) {
-      const j = judgeStep(s, o.budgets);
-      if (j.kind !== 'inconclusive' || !j.disturbed) break;
-      o.onStep?.('disturbed', s);
-      s = await o.measure(level, m);
+    let s = await measureClean(o, level, m);
+    if (search.bisecting) {
+      for (let w = 1; w < (o.bisectWindows ?? 2); w++) {
+        o.onStep?.('window', s);
+        s = mergeSteps(s, await measureClean(o, level, {}));
+      }
     }
     o.onStep?.(search.bisecting ? 'bisect' : 'step', s);
     lastJudgement = search.record(s).kind;
@@ -80,6 +84,22 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   if (!o.baseline) return { calibration, result, ...own };
   const baseline = compareWithBaseline(result, o.baseline, o.budgets.baselineTolerance);
   return { calibration, result, verdict: baseline.verdict, reason: `${baseline.reason} (${own.reason})`, baseline };
+}
+
+/**
+ * One window of a level; a disturbed one (another process on the worker's core, the generator's loop late) is
+ * measured again, a bounded number of times, before it counts: on a shared machine the disturbance passes, the
+ * SFU's load stays.
+ */
+async function measureClean(o: SfuBenchFlowOptions, level: number, m: { afterOverload?: boolean }): Promise<SfuStep> {
+  let s = await o.measure(level, m);
+  for (let again = 0; again < (o.remeasure ?? 2); again++) {
+    const j = judgeStep(s, o.budgets);
+    if (j.kind !== 'inconclusive' || !j.disturbed) break;
+    o.onStep?.('disturbed', s);
+    s = await o.measure(level, m);
+  }
+  return s;
 }
 
 /** The run's own verdict: a knee is a measured capacity (PASS); a bound or a stopped search is not (INCONCLUSIVE). */

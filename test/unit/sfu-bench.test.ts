@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBudgets, sfuBenchBudgets } from '../../src/k6/budgets.js';
-import type { SfuStep } from '../../src/bench/sfu-step.js';
+import { mergeSteps, type SfuStep } from '../../src/bench/sfu-step.js';
 import { KneeSearch } from '../../src/bench/knee-search.js';
 import { generatorCost, generatorCostFit, moreLevels, planLevels } from '../../src/bench/level-plan.js';
 import { runSfuBenchFlow, verdictOf } from '../../src/bench/sfu-bench.js';
@@ -230,6 +230,43 @@ describe('a disturbed step is measured again before it counts', () => {
     const r = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, remeasure: 2, measure: async (l) => ({ ...(await base(l)), ...(l === 8 ? (calls++, { generatorLagP99Ms: 60 }) : {}) }) });
     expect(r.result.status).toBe('inconclusive');
     expect(calls).toBe(3);
+  });
+});
+
+describe('a bisection step is decided on two windows', () => {
+  it('mergeSteps: means of the quality and load figures, packets summed, the worse lag; levels that differ refused', () => {
+    const a: SfuStep = { level: 20, consumers: 840, workerCpu: 0.88, loss: 0, delayP50Ms: 4, delayP95Ms: 60, generatorCpu: 0.4, packets: 1000, silentConsumers: 0, generatorLagP99Ms: 2, windowS: 10 };
+    const b: SfuStep = { ...a, workerCpu: 0.8, delayP95Ms: 10, loss: 0.002, packets: 1200, generatorLagP99Ms: 5, workerSys: 0.2 };
+    const m = mergeSteps(a, b);
+    expect(m).toMatchObject({ level: 20, consumers: 840, packets: 2200, generatorLagP99Ms: 5, windowS: 20, loss: 0.001, workerSys: null });
+    expect(m.workerCpu).toBeCloseTo(0.84, 9);
+    expect(m.delayP95Ms).toBe(35);
+    expect(() => mergeSteps(a, { ...b, level: 21 })).toThrow(/levels 20 and 21 do not merge/);
+  });
+
+  it('one window\'s delay spike near the knee does not end the bisection there: the level is measured twice', async () => {
+    const base = sfu(0.0015);
+    const tries = new Map<number, number>();
+    const seen: string[] = [];
+    // Level 44 (CPU 79 %) spikes to 70 ms once: alone, that window would put the knee at 43 rooms.
+    const r = await runSfuBenchFlow({
+      consumersPerRoom: 12, budgets, onStep: (what, st) => seen.push(`${what} ${st.level}`),
+      measure: async (l) => {
+        const n = (tries.get(l) ?? 0) + 1;
+        tries.set(l, n);
+        return { ...(await base(l)), ...(l === 44 && n === 1 ? { delayP95Ms: 70 } : {}) };
+      },
+    });
+    expect(r.result.status === 'knee' && r.result.capacity).toBe(47 * 12);
+    expect(tries.get(44)).toBe(2);
+    expect(seen).toContain('window 44');
+    const at44 = r.result.steps.find((x) => x.step.level === 44)!;
+    expect(at44.step.delayP95Ms).toBeCloseTo(37.5, 9);
+    expect(at44.judgement.kind).toBe('good');
+    // Step-up levels are measured once.
+    expect(tries.get(32)).toBe(1);
+    const single = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, bisectWindows: 1, measure: async (l) => ({ ...(await base(l)), ...(l === 44 ? { delayP95Ms: 70 } : {}) }) });
+    expect(single.result.status === 'knee' && single.result.capacity).toBe(43 * 12);
   });
 });
 
