@@ -123,6 +123,11 @@ export class KneeSearch {
     return judgement;
   }
 
+  /** The last level measured good (null: none yet). */
+  get lastGoodLevel(): number | null {
+    return this.lastGood?.level ?? null;
+  }
+
   /** The search is between its last good and first bad level. */
   get bisecting(): boolean {
     return this.phase === 'bisect';

@@ -94,9 +94,19 @@ export class SyntheticStepRunner {
 
   /**
    * Hold `level` rooms and measure them. `afterOverload`: the step before was past the knee; the SFU is given
-   * three warm-ups to work off what the overload left (a full socket buffer, late frames) before it is measured.
+   * three warm-ups to work off what the overload left (a full socket buffer, late frames, the NACKs and
+   * retransmissions that keep an overload going). With `settleAt` it spends them holding that many rooms (the last
+   * level measured good), then goes up to `level`: the level is approached from below.
    */
-  async measure(level: number, o: { afterOverload?: boolean } = {}): Promise<SfuStep> {
+  async measure(level: number, o: { afterOverload?: boolean; settleAt?: number } = {}): Promise<SfuStep> {
+    let settled = false;
+    if (o.afterOverload && o.settleAt !== undefined && o.settleAt < this.rooms.length) {
+      const to = Math.min(o.settleAt, level);
+      this.o.log?.(`level ${level}: back to ${to} room(s) for ${this.o.warmupS * 3} s after the overload, then up`);
+      while (this.rooms.length > to) this.rooms.pop()!.close();
+      await sleep(this.o.warmupS * 3 * 1000);
+      settled = true;
+    }
     const joinStart = performance.now();
     let roomsNotJoined = 0;
     let joinError: string | null = null;
@@ -115,7 +125,7 @@ export class SyntheticStepRunner {
     while (have() < want && Date.now() < deadline) await sleep(100);
     if (have() < want) this.o.log?.(`level ${level}: only ${have()} of ${want} consumers set up`);
     const joinS = (performance.now() - joinStart) / 1000;
-    await sleep(this.o.warmupS * (o.afterOverload ? 3 : 1) * 1000);
+    await sleep(this.o.warmupS * (o.afterOverload && !settled ? 3 : 1) * 1000);
     for (const r of this.rooms) r.take();
     const c0 = this.sum();
     const cpu0 = process.cpuUsage();

@@ -287,15 +287,17 @@ describe('bench.json keeps a disturbed judgement', () => {
 });
 
 describe('after a step past the knee the SFU is given time to recover', () => {
-  it('the step measured right after one past the knee is asked with afterOverload, the others not', async () => {
+  it('the step measured right after one past the knee is asked with afterOverload, settling at the last good level; the others not', async () => {
     const base = sfu(0.0015);
-    const asked: [number, boolean][] = [];
-    await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: async (l, m) => { asked.push([l, m?.afterOverload === true]); return base(l); } });
+    const asked: [number, boolean, number | undefined][] = [];
+    await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: async (l, m) => { asked.push([l, m?.afterOverload === true, m?.settleAt]); return base(l); } });
     const firstBad = asked.findIndex(([l]) => l * 12 * 0.0015 > 0.85);
     expect(firstBad).toBeGreaterThan(0);
     expect(asked[firstBad]![1]).toBe(false);
     expect(asked[firstBad + 1]![1]).toBe(true);
-    expect(asked.slice(0, firstBad).every(([, a]) => !a)).toBe(true);
+    // The last good level before it: the step-up's level below the first bad one.
+    expect(asked[firstBad + 1]![2]).toBe(Math.max(...asked.slice(2, firstBad).map(([l]) => l)));
+    expect(asked.slice(0, firstBad).every(([, a, s]) => !a && s === undefined)).toBe(true);
   });
 });
 
