@@ -65,6 +65,17 @@ function pairFrom(r: Response): Pair {
   return r.status === 200 && typeof d?.access_token === 'string' ? { status: r.status, token: d.access_token, ...refreshOf(d) } : { status: r.status, token: null };
 }
 
+function refreshToken(base: string, refresh: string): Pair {
+  return pairFrom(http.post(`${base}/v1/auth/refresh`, JSON.stringify({ refresh_token: refresh }), {
+    headers: { 'content-type': 'application/json' }, tags: { name: 'session_refresh' },
+    // A shared token another VU used first answers 401: this VU then logs in, and no request failed.
+    responseCallback: http.expectedStatuses(200, 401),
+  }));
+}
+
+/** `u` holding a new pair of tokens. */
+const withTokens = (u: RegisteredUser, token: string, refresh: string | undefined): RegisteredUser => ({ ...u, token, ...(refresh ? { refresh } : {}) });
+
 function loginToken(base: string, u: RegisteredUser, tag: string): Pair {
   return pairFrom(http.post(`${base}/v1/auth/login`, JSON.stringify({ email: u.email, password: u.password }), { headers: { 'content-type': 'application/json' }, tags: { name: tag } }));
 }
@@ -82,7 +93,7 @@ export function sessionsFor(base: string, users: RegisteredUser[], tag = 'login'
   if (first.token === null) {
     source = { source: 'registration', reason: `POST /v1/auth/login answered ${first.status === 0 ? 'nothing (no connection)' : first.status === 200 ? '200 without an access_token' : first.status}` };
   } else {
-    out = [{ ...users[0]!, token: first.token, ...(first.refresh ? { refresh: first.refresh } : {}) }];
+    out = [withTokens(users[0]!, first.token, first.refresh)];
     for (let i = 1; i < users.length; i += 20) {
       const chunk = users.slice(i, i + 20);
       const rs = http.batch(chunk.map((u) => ({
@@ -93,7 +104,7 @@ export function sessionsFor(base: string, users: RegisteredUser[], tag = 'login'
         const p = pairFrom(r);
         // Login worked for the first account: one failing now is a target in trouble, not a missing feature.
         if (p.token === null) fail(`login ${chunk[j]!.email}: HTTP ${r.status} (the first login worked)`);
-        out.push({ ...chunk[j]!, token: p.token, ...(p.refresh ? { refresh: p.refresh } : {}) });
+        out.push(withTokens(chunk[j]!, p.token, p.refresh));
       });
     }
     source = { source: 'login' };
@@ -141,14 +152,7 @@ export function tokenOf(base: string, u: { email?: string; password?: string; to
   if (!s) held.set(key, (s = hold(u.token, u.refresh)));
   const now = Date.now();
   if (now < s.renewAtMs) return s.token;
-  let p: Pair | null = null;
-  if (s.refresh) {
-    p = pairFrom(http.post(`${base}/v1/auth/refresh`, JSON.stringify({ refresh_token: s.refresh }), {
-      headers: { 'content-type': 'application/json' }, tags: { name: 'session_refresh' },
-      // A shared token another VU used first answers 401: this VU then logs in, and no request failed.
-      responseCallback: http.expectedStatuses(200, 401),
-    }));
-  }
+  let p: Pair | null = s.refresh ? refreshToken(base, s.refresh) : null;
   if (p?.token == null && u.email && u.password) p = loginToken(base, { email: u.email, password: u.password, user_id: '', token: '' }, 'session_renew');
   // A target that answers a refresh without a new refresh token: the old one is presented again next time.
   if (p?.token != null) held.set(key, (s = hold(p.token, p.refresh ?? s.refresh)));

@@ -12,6 +12,7 @@ import type { RtpReplaySender } from '../media/rtp-replay-sender.js';
 import { quantile } from '../media/rtp-stream-stats.js';
 import { seatsOf, type RoomShape } from './room-shape.js';
 import type { SfuStep } from './sfu-step.js';
+import type { MeasureHints } from './sfu-bench.js';
 import type { WorkerReading } from './sfu-worker-cpu.js';
 import { SyntheticRoom, addCounters, zeroCounters, type RoomCounters } from './synthetic-room.js';
 
@@ -98,14 +99,13 @@ export class SyntheticStepRunner {
    * retransmissions that keep an overload going). With `settleAt` it spends them holding that many rooms (the last
    * level measured good), then goes up to `level`: the level is approached from below.
    */
-  async measure(level: number, o: { afterOverload?: boolean; settleAt?: number } = {}): Promise<SfuStep> {
-    let settled = false;
-    if (o.afterOverload && o.settleAt !== undefined && o.settleAt < this.rooms.length) {
-      const to = Math.min(o.settleAt, level);
+  async measure(level: number, o: MeasureHints = {}): Promise<SfuStep> {
+    const settle = o.afterOverload === true && o.settleAt !== undefined && o.settleAt < this.rooms.length;
+    if (settle) {
+      const to = Math.min(o.settleAt!, level);
       this.o.log?.(`level ${level}: back to ${to} room(s) for ${this.o.warmupS * 3} s after the overload, then up`);
-      while (this.rooms.length > to) this.rooms.pop()!.close();
+      await this.setRooms(to);
       await sleep(this.o.warmupS * 3 * 1000);
-      settled = true;
     }
     const joinStart = performance.now();
     let roomsNotJoined = 0;
@@ -125,7 +125,7 @@ export class SyntheticStepRunner {
     while (have() < want && Date.now() < deadline) await sleep(100);
     if (have() < want) this.o.log?.(`level ${level}: only ${have()} of ${want} consumers set up`);
     const joinS = (performance.now() - joinStart) / 1000;
-    await sleep(this.o.warmupS * (o.afterOverload && !settled ? 3 : 1) * 1000);
+    await sleep(this.o.warmupS * (o.afterOverload && !settle ? 3 : 1) * 1000);
     for (const r of this.rooms) r.take();
     const c0 = this.sum();
     const cpu0 = process.cpuUsage();

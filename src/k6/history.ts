@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleepUnless } from '../lab/exec.js';
 
 /** Pages of 100 the reader reads at most: a 2-hour soak's one conversation held 14,394 messages. */
 export const HISTORY_MAX_PAGES = 2000;
@@ -46,7 +46,8 @@ const clampWait = (ms: number): number => Math.min(MAX_WAIT_MS, Math.max(250, ms
  * missing tail would read as lost messages.
  */
 export async function conversationHistory(baseUrl: string, conversationId: string, o: HistoryReadOptions = {}): Promise<string[]> {
-  const deadline = Date.now() + (o.timeoutMs ?? 30 * 60_000);
+  const timeoutMs = o.timeoutMs ?? 30 * 60_000;
+  const deadline = Date.now() + timeoutMs;
   const maxPages = o.maxPages ?? HISTORY_MAX_PAGES;
   const unavailableMs = o.unavailableMs ?? 75_000;
   const log = o.log ?? (() => undefined);
@@ -57,7 +58,7 @@ export async function conversationHistory(baseUrl: string, conversationId: strin
   const request = async (what: string, url: string, init: RequestInit): Promise<{ status: number; body: string }> => {
     for (let attempt = 1; ; attempt++) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`history reader: ${what}: gave up after ${Math.round((o.timeoutMs ?? 30 * 60_000) / 1000)} s`);
+      if (left <= 0) throw new Error(`history reader: ${what}: gave up after ${Math.round(timeoutMs / 1000)} s`);
       const signal = AbortSignal.any([AbortSignal.timeout(Math.min(left, 30_000)), ...(o.signal ? [o.signal] : [])]);
       let status: number;
       let body = '';
@@ -76,7 +77,7 @@ export async function conversationHistory(baseUrl: string, conversationId: strin
         throttled++;
         if (throttled === 1 || throttled % 10 === 0) log(`history reader: ${what} throttled (429), waiting ${(wait / 1000).toFixed(1)} s for the rate limit's window (${throttled} so far)`);
         if (Date.now() + wait > deadline) throw new Error(`history reader: ${what} answered HTTP 429 and its window resets after the reader's deadline`);
-        await sleep(wait, undefined, o.signal ? { signal: o.signal } : undefined).catch(() => undefined);
+        await sleepUnless(wait, o.signal);
         continue;
       }
       // 500 is an answer once it repeats (a handler that fails); 502–504 and no answer: a target still recovering.
@@ -86,7 +87,7 @@ export async function conversationHistory(baseUrl: string, conversationId: strin
         const why = status === 0 ? `no answer (${body})` : `HTTP ${status}`;
         if (Date.now() - failingSince >= unavailableMs) throw new Error(`history reader: ${what} answered ${why} for ${Math.round(unavailableMs / 1000)} s`);
         if (attempt === 1) log(`history reader: ${what} answered ${why}; retrying for up to ${Math.round(unavailableMs / 1000)} s`);
-        await sleep(1000, undefined, o.signal ? { signal: o.signal } : undefined).catch(() => undefined);
+        await sleepUnless(1000, o.signal);
         continue;
       }
       failingSince = null;

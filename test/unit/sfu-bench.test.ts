@@ -30,6 +30,17 @@ const sfu = (worker: number, gen = 0.0006) => async (level: number): Promise<Sfu
   };
 };
 
+/** A measurer over `base` that counts each level's tries and changes the n-th try of a level as `alter` says. */
+function perTry(base: (level: number) => Promise<SfuStep>, alter: (level: number, n: number) => Partial<SfuStep>) {
+  const tries = new Map<number, number>();
+  const measure = async (l: number): Promise<SfuStep> => {
+    const n = (tries.get(l) ?? 0) + 1;
+    tries.set(l, n);
+    return { ...(await base(l)), ...alter(l, n) };
+  };
+  return { measure, tries };
+}
+
 describe('room shapes', () => {
   it('a conference of k: everyone sends and receives, k·(k−1) consumers and 2k transports a room', () => {
     const s = { kind: 'conference', participants: 4 } as const;
@@ -207,17 +218,9 @@ describe('the cross-check: browsers against synthetic participants', () => {
 
 describe('a disturbed step is measured again before it counts', () => {
   it('a window where the worker waited for its core is re-measured; the clean measurement is the step', async () => {
-    const base = sfu(0.0015);
-    const tries = new Map<number, number>();
+    const { measure, tries } = perTry(sfu(0.0015), (l, n) => (l === 8 && n === 1 ? { workerWait: 0.3 } : {}));
     const seen: string[] = [];
-    const r = await runSfuBenchFlow({
-      consumersPerRoom: 12, budgets, onStep: (what, s) => seen.push(`${what} ${s.level}`),
-      measure: async (l) => {
-        const n = (tries.get(l) ?? 0) + 1;
-        tries.set(l, n);
-        return { ...(await base(l)), ...(l === 8 && n === 1 ? { workerWait: 0.3 } : {}) };
-      },
-    });
+    const r = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, onStep: (what, s) => seen.push(`${what} ${s.level}`), measure });
     expect(r.result.status).toBe('knee');
     expect(r.result.status === 'knee' && r.result.capacity).toBe(564);
     expect(seen).toContain('disturbed 8');
@@ -246,17 +249,10 @@ describe('a bisection step is decided on two windows', () => {
 
   it('one window\'s delay spike near the knee does not end the bisection there: the level is measured twice', async () => {
     const base = sfu(0.0015);
-    const tries = new Map<number, number>();
-    const seen: string[] = [];
     // Level 44 (CPU 79 %) spikes to 70 ms once: alone, that window would put the knee at 43 rooms.
-    const r = await runSfuBenchFlow({
-      consumersPerRoom: 12, budgets, onStep: (what, st) => seen.push(`${what} ${st.level}`),
-      measure: async (l) => {
-        const n = (tries.get(l) ?? 0) + 1;
-        tries.set(l, n);
-        return { ...(await base(l)), ...(l === 44 && n === 1 ? { delayP95Ms: 70 } : {}) };
-      },
-    });
+    const { measure, tries } = perTry(base, (l, n) => (l === 44 && n === 1 ? { delayP95Ms: 70 } : {}));
+    const seen: string[] = [];
+    const r = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, onStep: (what, st) => seen.push(`${what} ${st.level}`), measure });
     expect(r.result.status === 'knee' && r.result.capacity).toBe(47 * 12);
     expect(tries.get(44)).toBe(2);
     expect(seen).toContain('window 44');
