@@ -304,7 +304,7 @@ function phaseTable(result: RunResult): string {
   const rows = [...cellsOf.keys()].map((label) => {
     const cells = phaseIds.map((pid) => {
       const st = cellsOf.get(label)?.get(pid);
-      return `<td data-phase="${esc(pid)}">${st ? statsCell(st) : '<span class="muted">—</span>'}</td>`;
+      return `<td data-phase="${esc(pid)}">${st ? statsCell(st) : '<span class="muted" title="no samples in this phase">—</span>'}</td>`;
     });
     return `<tr data-row-label="${esc(label)}"><td><code>${esc(label)}</code></td>${cells.join('')}</tr>`;
   });
@@ -331,13 +331,13 @@ const cycleName = (phaseId: string): string => phaseId.replace(/^(fault|recovery
  * and lowest with the cycle each came from. `worst` marks the one a reader looks for first: the highest trend or
  * counter, the lowest rate of success (`_ok`, `_up`), the highest other rate (failures).
  */
-function summaryCell(label: string, cells: readonly { phase: string; stats: Stats }[]): string {
+function summaryCell(label: string, cells: readonly { phase: string; stats: Stats }[], phaseCount: number): string {
   const vals = cells.flatMap((c) => {
     const h = headline(c.stats);
     return h ? [{ phase: c.phase, ...h }] : [];
   });
   const n = cells.reduce((a, c) => a + c.stats.count, 0);
-  if (vals.length === 0) return `<div class="cell-stats"><span class="n">n=${n}</span> · <span class="muted">no samples in ${cells.length} phases</span></div>`;
+  if (vals.length === 0) return `<div class="cell-stats"><span class="n">n=${n}</span> · <span class="muted">no samples in ${phaseCount} phases</span></div>`;
   const { name, unit } = vals[0]!;
   const hi = vals.reduce((m, v) => (v.v > m.v ? v : m));
   const lo = vals.reduce((m, v) => (v.v < m.v ? v : m));
@@ -355,7 +355,7 @@ function summaryCell(label: string, cells: readonly { phase: string; stats: Stat
     `<span data-stat="median">${name} median ${fmtNum(mid)}${unit}${u}</span>`,
     ext('max', hi),
     ...(lo.v !== hi.v ? [ext('min', lo)] : []),
-    ...(cells.length > vals.length ? [`<span class="muted">${cells.length - vals.length} of ${cells.length} without samples</span>`] : []),
+    ...(phaseCount > vals.length ? [`<span class="muted">${phaseCount - vals.length} of ${phaseCount} without samples</span>`] : []),
   ];
   return `<div class="cell-stats summary">${lines.join('<br>')}</div>`;
 }
@@ -393,7 +393,8 @@ function groupedPhaseTable(result: RunResult, phaseIds: readonly string[]): stri
         const st = row.get(pid);
         return st ? [{ phase: pid, stats: st }] : [];
       });
-      const body = cs.length === 0 ? '<span class="muted">—</span>' : g.phases.length === 1 ? statsCell(cs[0]!.stats) : summaryCell(label, cs);
+      // result.json leaves out a phase without samples: a group's missing phases count as such.
+      const body = cs.length === 0 ? '<span class="muted">—</span>' : g.phases.length === 1 ? statsCell(cs[0]!.stats) : summaryCell(label, cs, g.phases.length);
       return `<td data-phase-group="${esc(g.id)}">${body}</td>`;
     });
     rows.push(`<tr data-row-label="${esc(label)}"><td><code>${esc(label)}</code></td>${cells.join('')}</tr>`);

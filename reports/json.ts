@@ -49,9 +49,27 @@ function normalise(value: unknown, order: readonly string[] = NESTED_ORDER): unk
   return value;
 }
 
-/** The exact text writeResultJson writes (pretty, stable key order, redacted, trailing newline). */
+/**
+ * Indented JSON, except that the rows of the bulk arrays — phaseTable's rows and each series' points — take one line
+ * each: a 90-minute soak's result.json was 36 MB indented, two thirds of it whitespace in those rows, and a row per
+ * line diffs as well.
+ */
+function layout(v: unknown, path: readonly (string | number)[], indent: string): string {
+  const bulkRow = (path.length === 2 && path[0] === 'phaseTable') || (path.length === 4 && path[0] === 'series' && path[2] === 'points');
+  if (bulkRow || v === null || typeof v !== 'object') return JSON.stringify(v);
+  const inner = `${indent}  `;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    return `[\n${v.map((x, i) => inner + layout(x, [...path, i], inner)).join(',\n')}\n${indent}]`;
+  }
+  const entries = Object.entries(v);
+  if (entries.length === 0) return '{}';
+  return `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${layout(x, [...path, k], inner)}`).join(',\n')}\n${indent}}`;
+}
+
+/** The exact text writeResultJson writes (indented, bulk rows a line each; stable key order, redacted, trailing newline). */
 export function resultToJson(result: RunResult): string {
-  return `${JSON.stringify(normalise(result, TOP_LEVEL_ORDER), null, 2)}\n`;
+  return `${layout(normalise(result, TOP_LEVEL_ORDER), [], '')}\n`;
 }
 
 /** Writes `<dir>/result.json`; returns its path. */

@@ -60,7 +60,7 @@ export interface Stats {
   last?: number;
 }
 
-/** One row of the per-phase table. */
+/** One row of the per-phase table: a phase in which the selector has samples, or the whole run ('run', always there). */
 export interface PhaseStatsRow {
   selector: SeriesSelector;
   /** Human label: `metric{tag=value,…}`. */

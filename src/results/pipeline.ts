@@ -281,13 +281,18 @@ export class ResultPipeline {
     return acc ? acc.stats(p.endMs - p.startMs) : this.emptyStats(st, p.endMs - p.startMs);
   }
 
-  /** One row per selector × (each phase, then 'run'). */
+  /**
+   * One row per selector × phase that has samples, then one per selector for 'run' (always, even with none). A missing
+   * (selector, phase) row means no sample: a 2-h soak has hundreds of phases and most series are silent in most of
+   * them, and writing those empty rows made two thirds of its result.json.
+   */
   phaseTable(): PhaseStatsRow[] {
     const rows: PhaseStatsRow[] = [];
     for (const st of this.states) {
-      for (const p of [...this.phases.map((x) => x.id), 'run']) {
-        rows.push({ selector: st.selector, label: st.label, phase: p, stats: this.stats(st.label, p) });
-      }
+      this.phases.forEach((p, i) => {
+        if ((st.phases[i]?.count ?? 0) > 0) rows.push({ selector: st.selector, label: st.label, phase: p.id, stats: this.stats(st.label, p.id) });
+      });
+      rows.push({ selector: st.selector, label: st.label, phase: 'run', stats: this.stats(st.label, 'run') });
     }
     return rows;
   }

@@ -170,8 +170,11 @@ export async function longRunResult(durationS = 7200): Promise<LongRun> {
     // As the pipeline gives them: a point per window with samples.
     points: Array.from({ length: Math.ceil((durationS * 1000) / windowMs) }, (_, w) => ({ t: w * windowMs, stats: windowStats(sel, t0 + w * windowMs, t0 + (w + 1) * windowMs) })).filter((p) => p.stats.count > 0),
   }));
-  // As the pipeline gives it: every selector in every phase and the whole run.
-  const phaseTable = selectors.flatMap((sel) => [...phases.map((p) => ({ selector: sel, label: label(sel), phase: p.id, stats: windowStats(sel, p.startMs, p.endMs) })), { selector: sel, label: label(sel), phase: 'run', stats: windowStats(sel, t0, end) }]);
+  // As the pipeline gives it: every selector in each phase where it has samples, and in the whole run.
+  const phaseTable = selectors.flatMap((sel) => [
+    ...phases.map((p) => ({ selector: sel, label: label(sel), phase: p.id, stats: windowStats(sel, p.startMs, p.endMs) })).filter((r) => r.stats.count > 0),
+    { selector: sel, label: label(sel), phase: 'run', stats: windowStats(sel, t0, end) },
+  ]);
   const result: RunResult = {
     schemaVersion: RESULT_SCHEMA_VERSION, runId: 'soak-chaos-2h', experiment: { name: e.name, description: e.description },
     target: { kind: 'embedded', profile: 'audited', baseUrl: 'http://198.18.0.2:8080' }, startedAtMs: t0, endedAtMs: end,

@@ -81,6 +81,12 @@ describe('result.json', () => {
   it('the sample is already in the writer\'s format, and the writer is stable whatever the key order', async () => {
     const text = readFileSync(SAMPLE, 'utf8');
     expect(resultToJson(sample())).toBe(text);
+    // The bulk rows, a line each (a soak has tens of thousands); everything else indented.
+    const r = sample();
+    const lines = text.split('\n');
+    expect(lines.filter((l) => /^ {4}\{"label":/.test(l))).toHaveLength(r.phaseTable.length);
+    expect(lines.filter((l) => /^ {8}\{"t":\d+,"stats":\{/.test(l))).toHaveLength(r.series.reduce((a, s) => a + s.points.length, 0));
+    expect(text).toMatch(/^ {2}"claims": \[\n {4}\{\n {6}"id": /m);
     // Same data, keys in reverse order at every level: same bytes.
     const reverse = (v: unknown): unknown =>
       Array.isArray(v) ? v.map(reverse) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverse(x)])) : v;

@@ -101,6 +101,17 @@ describe('report.html of a 2-hour soak', () => {
     expect(login).toMatch(new RegExp(`<td data-phase-group="fault:redis"><div class="cell-stats summary">[^]*?class="worst" data-worst-phase="fault:${WORST_REDIS_CYCLE}">max \\d+ ms <a href="#cycle-fault:${WORST_REDIS_CYCLE}">`));
   });
 
+  it('reads a phase result.json leaves out as one without samples: a cell counts them against the group\'s cycles', () => {
+    // result.json holds no row for a (series, phase) without samples; here the upload probe is silent in 30 of the 40 MinIO outages.
+    const silent = new Set(result.phases.filter((p) => p.id.startsWith('fault:minio')).slice(10).map((p) => p.id));
+    const sparse: RunResult = { ...result, phaseTable: result.phaseTable.filter((r) => !(r.label === 'sc_probe_ok{probe=upload}' && silent.has(r.phase))) };
+    const table = /<table id="phase-table" class="grouped">[\s\S]*?<\/table>/.exec(toHtml(sparse))![0];
+    const row = /<tr data-row-label="sc_probe_ok\{probe=upload\}">[\s\S]*?<\/tr>/.exec(table)![0];
+    const cell = /<td data-phase-group="fault:minio">[\s\S]*?<\/td>/.exec(row)![0];
+    expect(cell).toContain('30 of 40 without samples');
+    expect(/<td data-phase-group="fault:redis">[\s\S]*?<\/td>/.exec(row)![0]).not.toContain('without samples');
+  });
+
   it('keeps every phase reachable: each repeating fault\'s cycles folded below the table, the worst of a column marked', () => {
     const ids = [...html.matchAll(/<tr id="cycle-([^"]*)" data-phase-id=/g)].map((m) => m[1]);
     const faultPhases = result.phases.filter((p) => p.kind === 'fault' || p.kind === 'recovery').map((p) => p.id);

@@ -179,6 +179,27 @@ describe('ResultPipeline', () => {
     expect(JSON.parse(JSON.stringify(rows))).toEqual(rows); // plain JSON
   });
 
+  it('phaseTable leaves out a phase without samples, and keeps the run row of a series with none', () => {
+    const p = new ResultPipeline({
+      runStartMs: T0,
+      selectors: [{ metric: 'm' }, { metric: 'silent' }],
+      phases: [
+        { id: 'baseline', kind: 'baseline', startMs: T0, endMs: T0 + 10 },
+        { id: 'fault:a', kind: 'fault', startMs: T0 + 10, endMs: T0 + 20 },
+        { id: 'recovery:a', kind: 'recovery', startMs: T0 + 20, endMs: T0 + 30 },
+      ],
+    });
+    for (const t of [1, 2, 25]) p.add({ metric: 'm', time: T0 + t, value: t, tags: {} });
+    const rows = p.phaseTable().map((r) => [r.label, r.phase, r.stats.count]);
+    expect(rows).toEqual([
+      ['m', 'baseline', 2],
+      ['m', 'recovery:a', 1],
+      ['m', 'run', 3],
+      ['silent', 'run', 0],
+    ]);
+    expect(p.stats('m', 'fault:a').count).toBe(0); // still answerable by stats()
+  });
+
   it('overlapping phases each get the sample; unknown phase / selector throw', () => {
     const p = new ResultPipeline({
       runStartMs: T0,
