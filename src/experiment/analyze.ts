@@ -185,7 +185,7 @@ function historyFiles(dir: string, e: Experiment): RunFile[] {
       files.push({ kind: 'samples', path: relative(dir, f.path) });
     }
     if (present.has(WORKLOAD_FILES.summary)) files.push({ kind: 'k6-summary', path: `workloads/${w.id}/${WORKLOAD_FILES.summary}` });
-    if (present.has(WORKLOAD_FILES.log)) files.push({ kind: 'k6-log', path: `workloads/${w.id}/${WORKLOAD_FILES.log}` });
+    for (const f of [WORKLOAD_FILES.log, WORKLOAD_FILES.logGz]) if (present.has(f)) files.push({ kind: 'k6-log', path: `workloads/${w.id}/${f}` });
     if (present.has(WORKLOAD_FILES.history)) files.push({ kind: 'history', path: `workloads/${w.id}/${WORKLOAD_FILES.history}` });
     if (present.has(FRAME_FILES.index)) files.push({ kind: 'frames', path: `workloads/${w.id}/${FRAME_FILES.index}` });
   }

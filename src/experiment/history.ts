@@ -13,7 +13,7 @@
  *                            and gzipped every few MB; the stream is the segments in order, then observations.jsonl
  *   workloads/<id>/          k6's raw samples (samples.csv.gz with metric-kinds.json beside it; samples.csv
  *                            while k6 runs or after a killed run; older runs: samples.json.gz), summary.json, k6.log (console output: the
- *                            fan-out SETUP / SENT / DELIVERY records), options.json
+ *                            fan-out SETUP / SENT / DELIVERY records; k6.log.gz past 8 MiB), options.json
  *   workloads/<id>/windows.jsonl.gz   a long run's rotated samples (--rotate-samples; src/results/window-segment.ts):
  *                            one segment a line, each line a gzip member (older runs: plain windows.jsonl), each standing for the raw lines [fromByte, toByte) of the samples file
  *                            beside it — per series and 1 s window the accumulators (HDR at 3 digits, exact counts,
@@ -31,14 +31,14 @@
  */
 import { appendFileSync, createReadStream, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { gunzipSync } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { FaultRecord, Sample } from '../results/model.js';
 import type { FaultEvent } from '../results/fault-events.js';
 import { ExperimentError, formatIssues, validateExperiment, type Experiment } from './spec.js';
 import { forEachJsonLine, readJsonLines } from '../util/jsonl.js';
-import { K6_LOG_PARTS, K6_LOG_STDERR_MARK } from '../k6/log-parts.js';
+import { K6_LOG_GZ, K6_LOG_PARTS, K6_LOG_STDERR_MARK } from '../k6/log-parts.js';
 import { EXPOSURES } from './calibration.js';
 
 export const HISTORY_FILES = {
@@ -51,7 +51,7 @@ export const HISTORY_FILES = {
 } as const;
 
 export const workloadDir = (runDir: string, id: string): string => join(runDir, 'workloads', id);
-export const WORKLOAD_FILES = { samples: 'samples.csv.gz', samplesLive: 'samples.csv', windows: 'windows.jsonl.gz', windowsPlain: 'windows.jsonl', samplesJson: 'samples.json.gz', metricKinds: 'metric-kinds.json', summary: 'summary.json', log: 'k6.log', history: 'history.json' } as const;
+export const WORKLOAD_FILES = { samples: 'samples.csv.gz', samplesLive: 'samples.csv', windows: 'windows.jsonl.gz', windowsPlain: 'windows.jsonl', samplesJson: 'samples.json.gz', metricKinds: 'metric-kinds.json', summary: 'summary.json', log: 'k6.log', logGz: K6_LOG_GZ, history: 'history.json' } as const;
 
 /**
  * A workload's raw samples as written: CSV, gzipped once k6 is done (plain while it runs, and after a
@@ -95,9 +95,12 @@ export function workloadSampleFiles(runDir: string, id: string): { path: string;
   });
 }
 
-/** A k6 run's log files in `dir`: k6.log, or the parts a run killed outright left (k6/run.ts K6_LOG_PARTS: stdout, then stderr); [] when neither. */
+/**
+ * A k6 run's log files in `dir`: k6.log or k6.log.gz (a long one), or the parts a run killed outright left (k6/run.ts
+ * K6_LOG_PARTS: stdout, then stderr); [] when none.
+ */
 function k6LogFilesIn(dir: string): string[] {
-  if (existsSync(join(dir, WORKLOAD_FILES.log))) return [join(dir, WORKLOAD_FILES.log)];
+  for (const f of [WORKLOAD_FILES.log, WORKLOAD_FILES.logGz]) if (existsSync(join(dir, f))) return [join(dir, f)];
   return [K6_LOG_PARTS.stdout, K6_LOG_PARTS.stderr].map((f) => join(dir, f)).filter((p) => existsSync(p));
 }
 
@@ -110,6 +113,7 @@ function logDirs(runDir: string, id: string): string[] {
 /** A k6 run's log in `dir` as one text: k6.log, or the parts joined by the stderr mark; null when neither. */
 function k6LogIn(dir: string): string | null {
   if (existsSync(join(dir, WORKLOAD_FILES.log))) return readFileSync(join(dir, WORKLOAD_FILES.log), 'utf8');
+  if (existsSync(join(dir, WORKLOAD_FILES.logGz))) return gunzipSync(readFileSync(join(dir, WORKLOAD_FILES.logGz))).toString('utf8');
   const [out, err] = [join(dir, K6_LOG_PARTS.stdout), join(dir, K6_LOG_PARTS.stderr)];
   if (!existsSync(out) && !existsSync(err)) return null;
   return `${existsSync(out) ? readFileSync(out, 'utf8') : ''}${K6_LOG_STDERR_MARK}${existsSync(err) ? readFileSync(err, 'utf8') : ''}`;
@@ -128,7 +132,8 @@ export function workloadLog(runDir: string, id: string): string | null {
 export async function forEachWorkloadLogLine(runDir: string, id: string, fn: (line: string) => void): Promise<boolean> {
   const files = logDirs(runDir, id).flatMap(k6LogFilesIn);
   for (const path of files) {
-    for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) fn(line);
+    const input = path.endsWith('.gz') ? createReadStream(path).pipe(createGunzip()) : createReadStream(path);
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) fn(line);
   }
   return files.length > 0;
 }

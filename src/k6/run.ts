@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync, existsSync, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
@@ -9,7 +9,7 @@ import { createGzip, gunzipSync } from 'node:zlib';
 import { K6CsvParser, isCsvSamplesPath } from '../results/k6-csv.js';
 import { METRIC_KINDS_FILE, writeMetricKinds } from './metric-kinds.js';
 import { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN } from './sample-metrics.js';
-import { K6_LOG_PARTS, K6_LOG_STDERR_MARK } from './log-parts.js';
+import { K6_LOG_GZ, K6_LOG_GZIP_BYTES, K6_LOG_PARTS, K6_LOG_STDERR_MARK } from './log-parts.js';
 import { binaries, HARNESS_ROOT } from '../lab/paths.js';
 import { run } from '../lab/exec.js';
 import { redact } from '../util/redact.js';
@@ -214,15 +214,20 @@ async function runStreaming(cmd: string, args: string[], opts: { cwd: string; ti
   });
 }
 
-/** k6.log from the spooled parts (already redacted): stdout, the mark, stderr; streamed, then the parts removed. */
-async function assembleK6Log(outDir: string): Promise<void> {
-  const log = createWriteStream(join(outDir, 'k6.log'));
+/**
+ * k6.log from the spooled parts (already redacted): stdout, the mark, stderr; streamed, then the parts removed.
+ * Past K6_LOG_GZIP_BYTES it is k6.log.gz (history.ts reads either).
+ */
+export async function assembleK6Log(outDir: string): Promise<void> {
   const part = (name: string) => join(outDir, name);
-  await pipeline(async function* () {
+  const bytes = Object.values(K6_LOG_PARTS).reduce((a, p) => a + (existsSync(part(p)) ? statSync(part(p)).size : 0), 0);
+  const parts = async function* () {
     for await (const c of createReadStream(part(K6_LOG_PARTS.stdout))) yield c as Buffer;
     yield Buffer.from(K6_LOG_STDERR_MARK);
     for await (const c of createReadStream(part(K6_LOG_PARTS.stderr))) yield c as Buffer;
-  }, log);
+  };
+  if (bytes > K6_LOG_GZIP_BYTES) await pipeline(parts, createGzip(), createWriteStream(join(outDir, K6_LOG_GZ)));
+  else await pipeline(parts, createWriteStream(join(outDir, 'k6.log')));
   for (const p of Object.values(K6_LOG_PARTS)) rmSync(part(p), { force: true });
 }
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachWorkloadLogLine, workloadDir, workloadLog } from '../../src/experiment/history.js';
-import { K6_LOG_PARTS, K6_LOG_STDERR_MARK } from '../../src/k6/log-parts.js';
+import { K6_LOG_GZ, K6_LOG_GZIP_BYTES, K6_LOG_PARTS, K6_LOG_STDERR_MARK } from '../../src/k6/log-parts.js';
+import { assembleK6Log } from '../../src/k6/run.js';
 import { addK6LogLine, emptyK6Log, parseK6Log } from '../../src/k6/fanout-checker.js';
 import { addSetupLogLine, emptySetupLog, parseSetupLog } from '../../src/k6/setup-log.js';
 
@@ -54,6 +55,34 @@ describe('a workload log, streamed', () => {
       expect((await streamed(dir, 'split')).log.sent.map((x) => x.client_message_id)).toEqual(['m4', 'm5']);
       expect((await streamed(dir, 'probes')).setup.failures).toEqual({ revoked: 'no logout' });
       expect(await streamed(dir, 'none')).toMatchObject({ had: false, lines: [] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a long log is assembled as k6.log.gz and read as the plain one would be; a short one stays k6.log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sch-wlog-gz-'));
+    try {
+      const long = workloadDir(dir, 'chat');
+      const short = workloadDir(dir, 'probes');
+      mkdirSync(long, { recursive: true });
+      mkdirSync(short, { recursive: true });
+      // A soak's chat log: a SENT line a message, past the threshold.
+      const n = Math.ceil(K6_LOG_GZIP_BYTES / sent(1).length) + 1000;
+      writeFileSync(join(long, K6_LOG_PARTS.stdout), `${SETUP}\n${Array.from({ length: n }, (_, i) => sent(i)).join('\n')}\n`);
+      writeFileSync(join(long, K6_LOG_PARTS.stderr), `${delivered(7)}\n`);
+      writeFileSync(join(short, K6_LOG_PARTS.stdout), `${SETUP}\n${sent(1)}\n`);
+      writeFileSync(join(short, K6_LOG_PARTS.stderr), '');
+      await assembleK6Log(long);
+      await assembleK6Log(short);
+      expect(readdirSync(long)).toEqual([K6_LOG_GZ]);
+      expect(statSync(join(long, K6_LOG_GZ)).size).toBeLessThan(K6_LOG_GZIP_BYTES / 10);
+      expect(readdirSync(short)).toEqual(['k6.log']);
+      const s = await streamed(dir, 'chat');
+      expect(s.log.sent).toHaveLength(n);
+      expect(s.log.setups).toHaveLength(1);
+      expect(s.log).toEqual(parseK6Log(workloadLog(dir, 'chat')!));
+      expect(existsSync(join(short, 'k6.log')) && (await streamed(dir, 'probes')).log.sent).toHaveLength(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
