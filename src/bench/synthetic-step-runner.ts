@@ -54,6 +54,11 @@ export class SyntheticStepRunner {
     return this.rooms.length;
   }
 
+  /** Senders whose producer is open (a closed participant takes its sender out). */
+  get senderCount(): number {
+    return this.senders.size;
+  }
+
   /**
    * Add or close rooms until `rooms` are in place. A room that fails to join (every attempt) is closed, the rooms
    * that did join stay, and RoomsNotJoined is thrown.

@@ -73,6 +73,8 @@ export class SyntheticParticipant {
   private pending: SfuProducerNotice[] = [];
   private consuming: Promise<void> = Promise.resolve();
   private closed = false;
+  /** This participant's producer (a sender's), the key of its entry in the shared `senders` map. */
+  private producerId: string | null = null;
 
   constructor(private readonly o: SyntheticParticipantOptions) {
     this.signaling = new SfuSignaling(o.label, (n) => this.onNotice(n));
@@ -135,6 +137,7 @@ export class SyntheticParticipant {
       appData: { peerId: this.o.userId },
     });
     this.sender = new RtpReplaySender(recording, t, ssrc, VP8_PAYLOAD_TYPE);
+    this.producerId = producerId;
     this.o.senders.set(producerId, this.sender);
     this.sender.start();
   }
@@ -202,6 +205,8 @@ export class SyntheticParticipant {
     if (this.closed) return;
     this.closed = true;
     this.sender?.stop();
+    // The map is shared by every room of a search: a closed sender's entry would outlive it (hundreds over a search).
+    if (this.producerId !== null && this.o.senders.get(this.producerId) === this.sender) this.o.senders.delete(this.producerId);
     this.sendTransport?.close();
     this.recv?.close();
     this.signaling.close();
