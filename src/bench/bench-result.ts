@@ -43,6 +43,7 @@ export const SfuStepSchema = z.object({
   windowS: num.optional(),
   errors: z.array(z.string()).optional(),
   roomsNotJoined: z.number().int().min(0).optional(),
+  delayHistogram: z.object({ hdr: z.string().min(1), count: z.number().int().min(1), sum: num, min: num, max: num }).strict().optional(),
 }).strict();
 
 const CrossedSchema = z.object({ metric: z.string(), stat: z.string(), op: z.enum(['<', '<=', '>', '>=', '==']), limit: num, value: num }).strict();

@@ -2,7 +2,7 @@
  * The SFU capacity benchmark's flow, over any step measurer (synthetic participants on a real SFU, or recorded
  * steps in a test): calibrate the generator's cost on two small levels, plan the search range from it
  * (level-plan.ts), step up and bisect to the knee (knee-search.ts), compare with a baseline run if given
- * (baseline.ts) and give the verdict. A bisection step is measured over two windows and decided on their mean.
+ * (baseline.ts) and give the verdict. A bisection step is measured over two windows and decided on them together.
  * Bounded: the plan's levels plus the bisection's steps.
  */
 import type { SfuBenchBudgets } from '../k6/budgets.js';
@@ -11,7 +11,8 @@ import { compareWithBaseline, type BaselineComparison } from './baseline.js';
 import { capacityText } from './bench-result.js';
 import { KneeSearch, type KneeResult } from './knee-search.js';
 import { generatorCost, moreLevels, planLevels, type GeneratorCost } from './level-plan.js';
-import { mergeSteps, type SfuStep } from './sfu-step.js';
+import { mergeSteps } from './merge-steps.js';
+import type { SfuStep } from './sfu-step.js';
 import { describeCrossed, judgeStep } from './step-judgement.js';
 
 export interface MeasureHints { afterOverload?: boolean; settleAt?: number }
@@ -37,8 +38,9 @@ export interface SfuBenchFlowOptions {
   /** How often a disturbed step is measured again before it counts (default 2). */
   remeasure?: number;
   /**
-   * Windows a bisection step is measured over, merged into one step (mergeSteps; default 2): the knee's side of a
-   * level is decided on their mean, so one window's passing delay spike or a few points of CPU do not move it.
+   * Windows a bisection step is measured over, merged into one step (merge-steps.ts; default 2): the knee's side of
+   * a level is decided on their pooled delays and mean load, so one window's passing spike or a few points of CPU do
+   * not move it.
    */
   bisectWindows?: number;
   onStep?: (what: string, step: SfuStep) => void;
@@ -74,13 +76,14 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
     const level = search.next();
     if (level === null) break;
     const m: MeasureHints = lastJudgement === 'past-knee' ? { afterOverload: true, settleAt: search.lastGoodLevel ?? 0 } : {};
-    let s = await measureClean(o, level, m);
+    const windows = [await measureClean(o, level, m)];
     if (search.bisecting) {
       for (let w = 1; w < (o.bisectWindows ?? 2); w++) {
-        o.onStep?.('window', s);
-        s = mergeSteps(s, await measureClean(o, level, {}));
+        o.onStep?.('window', windows[windows.length - 1]!);
+        windows.push(await measureClean(o, level, {}));
       }
     }
+    const s = mergeSteps(...windows);
     o.onStep?.(search.bisecting ? 'bisect' : 'step', s);
     lastJudgement = search.record(s).kind;
     if (lastJudgement === 'good') good.push(s);

@@ -57,6 +57,12 @@ export interface SfuStep {
    * participants at this load. The step measures the rooms in place; the judgement puts it past the knee.
    */
   roomsNotJoined?: number;
+  /**
+   * The forwarding delays of the step as an HDR histogram (TrendHistogram: ms at 3 significant digits, HdrHistogram's
+   * compressed base64, with the exact count, sum, min and max), so windows of one level pool their delays
+   * (merge-steps.ts) instead of averaging their percentiles. Absent in steps recorded before it.
+   */
+  delayHistogram?: { hdr: string; count: number; sum: number; min: number; max: number };
 }
 
 /** The step fields a knee budget may name, as metric → stat → field. */
@@ -84,34 +90,3 @@ export function readSfuStep(step: SfuStep, metric: SfuStepMetric, stat: string):
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-/** Fields measured over a window that two windows of one level give as their mean (null when either lacks it). */
-const MEAN_FIELDS = [
-  'workerCpu', 'workerSys', 'workerWait', 'workerCoreBusy', 'loss', 'delayP50Ms', 'delayP95Ms', 'generatorCpu', 'jitterP95Ms',
-  'bitrateInKbps', 'bitrateOutKbps', 'payloadOutKbps', 'nackPerS', 'pliPerS',
-] as const satisfies readonly (keyof SfuStep)[];
-
-/**
- * Two windows of the same level as one step: each quality and load figure the mean of the two (so one window's
- * passing spike of delay, or a few points of CPU the machine's speed moved, weigh half), the generator's lag the
- * worse, packets summed, the worse of silent consumers and rooms not joined. The same level and rooms, or an error.
- */
-export function mergeSteps(a: SfuStep, b: SfuStep): SfuStep {
-  if (a.level !== b.level) throw new Error(`steps of levels ${a.level} and ${b.level} do not merge`);
-  const out: SfuStep = { ...a, consumers: Math.min(a.consumers, b.consumers), packets: a.packets + b.packets, silentConsumers: Math.max(a.silentConsumers, b.silentConsumers) };
-  for (const f of MEAN_FIELDS) {
-    const x = a[f];
-    const y = b[f];
-    if (x === undefined && y === undefined) continue;
-    out[f] = typeof x === 'number' && typeof y === 'number' ? (x + y) / 2 : null;
-  }
-  const worse = (x: number | null | undefined, y: number | null | undefined) => (typeof x === 'number' && typeof y === 'number' ? Math.max(x, y) : null);
-  if (a.generatorLagP95Ms !== undefined || b.generatorLagP95Ms !== undefined) out.generatorLagP95Ms = worse(a.generatorLagP95Ms, b.generatorLagP95Ms);
-  if (a.generatorLagP99Ms !== undefined || b.generatorLagP99Ms !== undefined) out.generatorLagP99Ms = worse(a.generatorLagP99Ms, b.generatorLagP99Ms);
-  if (a.unannouncedPackets !== undefined || b.unannouncedPackets !== undefined) out.unannouncedPackets = Math.max(a.unannouncedPackets ?? 0, b.unannouncedPackets ?? 0);
-  if (a.windowS !== undefined && b.windowS !== undefined) out.windowS = a.windowS + b.windowS;
-  const rooms = Math.max(a.roomsNotJoined ?? 0, b.roomsNotJoined ?? 0);
-  if (rooms > 0) out.roomsNotJoined = rooms;
-  const errors = [...(a.errors ?? []), ...(b.errors ?? [])].slice(0, 10);
-  if (errors.length) out.errors = errors;
-  return out;
-}

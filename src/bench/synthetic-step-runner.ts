@@ -10,6 +10,7 @@ import type { CallApi, CallUser } from '../media/call-api.js';
 import type { Recording } from '../media/rtp-recording.js';
 import type { RtpReplaySender } from '../media/rtp-replay-sender.js';
 import { quantile } from '../media/rtp-stream-stats.js';
+import { TrendHistogram } from '../results/histogram.js';
 import { seatsOf, type RoomShape } from './room-shape.js';
 import type { SfuStep } from './sfu-step.js';
 import type { MeasureHints } from './sfu-bench.js';
@@ -151,6 +152,9 @@ export class SyntheticStepRunner {
     const expected = windows.reduce((n, w) => n + w.expected, 0);
     const lost = windows.reduce((n, w) => n + w.lost, 0);
     const delays = windows.flatMap((w) => w.delaysMs);
+    // Kept as a histogram too, so the windows of a level pool their delays (merge-steps.ts).
+    const delayHist = new TrendHistogram(3);
+    for (const d of delays) delayHist.record(d);
     const errors = this.rooms.flatMap((r) => r.errors);
     const kbps = (bytes: number) => (bytes * 8) / 1000 / wallS;
     return {
@@ -183,6 +187,7 @@ export class SyntheticStepRunner {
       windowS: wallS,
       errors: [...(joinError ? [joinError] : []), ...errors].slice(0, 10),
       ...(roomsNotJoined ? { roomsNotJoined } : {}),
+      ...(delayHist.count > 0 ? { delayHistogram: { hdr: delayHist.encode(), count: delayHist.count, sum: delayHist.sum, min: delayHist.min, max: delayHist.max } } : {}),
     };
   }
 

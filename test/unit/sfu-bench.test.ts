@@ -3,12 +3,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBudgets, sfuBenchBudgets } from '../../src/k6/budgets.js';
-import { mergeSteps, type SfuStep } from '../../src/bench/sfu-step.js';
+import { mergeSteps } from '../../src/bench/merge-steps.js';
+import type { SfuStep } from '../../src/bench/sfu-step.js';
+import { TrendHistogram } from '../../src/results/histogram.js';
+import { quantile } from '../../src/media/rtp-stream-stats.js';
 import { KneeSearch } from '../../src/bench/knee-search.js';
 import { generatorCost, generatorCostFit, moreLevels, planLevels } from '../../src/bench/level-plan.js';
 import { runSfuBenchFlow, verdictOf } from '../../src/bench/sfu-bench.js';
 import { consumersPerRoom, seatsOf, transportsPerRoom, describeShape } from '../../src/bench/room-shape.js';
-import { BenchResultError, readBenchResult, writeBenchResult, capacityText, type BenchResult } from '../../src/bench/bench-result.js';
+import { BenchResultError, SfuStepSchema, readBenchResult, writeBenchResult, capacityText, type BenchResult } from '../../src/bench/bench-result.js';
 import { compareSides } from '../../src/bench/cross-check.js';
 import { toBenchJUnit } from '../../reports/bench-junit.js';
 import { toBenchHtml } from '../../reports/bench-html.js';
@@ -236,7 +239,7 @@ describe('a disturbed step is measured again before it counts', () => {
   });
 });
 
-describe('a bisection step is decided on two windows', () => {
+describe('a bisection step is decided on its windows together', () => {
   it('mergeSteps: means of the quality and load figures, packets summed, the worse lag; levels that differ refused', () => {
     const a: SfuStep = { level: 20, consumers: 840, workerCpu: 0.88, loss: 0, delayP50Ms: 4, delayP95Ms: 60, generatorCpu: 0.4, packets: 1000, silentConsumers: 0, generatorLagP99Ms: 2, windowS: 10 };
     const b: SfuStep = { ...a, workerCpu: 0.8, delayP95Ms: 10, loss: 0.002, packets: 1200, generatorLagP99Ms: 5, workerSys: 0.2 };
@@ -245,6 +248,44 @@ describe('a bisection step is decided on two windows', () => {
     expect(m.workerCpu).toBeCloseTo(0.84, 9);
     expect(m.delayP95Ms).toBe(35);
     expect(() => mergeSteps(a, { ...b, level: 21 })).toThrow(/levels 20 and 21 do not merge/);
+  });
+
+  it('mergeSteps pools the windows\' delays when they carry histograms: the p95 of all frames, not the mean of two p95s', () => {
+    const hist = (ds: number[]) => {
+      const h = new TrendHistogram(3);
+      for (const d of ds) h.record(d);
+      return { hdr: h.encode(), count: h.count, sum: h.sum, min: h.min, max: h.max };
+    };
+    // A calm window (2–8 ms) and one whose last 8 % of frames waited 80–90 ms: alone, its p95 is past the budget.
+    const calm = Array.from({ length: 5000 }, (_, i) => 2 + (i % 61) / 10);
+    const spiky = Array.from({ length: 5000 }, (_, i) => (i < 4600 ? 2 + (i % 61) / 10 : 80 + (i % 11)));
+    const step = (ds: number[], p95: number): SfuStep => ({ level: 20, consumers: 840, workerCpu: 0.85, loss: 0, delayP50Ms: quantile(ds, 0.5), delayP95Ms: p95, generatorCpu: 0.4, packets: ds.length, silentConsumers: 0, delayHistogram: hist(ds) });
+    const a = step(calm, quantile(calm, 0.95)!);
+    const b = step(spiky, quantile(spiky, 0.95)!);
+    expect(b.delayP95Ms).toBeGreaterThan(80);
+    const m = mergeSteps(a, b);
+    const all = [...calm, ...spiky];
+    // Within the histogram's 3 significant digits of the exact quantiles of the pooled frames.
+    expect(m.delayP95Ms!).toBeCloseTo(quantile(all, 0.95)!, 1);
+    expect(m.delayP50Ms!).toBeCloseTo(quantile(all, 0.5)!, 1);
+    expect(m.delayP95Ms!).toBeLessThan(10);
+    expect(m.delayHistogram!.count).toBe(10_000);
+    // bench.json keeps it: a level's windows can be pooled again from the run's history.
+    expect(SfuStepSchema.parse(JSON.parse(JSON.stringify(m)))).toEqual(m);
+    // Averaged, the same two windows would have read (p95 a + p95 b) / 2, past 40 ms.
+    const { delayHistogram: _, ...bare } = b;
+    expect(mergeSteps(a, bare).delayP95Ms).toBeGreaterThan(40);
+    expect(mergeSteps(a, bare).delayHistogram).toBeUndefined();
+  });
+
+  it('mergeSteps of three windows weighs each alike', () => {
+    const a: SfuStep = { level: 20, consumers: 840, workerCpu: 0.9, loss: 0, delayP50Ms: 4, delayP95Ms: 30, generatorCpu: 0.4, packets: 100, silentConsumers: 0, windowS: 6 };
+    const m = mergeSteps(a, { ...a, workerCpu: 0.6 }, { ...a, workerCpu: 0.9, loss: 0.03 });
+    expect(m.workerCpu).toBeCloseTo(0.8, 9);
+    expect(m.loss).toBeCloseTo(0.01, 9);
+    expect(m).toMatchObject({ packets: 300, windowS: 18 });
+    expect(mergeSteps(a)).toBe(a);
+    expect(() => mergeSteps()).toThrow(/at least one window/);
   });
 
   it('one window\'s delay spike near the knee does not end the bisection there: the level is measured twice', async () => {

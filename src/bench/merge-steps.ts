@@ -1,0 +1,69 @@
+/**
+ * Windows of one load level measured one after the other, as one step: the knee's side of a level is decided on all
+ * of them, so one window's passing delay spike or a few points of CPU the machine's speed moved do not move it.
+ */
+import { TrendHistogram } from '../results/histogram.js';
+import type { SfuStep } from './sfu-step.js';
+
+/** Fields measured over a window that windows of one level give as their mean (null when any lacks it). */
+const MEAN_FIELDS = [
+  'workerCpu', 'workerSys', 'workerWait', 'workerCoreBusy', 'loss', 'delayP50Ms', 'delayP95Ms', 'generatorCpu', 'jitterP95Ms',
+  'bitrateInKbps', 'bitrateOutKbps', 'payloadOutKbps', 'nackPerS', 'pliPerS',
+] as const satisfies readonly (keyof SfuStep)[];
+
+const histogramOf = (h: NonNullable<SfuStep['delayHistogram']>): TrendHistogram => new TrendHistogram(3).restore(h.hdr, h);
+
+/**
+ * The windows' delays pooled (every window carries its histogram): p50 and p95 of all their frames, never a mean of
+ * percentiles — a window whose p95 spiked weighs by the frames it delayed. Null when a window lacks its histogram.
+ */
+function pooledDelays(windows: readonly SfuStep[]): TrendHistogram | null {
+  if (!windows.every((w) => w.delayHistogram !== undefined)) return null;
+  const pool = new TrendHistogram(3);
+  for (const w of windows) pool.merge(histogramOf(w.delayHistogram!));
+  return pool;
+}
+
+/**
+ * Windows of the same level (equal lengths) as one step: forwarding delay's p50 and p95 from the pooled delays
+ * (means of the windows' figures for steps recorded without histograms), every other quality and load figure the
+ * windows' mean, the generator's lag the worst, packets summed, the worst of silent consumers and rooms not joined.
+ * The same level, or an error.
+ */
+export function mergeSteps(...windows: SfuStep[]): SfuStep {
+  const [first, ...rest] = windows;
+  if (first === undefined) throw new Error('mergeSteps needs at least one window');
+  for (const w of rest) if (w.level !== first.level) throw new Error(`steps of levels ${first.level} and ${w.level} do not merge`);
+  if (rest.length === 0) return first;
+  const out: SfuStep = {
+    ...first,
+    consumers: Math.min(...windows.map((w) => w.consumers)),
+    packets: windows.reduce((n, w) => n + w.packets, 0),
+    silentConsumers: Math.max(...windows.map((w) => w.silentConsumers)),
+  };
+  for (const f of MEAN_FIELDS) {
+    const xs = windows.map((w) => w[f]);
+    if (xs.every((x) => x === undefined)) continue;
+    out[f] = xs.every((x) => typeof x === 'number') ? (xs as number[]).reduce((a, x) => a + x, 0) / xs.length : null;
+  }
+  const pool = pooledDelays(windows);
+  if (pool !== null && pool.count > 0) {
+    out.delayP50Ms = pool.percentile(50);
+    out.delayP95Ms = pool.percentile(95);
+    out.delayHistogram = { hdr: pool.encode(), count: pool.count, sum: pool.sum, min: pool.min, max: pool.max };
+  } else delete out.delayHistogram;
+  const worst = (f: 'generatorLagP95Ms' | 'generatorLagP99Ms') => {
+    const xs = windows.map((w) => w[f]);
+    if (xs.every((x) => x === undefined)) return;
+    out[f] = xs.every((x) => typeof x === 'number') ? Math.max(...(xs as number[])) : null;
+  };
+  worst('generatorLagP95Ms');
+  worst('generatorLagP99Ms');
+  if (windows.some((w) => w.unannouncedPackets !== undefined)) out.unannouncedPackets = Math.max(...windows.map((w) => w.unannouncedPackets ?? 0));
+  if (windows.every((w) => w.windowS !== undefined)) out.windowS = windows.reduce((a, w) => a + w.windowS!, 0);
+  const rooms = Math.max(...windows.map((w) => w.roomsNotJoined ?? 0));
+  if (rooms > 0) out.roomsNotJoined = rooms;
+  const errors = windows.flatMap((w) => w.errors ?? []).slice(0, 10);
+  if (errors.length) out.errors = errors;
+  return out;
+}
