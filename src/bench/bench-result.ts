@@ -54,12 +54,13 @@ const JudgementSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('inconclusive'), reason: z.string(), disturbed: z.literal(true).optional() }).strict(),
 ]);
 
-const JudgedStepSchema = z.object({ step: SfuStepSchema, judgement: JudgementSchema, phase: z.enum(['step-up', 'bisect']) }).strict();
+const JudgedStepSchema = z.object({ step: SfuStepSchema, judgement: JudgementSchema, phase: z.enum(['step-up', 'bisect', 'confirm']) }).strict();
 
 export const KneeResultSchema = z.discriminatedUnion('status', [
   z.object({
     status: z.literal('knee'), capacity: z.number().int().min(0), lastGood: SfuStepSchema.nullable(), firstBad: SfuStepSchema,
     bisection: z.union([z.object({ complete: z.literal(true) }).strict(), z.object({ complete: z.literal(false), reason: z.string() }).strict()]),
+    confirmation: z.union([z.object({ confirmed: z.literal(true) }).strict(), z.object({ confirmed: z.literal(false), reason: z.string() }).strict()]).optional(),
     steps: z.array(JudgedStepSchema),
   }).strict(),
   z.object({ status: z.literal('no-knee'), atLeast: z.number().int().min(0), lastGood: SfuStepSchema, steps: z.array(JudgedStepSchema) }).strict(),

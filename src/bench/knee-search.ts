@@ -13,12 +13,21 @@ import { judgeStep, type StepJudgement } from './step-judgement.js';
 export interface KneePlan {
   /** The step-up's load levels (rooms), strictly increasing, each ≥ 1; extend() may add more while stepping up. */
   levels: number[];
+  /**
+   * Confirm the capacity once the bisection is over: its level measured again (the caller merges the new windows with
+   * the level's earlier ones) and judged on all of them. Past the knee on that, the level is the new first bad one and
+   * the search goes on below it; at most MAX_CONFIRMATIONS times. Default false.
+   */
+  confirm?: boolean;
 }
+
+/** Capacity levels confirmed at most (each failed confirmation moves the knee down one level or more). */
+export const MAX_CONFIRMATIONS = 3;
 
 export interface JudgedStep {
   step: SfuStep;
   judgement: StepJudgement;
-  phase: 'step-up' | 'bisect';
+  phase: 'step-up' | 'bisect' | 'confirm';
 }
 
 export type KneeResult =
@@ -30,6 +39,8 @@ export type KneeResult =
       firstBad: SfuStep;
       /** complete: the good and bad levels are adjacent; else why the bisection stopped early. */
       bisection: { complete: true } | { complete: false; reason: string };
+      /** With KneePlan.confirm: the capacity's level held again and still good (lastGood is then that merged step), or why not. */
+      confirmation?: { confirmed: true } | { confirmed: false; reason: string };
       steps: JudgedStep[];
     }
   | {
@@ -49,7 +60,10 @@ export type KneeResult =
 
 export class KneeSearch {
   private readonly steps: JudgedStep[] = [];
-  private phase: 'step-up' | 'bisect' | 'done' = 'step-up';
+  private phase: 'step-up' | 'bisect' | 'confirm' | 'done' = 'step-up';
+  private confirmations = 0;
+  private confirmation: { confirmed: true } | { confirmed: false; reason: string } | null = null;
+  private readonly confirm: boolean;
   private index = 0;
   private lastGood: SfuStep | null = null;
   private firstBad: SfuStep | null = null;
@@ -61,6 +75,7 @@ export class KneeSearch {
 
   constructor(plan: KneePlan, private readonly budgets: SfuBenchBudgets) {
     if (plan.levels.length === 0) throw new Error('a knee plan needs at least one level');
+    this.confirm = plan.confirm === true;
     this.levels = [];
     this.extend(plan.levels);
   }
@@ -89,9 +104,20 @@ export class KneeSearch {
       const lo = this.lastGood?.level ?? 0;
       const hi = this.firstBad!.level;
       this.asked = hi - lo > 1 ? Math.floor((lo + hi) / 2) : null;
-    }
+      if (this.asked === null && this.stopped === null && this.confirm && this.lastGood !== null) {
+        if (this.confirmations < MAX_CONFIRMATIONS) {
+          this.phase = 'confirm';
+          this.asked = this.lastGood.level;
+        } else this.confirmation = { confirmed: false, reason: `${MAX_CONFIRMATIONS} capacities in a row failed their confirmation` };
+      }
+    } else if (this.phase === 'confirm') this.asked = this.lastGood!.level;
     if (this.asked === null) this.phase = 'done';
     return this.asked;
+  }
+
+  /** The capacity's level is being measured again (the caller merges the new windows with its earlier ones). */
+  get confirming(): boolean {
+    return this.phase === 'confirm';
   }
 
   /** The measurement of the level next() gave. */
@@ -100,8 +126,24 @@ export class KneeSearch {
     if (step.level !== this.asked) throw new Error(`recorded level ${step.level}, asked ${this.asked}`);
     this.asked = null;
     const judgement = judgeStep(step, this.budgets);
-    this.steps.push({ step, judgement, phase: this.phase === 'bisect' ? 'bisect' : 'step-up' });
-    if (this.phase === 'step-up') {
+    this.steps.push({ step, judgement, phase: this.phase === 'bisect' || this.phase === 'confirm' ? this.phase : 'step-up' });
+    if (this.phase === 'confirm') {
+      this.confirmations++;
+      if (judgement.kind === 'good') {
+        this.lastGood = step;
+        this.confirmation = { confirmed: true };
+        this.phase = 'done';
+      } else if (judgement.kind === 'past-knee') {
+        // The level is past the knee after all: the knee lies below it, between the best good level under it and it.
+        this.firstBad = step;
+        this.lastGood = this.steps.filter((x) => x.judgement.kind === 'good' && x.step.level < step.level).reduce<SfuStep | null>((m, x) => (m === null || x.step.level > m.level ? x.step : m), null);
+        this.phase = 'bisect';
+        if (this.lastGood === null) this.phase = 'done';
+      } else {
+        this.confirmation = { confirmed: false, reason: `level ${step.level} (${step.consumers} consumers): ${judgement.reason}` };
+        this.phase = 'done';
+      }
+    } else if (this.phase === 'step-up') {
       if (judgement.kind === 'good') {
         this.lastGood = step;
         this.index++;
@@ -148,6 +190,7 @@ export class KneeSearch {
       lastGood: this.lastGood,
       firstBad: this.firstBad,
       bisection: this.stopped === null ? { complete: true } : { complete: false, reason: this.stopped },
+      ...(this.confirmation !== null ? { confirmation: this.confirmation } : {}),
       steps,
     };
   }

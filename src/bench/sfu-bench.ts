@@ -43,6 +43,12 @@ export interface SfuBenchFlowOptions {
    * not move it.
    */
   bisectWindows?: number;
+  /**
+   * Windows the capacity's level is measured again over once the bisection is over (default 3; 0: no confirmation),
+   * judged with its earlier ones: the capacity reported holds over ~5 windows, and its quality is theirs. A level past
+   * the knee on them moves the knee below it (knee-search.ts KneePlan.confirm).
+   */
+  confirmWindows?: number;
   onStep?: (what: string, step: SfuStep) => void;
 }
 
@@ -63,7 +69,10 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   o.onStep?.('calibration', b);
   const cost = generatorCost(a, b);
   const plan = planLevels({ cost, consumersPerRoom: o.consumersPerRoom, generatorCpuMax: o.budgets.generatorCpuMax, ...(o.maxRooms !== undefined ? { maxRooms: o.maxRooms } : {}) });
-  const search = new KneeSearch({ levels: plan.levels }, o.budgets);
+  const confirmWindows = o.confirmWindows ?? 3;
+  const search = new KneeSearch({ levels: plan.levels, confirm: confirmWindows > 0 }, o.budgets);
+  // Every window measured, by level: a confirmation is judged on the level's windows, earlier and new.
+  const measured = new Map<number, SfuStep[]>();
   const levels = [...plan.levels];
   const good: SfuStep[] = [];
   let lastJudgement: string | null = null;
@@ -77,14 +86,15 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
     if (level === null) break;
     const m: MeasureHints = lastJudgement === 'past-knee' ? { afterOverload: true, settleAt: search.lastGoodLevel ?? 0 } : {};
     const windows = [await measureClean(o, level, m)];
-    if (search.bisecting) {
-      for (let w = 1; w < (o.bisectWindows ?? 2); w++) {
-        o.onStep?.('window', windows[windows.length - 1]!);
-        windows.push(await measureClean(o, level, {}));
-      }
+    const count = search.confirming ? confirmWindows : search.bisecting ? (o.bisectWindows ?? 2) : 1;
+    for (let w = 1; w < count; w++) {
+      o.onStep?.('window', windows[windows.length - 1]!);
+      windows.push(await measureClean(o, level, {}));
     }
-    const s = mergeSteps(...windows);
-    o.onStep?.(search.bisecting ? 'bisect' : 'step', s);
+    const earlier = search.confirming ? (measured.get(level) ?? []) : [];
+    measured.set(level, [...(measured.get(level) ?? []), ...windows]);
+    const s = mergeSteps(...earlier, ...windows);
+    o.onStep?.(search.confirming ? 'confirm' : search.bisecting ? 'bisect' : 'step', s);
     lastJudgement = search.record(s).kind;
     if (lastJudgement === 'good') good.push(s);
   }
@@ -119,7 +129,9 @@ export function verdictOf(r: KneeResult, budgets: SfuBenchBudgets): { verdict: V
   if (r.status === 'knee') {
     const past = r.firstBad ? ` first past it at ${r.firstBad.consumers} consumers: ${describeKnee(r)}` : '';
     const bis = r.bisection.complete ? '' : ` (bisection stopped early: ${r.bisection.reason})`;
-    return { verdict: 'PASS', reason: `capacity = ${r.capacity} consumers per worker core at ${quality};${past}${bis}` };
+    const held = r.lastGood?.windowS !== undefined ? ` over ${Math.round(r.lastGood.windowS)} s` : '';
+    const conf = r.confirmation === undefined ? '' : r.confirmation.confirmed ? ` (confirmed: held again, within budget${held})` : ` (not confirmed: ${r.confirmation.reason})`;
+    return { verdict: 'PASS', reason: `capacity = ${r.capacity} consumers per worker core at ${quality}${conf};${past}${bis}` };
   }
   if (r.status === 'no-knee') return { verdict: 'INCONCLUSIVE', reason: `capacity ${capacityText(r)} consumers: every level the generator could drive (below its ${Math.round(budgets.generatorCpuMax * 100)} % of a core) was within ${quality}` };
   return { verdict: 'INCONCLUSIVE', reason: `no capacity measured: ${r.reason}` };

@@ -58,6 +58,7 @@ interface BenchFlags {
   warmup: number;
   window: number;
   maxRooms?: number;
+  confirmWindows: number;
   crossCheck?: boolean;
   pin: boolean;
   out?: string;
@@ -108,6 +109,7 @@ export function benchCommand(): Command {
     .option('--warmup <s>', 'settling time after each step\'s rooms are in, seconds', seconds('--warmup'), 3)
     .option('--window <s>', 'each step\'s measured window, seconds', seconds('--window'), 6)
     .option('--max-rooms <n>', 'cap the search range (it is also capped by what the generator can drive)', int('--max-rooms', 1, 10_000))
+    .option('--confirm-windows <n>', 'windows the capacity\'s level is held again for once the bisection is over, judged with its earlier ones (0: no confirmation)', int('--confirm-windows', 0, 10), 3)
     .option('--cross-check', 'embedded: first compare one small room with browser participants against the same with synthetic ones')
     .option('--no-pin', 'do not pin the SFU worker to a core of its own')
     .option('--out <dir>', 'the run directory (default reports/runs/bench-sfu-<shape>-<time>)')
@@ -177,10 +179,11 @@ export function benchCommand(): Command {
             consumersPerRoom: consumersPerRoom(shape), budgets,
             measure: async (level, m) => {
               if (signal.aborted) throw new Error('interrupted');
-              if (++steps > 40) throw new Error('more than 40 steps: the search did not converge');
+              if (++steps > 60) throw new Error('more than 60 windows measured: the search did not converge');
               return r.measure(level, m);
             },
             ...(f.maxRooms !== undefined ? { maxRooms: f.maxRooms } : {}),
+            confirmWindows: f.confirmWindows,
             ...(baseline ? { baseline: baseline.result } : {}),
             onStep: (what, s) => say(stepLine(what, s)),
           });

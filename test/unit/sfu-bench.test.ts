@@ -29,7 +29,7 @@ const sfu = (worker: number, gen = 0.0006) => async (level: number): Promise<Sfu
   const cpu = Math.min(1, consumers * worker);
   return {
     level, consumers, workerCpu: cpu, loss: cpu > 0.95 ? 0.03 : 0.001, delayP50Ms: 1, delayP95Ms: cpu > 0.85 ? 80 : 5,
-    generatorCpu: 0.02 + consumers * gen, packets: consumers * 200, silentConsumers: 0, workerWait: 0, generatorLagP99Ms: 1,
+    generatorCpu: 0.02 + consumers * gen, packets: consumers * 200, silentConsumers: 0, workerWait: 0, generatorLagP99Ms: 1, windowS: 6,
   };
 };
 
@@ -123,7 +123,14 @@ describe('the benchmark flow on recorded steps', () => {
     expect(r.verdict).toBe('PASS');
     expect(r.reason).toMatch(/^capacity = 564 consumers per worker core at .*first past it at 576 consumers: sc_sfu_forward_delay p\(95\) 80/);
     expect(levels.slice(0, 2)).toEqual([1, 3]);
-    expect(levels.length).toBeLessThan(20);
+    expect(levels.length).toBeLessThan(24);
+    // The capacity's level held again over 3 more windows, judged with its 2 bisection windows.
+    expect(levels.slice(-3)).toEqual([47, 47, 47]);
+    expect(r.result.status === 'knee' && r.result.confirmation).toEqual({ confirmed: true });
+    expect(r.result.status === 'knee' && r.result.lastGood!.windowS).toBe(5 * 6);
+    expect(r.reason).toMatch(/\(confirmed: held again, within budget over 30 s\)/);
+    const once = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, confirmWindows: 0, measure });
+    expect(once.result.status === 'knee' && once.result.confirmation).toBeUndefined();
   });
 
   it('a generator that cannot reach the SFU\'s knee: capacity only at least the last level (INCONCLUSIVE), never a knee', async () => {

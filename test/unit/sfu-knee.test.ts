@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BudgetError, loadBudgets, parseBudgets, sfuBenchBudgets, verifySources, type SfuBenchBudgets } from '../../src/k6/budgets.js';
 import type { SfuStep } from '../../src/bench/sfu-step.js';
 import { judgeStep, describeCrossed } from '../../src/bench/step-judgement.js';
-import { KneeSearch, findKnee, type KneeResult } from '../../src/bench/knee-search.js';
+import { KneeSearch, MAX_CONFIRMATIONS, findKnee, type KneeResult } from '../../src/bench/knee-search.js';
 import { compareWithBaseline } from '../../src/bench/baseline.js';
 
 const budgets: SfuBenchBudgets = sfuBenchBudgets(loadBudgets());
@@ -210,5 +210,58 @@ describe('--baseline: capacity down by more than the tolerance FAILs', () => {
     expect(compareWithBaseline(knee(80), knee(100), 0.15).reason).toBe('capacity down by more than 15 %: 80 consumers now, 100 in the baseline (tolerance 15 %)');
     expect(compareWithBaseline(inconclusive, knee(100), 0.15).reason).toMatch(/this run found no capacity \(level 4 \(48 consumers\): the generator saturated\)/);
     expect(() => compareWithBaseline(knee(1), knee(1), 1.5)).toThrow(/tolerance/);
+  });
+});
+
+describe('the capacity confirmed: its level held again once the bisection is over', () => {
+  /** Drive a search, each level's measurement from `at` (asked with the phase it is in). */
+  const drive = (search: KneeSearch, at: (level: number, phase: 'confirm' | 'other', n: number) => SfuStep) => {
+    const asked: string[] = [];
+    const n = new Map<number, number>();
+    for (let i = 0; i < 40; i++) {
+      const level = search.next();
+      if (level === null) return { result: search.result(), asked };
+      const phase = search.confirming ? 'confirm' : 'other';
+      asked.push(`${phase === 'confirm' ? 'c' : ''}${level}`);
+      n.set(level, (n.get(level) ?? 0) + 1);
+      search.record(at(level, phase, n.get(level)!));
+    }
+    throw new Error('unbounded');
+  };
+  const good = (level: number) => step(level, { workerCpu: 0.5 + level / 100 });
+  const slow = (level: number) => step(level, { delayP95Ms: 70 });
+
+  it('a level still good on all its windows is the capacity, confirmed, its quality the confirmation\'s', () => {
+    const s = new KneeSearch({ ...PLAN, confirm: true }, budgets);
+    const { result, asked } = drive(s, (l, phase) => (l >= 24 ? slow(l) : phase === 'confirm' ? step(l, { delayP95Ms: 21 }) : good(l)));
+    expect(asked).toEqual(['1', '2', '4', '8', '16', '32', '24', '20', '22', '23', 'c23']);
+    expect(result.status === 'knee' && result).toMatchObject({ capacity: 23 * 12, confirmation: { confirmed: true }, lastGood: { level: 23, delayP95Ms: 21 } });
+    expect(result.steps.at(-1)!.phase).toBe('confirm');
+  });
+
+  it('a level past the knee on its confirmation moves the knee below it: the search bisects on and confirms the new one', () => {
+    const s = new KneeSearch({ ...PLAN, confirm: true }, budgets);
+    // 22 and 23 passed their first windows but not the confirmation; 21, between 20 and 22, is good when held again.
+    const { result, asked } = drive(s, (l, phase) => (l >= 24 || (l >= 22 && phase === 'confirm') ? slow(l) : good(l)));
+    expect(asked).toEqual(['1', '2', '4', '8', '16', '32', '24', '20', '22', '23', 'c23', 'c22', '21', 'c21']);
+    expect(result.status === 'knee' && result).toMatchObject({ capacity: 21 * 12, firstBad: { level: 22 }, confirmation: { confirmed: true } });
+    expect(result.steps.filter((x) => x.phase === 'confirm').map((x) => `${x.step.level} ${x.judgement.kind}`)).toEqual(['23 past-knee', '22 past-knee', '21 good']);
+  });
+
+  it('without confirm, the bisection ends the search as before; confirmations are bounded', () => {
+    const plain = drive(new KneeSearch(PLAN, budgets), (l) => (l >= 24 ? slow(l) : good(l)));
+    expect(plain.asked.at(-1)).toBe('23');
+    expect(plain.result.status === 'knee' && plain.result.confirmation).toBeUndefined();
+    // Every confirmation fails: after MAX_CONFIRMATIONS the last capacity stands, said to be unconfirmed.
+    const s = new KneeSearch({ ...PLAN, confirm: true }, budgets);
+    const { result, asked } = drive(s, (l, phase) => (l >= 24 || phase === 'confirm' ? slow(l) : good(l)));
+    expect(asked.filter((a) => a.startsWith('c'))).toHaveLength(MAX_CONFIRMATIONS);
+    expect(result.status === 'knee' && result.confirmation).toEqual({ confirmed: false, reason: `${MAX_CONFIRMATIONS} capacities in a row failed their confirmation` });
+  });
+
+  it('a confirmation the generator could not drive leaves the capacity unconfirmed, saying why', () => {
+    const s = new KneeSearch({ ...PLAN, confirm: true }, budgets);
+    const { result } = drive(s, (l, phase) => (l >= 24 ? slow(l) : phase === 'confirm' ? step(l, { generatorCpu: 0.95 }) : good(l)));
+    expect(result.status === 'knee' && result).toMatchObject({ capacity: 23 * 12, confirmation: { confirmed: false, reason: expect.stringMatching(/^level 23 \(276 consumers\): the generator saturated/) } });
   });
 });
