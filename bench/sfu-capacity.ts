@@ -83,7 +83,8 @@ try {
     const q = (r: BenchResult | null) => {
       const k = knee(r);
       const g = k?.lastGood;
-      return g ? `loss ${((g.loss ?? 0) * 100).toFixed(2)} %, delay p95 ${g.delayP95Ms?.toFixed(1)} ms, worker ${((g.workerCpu ?? 0) * 100).toFixed(0)} %` : '';
+      const held = k?.confirmation === undefined ? '' : k.confirmation.confirmed ? `; confirmed over ${Math.round(g?.windowS ?? 0)} s` : `; not confirmed: ${k.confirmation.reason}`;
+      return g ? `loss ${((g.loss ?? 0) * 100).toFixed(2)} %, delay p50/p95 ${g.delayP50Ms?.toFixed(1)} / ${g.delayP95Ms?.toFixed(1)} ms, worker ${((g.workerCpu ?? 0) * 100).toFixed(0)} %${held}` : '';
     };
     for (const [n, r] of [['A', a], ['B (--baseline A)', b], ['seeded (--baseline A)', s]] as const) {
       rows.push(`| ${shape} | ${n} | ${r ? capacityText(r.result) : 'failed'} | ${r?.verdict ?? ''} | ${r ? q(r) : ''} | ${r ? `${(r.durationS / 60).toFixed(1)} min` : ''} |`);
