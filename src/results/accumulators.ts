@@ -19,8 +19,8 @@ export interface Accumulator {
 export class TrendAccumulator implements Accumulator {
   readonly kind = 'trend' as const;
   readonly h: TrendHistogram;
-  constructor(digits: SignificantDigits = 3, packed = false) {
-    this.h = new TrendHistogram(digits, packed);
+  constructor(digits: SignificantDigits = 3) {
+    this.h = new TrendHistogram(digits);
   }
   get count(): number {
     return this.h.count;
@@ -118,11 +118,10 @@ export class GaugeAccumulator implements Accumulator {
   }
 }
 
-/** `packed`: a trend's histogram sized by the buckets it uses (TrendHistogram), for the many that see few samples. */
-export function newAccumulator(kind: MetricKind, trendDigits: SignificantDigits = 3, packed = false): Accumulator {
+export function newAccumulator(kind: MetricKind, trendDigits: SignificantDigits = 3): Accumulator {
   switch (kind) {
     case 'trend':
-      return new TrendAccumulator(trendDigits, packed);
+      return new TrendAccumulator(trendDigits);
     case 'rate':
       return new RateAccumulator();
     case 'counter':

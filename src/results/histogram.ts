@@ -12,7 +12,7 @@
  * WebAssembly (`useWebAssembly: true`) records ~6× faster but its memory is only freed by an explicit
  * destroy() and never returned to the OS; the pipeline keeps thousands of histograms, so it uses JS.
  */
-import { Int32Histogram, PackedHistogram, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import { Int32Histogram, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 
 /**
  * hdr-histogram-js's Int32Histogram with the bucket index computed by integer bit operations
@@ -47,16 +47,10 @@ export class TrendHistogram {
   min = Infinity;
   max = -Infinity;
 
-  /**
-   * `packed`: counts in hdr-histogram-js's PackedHistogram, memory in proportion to the buckets used (~1 KB for a few
-   * hundred values against ~45 KB at 3 digits), recording ~3× slower; the same buckets and percentiles. For the many
-   * histograms that each see a small share of a long run's samples (a soak-chaos has hundreds of phases).
-   */
-  constructor(digits: SignificantDigits = 3, packed = false) {
+  constructor(digits: SignificantDigits = 3) {
     this.digits = digits;
     // Starts small and grows (autoResize) to whatever is recorded.
-    const highest = 2 * 2 ** Math.ceil(Math.log2(2 * 10 ** digits));
-    this.h = packed ? new PackedHistogram(1, highest, digits) : new FastInt32Histogram(1, highest, digits);
+    this.h = new FastInt32Histogram(1, 2 * 2 ** Math.ceil(Math.log2(2 * 10 ** digits)), digits);
     this.h.autoResize = true;
   }
 

@@ -8,10 +8,6 @@
  *
  * Trend window histograms use `windowDigits` significant digits (default 2: ±1%, ~8× smaller than
  * 3 digits) so that a long run's thousands of windows stay small; phase and run histograms use 3.
- * Phase and window histograms are packed (TrendHistogram's `packed`: sized by the buckets they use, the same
- * percentiles): each sees a small share of the samples, and a 2-hour soak-chaos has ~240 phases and 600 windows a
- * series — 40 trend series of it took 606 MiB unpacked, 119 MiB packed (samples added ~1.7× slower). The run's
- * histogram, which sees every sample, stays unpacked.
  */
 import { newAccumulator, type Accumulator } from './accumulators.js';
 import type { SignificantDigits } from './histogram.js';
@@ -178,12 +174,12 @@ export class ResultPipeline {
       for (let p = 0; p < phases.length; p++) {
         const pi = phases[p] as number;
         let acc = st.phases[pi];
-        if (acc === undefined) acc = st.phases[pi] = newAccumulator(kind, 3, true);
+        if (acc === undefined) acc = st.phases[pi] = newAccumulator(kind);
         acc.add(v, t);
       }
       if (w >= 0) {
         let acc = st.windows[w];
-        if (acc === undefined) acc = st.windows[w] = newAccumulator(kind, this.windowDigits, true);
+        if (acc === undefined) acc = st.windows[w] = newAccumulator(kind, this.windowDigits);
         acc.add(v, t);
       }
     }
@@ -211,8 +207,8 @@ export class ResultPipeline {
       const kind = st.kind ?? this.initKind(st, metric);
       if (kind !== acc.kind) throw new Error(`${metric}: the windowed history holds it as a ${acc.kind}, the run's metric kinds say ${kind}`);
       (st.run as Accumulator).merge(acc);
-      for (const pi of phases) (st.phases[pi] ??= newAccumulator(kind, 3, true)).merge(acc);
-      if (w >= 0) (st.windows[w] ??= newAccumulator(kind, this.windowDigits, true)).merge(acc);
+      for (const pi of phases) (st.phases[pi] ??= newAccumulator(kind)).merge(acc);
+      if (w >= 0) (st.windows[w] ??= newAccumulator(kind, this.windowDigits)).merge(acc);
     }
     if (hit) this.matched += acc.count;
   }

@@ -121,25 +121,3 @@ describe('accumulators', () => {
     expect(a.stats().last).toBe(7);
   });
 });
-
-describe('a packed TrendHistogram (the pipeline\'s phases and windows)', () => {
-  it('gives the same percentiles and encoding as the unpacked one, merges with it both ways, and is far smaller when sparse', () => {
-    const values = Array.from({ length: 300 }, (_, i) => 0.5 + ((i * 7919) % 1000) * 1.37);
-    for (const digits of [2, 3] as const) {
-      const plain = new TrendHistogram(digits);
-      const packed = new TrendHistogram(digits, true);
-      for (const v of values) {
-        plain.record(v);
-        packed.record(v);
-      }
-      for (const p of [0, 1, 50, 90, 95, 99, 100]) expect(packed.percentile(p), `p${p} at ${digits} digits`).toBe(plain.percentile(p));
-      expect(new TrendHistogram(digits).restore(packed.encode(), packed).percentile(95)).toBe(plain.percentile(95));
-      expect(packed.footprintBytes).toBeLessThan(plain.footprintBytes / 3);
-      // Merged into each other: the same as recording everything in one.
-      const both = new TrendHistogram(digits);
-      for (const v of [...values, ...values]) both.record(v);
-      expect(new TrendHistogram(digits, true).merge(packed).merge(plain).percentile(95)).toBe(both.percentile(95));
-      expect(new TrendHistogram(digits).merge(packed).merge(plain).percentile(50)).toBe(both.percentile(50));
-    }
-  });
-});
