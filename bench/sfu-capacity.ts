@@ -90,16 +90,12 @@ try {
       rows.push(`| ${shape} | ${n} | ${r ? capacityText(r.result) : 'failed'} | ${r?.verdict ?? ''} | ${r ? q(r) : ''} | ${r ? `${(r.durationS / 60).toFixed(1)} min` : ''} |`);
     }
     rows.push(`| ${shape} | A vs B | ${agree === null ? 'n/a' : `${(agree * 100).toFixed(1)} % apart`} | | ${ka?.lastGood && kb?.lastGood ? qualityDelta(ka.lastGood, kb.lastGood) : ''} | |`);
-    // Quality compared at the same load: the largest level both runs measured good (at each run's own capacity the
-    // loads differ, and near the knee the delay moves by tens of ms from one step to the next).
-    const good = (r: BenchResult | null) => new Map((r?.result.steps ?? []).filter((x) => x.judgement.kind === 'good').map((x) => [x.step.level, x.step]));
-    const ga = good(a);
-    const gb = good(b);
-    const common = Math.max(0, ...[...ga.keys()].filter((l) => gb.has(l)));
-    if (common > 0) {
-      const sa = ga.get(common)!;
-      const sb = gb.get(common)!;
-      rows.push(`| ${shape} | A vs B at ${sa.consumers} consumers (both good) | | | ${qualityDelta(sa, sb)}, worker ${((sa.workerCpu ?? 0) * 100).toFixed(0)} % / ${((sb.workerCpu ?? 0) * 100).toFixed(0)} % | |`);
+    // Quality compared at the same load (at each run's own capacity the loads differ, and near the knee the delay moves
+    // by tens of ms from one step to the next): B held A's capacity level too (`--baseline`).
+    const same = b?.baseline?.atBaselineCapacity;
+    if (same) {
+      const w = (x: SfuStep) => `${((x.workerCpu ?? 0) * 100).toFixed(0)} %`;
+      rows.push(`| ${shape} | A vs B at A's capacity (${same.consumers} consumers; B over ${Math.round(same.now.windowS ?? 0)} s) | | | ${qualityDelta(same.baseline, same.now)} (p95 ${same.baseline.delayP95Ms?.toFixed(1)} / ${same.now.delayP95Ms?.toFixed(1)} ms), worker ${w(same.baseline)} / ${w(same.now)} | |`);
     }
     if (a?.crossCheck) rows.push(`| ${shape} | cross-check | ${a.crossCheck.agree ? 'agree' : 'disagree'} | | ${a.crossCheck.note} | |`);
   }

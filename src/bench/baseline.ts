@@ -7,11 +7,26 @@
  */
 import type { Verdict } from '../results/model.js';
 import type { KneeResult } from './knee-search.js';
+import type { SfuStep } from './sfu-step.js';
 
 export interface BaselineComparison {
   verdict: Verdict;
   /** One sentence with both numbers. */
   reason: string;
+  /**
+   * Quality at the same load: this run held the baseline's capacity level too (its windows there merged), beside the
+   * baseline's own step at it. Told, never judged: the verdict is the capacity's.
+   */
+  atBaselineCapacity?: { consumers: number; now: SfuStep; baseline: SfuStep };
+}
+
+const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)} %`);
+const ms = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(1)} ms`);
+const quality = (s: SfuStep) => `loss ${pct(s.loss)}, delay p50/p95 ${ms(s.delayP50Ms)} / ${ms(s.delayP95Ms)}, worker ${s.workerCpu === null ? 'n/a' : `${Math.round(s.workerCpu * 100)} %`}`;
+
+/** "at the baseline's capacity (966 consumers): now loss …; baseline loss …" */
+export function describeAtBaselineCapacity(a: NonNullable<BaselineComparison['atBaselineCapacity']>): string {
+  return `at the baseline's capacity (${a.consumers} consumers): now ${quality(a.now)}; baseline ${quality(a.baseline)}`;
 }
 
 /** What a run knows about the capacity: exactly (a knee) or only a lower bound. */
@@ -22,7 +37,18 @@ const known = (r: KneeResult): Known =>
 
 const show = (k: NonNullable<Known>): string => ('exact' in k ? `${k.exact}` : `≥ ${k.atLeast}`);
 
-export function compareWithBaseline(current: KneeResult, baseline: KneeResult, tolerance: number): BaselineComparison {
+/**
+ * `atBaselineCapacity`: this run's step at the baseline's capacity level (the flow measures it), told beside the
+ * baseline's own step there.
+ */
+export function compareWithBaseline(current: KneeResult, baseline: KneeResult, tolerance: number, atBaselineCapacity?: SfuStep): BaselineComparison {
+  const c = capacityVerdict(current, baseline, tolerance);
+  if (atBaselineCapacity === undefined || baseline.status !== 'knee' || baseline.lastGood === null) return c;
+  const at = { consumers: baseline.lastGood.consumers, now: atBaselineCapacity, baseline: baseline.lastGood };
+  return { ...c, reason: `${c.reason}; ${describeAtBaselineCapacity(at)}`, atBaselineCapacity: at };
+}
+
+function capacityVerdict(current: KneeResult, baseline: KneeResult, tolerance: number): BaselineComparison {
   if (!(tolerance >= 0 && tolerance < 1)) throw new Error(`tolerance must be within 0..1 (got ${tolerance})`);
   const cur = known(current);
   const base = known(baseline);

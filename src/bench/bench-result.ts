@@ -109,7 +109,11 @@ export const BenchResultSchema = z.object({
   result: KneeResultSchema,
   verdict: VerdictSchema,
   reason: z.string(),
-  baseline: z.object({ run: z.string(), verdict: VerdictSchema, reason: z.string(), capacity: z.string() }).strict().optional(),
+  baseline: z.object({
+    run: z.string(), verdict: VerdictSchema, reason: z.string(), capacity: z.string(),
+    /** This run's step at the baseline's capacity level, beside the baseline's own (quality at the same load). */
+    atBaselineCapacity: z.object({ consumers: z.number().int().min(0), now: SfuStepSchema, baseline: SfuStepSchema }).strict().optional(),
+  }).strict().optional(),
   crossCheck: z.object({ browser: CrossCheckSideSchema, synthetic: CrossCheckSideSchema, agree: z.boolean(), note: z.string() }).strict().optional(),
   durationS: num,
   error: z.string().optional(),

@@ -103,7 +103,18 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   const calibration = { steps: [a, b], cost, maxRooms: Math.max(...levels), levels };
   const own = verdictOf(result, o.budgets);
   if (!o.baseline) return { calibration, result, ...own };
-  const baseline = compareWithBaseline(result, o.baseline, o.budgets.baselineTolerance);
+  // Quality at the same load as the baseline's: its capacity level held here too (approached from below), merged
+  // with any windows this run measured there.
+  let atBaseline: SfuStep | undefined;
+  const bl = o.baseline.status === 'knee' ? o.baseline.lastGood : null;
+  if (bl !== null && confirmWindows > 0 && result.status !== 'inconclusive') {
+    const hints: MeasureHints = lastJudgement === 'past-knee' ? { afterOverload: true, settleAt: Math.min(search.lastGoodLevel ?? 0, bl.level) } : {};
+    const windows = [await measureClean(o, bl.level, hints)];
+    while (windows.length < confirmWindows) windows.push(await measureClean(o, bl.level, {}));
+    atBaseline = mergeSteps(...(measured.get(bl.level) ?? []), ...windows);
+    o.onStep?.('at-baseline', atBaseline);
+  }
+  const baseline = compareWithBaseline(result, o.baseline, o.budgets.baselineTolerance, atBaseline);
   return { calibration, result, verdict: baseline.verdict, reason: `${baseline.reason} (${own.reason})`, baseline };
 }
 

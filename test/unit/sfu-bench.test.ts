@@ -142,11 +142,18 @@ describe('the benchmark flow on recorded steps', () => {
 
   it('--baseline: the seeded slowdown (each consumer costs twice) FAILs against the unseeded run; an equal run PASSes', async () => {
     const plain = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.0015) });
-    const seeded = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.003), baseline: plain.result });
+    const asked: string[] = [];
+    const seeded = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.003), baseline: plain.result, onStep: (what, st) => asked.push(`${what} ${st.level}`) });
     expect(seeded.verdict).toBe('FAIL');
     expect(seeded.reason).toMatch(/capacity down by more than 15 %: 276 consumers now, 564 in the baseline/);
+    // Quality at the same load: the baseline's capacity (47 rooms) held here too, told beside the baseline's own step.
+    expect(asked.at(-1)).toBe('at-baseline 47');
+    expect(seeded.baseline?.atBaselineCapacity).toMatchObject({ consumers: 564, now: { level: 47, delayP95Ms: 80, windowS: 18 }, baseline: { level: 47, delayP95Ms: 5 } });
+    expect(seeded.reason).toMatch(/at the baseline's capacity \(564 consumers\): now loss 3\.00 %, delay p50\/p95 1\.0 ms \/ 80\.0 ms, worker 100 %; baseline loss 0\.10 %, delay p50\/p95 1\.0 ms \/ 5\.0 ms, worker 85 %/);
     const again = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.0015), baseline: plain.result });
     expect(again.verdict).toBe('PASS');
+    // Its own capacity's level is the baseline's: the windows there pooled, the confirmation's and these.
+    expect(again.baseline?.atBaselineCapacity?.now).toMatchObject({ level: 47, windowS: 8 * 6 });
   });
 
   it('a step whose worker waited for its core ends the step-up INCONCLUSIVE, with the lower bound it reached', async () => {
