@@ -111,8 +111,10 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
     const hints: MeasureHints = lastJudgement === 'past-knee' ? { afterOverload: true, settleAt: Math.min(search.lastGoodLevel ?? 0, bl.level) } : {};
     const windows = [await measureClean(o, bl.level, hints)];
     while (windows.length < confirmWindows) windows.push(await measureClean(o, bl.level, {}));
-    atBaseline = mergeSteps(...(measured.get(bl.level) ?? []), ...windows);
-    o.onStep?.('at-baseline', atBaseline);
+    const at = mergeSteps(...(measured.get(bl.level) ?? []), ...windows);
+    o.onStep?.('at-baseline', at);
+    // A load this run could not measure (its generator saturated, say) tells nothing of the SFU: left out.
+    if (judgeStep(at, o.budgets).kind !== 'inconclusive') atBaseline = at;
   }
   const baseline = compareWithBaseline(result, o.baseline, o.budgets.baselineTolerance, atBaseline);
   return { calibration, result, verdict: baseline.verdict, reason: `${baseline.reason} (${own.reason})`, baseline };

@@ -154,6 +154,10 @@ describe('the benchmark flow on recorded steps', () => {
     expect(again.verdict).toBe('PASS');
     // Its own capacity's level is the baseline's: the windows there pooled, the confirmation's and these.
     expect(again.baseline?.atBaselineCapacity?.now).toMatchObject({ level: 47, windowS: 8 * 6 });
+    // A generator that saturates at the baseline's load measures nothing there: no comparison, the verdict unchanged.
+    const weak = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: async (l) => ({ ...(await sfu(0.003)(l)), ...(l === 47 ? { generatorCpu: 0.95 } : {}) }), baseline: plain.result });
+    expect(weak.verdict).toBe('FAIL');
+    expect(weak.baseline?.atBaselineCapacity).toBeUndefined();
   });
 
   it('a step whose worker waited for its core ends the step-up INCONCLUSIVE, with the lower bound it reached', async () => {
