@@ -107,7 +107,10 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   // with any windows this run measured there.
   let atBaseline: SfuStep | undefined;
   const bl = o.baseline.status === 'knee' ? o.baseline.lastGood : null;
-  if (bl !== null && confirmWindows > 0 && result.status !== 'inconclusive') {
+  // Not past this run's own first bad level: beyond it the SFU is only overloaded further (rooms stop joining, which
+  // takes minutes to find out) and the comparison says nothing the capacity does not.
+  const reachable = bl !== null && (result.status !== 'knee' || bl.level <= result.firstBad.level);
+  if (bl !== null && reachable && confirmWindows > 0 && result.status !== 'inconclusive') {
     const hints: MeasureHints = lastJudgement === 'past-knee' ? { afterOverload: true, settleAt: Math.min(search.lastGoodLevel ?? 0, bl.level) } : {};
     const windows = [await measureClean(o, bl.level, hints)];
     while (windows.length < confirmWindows) windows.push(await measureClean(o, bl.level, {}));

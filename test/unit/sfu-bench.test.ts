@@ -146,17 +146,24 @@ describe('the benchmark flow on recorded steps', () => {
     const seeded = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.003), baseline: plain.result, onStep: (what, st) => asked.push(`${what} ${st.level}`) });
     expect(seeded.verdict).toBe('FAIL');
     expect(seeded.reason).toMatch(/capacity down by more than 15 %: 276 consumers now, 564 in the baseline/);
-    // Quality at the same load: the baseline's capacity (47 rooms) held here too, told beside the baseline's own step.
-    expect(asked.at(-1)).toBe('at-baseline 47');
-    expect(seeded.baseline?.atBaselineCapacity).toMatchObject({ consumers: 564, now: { level: 47, delayP95Ms: 80, windowS: 18 }, baseline: { level: 47, delayP95Ms: 5 } });
-    expect(seeded.reason).toMatch(/at the baseline's capacity \(564 consumers\): now loss 3\.00 %, delay p50\/p95 1\.0 ms \/ 80\.0 ms, worker 100 %; baseline loss 0\.10 %, delay p50\/p95 1\.0 ms \/ 5\.0 ms, worker 85 %/);
+    // The baseline's capacity (47 rooms) lies past this run's first bad level (24): not held, the SFU would only be
+    // overloaded further.
+    expect(asked.some((a) => a.startsWith('at-baseline'))).toBe(false);
+    expect(seeded.baseline?.atBaselineCapacity).toBeUndefined();
+    // A run whose knee is near the baseline's holds the baseline's capacity level too, told beside the baseline's own step.
+    const near: string[] = [];
+    const slower = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.00152), baseline: plain.result, onStep: (what, st) => near.push(`${what} ${st.level}`) });
+    expect(slower.verdict).toBe('PASS');
+    expect(near.at(-1)).toBe('at-baseline 47');
+    expect(slower.baseline?.atBaselineCapacity).toMatchObject({ consumers: 564, now: { level: 47, delayP95Ms: 80 }, baseline: { level: 47, delayP95Ms: 5 } });
+    expect(slower.reason).toMatch(/at the baseline's capacity \(564 consumers\): now loss 0\.10 %, delay p50\/p95 1\.0 ms \/ 80\.0 ms, worker 86 %; baseline loss 0\.10 %, delay p50\/p95 1\.0 ms \/ 5\.0 ms, worker 85 %/);
     const again = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.0015), baseline: plain.result });
     expect(again.verdict).toBe('PASS');
     // Its own capacity's level is the baseline's: the windows there pooled, the confirmation's and these.
     expect(again.baseline?.atBaselineCapacity?.now).toMatchObject({ level: 47, windowS: 8 * 6 });
     // A generator that saturates at the baseline's load measures nothing there: no comparison, the verdict unchanged.
-    const weak = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: async (l) => ({ ...(await sfu(0.003)(l)), ...(l === 47 ? { generatorCpu: 0.95 } : {}) }), baseline: plain.result });
-    expect(weak.verdict).toBe('FAIL');
+    const weak = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: async (l) => ({ ...(await sfu(0.00152)(l)), ...(l === 47 ? { generatorCpu: 0.95 } : {}) }), baseline: plain.result });
+    expect(weak.verdict).toBe('PASS');
     expect(weak.baseline?.atBaselineCapacity).toBeUndefined();
   });
 
