@@ -13,7 +13,8 @@
  *                            and gzipped every few MB; the stream is the segments in order, then observations.jsonl
  *   workloads/<id>/          k6's raw samples (samples.csv.gz with metric-kinds.json beside it; samples.csv
  *                            while k6 runs or after a killed run; older runs: samples.json.gz), summary.json, k6.log (console output: the
- *                            fan-out SETUP / SENT / DELIVERY records; k6.log.gz past 8 MiB), options.json
+ *                            fan-out SETUP / SENT / DELIVERY records; k6.log.gz past 8 MiB; while k6 runs, or after a killed run,
+ *                            its two streams as k6.log.{stdout,stderr}.part.gz, gzip members), options.json
  *   workloads/<id>/windows.jsonl.gz   a long run's rotated samples (--rotate-samples; src/results/window-segment.ts):
  *                            one segment a line, each line a gzip member (older runs: plain windows.jsonl), each standing for the raw lines [fromByte, toByte) of the samples file
  *                            beside it — per series and 1 s window the accumulators (HDR at 3 digits, exact counts,
@@ -38,7 +39,7 @@ import type { FaultRecord, Sample } from '../results/model.js';
 import type { FaultEvent } from '../results/fault-events.js';
 import { ExperimentError, formatIssues, validateExperiment, type Experiment } from './spec.js';
 import { forEachJsonLine, readJsonLines } from '../util/jsonl.js';
-import { K6_LOG_GZ, K6_LOG_PARTS, K6_LOG_STDERR_MARK } from '../k6/log-parts.js';
+import { K6_LOG_GZ, K6_LOG_PARTS, K6_LOG_PARTS_PLAIN, K6_LOG_STDERR_MARK, TOLERANT_GUNZIP } from '../k6/log-parts.js';
 import { EXPOSURES } from './calibration.js';
 
 export const HISTORY_FILES = {
@@ -97,12 +98,19 @@ export function workloadSampleFiles(runDir: string, id: string): { path: string;
 
 /**
  * A k6 run's log files in `dir`: k6.log or k6.log.gz (a long one), or the parts a run killed outright left (k6/run.ts
- * K6_LOG_PARTS: stdout, then stderr); [] when none.
+ * K6_LOG_PARTS, gzip members; older runs: plain): stdout, then stderr; [] when none.
  */
 function k6LogFilesIn(dir: string): string[] {
   for (const f of [WORKLOAD_FILES.log, WORKLOAD_FILES.logGz]) if (existsSync(join(dir, f))) return [join(dir, f)];
-  return [K6_LOG_PARTS.stdout, K6_LOG_PARTS.stderr].map((f) => join(dir, f)).filter((p) => existsSync(p));
+  for (const parts of [K6_LOG_PARTS, K6_LOG_PARTS_PLAIN]) {
+    const found = [parts.stdout, parts.stderr].map((f) => join(dir, f)).filter((p) => existsSync(p));
+    if (found.length) return found;
+  }
+  return [];
 }
+
+/** A log file's text: gzip (every member; a last one cut short read as far as it goes) or plain. */
+const logText = (path: string): string => (path.endsWith('.gz') ? gunzipSync(readFileSync(path), TOLERANT_GUNZIP) : readFileSync(path)).toString('utf8');
 
 /** Where a workload's k6 logs are, in order: its own folder, or a split workload's setup-only run's then each instance's. */
 function logDirs(runDir: string, id: string): string[] {
@@ -110,13 +118,14 @@ function logDirs(runDir: string, id: string): string[] {
   return [d, join(d, 'setup'), ...instanceDirs(runDir, id).map((g) => join(d, g))];
 }
 
-/** A k6 run's log in `dir` as one text: k6.log, or the parts joined by the stderr mark; null when neither. */
+/** A k6 run's log in `dir` as one text: k6.log (or .gz), or the parts joined by the stderr mark; null when none. */
 function k6LogIn(dir: string): string | null {
-  if (existsSync(join(dir, WORKLOAD_FILES.log))) return readFileSync(join(dir, WORKLOAD_FILES.log), 'utf8');
-  if (existsSync(join(dir, WORKLOAD_FILES.logGz))) return gunzipSync(readFileSync(join(dir, WORKLOAD_FILES.logGz))).toString('utf8');
-  const [out, err] = [join(dir, K6_LOG_PARTS.stdout), join(dir, K6_LOG_PARTS.stderr)];
-  if (!existsSync(out) && !existsSync(err)) return null;
-  return `${existsSync(out) ? readFileSync(out, 'utf8') : ''}${K6_LOG_STDERR_MARK}${existsSync(err) ? readFileSync(err, 'utf8') : ''}`;
+  const files = k6LogFilesIn(dir);
+  if (files.length === 0) return null;
+  if (files.length === 1 && /k6\.log(\.gz)?$/.test(files[0]!)) return logText(files[0]!);
+  const [out, err] = files.some((f) => f.endsWith('.gz')) ? [K6_LOG_PARTS.stdout, K6_LOG_PARTS.stderr] : [K6_LOG_PARTS_PLAIN.stdout, K6_LOG_PARTS_PLAIN.stderr];
+  const part = (f: string) => (existsSync(join(dir, f)) ? logText(join(dir, f)) : '');
+  return `${part(out)}${K6_LOG_STDERR_MARK}${part(err)}`;
 }
 
 /** The workload's k6 console output as one text, in order; null when there is none. */
@@ -132,7 +141,7 @@ export function workloadLog(runDir: string, id: string): string | null {
 export async function forEachWorkloadLogLine(runDir: string, id: string, fn: (line: string) => void): Promise<boolean> {
   const files = logDirs(runDir, id).flatMap(k6LogFilesIn);
   for (const path of files) {
-    const input = path.endsWith('.gz') ? createReadStream(path).pipe(createGunzip()) : createReadStream(path);
+    const input = path.endsWith('.gz') ? createReadStream(path).pipe(createGunzip(TOLERANT_GUNZIP)) : createReadStream(path);
     for await (const line of createInterface({ input, crlfDelay: Infinity })) fn(line);
   }
   return files.length > 0;

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGzip, gunzipSync } from 'node:zlib';
+import { createGunzip, createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { K6CsvParser, isCsvSamplesPath } from '../results/k6-csv.js';
 import { METRIC_KINDS_FILE, writeMetricKinds } from './metric-kinds.js';
 import { DEFAULT_SAMPLE_METRICS, SAMPLE_METRIC_PATTERN } from './sample-metrics.js';
-import { K6_LOG_GZ, K6_LOG_GZIP_BYTES, K6_LOG_PARTS, K6_LOG_STDERR_MARK } from './log-parts.js';
+import { K6_LOG_GZ, K6_LOG_GZIP_BYTES, K6_LOG_PARTS, K6_LOG_STDERR_MARK, TOLERANT_GUNZIP } from './log-parts.js';
+import { GzipSpool } from './gzip-spool.js';
 import { binaries, HARNESS_ROOT } from '../lab/paths.js';
 import { run } from '../lab/exec.js';
 import { redact } from '../util/redact.js';
@@ -169,11 +170,11 @@ async function runStreaming(cmd: string, args: string[], opts: { cwd: string; ti
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGTERM' as const } : {}) });
     const out = { stdout: '', stderr: '' };
     const partial = { stdout: '', stderr: '' };
-    const spool = opts.spool ? { stdout: openSync(opts.spool.stdout, 'w'), stderr: openSync(opts.spool.stderr, 'w') } : null;
+    const spool = opts.spool ? { stdout: new GzipSpool(opts.spool.stdout), stderr: new GzipSpool(opts.spool.stderr) } : null;
     const errorLines: string[] = [];
     const line = (l: string, stream: 'stdout' | 'stderr') => {
       if (spool) {
-        writeSync(spool[stream], `${redact(l)}\n`);
+        spool[stream].write(redact(l));
         if (stream === 'stderr' && errorLines.length < MAX_ERROR_LINES && ERROR_LINE.test(l)) errorLines.push(l);
       }
       onLine(l, stream);
@@ -199,14 +200,14 @@ async function runStreaming(cmd: string, args: string[], opts: { cwd: string; ti
     child.on('error', (e) => {
       if (e.name === 'AbortError') return;
       clearTimeout(timer);
-      if (spool) for (const fd of [spool.stdout, spool.stderr]) closeSync(fd);
+      if (spool) for (const x of [spool.stdout, spool.stderr]) x.close();
       rej(new Error(`cannot run ${cmd}: ${e.message}`));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       clearTimeout(killTimer);
       for (const stream of ['stdout', 'stderr'] as const) if (partial[stream] !== '') line(partial[stream], stream);
-      if (spool) for (const fd of [spool.stdout, spool.stderr]) closeSync(fd);
+      if (spool) for (const x of [spool.stdout, spool.stderr]) x.close();
       // Spooled: k6's error lines from the whole run, then the tail (what runFailure reads).
       const stderr = spool && errorLines.length ? `${errorLines.join('\n')}\n${out.stderr}` : out.stderr;
       res({ code: code ?? (signal ? 128 : 1), stdout: out.stdout, stderr: timedOut ? `${stderr}\n(timed out after ${opts.timeoutMs} ms)` : stderr, signal, timedOut });
@@ -215,20 +216,35 @@ async function runStreaming(cmd: string, args: string[], opts: { cwd: string; ti
 }
 
 /**
- * k6.log from the spooled parts (already redacted): stdout, the mark, stderr; streamed, then the parts removed.
- * Past K6_LOG_GZIP_BYTES it is k6.log.gz (history.ts reads either).
+ * k6.log from the spooled parts (redacted, gzip members): stdout, the mark, stderr; streamed, then the parts removed.
+ * Past K6_LOG_GZIP_BYTES of text it is k6.log.gz — the parts' members as they are, the mark's between — else plain
+ * (history.ts reads either).
  */
 export async function assembleK6Log(outDir: string): Promise<void> {
   const part = (name: string) => join(outDir, name);
-  const bytes = Object.values(K6_LOG_PARTS).reduce((a, p) => a + (existsSync(part(p)) ? statSync(part(p)).size : 0), 0);
-  const parts = async function* () {
-    for await (const c of createReadStream(part(K6_LOG_PARTS.stdout))) yield c as Buffer;
-    yield Buffer.from(K6_LOG_STDERR_MARK);
-    for await (const c of createReadStream(part(K6_LOG_PARTS.stderr))) yield c as Buffer;
+  const [out, err] = [part(K6_LOG_PARTS.stdout), part(K6_LOG_PARTS.stderr)];
+  const raw = async function* (p: string) {
+    if (existsSync(p)) for await (const c of createReadStream(p)) yield c as Buffer;
   };
-  if (bytes > K6_LOG_GZIP_BYTES) await pipeline(parts, createGzip(), createWriteStream(join(outDir, K6_LOG_GZ)));
-  else await pipeline(parts, createWriteStream(join(outDir, 'k6.log')));
-  for (const p of Object.values(K6_LOG_PARTS)) rmSync(part(p), { force: true });
+  const text = async function* (p: string) {
+    if (existsSync(p)) for await (const c of createReadStream(p).pipe(createGunzip(TOLERANT_GUNZIP))) yield c as Buffer;
+  };
+  let bytes = 0;
+  for (const p of [out, err]) for await (const c of text(p)) bytes += c.length;
+  if (bytes > K6_LOG_GZIP_BYTES) {
+    await pipeline(async function* () {
+      yield* raw(out);
+      yield gzipSync(K6_LOG_STDERR_MARK);
+      yield* raw(err);
+    }, createWriteStream(join(outDir, K6_LOG_GZ)));
+  } else {
+    await pipeline(async function* () {
+      yield* text(out);
+      yield Buffer.from(K6_LOG_STDERR_MARK);
+      yield* text(err);
+    }, createWriteStream(join(outDir, 'k6.log')));
+  }
+  for (const p of [out, err]) rmSync(p, { force: true });
 }
 
 export interface ExecutionRequirements {

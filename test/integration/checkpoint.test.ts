@@ -10,7 +10,8 @@ import { CHECKPOINT_FILE, readCheckpoint } from '../../src/experiment/checkpoint
 import { WORKLOAD_FILES, observationSegments, readObservations, workloadDir } from '../../src/experiment/history.js';
 import type { RunResult } from '../../src/results/model.js';
 import { EXIT } from '../../src/util/exit-codes.js';
-import { K6_LOG_PARTS } from '../../src/k6/log-parts.js';
+import { K6_LOG_PARTS, TOLERANT_GUNZIP } from '../../src/k6/log-parts.js';
+import { gunzipSync } from 'node:zlib';
 import { forEachSegment, type WindowSegment } from '../../src/results/window-segment.js';
 import { testLab } from './helpers.js';
 import { leftovers } from './chaos-leftovers.js';
@@ -151,8 +152,8 @@ describe('a run killed outright', () => {
     // What it left: the fault on, no run.json, the samples plain.
     expect((await leftovers(lab)).disabledProxies).toContain('redis');
     expect(existsSync(join(dir, 'run.json'))).toBe(false);
-    // k6's console output as far as it went (spooled as it came): what analyze reads as its log.
-    expect(Object.values(K6_LOG_PARTS).map((f) => readFileSync(join(workloadDir(dir, 'probes'), f), 'utf8')).join('')).toMatch(/SC_PROBE_SETUP/);
+    // k6's console output as far as it went (spooled as it came, in gzip members): what analyze reads as its log.
+    expect(Object.values(K6_LOG_PARTS).map((f) => gunzipSync(readFileSync(join(workloadDir(dir, 'probes'), f)), TOLERANT_GUNZIP).toString('utf8')).join('')).toMatch(/SC_PROBE_SETUP/);
     // Rotated at each checkpoint (--rotate-samples on): segments in windows.jsonl, their lines released (zeros) from the plain samples.
     const live = join(workloadDir(dir, 'probes'), WORKLOAD_FILES.samplesLive);
     const segments: WindowSegment[] = [];

@@ -183,7 +183,7 @@ describe('runScenario with real k6: console output spooled (experiment runs)', (
     expect(log).toContain('\n--- stderr ---\n');
     expect(log).toMatch(/early trouble/);
     expect(log).not.toContain(TOKEN);
-    expect(readdirSync(outDir).filter((f) => f.endsWith('.part'))).toEqual([]);
+    expect(readdirSync(outDir).filter((f) => /\.part(\.gz)?$/.test(f))).toEqual([]);
     expect(r.stderr.length).toBeLessThan(700 * 1024);
     expect(r.stderr).toMatch(/early trouble/);
   }, 60_000);
