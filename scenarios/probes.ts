@@ -19,7 +19,8 @@
  *   logout_revokes   a fresh account's registration token: POST /v1/auth/logout, then GET /v1/users/me with it
  *                    [refused-revoked]; a non-2xx logout is the class of that answer (500: server-error), a token that
  *                    still works is `served`. sc_logout_token_still_valid counts tokens that worked after logout.
- *   revoked          GET /v1/users/me with a token revoked in setup() [refused-revoked: 401 + error body]
+ *   revoked          GET /v1/users/me with a token revoked in setup() [refused-revoked: 401 + error body]; the
+ *                    revoked* probes make no attempt once that token is past its own expiry (SC_PROBE_STALE)
  *   revoked_ws_chat  the chat WebSocket upgrade with the revoked token [refused-revoked: 401]
  *   revoked_ws_signaling  the signaling WebSocket upgrade (SC_VIDEO_URL) with the revoked token [refused-revoked]
  *   send             POST /v1/messages [served: 201]
@@ -91,7 +92,7 @@ import { clearTimeout, setTimeout } from 'k6/timers';
 import type { Options, Scenario } from 'k6/options';
 import { num, str } from './lib/env.ts';
 import { isSet } from './lib/stages.ts';
-import { credentialsFor, registerUsers, sessionsFor, tokenOf, type RegisteredUser } from './lib/users.ts';
+import { credentialsFor, lifeOf, registerUsers, sessionsFor, tokenOf, type RegisteredUser } from './lib/users.ts';
 import { classifyFailure, hasErrorBody, K6_TIMEOUT_ERROR, type OutcomeClass } from './lib/outcomes.ts';
 import { durationSeconds } from './lib/duration.ts';
 import { closeSocket, wsBase, wsHeaders } from './lib/ws.ts';
@@ -372,6 +373,22 @@ export function setup(): SetupData {
 /** The probe's own setup failed (its SC_PROBE_SETUP line says why): no attempt. */
 const skip = (d: SetupData, p: Probe): boolean => d.ready[p] !== true;
 
+/**
+ * The revoked token past its own expiry proves nothing: a refusal then is for its age, not its revocation (a 2-hour
+ * soak's revocation probes read "refused" in every Redis outage after the first 15 minutes, the audited target's
+ * failure hidden). Such attempts are not made — those phases have no evidence — and the log says so once a probe.
+ */
+const staleSaid = new Set<string>();
+function revokedExpired(d: SetupData, probe: Probe): boolean {
+  const life = lifeOf(d.revoked);
+  if (!life || Date.now() < life.expMs - 5_000) return false;
+  if (!staleSaid.has(probe)) {
+    staleSaid.add(probe);
+    console.log(`SC_PROBE_STALE ${JSON.stringify({ probe, reason: `the revoked token expires at ${new Date(life.expMs).toISOString()}: no attempt after it` })}`);
+  }
+  return true;
+}
+
 export function login(d: SetupData): void {
   if (skip(d, 'login')) return;
   const a = d.accounts[exec.scenario.iterationInTest % d.accounts.length]!;
@@ -432,7 +449,7 @@ export function logout_revokes(d: SetupData): void {
 }
 
 export function revoked(d: SetupData): void {
-  if (skip(d, 'revoked')) return;
+  if (skip(d, 'revoked') || revokedExpired(d, 'revoked')) return;
   const t0 = begin('revoked');
   const r = http.get(`${d.base}/v1/users/me`, req('revoked', d.revoked));
   const accepted = r.status >= 200 && r.status < 300;
@@ -474,7 +491,7 @@ function revokedUpgrade(probe: 'revoked_ws_chat' | 'revoked_ws_signaling', url: 
 const chatUrl = (d: SetupData): string => `${wsBase(d.base)}/v1/ws/chat?conversation_id=${d.conversation_id}`;
 
 export function revoked_ws_chat(d: SetupData): void {
-  if (skip(d, 'revoked_ws_chat')) return;
+  if (skip(d, 'revoked_ws_chat') || revokedExpired(d, 'revoked_ws_chat')) return;
   revokedUpgrade('revoked_ws_chat', chatUrl(d), d.revoked);
 }
 
@@ -482,7 +499,7 @@ export function revoked_ws_chat(d: SetupData): void {
 const CALL_ID = 'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => Math.floor(Math.random() * 16).toString(16));
 
 export function revoked_ws_signaling(d: SetupData): void {
-  if (skip(d, 'revoked_ws_signaling')) return;
+  if (skip(d, 'revoked_ws_signaling') || revokedExpired(d, 'revoked_ws_signaling')) return;
   revokedUpgrade('revoked_ws_signaling', `${wsBase(d.video)}/v1/calls/ws/signaling?call_id=${CALL_ID}`, d.revoked);
 }
 

@@ -108,6 +108,24 @@ describe('scenario probes (k6)', () => {
     expect(counterOf(r, 'sc_logout_token_still_valid')).toBe(0);
   }, 180_000);
 
+  it('a revoked token past its own expiry: the revoked probe stops attempting (no evidence), never reads its refusal as the revocation\'s', async () => {
+    // Tokens that live 15 s: the revoked one expires about 10 s into 24 s of attempts at 2 a second.
+    target = await startTarget(lab, { profile: 'audited', instance: 'prb', portBase: 60, services: ['auth', 'gateway'], env: { SC_TEST_ACCESS_TTL_S: '15', RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_SCOPE: `prb-exp-${Date.now()}` } });
+    const r = await runScenario({
+      name: 'probes', baseUrl: target.baseUrl, profile: 'smoke', outDir: join(runRoot, 'expired'), timeoutMs: 120_000,
+      env: { SC_PROBES: 'revoked', SC_PROBE_RATE: '2', SC_DURATION: '24s', SC_USERS: '2' },
+    });
+    expectRanToEnd(r);
+    const out = `${r.stdout}\n${r.stderr}`;
+    expect(parseSetupLog(out).failures).toEqual({});
+    const { attempts, classes } = outcomesOf(r);
+    // Refused while the token lived; no attempt after (24 s would be ~48).
+    expect(attempts.revoked).toBeGreaterThanOrEqual(4);
+    expect(attempts.revoked).toBeLessThan(30);
+    expect(classes.revoked).toEqual({ 'refused-revoked': attempts.revoked });
+    expect(out).toMatch(/SC_PROBE_STALE \{"probe":"revoked","reason":"the revoked token expires at [^"]+: no attempt after it"\}/);
+  }, 180_000);
+
   it('a per-IP limit of 100/min: 12 probes/s for 20 s over 8 client addresses is never throttled, over one it is', async () => {
     target = await startTarget(lab, { profile: 'audited', instance: 'prb', portBase: 60, services: ['auth', 'gateway'], env: { RATE_LIMIT_PER_MINUTE: '100', RATE_LIMIT_SCOPE: `prb-rl-${Date.now()}` } });
     const ns = lab.netns;
