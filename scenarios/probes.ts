@@ -379,12 +379,14 @@ const skip = (d: SetupData, p: Probe): boolean => d.ready[p] !== true;
  * failure hidden). Such attempts are not made — those phases have no evidence — and the log says so once a probe.
  */
 const staleSaid = new Set<string>();
+/** The revoked token's expiry (ms), read from it once a VU; null: not a JWT (no expiry known). */
+let revokedExpMs: number | null | undefined;
 function revokedExpired(d: SetupData, probe: Probe): boolean {
-  const life = lifeOf(d.revoked);
-  if (!life || Date.now() < life.expMs - 5_000) return false;
+  if (revokedExpMs === undefined) revokedExpMs = lifeOf(d.revoked)?.expMs ?? null;
+  if (revokedExpMs === null || Date.now() < revokedExpMs - 5_000) return false;
   if (!staleSaid.has(probe)) {
     staleSaid.add(probe);
-    console.log(`SC_PROBE_STALE ${JSON.stringify({ probe, reason: `the revoked token expires at ${new Date(life.expMs).toISOString()}: no attempt after it` })}`);
+    console.log(`SC_PROBE_STALE ${JSON.stringify({ probe, reason: `the revoked token expires at ${new Date(revokedExpMs).toISOString()}: no attempt after it` })}`);
   }
   return true;
 }

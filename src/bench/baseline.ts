@@ -25,7 +25,7 @@ const ms = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(1)} ms`);
 const quality = (s: SfuStep) => `loss ${pct(s.loss)}, delay p50/p95 ${ms(s.delayP50Ms)} / ${ms(s.delayP95Ms)}, worker ${s.workerCpu === null ? 'n/a' : `${Math.round(s.workerCpu * 100)} %`}`;
 
 /** "at the baseline's capacity (966 consumers): now loss …; baseline loss …" */
-export function describeAtBaselineCapacity(a: NonNullable<BaselineComparison['atBaselineCapacity']>): string {
+function describeAtBaselineCapacity(a: NonNullable<BaselineComparison['atBaselineCapacity']>): string {
   return `at the baseline's capacity (${a.consumers} consumers): now ${quality(a.now)}; baseline ${quality(a.baseline)}`;
 }
 

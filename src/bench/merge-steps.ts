@@ -13,6 +13,9 @@ const MEAN_FIELDS = [
 
 const histogramOf = (h: NonNullable<SfuStep['delayHistogram']>): TrendHistogram => new TrendHistogram(3).restore(h.hdr, h);
 
+/** A step's `delayHistogram` from its delays' histogram (the inverse of histogramOf). */
+export const delayHistogramOf = (h: TrendHistogram): NonNullable<SfuStep['delayHistogram']> => ({ hdr: h.encode(), count: h.count, sum: h.sum, min: h.min, max: h.max });
+
 /**
  * The windows' delays pooled (every window carries its histogram): p50 and p95 of all their frames, never a mean of
  * percentiles — a window whose p95 spiked weighs by the frames it delayed. Null when a window lacks its histogram.
@@ -50,7 +53,7 @@ export function mergeSteps(...windows: SfuStep[]): SfuStep {
   if (pool !== null && pool.count > 0) {
     out.delayP50Ms = pool.percentile(50);
     out.delayP95Ms = pool.percentile(95);
-    out.delayHistogram = { hdr: pool.encode(), count: pool.count, sum: pool.sum, min: pool.min, max: pool.max };
+    out.delayHistogram = delayHistogramOf(pool);
   } else delete out.delayHistogram;
   const worst = (f: 'generatorLagP95Ms' | 'generatorLagP99Ms') => {
     const xs = windows.map((w) => w[f]);

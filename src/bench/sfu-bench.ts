@@ -84,13 +84,8 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
     }
     const level = search.next();
     if (level === null) break;
-    const m: MeasureHints = lastJudgement === 'past-knee' ? { afterOverload: true, settleAt: search.lastGoodLevel ?? 0 } : {};
-    const windows = [await measureClean(o, level, m)];
     const count = search.confirming ? confirmWindows : search.bisecting ? (o.bisectWindows ?? 2) : 1;
-    for (let w = 1; w < count; w++) {
-      o.onStep?.('window', windows[windows.length - 1]!);
-      windows.push(await measureClean(o, level, {}));
-    }
+    const windows = await measureWindows(o, level, count, afterOverload(lastJudgement, search.lastGoodLevel ?? 0));
     const earlier = search.confirming ? (measured.get(level) ?? []) : [];
     measured.set(level, [...(measured.get(level) ?? []), ...windows]);
     const s = mergeSteps(...earlier, ...windows);
@@ -109,11 +104,9 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   const bl = o.baseline.status === 'knee' ? o.baseline.lastGood : null;
   // Not past this run's own first bad level: beyond it the SFU is only overloaded further (rooms stop joining, which
   // takes minutes to find out) and the comparison says nothing the capacity does not.
-  const reachable = bl !== null && (result.status !== 'knee' || bl.level <= result.firstBad.level);
-  if (bl !== null && reachable && confirmWindows > 0 && result.status !== 'inconclusive') {
-    const hints: MeasureHints = lastJudgement === 'past-knee' ? { afterOverload: true, settleAt: Math.min(search.lastGoodLevel ?? 0, bl.level) } : {};
-    const windows = [await measureClean(o, bl.level, hints)];
-    while (windows.length < confirmWindows) windows.push(await measureClean(o, bl.level, {}));
+  const reachable = result.status === 'no-knee' || (result.status === 'knee' && bl !== null && bl.level <= result.firstBad.level);
+  if (bl !== null && reachable && confirmWindows > 0) {
+    const windows = await measureWindows(o, bl.level, confirmWindows, afterOverload(lastJudgement, Math.min(search.lastGoodLevel ?? 0, bl.level)));
     const at = mergeSteps(...(measured.get(bl.level) ?? []), ...windows);
     o.onStep?.('at-baseline', at);
     // A load this run could not measure (its generator saturated, say) tells nothing of the SFU: left out.
@@ -121,6 +114,19 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   }
   const baseline = compareWithBaseline(result, o.baseline, o.budgets.baselineTolerance, atBaseline);
   return { calibration, result, verdict: baseline.verdict, reason: `${baseline.reason} (${own.reason})`, baseline };
+}
+
+/** After a step past the knee, the next level is approached from `settleAt` (the last level measured good). */
+const afterOverload = (lastJudgement: string | null, settleAt: number): MeasureHints => (lastJudgement === 'past-knee' ? { afterOverload: true, settleAt } : {});
+
+/** `count` windows of a level, each clean (measureClean); the hints apply to the first, the level's approach. */
+async function measureWindows(o: SfuBenchFlowOptions, level: number, count: number, first: MeasureHints): Promise<SfuStep[]> {
+  const windows = [await measureClean(o, level, first)];
+  while (windows.length < count) {
+    o.onStep?.('window', windows[windows.length - 1]!);
+    windows.push(await measureClean(o, level, {}));
+  }
+  return windows;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Recording } from '../media/rtp-recording.js';
 import type { RtpReplaySender } from '../media/rtp-replay-sender.js';
 import { quantile } from '../media/rtp-stream-stats.js';
 import { TrendHistogram } from '../results/histogram.js';
+import { delayHistogramOf } from './merge-steps.js';
 import { seatsOf, type RoomShape } from './room-shape.js';
 import type { SfuStep } from './sfu-step.js';
 import type { MeasureHints } from './sfu-bench.js';
@@ -187,7 +188,7 @@ export class SyntheticStepRunner {
       windowS: wallS,
       errors: [...(joinError ? [joinError] : []), ...errors].slice(0, 10),
       ...(roomsNotJoined ? { roomsNotJoined } : {}),
-      ...(delayHist.count > 0 ? { delayHistogram: { hdr: delayHist.encode(), count: delayHist.count, sum: delayHist.sum, min: delayHist.min, max: delayHist.max } } : {}),
+      ...(delayHist.count > 0 ? { delayHistogram: delayHistogramOf(delayHist) } : {}),
     };
   }
 

@@ -97,17 +97,23 @@ export function workloadSampleFiles(runDir: string, id: string): { path: string;
 }
 
 /**
- * A k6 run's log files in `dir`: k6.log or k6.log.gz (a long one), or the parts a run killed outright left (k6/run.ts
- * K6_LOG_PARTS, gzip members; older runs: plain): stdout, then stderr; [] when none.
+ * Where a k6 run's log is in `dir`: k6.log or k6.log.gz (a long one) whole, or the parts a run killed outright left
+ * (k6/run.ts K6_LOG_PARTS, gzip members; older runs: plain), stdout and stderr, either possibly missing; null when none.
  */
-function k6LogFilesIn(dir: string): string[] {
-  for (const f of [WORKLOAD_FILES.log, WORKLOAD_FILES.logGz]) if (existsSync(join(dir, f))) return [join(dir, f)];
+function k6LogIn(dir: string): { whole: string } | { out: string | null; err: string | null } | null {
+  for (const f of [WORKLOAD_FILES.log, WORKLOAD_FILES.logGz]) if (existsSync(join(dir, f))) return { whole: join(dir, f) };
   for (const parts of [K6_LOG_PARTS, K6_LOG_PARTS_PLAIN]) {
-    const found = [parts.stdout, parts.stderr].map((f) => join(dir, f)).filter((p) => existsSync(p));
-    if (found.length) return found;
+    const [out, err] = [parts.stdout, parts.stderr].map((f) => (existsSync(join(dir, f)) ? join(dir, f) : null));
+    if (out || err) return { out: out ?? null, err: err ?? null };
   }
-  return [];
+  return null;
 }
+
+/** The log's files, in order: the whole log, or stdout's part then stderr's. */
+const k6LogFilesIn = (dir: string): string[] => {
+  const l = k6LogIn(dir);
+  return l === null ? [] : 'whole' in l ? [l.whole] : [l.out, l.err].filter((p): p is string => p !== null);
+};
 
 /** A log file's text: gzip (every member; a last one cut short read as far as it goes) or plain. */
 const logText = (path: string): string => (path.endsWith('.gz') ? gunzipSync(readFileSync(path), TOLERANT_GUNZIP) : readFileSync(path)).toString('utf8');
@@ -119,18 +125,16 @@ function logDirs(runDir: string, id: string): string[] {
 }
 
 /** A k6 run's log in `dir` as one text: k6.log (or .gz), or the parts joined by the stderr mark; null when none. */
-function k6LogIn(dir: string): string | null {
-  const files = k6LogFilesIn(dir);
-  if (files.length === 0) return null;
-  if (files.length === 1 && /k6\.log(\.gz)?$/.test(files[0]!)) return logText(files[0]!);
-  const [out, err] = files.some((f) => f.endsWith('.gz')) ? [K6_LOG_PARTS.stdout, K6_LOG_PARTS.stderr] : [K6_LOG_PARTS_PLAIN.stdout, K6_LOG_PARTS_PLAIN.stderr];
-  const part = (f: string) => (existsSync(join(dir, f)) ? logText(join(dir, f)) : '');
-  return `${part(out)}${K6_LOG_STDERR_MARK}${part(err)}`;
+function k6LogTextIn(dir: string): string | null {
+  const l = k6LogIn(dir);
+  if (l === null) return null;
+  if ('whole' in l) return logText(l.whole);
+  return `${l.out ? logText(l.out) : ''}${K6_LOG_STDERR_MARK}${l.err ? logText(l.err) : ''}`;
 }
 
 /** The workload's k6 console output as one text, in order; null when there is none. */
 export function workloadLog(runDir: string, id: string): string | null {
-  const logs = logDirs(runDir, id).map(k6LogIn).filter((l): l is string => l !== null);
+  const logs = logDirs(runDir, id).map(k6LogTextIn).filter((l): l is string => l !== null);
   return logs.length ? logs.join('\n') : null;
 }
 

@@ -217,8 +217,8 @@ async function runStreaming(cmd: string, args: string[], opts: { cwd: string; ti
 
 /**
  * k6.log from the spooled parts (redacted, gzip members): stdout, the mark, stderr; streamed, then the parts removed.
- * Past K6_LOG_GZIP_BYTES of text it is k6.log.gz — the parts' members as they are, the mark's between — else plain
- * (history.ts reads either).
+ * Written plain while it stays within K6_LOG_GZIP_BYTES of text; past that, k6.log.gz instead — the parts' members as
+ * they are, the mark's between (history.ts reads either). The text is inflated once, and only up to the limit.
  */
 export async function assembleK6Log(outDir: string): Promise<void> {
   const part = (name: string) => join(outDir, name);
@@ -229,20 +229,29 @@ export async function assembleK6Log(outDir: string): Promise<void> {
   const text = async function* (p: string) {
     if (existsSync(p)) for await (const c of createReadStream(p).pipe(createGunzip(TOLERANT_GUNZIP))) yield c as Buffer;
   };
+  const plain = join(outDir, 'k6.log');
+  const tooLong = new Error('past K6_LOG_GZIP_BYTES');
   let bytes = 0;
-  for (const p of [out, err]) for await (const c of text(p)) bytes += c.length;
-  if (bytes > K6_LOG_GZIP_BYTES) {
+  const within = async function* (p: string) {
+    for await (const c of text(p)) {
+      if ((bytes += c.length) > K6_LOG_GZIP_BYTES) throw tooLong;
+      yield c;
+    }
+  };
+  try {
+    await pipeline(async function* () {
+      yield* within(out);
+      yield Buffer.from(K6_LOG_STDERR_MARK);
+      yield* within(err);
+    }, createWriteStream(plain));
+  } catch (e) {
+    if (e !== tooLong) throw e;
+    rmSync(plain, { force: true });
     await pipeline(async function* () {
       yield* raw(out);
       yield gzipSync(K6_LOG_STDERR_MARK);
       yield* raw(err);
     }, createWriteStream(join(outDir, K6_LOG_GZ)));
-  } else {
-    await pipeline(async function* () {
-      yield* text(out);
-      yield Buffer.from(K6_LOG_STDERR_MARK);
-      yield* text(err);
-    }, createWriteStream(join(outDir, 'k6.log')));
   }
   for (const p of [out, err]) rmSync(p, { force: true });
 }

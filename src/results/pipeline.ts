@@ -290,7 +290,9 @@ export class ResultPipeline {
     const rows: PhaseStatsRow[] = [];
     for (const st of this.states) {
       this.phases.forEach((p, i) => {
-        if ((st.phases[i]?.count ?? 0) > 0) rows.push({ selector: st.selector, label: st.label, phase: p.id, stats: this.stats(st.label, p.id) });
+        // The phase's accumulator at hand (stats() would look the selector and phase up again, row by row).
+        const acc = st.phases[i];
+        if (acc && acc.count > 0) rows.push({ selector: st.selector, label: st.label, phase: p.id, stats: acc.stats(p.endMs - p.startMs) });
       });
       rows.push({ selector: st.selector, label: st.label, phase: 'run', stats: this.stats(st.label, 'run') });
     }
