@@ -19,8 +19,9 @@
  *   logout_revokes   a fresh account's registration token: POST /v1/auth/logout, then GET /v1/users/me with it
  *                    [refused-revoked]; a non-2xx logout is the class of that answer (500: server-error), a token that
  *                    still works is `served`. sc_logout_token_still_valid counts tokens that worked after logout.
- *   revoked          GET /v1/users/me with a token revoked in setup() [refused-revoked: 401 + error body]; the
- *                    revoked* probes make no attempt once that token is past its own expiry (SC_PROBE_STALE)
+ *   revoked          GET /v1/users/me with a token revoked in setup() [refused-revoked: 401 + error body]; each VU
+ *                    renews the revoked token before it expires (SC_PROBE_RENEW) and makes no revoked* attempt
+ *                    with one past its expiry (SC_PROBE_STALE)
  *   revoked_ws_chat  the chat WebSocket upgrade with the revoked token [refused-revoked: 401]
  *   revoked_ws_signaling  the signaling WebSocket upgrade (SC_VIDEO_URL) with the revoked token [refused-revoked]
  *   send             POST /v1/messages [served: 201]
@@ -92,7 +93,7 @@ import { clearTimeout, setTimeout } from 'k6/timers';
 import type { Options, Scenario } from 'k6/options';
 import { num, str } from './lib/env.ts';
 import { isSet } from './lib/stages.ts';
-import { credentialsFor, lifeOf, registerUsers, sessionsFor, tokenOf, type RegisteredUser } from './lib/users.ts';
+import { credentialsFor, registerUsers, renewalOf, sessionsFor, tokenOf, type RegisteredUser } from './lib/users.ts';
 import { classifyFailure, hasErrorBody, K6_TIMEOUT_ERROR, type OutcomeClass } from './lib/outcomes.ts';
 import { durationSeconds } from './lib/duration.ts';
 import { closeSocket, wsBase, wsHeaders } from './lib/ws.ts';
@@ -211,7 +212,7 @@ interface SetupData {
   accounts: Account[];
   /** Each selected probe's own setup worked (a probe absent or false makes no attempt). */
   ready: Partial<Record<Probe, boolean>>;
-  /** A token revoked through logout ('' when that failed). */
+  /** A token revoked through logout ('' when that failed); each VU renews it (revokedToken). */
   revoked: string;
   conversation_id: string;
   sender: Account;
@@ -272,14 +273,26 @@ const answered = (r: Res): string => (r.status === 0 ? `answered nothing (${r.er
 const SETUP_TAGS = { name: 'setup' };
 const auth = (token: string) => ({ ...JSON_HEADERS, authorization: `Bearer ${token}` });
 
+/** Log `token` out and ask for it again: the two answers (`me` absent when the logout failed). */
+function logOut(base: string, token: string, tags: Record<string, string>): { lo: Res; me?: Res } {
+  const lo = http.post(`${base}/v1/auth/logout`, '{}', { headers: auth(token), tags, timeout: TIMEOUT });
+  if (!is2xx(lo.status)) return { lo };
+  return { lo, me: http.get(`${base}/v1/users/me`, { headers: auth(token), tags, timeout: TIMEOUT }) };
+}
+
 /** Revoke `token` through the public API and confirm it is refused; null when it is, else why not. */
 function revokeThroughLogout(base: string, token: string): string | null {
-  const lo = http.post(`${base}/v1/auth/logout`, '{}', { headers: auth(token), tags: SETUP_TAGS, timeout: TIMEOUT });
-  if (!is2xx(lo.status)) return `no public path revokes a token (POST /v1/auth/logout ${answered(lo)})`;
-  const me = http.get(`${base}/v1/users/me`, { headers: auth(token), tags: SETUP_TAGS, timeout: TIMEOUT });
+  const { lo, me } = logOut(base, token, SETUP_TAGS);
+  if (!me) return `no public path revokes a token (POST /v1/auth/logout ${answered(lo)})`;
   if (me.status === 401) return null;
   if (is2xx(me.status)) return `no public path revokes a token (POST /v1/auth/logout answered ${lo.status} but the token still works: GET /v1/users/me answered ${me.status})`;
   return `revocation not confirmed: after POST /v1/auth/logout answered ${lo.status}, GET /v1/users/me ${answered(me)} (not 401)`;
+}
+
+/** The access token a registration answered with (201 and a token), else undefined. */
+function registrationToken(r: Res): string | undefined {
+  const t = r.status === 201 ? body<{ data?: { access_token?: unknown } }>(r)?.data?.access_token : undefined;
+  return typeof t === 'string' ? t : undefined;
 }
 
 /** A conversation of `members`, created by the first; its id, or why not. */
@@ -370,25 +383,76 @@ export function setup(): SetupData {
   };
 }
 
+/**
+ * The sessions an attempt will use, renewed now if due (tokenOf): a renewal (a refresh or a login) is the harness's
+ * own work, not part of the attempt it would otherwise start inside and be timed with.
+ */
+function sessions(d: SetupData, ...users: Account[]): void {
+  for (const u of users) tokenOf(d.base, u);
+}
+
 /** The probe's own setup failed (its SC_PROBE_SETUP line says why): no attempt. */
 const skip = (d: SetupData, p: Probe): boolean => d.ready[p] !== true;
 
 /**
- * The revoked token past its own expiry proves nothing: a refusal then is for its age, not its revocation (a 2-hour
- * soak's revocation probes read "refused" in every Redis outage after the first 15 minutes, the audited target's
- * failure hidden). Such attempts are not made — those phases have no evidence — and the log says so once a probe.
+ * The revoked token this VU presents, or null when it has none that proves anything. A revoked token past its own
+ * expiry proves nothing: a refusal then is for its age, not its revocation (a 2-hour soak's revocation probes read
+ * "refused" in every Redis outage after the first 15 minutes, the audited target's failure hidden). So each VU
+ * renews it before it expires as setup made it (a new account's token, logged out), and the new token counts only
+ * when it is refused while a live session is served at the same moment — a target failing every token closed (its
+ * revocation store down) proves no revocation. A renewal that does not prove it is tried again 10 s later; past
+ * the old token's expiry no attempt is made (those phases have no evidence, so no verdict) and the log says so
+ * once a probe (SC_PROBE_STALE). SC_REVOKED_RENEW=0 keeps setup's token for the whole run.
  */
-const staleSaid = new Set<string>();
-/** The revoked token's expiry (ms), read from it once a VU; null: not a JWT (no expiry known). */
-let revokedExpMs: number | null | undefined;
-function revokedExpired(d: SetupData, probe: Probe): boolean {
-  if (revokedExpMs === undefined) revokedExpMs = lifeOf(d.revoked)?.expMs ?? null;
-  if (revokedExpMs === null || Date.now() < revokedExpMs - 5_000) return false;
-  if (!staleSaid.has(probe)) {
-    staleSaid.add(probe);
-    console.log(`SC_PROBE_STALE ${JSON.stringify({ probe, reason: `the revoked token expires at ${new Date(revokedExpMs).toISOString()}: no attempt after it` })}`);
+/** A revoked token this close to its expiry is not presented (the clocks of harness and target differ a little). */
+const STALE_MS = 5_000;
+interface RevokedHeld { token: string; expMs: number; renewAtMs: number; stale: Set<string>; renewSaid: boolean }
+let revokedHeld: RevokedHeld | undefined;
+const heldRevoked = (token: string): RevokedHeld => ({ token, ...renewalOf(token), stale: new Set(), renewSaid: false });
+
+function revokedToken(d: SetupData, probe: Probe): string | null {
+  const h = (revokedHeld ??= heldRevoked(d.revoked));
+  const now = Date.now();
+  // Due at its renewal time, and at the latest when it would go stale (short-lived tokens: their renewal margin is less).
+  if (now >= Math.min(h.renewAtMs, h.expMs - STALE_MS) && __ENV.SC_REVOKED_RENEW !== '0') {
+    const r = renewRevoked(d);
+    if ('token' in r) {
+      revokedHeld = heldRevoked(r.token);
+      console.log(`SC_PROBE_RENEW ${JSON.stringify({ ok: true, vu: exec.vu.idInTest, expires: new Date(revokedHeld.expMs).toISOString() })}`);
+      return revokedHeld.token;
+    }
+    h.renewAtMs = now + 10_000;
+    if (!h.renewSaid) {
+      h.renewSaid = true;
+      console.log(`SC_PROBE_RENEW ${JSON.stringify({ ok: false, vu: exec.vu.idInTest, reason: r.reason })}`);
+    }
   }
-  return true;
+  if (now < h.expMs - STALE_MS) return h.token;
+  if (!h.stale.has(probe)) {
+    h.stale.add(probe);
+    console.log(`SC_PROBE_STALE ${JSON.stringify({ probe, reason: `the revoked token expires at ${new Date(h.expMs).toISOString()}: no attempt after it` })}`);
+  }
+  return null;
+}
+
+const RENEW_TAGS = { name: 'revoked_renew' };
+/**
+ * A new revoked token, proved so, or why not. A fresh account's (as logout_revokes makes them): a login of one
+ * account by every VU would run into the per-account login limit.
+ */
+let renewals = 0;
+function renewRevoked(d: SetupData): { token: string } | { reason: string } {
+  // Unique across the run's scenarios (VU ids are): a username stays within 30 characters.
+  const c = credentialsFor(`${RUN}-rv${exec.vu.idInTest}x${renewals++}`, { email: 'probe', username: 'pr', display: 'Probe' });
+  const reg = http.post(`${d.base}/v1/auth/register`, JSON.stringify(c), { headers: JSON_HEADERS, tags: RENEW_TAGS, timeout: TIMEOUT });
+  const token = registrationToken(reg);
+  if (token === undefined) return { reason: `POST /v1/auth/register ${answered(reg)}` };
+  const { lo, me } = logOut(d.base, token, RENEW_TAGS);
+  if (!me) return { reason: `POST /v1/auth/logout ${answered(lo)}` };
+  if (me.status !== 401) return { reason: `after logout GET /v1/users/me ${answered(me)} (not 401)` };
+  const live = http.get(`${d.base}/v1/users/me`, { headers: auth(tokenOf(d.base, d.accounts[0]!)), tags: RENEW_TAGS, timeout: TIMEOUT });
+  if (!is2xx(live.status)) return { reason: `a live session's GET /v1/users/me ${answered(live)}: the refusal proves no revocation` };
+  return { token };
 }
 
 export function login(d: SetupData): void {
@@ -403,7 +467,10 @@ export function login(d: SetupData): void {
 
 export function authed(d: SetupData): void {
   if (skip(d, 'authed')) return;
-  const a = d.accounts[exec.scenario.iterationInTest % d.accounts.length]!;
+  // An account per VU (spread over the accounts as the VUs are): a VU holding a session of every account renewed
+  // them all near their expiry, ten logins a VU at the same minute, a per-account login limit crossed.
+  const a = d.accounts[exec.vu.idInTest % d.accounts.length]!;
+  sessions(d, a);
   const t0 = begin('authed');
   const r = http.get(`${d.base}/v1/users/me`, req('authed', tokenOf(d.base, a)));
   if (r.status !== 200) recordFailure('authed', r);
@@ -430,8 +497,8 @@ export function logout_revokes(d: SetupData): void {
   if (skip(d, 'logout_revokes')) return;
   // The session under test: a fresh account's registration token (login may be what is broken).
   const reg = http.post(`${d.base}/v1/auth/register`, JSON.stringify(freshCredentials('lo')), req('logout_revokes', undefined, { name: 'logout_revokes_session' }));
-  const token = reg.status === 201 ? body<{ data?: { access_token?: unknown } }>(reg)?.data?.access_token : undefined;
-  if (typeof token !== 'string') {
+  const token = registrationToken(reg);
+  if (token === undefined) {
     unprepared.add(1, { probe: 'logout_revokes' });
     return;
   }
@@ -451,9 +518,10 @@ export function logout_revokes(d: SetupData): void {
 }
 
 export function revoked(d: SetupData): void {
-  if (skip(d, 'revoked') || revokedExpired(d, 'revoked')) return;
+  const token = skip(d, 'revoked') ? null : revokedToken(d, 'revoked');
+  if (token === null) return;
   const t0 = begin('revoked');
-  const r = http.get(`${d.base}/v1/users/me`, req('revoked', d.revoked));
+  const r = http.get(`${d.base}/v1/users/me`, req('revoked', token));
   const accepted = r.status >= 200 && r.status < 300;
   revokedAccepted.add(accepted ? 1 : 0);
   end('revoked', accepted ? 'served' : classOf(r, t0), t0, r.timings.duration);
@@ -493,21 +561,22 @@ function revokedUpgrade(probe: 'revoked_ws_chat' | 'revoked_ws_signaling', url: 
 const chatUrl = (d: SetupData): string => `${wsBase(d.base)}/v1/ws/chat?conversation_id=${d.conversation_id}`;
 
 export function revoked_ws_chat(d: SetupData): void {
-  if (skip(d, 'revoked_ws_chat') || revokedExpired(d, 'revoked_ws_chat')) return;
-  revokedUpgrade('revoked_ws_chat', chatUrl(d), d.revoked);
+  const token = skip(d, 'revoked_ws_chat') ? null : revokedToken(d, 'revoked_ws_chat');
+  if (token !== null) revokedUpgrade('revoked_ws_chat', chatUrl(d), token);
 }
 
 /** A well-formed call id: the signaling upgrade checks its shape before the token. */
 const CALL_ID = 'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => Math.floor(Math.random() * 16).toString(16));
 
 export function revoked_ws_signaling(d: SetupData): void {
-  if (skip(d, 'revoked_ws_signaling') || revokedExpired(d, 'revoked_ws_signaling')) return;
-  revokedUpgrade('revoked_ws_signaling', `${wsBase(d.video)}/v1/calls/ws/signaling?call_id=${CALL_ID}`, d.revoked);
+  const token = skip(d, 'revoked_ws_signaling') ? null : revokedToken(d, 'revoked_ws_signaling');
+  if (token !== null) revokedUpgrade('revoked_ws_signaling', `${wsBase(d.video)}/v1/calls/ws/signaling?call_id=${CALL_ID}`, token);
 }
 
 export function send(d: SetupData): void {
   if (skip(d, 'send')) return;
   const id = `probe-${RUN}-s${exec.scenario.iterationInTest}`;
+  sessions(d, d.sender);
   const t0 = begin('send');
   const r = http.post(`${d.base}/v1/messages`, JSON.stringify({ conversation_id: d.conversation_id, content: id, message_type: 'text', client_message_id: id }), req('send', tokenOf(d.base, d.sender)));
   if (r.status !== 201) recordFailure('send', r);
@@ -517,6 +586,7 @@ export function send(d: SetupData): void {
 export function deliver(d: SetupData): void {
   if (skip(d, 'deliver')) return;
   const id = `probe-${RUN}-d${exec.scenario.iterationInTest}`;
+  sessions(d, d.receiver, d.sender);
   const t0 = begin('deliver');
   const socket = new WebSocket(chatUrl(d), null, { headers: wsHeaders(tokenOf(d.base, d.receiver)), tags: { probe: 'deliver', name: 'deliver_socket' } });
   let done = false;
@@ -562,6 +632,7 @@ export function upload(d: SetupData): void {
   if (skip(d, 'upload')) return;
   const n = exec.scenario.iterationInTest;
   const content = `probe upload ${n} ${'x'.repeat(1000)}`;
+  sessions(d, d.uploader);
   const t0 = begin('upload');
   const f = createFile(d, 'upload', `probe-${n}.bin`, content);
   duration.add(f.u.timings.duration, { probe: 'upload_api' });
@@ -602,6 +673,7 @@ export function delete_(d: SetupData): void {
     unprepared.add(1, { probe: 'delete' });
     return;
   }
+  sessions(d, d.uploader);
   const t0 = begin('delete');
   const r = http.del(`${d.base}/v1/storage/files/${id}`, null, req('delete', tokenOf(d.base, d.uploader), { json: false }));
   if (r.status !== 200) recordFailure('delete', r);
@@ -621,6 +693,7 @@ function socketErrorClass(e: unknown): OutcomeClass {
 export function call(d: SetupData): void {
   if (skip(d, 'call')) return;
   const fid = `probe-${RUN}-${exec.scenario.iterationInTest}`;
+  sessions(d, d.caller, d.callee);
   const t0 = begin('call');
   const ini = http.post(`${d.base}/v1/calls/initiate`, JSON.stringify({ call_type: 'audio', conversation_id: d.call_conversation_id, callee_ids: [d.callee.user_id] }), req('call', tokenOf(d.base, d.caller)));
   const callId = body<{ data?: { CallID?: unknown } }>(ini)?.data?.CallID;
@@ -672,6 +745,7 @@ export function call(d: SetupData): void {
 
 export function call_initiate(d: SetupData): void {
   if (skip(d, 'call_initiate')) return;
+  sessions(d, d.caller);
   const t0 = begin('call_initiate');
   const r = http.post(`${d.base}/v1/calls/initiate`, JSON.stringify({ call_type: 'audio', conversation_id: d.call_conversation_id, callee_ids: [d.callee.user_id] }), req('call_initiate', tokenOf(d.base, d.caller)));
   const callId = body<{ data?: { CallID?: unknown } }>(r)?.data?.CallID;
@@ -684,6 +758,7 @@ export function call_initiate(d: SetupData): void {
 export function ws_origin(d: SetupData): void {
   if (skip(d, 'ws_origin')) return;
   const a = d.accounts[0]!;
+  sessions(d, a);
   const t0 = begin('ws_origin');
   const r = upgrade(chatUrl(d), wsHeaders(tokenOf(d.base, a), str('SC_FOREIGN_ORIGIN', 'https://evil.example')), 'ws_origin');
   // 403 is the origin check; a 401 / 429 is some other guard and proves nothing about origins.
@@ -693,6 +768,7 @@ export function ws_origin(d: SetupData): void {
 export function ws_open(d: SetupData): void {
   if (skip(d, 'ws_open')) return;
   const a = d.accounts[0]!;
+  sessions(d, a);
   const t0 = begin('ws_open');
   const r = upgrade(chatUrl(d), wsHeaders(tokenOf(d.base, a)), 'ws_open');
   end('ws_open', upgradeClass(r.status, t0, r.error), t0);
@@ -705,6 +781,7 @@ export function ws_saturation(d: SetupData): void {
   // One VU opens no socket: it checks the service while the others hold theirs.
   if (exec.scenario.iterationInTest === 0) {
     sleep(Math.min(1, hold / 2000));
+    sessions(d, a);
     const t0 = begin('service_up');
     const h = http.get(`${d.base}/health`, req('service_up'));
     const me = http.get(`${d.base}/v1/users/me`, req('service_up', tokenOf(d.base, a)));
@@ -819,6 +896,7 @@ export function edge_spoof(d: SetupData): void {
 export function rate_limit(d: SetupData): void {
   if (skip(d, 'rate_limit')) return;
   const a = d.accounts[0]!;
+  sessions(d, a);
   const t0 = begin('rate_limit');
   for (let i = 0; i < BURST; i++) {
     const r = http.get(`${d.base}/v1/users/me`, req('rate_limit', tokenOf(d.base, a)));

@@ -76,7 +76,7 @@ function refreshToken(base: string, refresh: string): Pair {
 /** `u` holding a new pair of tokens. */
 const withTokens = (u: RegisteredUser, token: string, refresh: string | undefined): RegisteredUser => ({ ...u, token, ...(refresh ? { refresh } : {}) });
 
-function loginToken(base: string, u: RegisteredUser, tag: string): Pair {
+function loginToken(base: string, u: Pick<RegisteredUser, 'email' | 'password'>, tag: string): Pair {
   return pairFrom(http.post(`${base}/v1/auth/login`, JSON.stringify({ email: u.email, password: u.password }), { headers: { 'content-type': 'application/json' }, tags: { name: tag } }));
 }
 
@@ -129,15 +129,20 @@ interface HeldSession { token: string; expMs: number; renewAtMs: number; refresh
 /** This VU's sessions by account (module state is per VU in k6). */
 const held = new Map<string, HeldSession>();
 
-function hold(token: string, refresh: string | undefined): HeldSession {
+/**
+ * When to renew `token`: a minute before its expiry (a fifth of its life when tokens live less than five minutes),
+ * plus a random share of up to three minutes more (a fifth of its life). Every VU got its token in setup at the same
+ * moment, and renewing all at once was a burst of logins that slowed the target for seconds (a 2-hour soak's probes,
+ * 510 ms p95 at 15 min). Not a JWT: no expiry known, never renewed.
+ */
+export function renewalOf(token: string): { expMs: number; renewAtMs: number } {
   const life = lifeOf(token);
-  if (!life) return { token, expMs: Infinity, renewAtMs: Infinity, refresh };
-  // Renewed a minute before expiry (a fifth of its life when tokens live less than five minutes), plus a random share
-  // of up to three minutes more (a fifth of its life): every VU got its token in setup at the same moment, and renewing
-  // all at once was a burst of logins that slowed the target for seconds (a 2-hour soak's probes, 510 ms p95 at 15 min).
+  if (!life) return { expMs: Infinity, renewAtMs: Infinity };
   const fifth = (life.expMs - life.iatMs) / 5;
-  return { token, expMs: life.expMs, renewAtMs: life.expMs - Math.min(60_000, fifth) - Math.random() * Math.min(180_000, fifth), refresh };
+  return { expMs: life.expMs, renewAtMs: life.expMs - Math.min(60_000, fifth) - Math.random() * Math.min(180_000, fifth) };
 }
+
+const hold = (token: string, refresh: string | undefined): HeldSession => ({ token, ...renewalOf(token), refresh });
 
 /**
  * The account's access token, renewed before it expires, so a run longer than a token's life (15 min on
@@ -156,7 +161,7 @@ export function tokenOf(base: string, u: { email?: string; password?: string; to
   const now = Date.now();
   if (now < s.renewAtMs) return s.token;
   let p: Pair | null = s.refresh ? refreshToken(base, s.refresh) : null;
-  if (p?.token == null && u.email && u.password) p = loginToken(base, { email: u.email, password: u.password, user_id: '', token: '' }, 'session_renew');
+  if (p?.token == null && u.email && u.password) p = loginToken(base, { email: u.email, password: u.password }, 'session_renew');
   // A target that answers a refresh without a new refresh token: the old one is presented again next time.
   if (p?.token != null) held.set(key, (s = hold(p.token, p.refresh ?? s.refresh)));
   // Refused (a per-account login limit, a target in trouble): again soon while the token still works, else every 30 s.

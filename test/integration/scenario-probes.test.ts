@@ -108,23 +108,35 @@ describe('scenario probes (k6)', () => {
     expect(counterOf(r, 'sc_logout_token_still_valid')).toBe(0);
   }, 180_000);
 
-  it('a revoked token past its own expiry: the revoked probe stops attempting (no evidence), never reads its refusal as the revocation\'s', async () => {
-    // Tokens that live 15 s: the revoked one expires about 10 s into 24 s of attempts at 2 a second.
+  it('a revoked token that expires: each VU renews it (a new one, proved revoked) and attempts go on; kept past its expiry (SC_REVOKED_RENEW=0), no attempt is made — never a refusal read as the revocation\'s', async () => {
+    // Tokens that live 15 s: setup's revoked one expires about 10 s into 24 s of attempts at 2 a second.
     target = await startTarget(lab, { profile: 'audited', instance: 'prb', portBase: 60, services: ['auth', 'gateway'], env: { SC_TEST_ACCESS_TTL_S: '15', RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_SCOPE: `prb-exp-${Date.now()}` } });
-    const r = await runScenario({
-      name: 'probes', baseUrl: target.baseUrl, profile: 'smoke', outDir: join(runRoot, 'expired'), timeoutMs: 120_000,
-      env: { SC_PROBES: 'revoked', SC_PROBE_RATE: '2', SC_DURATION: '24s', SC_USERS: '2' },
+    const run = (name: string, env: Record<string, string>) => runScenario({
+      name: 'probes', baseUrl: target!.baseUrl, profile: 'smoke', outDir: join(runRoot, name), timeoutMs: 120_000,
+      env: { SC_PROBES: 'revoked', SC_PROBE_RATE: '2', SC_DURATION: '24s', SC_USERS: '2', ...env },
     });
-    expectRanToEnd(r);
-    const out = `${r.stdout}\n${r.stderr}`;
-    expect(parseSetupLog(out).failures).toEqual({});
-    const { attempts, classes } = outcomesOf(r);
-    // Refused while the token lived; no attempt after (24 s would be ~48).
-    expect(attempts.revoked).toBeGreaterThanOrEqual(4);
-    expect(attempts.revoked).toBeLessThan(30);
-    expect(classes.revoked).toEqual({ 'refused-revoked': attempts.revoked });
+    const [renewed, kept] = await Promise.all([run('renewed', {}), run('kept', { SC_REVOKED_RENEW: '0' })]);
+    for (const r of [renewed, kept]) {
+      expectRanToEnd(r);
+      expect(parseSetupLog(`${r.stdout}\n${r.stderr}`).failures).toEqual({});
+    }
     // console.log on k6's stderr: logfmt, the JSON's quotes escaped.
-    expect(out).toMatch(/SC_PROBE_STALE \{\\?"probe\\?":\\?"revoked\\?",\\?"reason\\?":\\?"the revoked token expires at [^"\\]+: no attempt after it/);
+    const q = '\\\\?"';
+    const renewedOut = `${renewed.stdout}\n${renewed.stderr}`;
+    const r1 = outcomesOf(renewed);
+    // Attempts through the whole 24 s (~48), every one refused as revoked: the renewed tokens are revoked ones.
+    expect(r1.attempts.revoked).toBeGreaterThanOrEqual(38);
+    expect(r1.classes.revoked).toEqual({ 'refused-revoked': r1.attempts.revoked });
+    expect(renewedOut).toMatch(new RegExp(`SC_PROBE_RENEW \\{${q}ok${q}:true`));
+    expect(renewedOut).not.toMatch(/SC_PROBE_RENEW \{\\?"ok\\?":false|SC_PROBE_STALE/);
+    const keptOut = `${kept.stdout}\n${kept.stderr}`;
+    const r2 = outcomesOf(kept);
+    // Refused while the token lived; no attempt after.
+    expect(r2.attempts.revoked).toBeGreaterThanOrEqual(4);
+    expect(r2.attempts.revoked).toBeLessThan(30);
+    expect(r2.classes.revoked).toEqual({ 'refused-revoked': r2.attempts.revoked });
+    expect(keptOut).toMatch(/SC_PROBE_STALE \{\\?"probe\\?":\\?"revoked\\?",\\?"reason\\?":\\?"the revoked token expires at [^"\\]+: no attempt after it/);
+    expect(keptOut).not.toMatch(/SC_PROBE_RENEW/);
   }, 180_000);
 
   it('a per-IP limit of 100/min: 12 probes/s for 20 s over 8 client addresses is never throttled, over one it is', async () => {
