@@ -86,23 +86,30 @@ try {
       const held = k?.confirmation === undefined ? '' : k.confirmation.confirmed ? `; confirmed over ${Math.round(g?.windowS ?? 0)} s` : `; not confirmed: ${k.confirmation.reason}`;
       return g ? `loss ${((g.loss ?? 0) * 100).toFixed(2)} %, delay p50/p95 ${g.delayP50Ms?.toFixed(1)} / ${g.delayP95Ms?.toFixed(1)} ms, worker ${((g.workerCpu ?? 0) * 100).toFixed(0)} %${held}` : '';
     };
+    // The search's path: the step-up's levels, and the highest worker CPU any step measured (a saturated SFU: 100 %).
+    const path = (r: BenchResult | null) => {
+      const steps = r?.result.steps ?? [];
+      const up = steps.filter((x) => x.phase === 'step-up').map((x) => x.step.level).join('→');
+      const top = Math.max(0, ...steps.map((x) => x.step.workerCpu ?? 0));
+      return steps.length ? `${up} rooms; ${steps.length} steps; worker at most ${(top * 100).toFixed(0)} %` : '';
+    };
     for (const [n, r] of [['A', a], ['B (--baseline A)', b], ['seeded (--baseline A)', s]] as const) {
-      rows.push(`| ${shape} | ${n} | ${r ? capacityText(r.result) : 'failed'} | ${r?.verdict ?? ''} | ${r ? q(r) : ''} | ${r ? `${(r.durationS / 60).toFixed(1)} min` : ''} |`);
+      rows.push(`| ${shape} | ${n} | ${r ? capacityText(r.result) : 'failed'} | ${r?.verdict ?? ''} | ${r ? q(r) : ''} | ${path(r)} | ${r ? `${(r.durationS / 60).toFixed(1)} min` : ''} |`);
     }
-    rows.push(`| ${shape} | A vs B | ${agree === null ? 'n/a' : `${(agree * 100).toFixed(1)} % apart`} | | ${ka?.lastGood && kb?.lastGood ? qualityDelta(ka.lastGood, kb.lastGood) : ''} | |`);
+    rows.push(`| ${shape} | A vs B | ${agree === null ? 'n/a' : `${(agree * 100).toFixed(1)} % apart`} | | ${ka?.lastGood && kb?.lastGood ? qualityDelta(ka.lastGood, kb.lastGood) : ''} | | |`);
     // Quality compared at the same load (at each run's own capacity the loads differ, and near the knee the delay moves
     // by tens of ms from one step to the next): B held A's capacity level too (`--baseline`).
     const same = b?.baseline?.atBaselineCapacity;
     if (same) {
       const w = (x: SfuStep) => `${((x.workerCpu ?? 0) * 100).toFixed(0)} %`;
-      rows.push(`| ${shape} | A vs B at A's capacity (${same.consumers} consumers; B over ${Math.round(same.now.windowS ?? 0)} s) | | | ${qualityDelta(same.baseline, same.now)} (p95 ${same.baseline.delayP95Ms?.toFixed(1)} / ${same.now.delayP95Ms?.toFixed(1)} ms), worker ${w(same.baseline)} / ${w(same.now)} | |`);
+      rows.push(`| ${shape} | A vs B at A's capacity (${same.consumers} consumers; B over ${Math.round(same.now.windowS ?? 0)} s) | | | ${qualityDelta(same.baseline, same.now)} (p95 ${same.baseline.delayP95Ms?.toFixed(1)} / ${same.now.delayP95Ms?.toFixed(1)} ms), worker ${w(same.baseline)} / ${w(same.now)} | | |`);
     }
-    if (a?.crossCheck) rows.push(`| ${shape} | cross-check | ${a.crossCheck.agree ? 'agree' : 'disagree'} | | ${a.crossCheck.note} | |`);
+    if (a?.crossCheck) rows.push(`| ${shape} | cross-check | ${a.crossCheck.agree ? 'agree' : 'disagree'} | | ${a.crossCheck.note} | | |`);
   }
 } finally {
   execFileSync(sch, ['lab', 'down', '--name', lab], { stdio: 'ignore' });
 }
-process.stdout.write(`\n| shape | run | capacity (consumers per worker core) | verdict | at the capacity | duration |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`);
+process.stdout.write(`\n| shape | run | capacity (consumers per worker core) | verdict | at the capacity | search | duration |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`);
 // A run that failed (no bench.json) fails the benchmark: its table is incomplete.
 if (failedRuns > 0) {
   process.stderr.write(`${failedRuns} run(s) failed: see above\n`);

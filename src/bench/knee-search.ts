@@ -1,8 +1,8 @@
 /**
  * The knee search of the SFU capacity benchmark, as a state machine fed with measured steps (so it is tested
- * on recorded step data and driven by the real benchmark alike): step up through the plan's load levels until
- * the first step past the knee, then bisect between the last good and the first bad level until they are
- * adjacent. Capacity is the consumers of the last good step. A step that is INCONCLUSIVE (generator saturated,
+ * on recorded step data and driven by the real benchmark alike): step up through the plan's load levels (the flow
+ * may lower the next one: capNext) until the first step past the knee, then bisect between the last good and the
+ * first bad level until they are adjacent. Capacity is the consumers of the last good step. A step that is INCONCLUSIVE (generator saturated,
  * no media, a measurement missing) ends the step-up with an INCONCLUSIVE result — what lies beyond it is
  * unknown — and ends a bisection where it stands (the knee is then known only within the wider bracket).
  */
@@ -80,6 +80,11 @@ export class KneeSearch {
     this.extend(plan.levels);
   }
 
+  /** The step-up's levels as planned now (extended, and lowered by capNext), increasing. */
+  get plan(): readonly number[] {
+    return this.levels;
+  }
+
   /** Every planned level was measured good: the step-up would end here (no knee) unless extend() adds levels. */
   get planExhausted(): boolean {
     return this.phase === 'step-up' && this.asked === null && this.index >= this.levels.length;
@@ -94,6 +99,17 @@ export class KneeSearch {
       if (i > 0 && v <= this.levels[i - 1]!) throw new Error(`plan levels must increase (level ${i}: ${v} after ${this.levels[i - 1]})`);
       this.levels.push(v);
     }
+  }
+
+  /**
+   * Lower the step-up's next level to `level` (the flow's prediction of where the SFU's worker reaches its aim), at
+   * least one above the last good level; levels planned above it stay. Nothing while bisecting or after.
+   */
+  capNext(level: number): void {
+    if (this.phase !== 'step-up' || this.asked !== null) return;
+    const next = this.levels[this.index];
+    const l = Math.max((this.lastGood?.level ?? 0) + 1, Math.floor(level));
+    if (next !== undefined && l < next) this.levels.splice(this.index, 0, l);
   }
 
   /** The level to measure next, or null when the search is over. Asking again before record() gives the same level. */

@@ -1,8 +1,10 @@
 /**
  * The SFU capacity benchmark's flow, over any step measurer (synthetic participants on a real SFU, or recorded
  * steps in a test): calibrate the generator's cost on two small levels, plan the search range from it
- * (level-plan.ts), step up and bisect to the knee (knee-search.ts), compare with a baseline run if given
- * (baseline.ts) and give the verdict. A bisection step is measured over two windows and decided on them together.
+ * (level-plan.ts), step up — each level at most half the way from the SFU worker's last good CPU to SFU_CPU_AIM of
+ * its core (sfuCeiling), so the first level past the knee is not a saturated SFU — and bisect to the knee
+ * (knee-search.ts), compare with a baseline run if given (baseline.ts) and give the verdict. A bisection step is
+ * measured over two windows and decided on them together.
  * Bounded: the plan's levels plus the bisection's steps.
  */
 import type { SfuBenchBudgets } from '../k6/budgets.js';
@@ -10,7 +12,7 @@ import type { Verdict } from '../results/model.js';
 import { compareWithBaseline, type BaselineComparison } from './baseline.js';
 import { capacityText } from './bench-result.js';
 import { KneeSearch, type KneeResult } from './knee-search.js';
-import { generatorCost, moreLevels, planLevels, type GeneratorCost } from './level-plan.js';
+import { generatorCost, moreLevels, planLevels, sfuCeiling, SFU_CPU_AIM, type GeneratorCost } from './level-plan.js';
 import { mergeSteps } from './merge-steps.js';
 import type { SfuStep } from './sfu-step.js';
 import { describeCrossed, judgeStep } from './step-judgement.js';
@@ -49,6 +51,8 @@ export interface SfuBenchFlowOptions {
    * the knee on them moves the knee below it (knee-search.ts KneePlan.confirm).
    */
   confirmWindows?: number;
+  /** The step-up's aim for the SFU worker's CPU (default SFU_CPU_AIM; null: doubling only, as far as the plan goes). */
+  sfuCpuAim?: number | null;
   onStep?: (what: string, step: SfuStep) => void;
 }
 
@@ -73,15 +77,16 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   const search = new KneeSearch({ levels: plan.levels, confirm: confirmWindows > 0 }, o.budgets);
   // Every window measured, by level: a confirmation is judged on the level's windows, earlier and new.
   const measured = new Map<number, SfuStep[]>();
-  const levels = [...plan.levels];
   const good: SfuStep[] = [];
+  const aim = o.sfuCpuAim === undefined ? SFU_CPU_AIM : o.sfuCpuAim;
   let lastJudgement: string | null = null;
   for (let n = 0; n < (o.maxSteps ?? 40); n++) {
     if (search.planExhausted && good.length >= 2) {
       const more = moreLevels({ good, consumersPerRoom: o.consumersPerRoom, generatorCpuMax: o.budgets.generatorCpuMax, ...(o.maxRooms !== undefined ? { maxRooms: o.maxRooms } : {}) });
       search.extend(more);
-      levels.push(...more);
     }
+    const ceiling = aim === null ? null : sfuCeiling([a, b, ...good], aim);
+    if (ceiling !== null) search.capNext(ceiling);
     const level = search.next();
     if (level === null) break;
     const count = search.confirming ? confirmWindows : search.bisecting ? (o.bisectWindows ?? 2) : 1;
@@ -95,16 +100,19 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   }
   if (!search.done) throw new Error(`the knee search did not end within ${o.maxSteps ?? 40} steps`);
   const result = search.result();
-  const calibration = { steps: [a, b], cost, maxRooms: Math.max(...levels), levels };
+  const calibration = { steps: [a, b], cost, maxRooms: Math.max(...search.plan), levels: [...search.plan] };
   const own = verdictOf(result, o.budgets);
   if (!o.baseline) return { calibration, result, ...own };
   // Quality at the same load as the baseline's: its capacity level held here too (approached from below), merged
   // with any windows this run measured there.
   let atBaseline: SfuStep | undefined;
   const bl = o.baseline.status === 'knee' ? o.baseline.lastGood : null;
-  // Not past this run's own first bad level: beyond it the SFU is only overloaded further (rooms stop joining, which
-  // takes minutes to find out) and the comparison says nothing the capacity does not.
-  const reachable = result.status === 'no-knee' || (result.status === 'knee' && bl !== null && bl.level <= result.firstBad.level);
+  // Held when it is at most this run's first bad level, or the capacities are near (within twice the tolerance): a
+  // verdict near the line is told with the quality at the baseline's load, which is where two sittings of one SFU
+  // differ (one webinar run measured 20 % below another). A clear drop is not: beyond this run's knee the SFU is only
+  // overloaded further (rooms stop joining, which takes minutes to find out), told nothing the capacity does not.
+  const near = (r: Extract<KneeResult, { status: 'knee' }>, b: SfuStep) => r.capacity >= b.consumers * (1 - 2 * o.budgets.baselineTolerance);
+  const reachable = result.status === 'no-knee' || (result.status === 'knee' && bl !== null && (bl.level <= result.firstBad.level || near(result, bl)));
   if (bl !== null && reachable && confirmWindows > 0) {
     const windows = await measureWindows(o, bl.level, confirmWindows, afterOverload(lastJudgement, Math.min(search.lastGoodLevel ?? 0, bl.level)));
     const at = mergeSteps(...(measured.get(bl.level) ?? []), ...windows);

@@ -59,6 +59,7 @@ interface BenchFlags {
   window: number;
   maxRooms?: number;
   confirmWindows: number;
+  cpuAim: number;
   crossCheck?: boolean;
   pin: boolean;
   out?: string;
@@ -110,6 +111,7 @@ export function benchCommand(): Command {
     .option('--window <s>', 'each step\'s measured window, seconds', seconds('--window'), 6)
     .option('--max-rooms <n>', 'cap the search range (it is also capped by what the generator can drive)', int('--max-rooms', 1, 10_000))
     .option('--confirm-windows <n>', 'windows the capacity\'s level is held again for once the bisection is over, judged with its earlier ones (0: no confirmation)', int('--confirm-windows', 0, 10), 3)
+    .option('--cpu-aim <percent>', 'the SFU worker\'s CPU the step-up nears by halves (each level at most half the way from the last good level\'s CPU to this share of its core), so it never bisects from a saturated SFU (0: doubling only)', int('--cpu-aim', 0, 100), 95)
     .option('--cross-check', 'embedded: first compare one small room with browser participants against the same with synthetic ones')
     .option('--no-pin', 'do not pin the SFU worker to a core of its own')
     .option('--out <dir>', 'the run directory (default reports/runs/bench-sfu-<shape>-<time>)')
@@ -184,6 +186,7 @@ export function benchCommand(): Command {
             },
             ...(f.maxRooms !== undefined ? { maxRooms: f.maxRooms } : {}),
             confirmWindows: f.confirmWindows,
+            sfuCpuAim: f.cpuAim === 0 ? null : f.cpuAim / 100,
             ...(baseline ? { baseline: baseline.result } : {}),
             onStep: (what, s) => say(stepLine(what, s)),
           });

@@ -8,7 +8,7 @@ import type { SfuStep } from '../../src/bench/sfu-step.js';
 import { TrendHistogram } from '../../src/results/histogram.js';
 import { quantile } from '../../src/media/rtp-stream-stats.js';
 import { KneeSearch } from '../../src/bench/knee-search.js';
-import { generatorCost, generatorCostFit, moreLevels, planLevels } from '../../src/bench/level-plan.js';
+import { generatorCost, generatorCostFit, moreLevels, planLevels, sfuCeiling } from '../../src/bench/level-plan.js';
 import { runSfuBenchFlow, verdictOf } from '../../src/bench/sfu-bench.js';
 import { consumersPerRoom, seatsOf, transportsPerRoom, describeShape } from '../../src/bench/room-shape.js';
 import { BenchResultError, SfuStepSchema, readBenchResult, writeBenchResult, capacityText, type BenchResult } from '../../src/bench/bench-result.js';
@@ -110,6 +110,53 @@ describe('the knee search takes more levels while stepping up, never after', () 
     k.extend([4]);
     expect(k.next()).toBe(4);
   });
+
+  it('capNext() lowers the next step-up level (at least one above the last good), keeps the levels above, and does nothing while bisecting', () => {
+    const k = new KneeSearch({ levels: [1, 2, 4, 8] }, budgets);
+    const at = (level: number, delayP95Ms = 2): SfuStep => ({ level, consumers: level * 12, workerCpu: 0.1, loss: 0, delayP50Ms: 1, delayP95Ms, generatorCpu: 0.1, packets: 100, silentConsumers: 0 });
+    k.record(at(k.next()!));
+    k.capNext(0);
+    expect(k.next()).toBe(2);
+    k.record(at(2));
+    k.capNext(3.7);
+    expect(k.next()).toBe(3);
+    k.capNext(2);
+    expect(k.next()).toBe(3);
+    k.record(at(3));
+    expect(k.next()).toBe(4);
+    k.record(at(4));
+    k.capNext(20);
+    expect(k.next()).toBe(8);
+    k.record(at(8, 80));
+    k.capNext(5);
+    expect(k.bisecting).toBe(true);
+    expect(k.next()).toBe(6);
+  });
+});
+
+describe('the step-up\'s ceiling from the SFU\'s own CPU', () => {
+  const at = (level: number, workerCpu: number | null): SfuStep => ({ level, consumers: level * 12, workerCpu, loss: 0, delayP50Ms: 1, delayP95Ms: 2, generatorCpu: 0.1, packets: 100, silentConsumers: 0 });
+
+  it('half the way from the highest good level\'s CPU to the aim, by the lower of two predictions', () => {
+    // 2 % a room, 80 % at 40 rooms: half the way to 95 % is 87.5 %, at 43.75 rooms either way.
+    expect(sfuCeiling([at(30, 0.6), at(35, 0.7), at(40, 0.8)])).toBe(43);
+    expect(sfuCeiling([at(1, 0.02), at(2, 0.04), at(4, 0.08), at(8, 0.16)])).toBe(27);
+    // The cost per room rising with load: the top three's line (3 % a room) says 37 rooms, proportion 41.
+    expect(sfuCeiling([at(1, 0.01), at(2, 0.02), at(8, 0.1), at(16, 0.12), at(24, 0.36), at(32, 0.6)])).toBe(37);
+    expect(sfuCeiling([at(8, 0.16), at(16, 0.32)], 0.9)).toBe(30);
+    // A fixed part (10 % + 1 % a room): proportion says 41 rooms (it counts the fixed part as per room: low), the line 52.
+    expect(sfuCeiling([at(10, 0.2), at(20, 0.3)])).toBe(41);
+  });
+
+  it('a line that does not rise is left out: proportion alone; none without a good level\'s CPU', () => {
+    expect(sfuCeiling([at(4, 0.1)])).toBe(21);
+    expect(sfuCeiling([at(4, 0.1), at(8, 0.1)])).toBe(42);
+    expect(sfuCeiling([at(4, 0.12), at(8, 0.1)])).toBe(42);
+    // At the aim already: no higher.
+    expect(sfuCeiling([at(8, 0.96)])).toBe(8);
+    expect(sfuCeiling([at(8, null)])).toBeNull();
+    expect(sfuCeiling([])).toBeNull();
+  });
 });
 
 describe('the benchmark flow on recorded steps', () => {
@@ -127,10 +174,25 @@ describe('the benchmark flow on recorded steps', () => {
     // The capacity's level held again over 3 more windows, judged with its 2 bisection windows.
     expect(levels.slice(-3)).toEqual([47, 47, 47]);
     expect(r.result.status === 'knee' && r.result.confirmation).toEqual({ confirmed: true });
-    expect(r.result.status === 'knee' && r.result.lastGood!.windowS).toBe(5 * 6);
-    expect(r.reason).toMatch(/\(confirmed: held again, within budget over 30 s\)/);
+    // 47 was a step-up level (one window): judged on it and the confirmation's three.
+    expect(r.result.status === 'knee' && r.result.lastGood!.windowS).toBe(4 * 6);
+    expect(r.reason).toMatch(/\(confirmed: held again, within budget over 24 s\)/);
     const once = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, confirmWindows: 0, measure });
     expect(once.result.status === 'knee' && once.result.confirmation).toBeUndefined();
+  });
+
+  it('the step-up nears the SFU\'s CPU aim by halves: after 32 rooms 42, 47, then 49 (the knee at 88 %), never a saturated worker', async () => {
+    const cpus = (r: Awaited<ReturnType<typeof runSfuBenchFlow>>) => r.result.steps.map((x) => x.step.workerCpu!);
+    const guided = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.0015) });
+    expect(guided.result.steps.filter((x) => x.phase === 'step-up').map((x) => x.step.level)).toEqual([1, 2, 4, 8, 16, 32, 42, 47, 49]);
+    expect(Math.max(...cpus(guided))).toBeLessThan(0.9);
+    expect(guided.calibration.levels).toEqual(expect.arrayContaining([42, 47, 49]));
+    expect(guided.result.status === 'knee' && guided.result.capacity).toBe(47 * 12);
+    // Doubling alone (no aim) reached 64 rooms, the worker at 100 %; the same capacity here, found from an overload.
+    const doubling = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, sfuCpuAim: null, measure: sfu(0.0015) });
+    expect(doubling.result.steps.filter((x) => x.phase === 'step-up').map((x) => x.step.level)).toEqual([1, 2, 4, 8, 16, 32, 64]);
+    expect(Math.max(...cpus(doubling))).toBe(1);
+    expect(doubling.result.status === 'knee' && doubling.result.capacity).toBe(47 * 12);
   });
 
   it('a generator that cannot reach the SFU\'s knee: capacity only at least the last level (INCONCLUSIVE), never a knee', async () => {
@@ -150,6 +212,12 @@ describe('the benchmark flow on recorded steps', () => {
     // overloaded further.
     expect(asked.some((a) => a.startsWith('at-baseline'))).toBe(false);
     expect(seeded.baseline?.atBaselineCapacity).toBeUndefined();
+    // A drop near the line (20 %, within twice the tolerance) is told with the quality at the baseline's capacity,
+    // though that lies past this run's first bad level (38 rooms).
+    const drop = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.001875), baseline: plain.result });
+    expect(drop.verdict).toBe('FAIL');
+    expect(drop.result.status === 'knee' && [drop.result.capacity, drop.result.firstBad.level]).toEqual([37 * 12, 38]);
+    expect(drop.baseline?.atBaselineCapacity).toMatchObject({ consumers: 564, now: { level: 47, delayP95Ms: 80 } });
     // A run whose knee is near the baseline's holds the baseline's capacity level too, told beside the baseline's own step.
     const near: string[] = [];
     const slower = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.00152), baseline: plain.result, onStep: (what, st) => near.push(`${what} ${st.level}`) });
@@ -160,9 +228,12 @@ describe('the benchmark flow on recorded steps', () => {
     const again = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.0015), baseline: plain.result });
     expect(again.verdict).toBe('PASS');
     // Its own capacity's level is the baseline's: the windows there pooled, the confirmation's and these.
-    expect(again.baseline?.atBaselineCapacity?.now).toMatchObject({ level: 47, windowS: 8 * 6 });
+    // (its step-up window, the confirmation's three and these three)
+    expect(again.baseline?.atBaselineCapacity?.now).toMatchObject({ level: 47, windowS: 7 * 6 });
     // A generator that saturates at the baseline's load measures nothing there: no comparison, the verdict unchanged.
-    const weak = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: async (l) => ({ ...(await sfu(0.00152)(l)), ...(l === 47 ? { generatorCpu: 0.95 } : {}) }), baseline: plain.result });
+    // (saturated only once its own search is over: 47 is a level of its step-up)
+    let searched = false;
+    const weak = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, onStep: (what) => { if (what === 'confirm') searched = true; }, measure: async (l) => ({ ...(await sfu(0.00152)(l)), ...(l === 47 && searched ? { generatorCpu: 0.95 } : {}) }), baseline: plain.result });
     expect(weak.verdict).toBe('PASS');
     expect(weak.baseline?.atBaselineCapacity).toBeUndefined();
   });
@@ -315,10 +386,10 @@ describe('a bisection step is decided on its windows together', () => {
 
   it('one window\'s delay spike near the knee does not end the bisection there: the level is measured twice', async () => {
     const base = sfu(0.0015);
-    // Level 44 (CPU 79 %) spikes to 70 ms once: alone, that window would put the knee at 43 rooms.
+    // Doubling to 64, then bisecting: level 44 (CPU 79 %) spikes to 70 ms once; alone, that window would put the knee at 43 rooms.
     const { measure, tries } = perTry(base, (l, n) => (l === 44 && n === 1 ? { delayP95Ms: 70 } : {}));
     const seen: string[] = [];
-    const r = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, onStep: (what, st) => seen.push(`${what} ${st.level}`), measure });
+    const r = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, sfuCpuAim: null, onStep: (what, st) => seen.push(`${what} ${st.level}`), measure });
     expect(r.result.status === 'knee' && r.result.capacity).toBe(47 * 12);
     expect(tries.get(44)).toBe(2);
     expect(seen).toContain('window 44');
@@ -327,7 +398,7 @@ describe('a bisection step is decided on its windows together', () => {
     expect(at44.judgement.kind).toBe('good');
     // Step-up levels are measured once.
     expect(tries.get(32)).toBe(1);
-    const single = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, bisectWindows: 1, measure: async (l) => ({ ...(await base(l)), ...(l === 44 ? { delayP95Ms: 70 } : {}) }) });
+    const single = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, sfuCpuAim: null, bisectWindows: 1, measure: async (l) => ({ ...(await base(l)), ...(l === 44 ? { delayP95Ms: 70 } : {}) }) });
     expect(single.result.status === 'knee' && single.result.capacity).toBe(43 * 12);
   });
 });
