@@ -17,7 +17,7 @@ import { mergeSteps } from './merge-steps.js';
 import type { SfuStep } from './sfu-step.js';
 import { describeCrossed, judgeStep } from './step-judgement.js';
 
-export interface MeasureHints { afterOverload?: boolean; settleAt?: number }
+export interface MeasureHints { afterOverload?: boolean; settleAt?: number; settleCpu?: number }
 
 export interface SfuBenchFlowOptions {
   /**
@@ -25,7 +25,8 @@ export interface SfuBenchFlowOptions {
    * none), which the measurer returns to and holds before it goes up to `level`, so the level is approached from
    * below as in the step-up, not from an overload (a conference of 4 measured 67 rooms at 100 % CPU and 25 % loss
    * coming down from 96, 87 % and no loss coming up from 64: the SFU's NACKs and the senders' retransmissions keep an
-   * overload going).
+   * overload going); `settleCpu`: what the worker's CPU was at `settleAt` when measured good, which the measurer waits
+   * for there (bounded) before going up.
    */
   measure: (level: number, o?: MeasureHints) => Promise<SfuStep>;
   consumersPerRoom: number;
@@ -90,7 +91,7 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
     const level = search.next();
     if (level === null) break;
     const count = search.confirming ? confirmWindows : search.bisecting ? (o.bisectWindows ?? 2) : 1;
-    const windows = await measureWindows(o, level, count, afterOverload(lastJudgement, search.lastGoodLevel ?? 0));
+    const windows = await measureWindows(o, level, count, afterOverload(lastJudgement, search.lastGoodLevel ?? 0, good));
     const earlier = search.confirming ? (measured.get(level) ?? []) : [];
     measured.set(level, [...(measured.get(level) ?? []), ...windows]);
     const s = mergeSteps(...earlier, ...windows);
@@ -114,7 +115,7 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   const near = (r: Extract<KneeResult, { status: 'knee' }>, b: SfuStep) => r.capacity >= b.consumers * (1 - 2 * o.budgets.baselineTolerance);
   const reachable = result.status === 'no-knee' || (result.status === 'knee' && bl !== null && (bl.level <= result.firstBad.level || near(result, bl)));
   if (bl !== null && reachable && confirmWindows > 0) {
-    const windows = await measureWindows(o, bl.level, confirmWindows, afterOverload(lastJudgement, Math.min(search.lastGoodLevel ?? 0, bl.level)));
+    const windows = await measureWindows(o, bl.level, confirmWindows, afterOverload(lastJudgement, Math.min(search.lastGoodLevel ?? 0, bl.level), good));
     const at = mergeSteps(...(measured.get(bl.level) ?? []), ...windows);
     o.onStep?.('at-baseline', at);
     // A load this run could not measure (its generator saturated, say) tells nothing of the SFU: left out.
@@ -124,8 +125,15 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   return { calibration, result, verdict: baseline.verdict, reason: `${baseline.reason} (${own.reason})`, baseline };
 }
 
-/** After a step past the knee, the next level is approached from `settleAt` (the last level measured good). */
-const afterOverload = (lastJudgement: string | null, settleAt: number): MeasureHints => (lastJudgement === 'past-knee' ? { afterOverload: true, settleAt } : {});
+/**
+ * After a step past the knee, the next level is approached from `settleAt` (the last level measured good), the worker
+ * given till it costs there what it did when measured good (the latest good step of that level).
+ */
+function afterOverload(lastJudgement: string | null, settleAt: number, good: readonly SfuStep[]): MeasureHints {
+  if (lastJudgement !== 'past-knee') return {};
+  const cpu = [...good].reverse().find((s) => s.level === settleAt)?.workerCpu;
+  return { afterOverload: true, settleAt, ...(cpu !== undefined && cpu !== null ? { settleCpu: cpu } : {}) };
+}
 
 /** `count` windows of a level, each clean (measureClean); the hints apply to the first, the level's approach. */
 async function measureWindows(o: SfuBenchFlowOptions, level: number, count: number, first: MeasureHints): Promise<SfuStep[]> {

@@ -38,6 +38,47 @@ export interface SyntheticStepRunnerOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const JOIN_ATTEMPTS = 3;
+const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
+
+export interface WorkerSettled {
+  /** The worker's cost came back within the margin (two slices running), or the bound passed first. */
+  back: boolean;
+  /** The last slice's CPU (share of a core); null when the worker could not be read. */
+  cpu: number | null;
+  waitedS: number;
+}
+
+/**
+ * Wait, reading the worker's CPU in slices of `sliceS`, until two slices running cost at most `cpu` plus the margin
+ * (10 % of it and 5 points); at most `maxS`. Bounded: maxS / sliceS readings.
+ */
+export async function waitForWorkerCost(read: () => WorkerReading | null, cpu: number, o: { sliceS?: number; maxS?: number; sleep?: (ms: number) => Promise<void>; now?: () => number } = {}): Promise<WorkerSettled> {
+  const sliceS = o.sliceS ?? 2;
+  const maxS = o.maxS ?? 60;
+  const wait = o.sleep ?? sleep;
+  const now = o.now ?? (() => performance.now() / 1000);
+  const limit = cpu * 1.1 + 0.05;
+  const t0 = now();
+  let prev = read();
+  let prevT = now();
+  let below = 0;
+  let last: number | null = null;
+  for (let n = 0; n < Math.ceil(maxS / sliceS); n++) {
+    await wait(sliceS * 1000);
+    const r = read();
+    const t = now();
+    if (!prev || !r) return { back: false, cpu: null, waitedS: t - t0 };
+    last = (r.cpuS - prev.cpuS) / Math.max(1e-6, t - prevT);
+    prev = r;
+    prevT = t;
+    below = last <= limit ? below + 1 : 0;
+    if (below >= 2) return { back: true, cpu: last, waitedS: t - t0 };
+  }
+  return { back: false, cpu: last, waitedS: now() - t0 };
+}
+
+const settleText = (s: WorkerSettled, cpu: number, warmupS: number): string =>
+  `${s.back ? 'the worker at' : 'the worker still at'} ${s.cpu === null ? '?' : pct(s.cpu)} after ${Math.round(s.waitedS + warmupS)} s (${pct(cpu)} when measured good)`;
 
 export class SyntheticStepRunner {
   private readonly rooms: SyntheticRoom[] = [];
@@ -101,18 +142,26 @@ export class SyntheticStepRunner {
   }
 
   /**
-   * Hold `level` rooms and measure them. `afterOverload`: the step before was past the knee; the SFU is given
-   * three warm-ups to work off what the overload left (a full socket buffer, late frames, the NACKs and
-   * retransmissions that keep an overload going). With `settleAt` it spends them holding that many rooms (the last
-   * level measured good), then goes up to `level`: the level is approached from below.
+   * Hold `level` rooms and measure them. `afterOverload`: the step before was past the knee; the SFU is given time
+   * to work off what the overload left (a full socket buffer, late frames, the NACKs and retransmissions that keep an
+   * overload going). With `settleAt` it holds that many rooms (the last level measured good) first, then goes up to
+   * `level`: the level is approached from below. With `settleCpu` too (what the worker cost at `settleAt` when measured
+   * good) it holds them until the worker costs that again, not for a fixed time: after an overload the same level
+   * has cost the worker 100 % for 20 s and 68 % after, and 89 % falling to 60 % over 40 s.
    */
   async measure(level: number, o: MeasureHints = {}): Promise<SfuStep> {
     const settle = o.afterOverload === true && o.settleAt !== undefined && o.settleAt < this.rooms.length;
     if (settle) {
       const to = Math.min(o.settleAt!, level);
-      this.o.log?.(`level ${level}: back to ${to} room(s) for ${this.o.warmupS * 3} s after the overload, then up`);
       await this.setRooms(to);
-      await sleep(this.o.warmupS * 3 * 1000);
+      if (o.settleCpu !== undefined && this.o.readWorker() !== null) {
+        await sleep(this.o.warmupS * 1000);
+        const back = await waitForWorkerCost(this.o.readWorker, o.settleCpu);
+        this.o.log?.(`level ${level}: back to ${to} room(s) after the overload: ${settleText(back, o.settleCpu, this.o.warmupS)}; then up`);
+      } else {
+        this.o.log?.(`level ${level}: back to ${to} room(s) for ${this.o.warmupS * 3} s after the overload, then up`);
+        await sleep(this.o.warmupS * 3 * 1000);
+      }
     }
     const joinStart = performance.now();
     let roomsNotJoined = 0;

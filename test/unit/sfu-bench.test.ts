@@ -8,6 +8,7 @@ import type { SfuStep } from '../../src/bench/sfu-step.js';
 import { TrendHistogram } from '../../src/results/histogram.js';
 import { quantile } from '../../src/media/rtp-stream-stats.js';
 import { KneeSearch } from '../../src/bench/knee-search.js';
+import { waitForWorkerCost } from '../../src/bench/synthetic-step-runner.js';
 import { generatorCost, generatorCostFit, moreLevels, planLevels, sfuCeiling } from '../../src/bench/level-plan.js';
 import { runSfuBenchFlow, verdictOf } from '../../src/bench/sfu-bench.js';
 import { consumersPerRoom, seatsOf, transportsPerRoom, describeShape } from '../../src/bench/room-shape.js';
@@ -420,10 +421,11 @@ describe('bench.json keeps a disturbed judgement', () => {
 });
 
 describe('after a step past the knee the SFU is given time to recover', () => {
-  it('the step measured right after one past the knee is asked with afterOverload, settling at the last good level; the others not', async () => {
+  it('the step measured right after one past the knee is asked with afterOverload, settling at the last good level at the CPU it cost there; the others not', async () => {
     const base = sfu(0.0015);
     const asked: [number, boolean, number | undefined][] = [];
-    await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: async (l, m) => { asked.push([l, m?.afterOverload === true, m?.settleAt]); return base(l); } });
+    const settleCpus: (number | undefined)[] = [];
+    await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: async (l, m) => { asked.push([l, m?.afterOverload === true, m?.settleAt]); settleCpus.push(m?.settleCpu); return base(l); } });
     const firstBad = asked.findIndex(([l]) => l * 12 * 0.0015 > 0.85);
     expect(firstBad).toBeGreaterThan(0);
     expect(asked[firstBad]![1]).toBe(false);
@@ -431,6 +433,9 @@ describe('after a step past the knee the SFU is given time to recover', () => {
     // The last good level before it: the step-up's level below the first bad one.
     expect(asked[firstBad + 1]![2]).toBe(Math.max(...asked.slice(2, firstBad).map(([l]) => l)));
     expect(asked.slice(0, firstBad).every(([, a, s]) => !a && s === undefined)).toBe(true);
+    // The worker's CPU at that level when it was measured good: what the measurer waits for there.
+    expect(settleCpus[firstBad + 1]).toBeCloseTo(asked[firstBad + 1]![2]! * 12 * 0.0015, 9);
+    expect(settleCpus.filter((c, i) => c !== undefined && !asked[i]![1])).toEqual([]);
   });
 });
 
@@ -448,5 +453,37 @@ describe("the worker core's speed, measured with no room open", () => {
     expect(speedChange(87, 100)).toBe('at 87 % of');
     expect(speedChange(112, 100)).toBe('at 112 % of');
     expect(speedChange(104, 100)).toBeNull();
+  });
+});
+
+describe('after an overload the measurer waits for the worker to cost what it did at the settle level', () => {
+  // A worker read in 2-s slices: its CPU per slice from `cpus` (a clock the test moves).
+  const worker = (cpus: number[]) => {
+    let t = 0;
+    let cpuS = 0;
+    let n = 0;
+    return {
+      read: () => ({ cpuS, sysS: 0, waitS: 0, core: null }),
+      sleep: async (ms: number) => { cpuS += (cpus[Math.min(n++, cpus.length - 1)] ?? 0) * (ms / 1000); t += ms / 1000; },
+      now: () => t,
+    };
+  };
+
+  it('back once two slices running are within 10 % and 5 points of the good cost; one low slice is not enough', async () => {
+    const w = worker([1, 0.98, 0.6, 0.9, 0.7, 0.68]);
+    expect(await waitForWorkerCost(w.read, 0.6, w)).toEqual({ back: true, cpu: expect.closeTo(0.68, 9), waitedS: 12 });
+  });
+
+  it('bounded: a worker that stays overloaded is given maxS, and the caller told it is not back', async () => {
+    const w = worker([1]);
+    const r = await waitForWorkerCost(w.read, 0.6, { ...w, maxS: 20 });
+    expect(r).toEqual({ back: false, cpu: 1, waitedS: 20 });
+  });
+
+  it('a worker that cannot be read ends the wait at once, unknown', async () => {
+    let reads = 0;
+    const w = worker([1]);
+    const r = await waitForWorkerCost(() => (reads++ === 0 ? w.read() : null), 0.6, w);
+    expect(r).toEqual({ back: false, cpu: null, waitedS: 2 });
   });
 });
