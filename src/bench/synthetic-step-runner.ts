@@ -154,7 +154,8 @@ export class SyntheticStepRunner {
     if (settle) {
       const to = Math.min(o.settleAt!, level);
       await this.setRooms(to);
-      if (o.settleCpu !== undefined && this.o.readWorker() !== null) {
+      // settleCpu comes only from a step whose worker CPU was read: the worker is readable here.
+      if (o.settleCpu !== undefined) {
         await sleep(this.o.warmupS * 1000);
         const back = await waitForWorkerCost(this.o.readWorker, o.settleCpu);
         this.o.log?.(`level ${level}: back to ${to} room(s) after the overload: ${settleText(back, o.settleCpu, this.o.warmupS)}; then up`);
