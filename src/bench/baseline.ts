@@ -3,7 +3,8 @@
  * tolerance FAILs. Only what both runs show decides: a run without a knee knows only a lower bound, so it can
  * show "not lower" (its bound reaches the baseline's capacity within the tolerance) or "lower" (its knee is
  * below the baseline's bound by more than the tolerance), and anything else is INCONCLUSIVE, as is a run whose
- * search was inconclusive.
+ * search was inconclusive. A knee that moved down on every confirmation knows only an upper bound: it can show
+ * "lower" (even that bound is below the allowed drop), never "not lower"; as a baseline it decides nothing.
  */
 import type { Verdict } from '../results/model.js';
 import type { KneeResult } from './knee-search.js';
@@ -29,13 +30,18 @@ function describeAtBaselineCapacity(a: NonNullable<BaselineComparison['atBaselin
   return `at the baseline's capacity (${a.consumers} consumers): now ${quality(a.now)}; baseline ${quality(a.baseline)}`;
 }
 
-/** What a run knows about the capacity: exactly (a knee) or only a lower bound. */
-type Known = { exact: number } | { atLeast: number } | null;
+/**
+ * What a run knows about the capacity: exactly (a knee), only a lower bound (no knee), or only an upper bound (a knee
+ * that moved down on every confirmation: the capacity is at most its last level, maybe below).
+ */
+type Known = { exact: number } | { atLeast: number } | { atMost: number } | null;
 
 const known = (r: KneeResult): Known =>
-  r.status === 'knee' ? { exact: r.capacity } : r.status === 'no-knee' ? { atLeast: r.atLeast } : null;
+  r.status === 'knee'
+    ? r.confirmation?.confirmed === false && r.confirmation.exhausted ? { atMost: r.capacity } : { exact: r.capacity }
+    : r.status === 'no-knee' ? { atLeast: r.atLeast } : null;
 
-const show = (k: NonNullable<Known>): string => ('exact' in k ? `${k.exact}` : `≥ ${k.atLeast}`);
+const show = (k: NonNullable<Known>): string => ('exact' in k ? `${k.exact}` : 'atLeast' in k ? `≥ ${k.atLeast}` : `≤ ${k.atMost} (not confirmed)`);
 
 /**
  * `atBaselineCapacity`: this run's step at the baseline's capacity level (the flow measures it), told beside the
@@ -56,6 +62,13 @@ function capacityVerdict(current: KneeResult, baseline: KneeResult, tolerance: n
   if (base === null) return { verdict: 'INCONCLUSIVE', reason: `the baseline found no capacity (${baseline.status === 'inconclusive' ? baseline.reason : baseline.status})` };
   const pct = Math.round(tolerance * 100);
   const both = `${show(cur)} consumers now, ${show(base)} in the baseline (tolerance ${pct} %)`;
+  if ('atMost' in base) return { verdict: 'INCONCLUSIVE', reason: `the baseline's capacity was not confirmed, so a drop from it cannot be told: ${both}` };
+  if ('atMost' in cur) {
+    const floorB = 'exact' in base ? base.exact : base.atLeast;
+    // Even the unconfirmed capacity is below the allowed drop: the capacity is at most that.
+    if (cur.atMost < floorB * (1 - tolerance)) return { verdict: 'FAIL', reason: `capacity down by more than ${pct} %: ${both}` };
+    return { verdict: 'INCONCLUSIVE', reason: `this run's capacity was not confirmed (at most its last level): ${both}` };
+  }
   // The baseline's capacity is at least `floor` (exactly it, for a knee).
   const floor = 'exact' in base ? base.exact : base.atLeast;
   const allowed = floor * (1 - tolerance);

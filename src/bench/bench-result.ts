@@ -60,7 +60,7 @@ export const KneeResultSchema = z.discriminatedUnion('status', [
   z.object({
     status: z.literal('knee'), capacity: z.number().int().min(0), lastGood: SfuStepSchema.nullable(), firstBad: SfuStepSchema,
     bisection: z.union([z.object({ complete: z.literal(true) }).strict(), z.object({ complete: z.literal(false), reason: z.string() }).strict()]),
-    confirmation: z.union([z.object({ confirmed: z.literal(true) }).strict(), z.object({ confirmed: z.literal(false), reason: z.string() }).strict()]).optional(),
+    confirmation: z.union([z.object({ confirmed: z.literal(true) }).strict(), z.object({ confirmed: z.literal(false), reason: z.string(), exhausted: z.literal(true).optional() }).strict()]).optional(),
     steps: z.array(JudgedStepSchema),
   }).strict(),
   z.object({ status: z.literal('no-knee'), atLeast: z.number().int().min(0), lastGood: SfuStepSchema, steps: z.array(JudgedStepSchema) }).strict(),

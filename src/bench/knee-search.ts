@@ -39,8 +39,13 @@ export type KneeResult =
       firstBad: SfuStep;
       /** complete: the good and bad levels are adjacent; else why the bisection stopped early. */
       bisection: { complete: true } | { complete: false; reason: string };
-      /** With KneePlan.confirm: the capacity's level held again and still good (lastGood is then that merged step), or why not. */
-      confirmation?: { confirmed: true } | { confirmed: false; reason: string };
+      /**
+       * With KneePlan.confirm: the capacity's level held again and still good (lastGood is then that merged step), or why
+       * not. `exhausted`: MAX_CONFIRMATIONS capacities in a row were past the knee when held again — the knee did not
+       * hold still, so the last one is no measured capacity (an unconfirmed one, its re-measure disturbed, stands as
+       * a search without confirmation would).
+       */
+      confirmation?: Confirmation;
       steps: JudgedStep[];
     }
   | {
@@ -58,11 +63,13 @@ export type KneeResult =
       steps: JudgedStep[];
     };
 
+export type Confirmation = { confirmed: true } | { confirmed: false; reason: string; exhausted?: true };
+
 export class KneeSearch {
   private readonly steps: JudgedStep[] = [];
   private phase: 'step-up' | 'bisect' | 'confirm' | 'done' = 'step-up';
   private confirmations = 0;
-  private confirmation: { confirmed: true } | { confirmed: false; reason: string } | null = null;
+  private confirmation: Confirmation | null = null;
   private readonly confirm: boolean;
   private index = 0;
   private lastGood: SfuStep | null = null;
@@ -124,7 +131,7 @@ export class KneeSearch {
         if (this.confirmations < MAX_CONFIRMATIONS) {
           this.phase = 'confirm';
           this.asked = this.lastGood.level;
-        } else this.confirmation = { confirmed: false, reason: `${MAX_CONFIRMATIONS} capacities in a row failed their confirmation` };
+        } else this.confirmation = { confirmed: false, reason: `${MAX_CONFIRMATIONS} capacities in a row failed their confirmation`, exhausted: true };
       }
     } else if (this.phase === 'confirm') this.asked = this.lastGood!.level;
     if (this.asked === null) this.phase = 'done';

@@ -161,7 +161,10 @@ async function measureClean(o: SfuBenchFlowOptions, level: number, m: MeasureHin
   return s;
 }
 
-/** The run's own verdict: a knee is a measured capacity (PASS); a bound or a stopped search is not (INCONCLUSIVE). */
+/**
+ * The run's own verdict: a knee is a measured capacity (PASS); a bound, a stopped search or a knee that moved down on
+ * every confirmation (MAX_CONFIRMATIONS capacities in a row past the knee when held again) is not (INCONCLUSIVE).
+ */
 export function verdictOf(r: KneeResult, budgets: SfuBenchBudgets): { verdict: Verdict; reason: string } {
   const quality = budgets.knee.map((b) => `${b.metric} ${b.stat} ${b.op} ${b.value}`).join(', ');
   if (r.status === 'knee') {
@@ -169,6 +172,9 @@ export function verdictOf(r: KneeResult, budgets: SfuBenchBudgets): { verdict: V
     const bis = r.bisection.complete ? '' : ` (bisection stopped early: ${r.bisection.reason})`;
     const held = r.lastGood?.windowS !== undefined ? ` over ${Math.round(r.lastGood.windowS)} s` : '';
     const conf = r.confirmation === undefined ? '' : r.confirmation.confirmed ? ` (confirmed: held again, within budget${held})` : ` (not confirmed: ${r.confirmation.reason})`;
+    if (r.confirmation?.confirmed === false && r.confirmation.exhausted) {
+      return { verdict: 'INCONCLUSIVE', reason: `no capacity held still: ${r.confirmation.reason} (the last, ${r.capacity} consumers, not confirmed);${past}${bis}` };
+    }
     return { verdict: 'PASS', reason: `capacity = ${r.capacity} consumers per worker core at ${quality}${conf};${past}${bis}` };
   }
   if (r.status === 'no-knee') return { verdict: 'INCONCLUSIVE', reason: `capacity ${capacityText(r)} consumers: every level the generator could drive (below its ${Math.round(budgets.generatorCpuMax * 100)} % of a core) was within ${quality}` };

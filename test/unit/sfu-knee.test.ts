@@ -7,6 +7,7 @@ import type { SfuStep } from '../../src/bench/sfu-step.js';
 import { judgeStep, describeCrossed } from '../../src/bench/step-judgement.js';
 import { KneeSearch, MAX_CONFIRMATIONS, findKnee, type KneeResult } from '../../src/bench/knee-search.js';
 import { compareWithBaseline } from '../../src/bench/baseline.js';
+import { verdictOf } from '../../src/bench/sfu-bench.js';
 
 const budgets: SfuBenchBudgets = sfuBenchBudgets(loadBudgets());
 
@@ -189,6 +190,8 @@ describe('--baseline: capacity down by more than the tolerance FAILs', () => {
   const knee = (capacity: number): KneeResult => ({ status: 'knee', capacity, lastGood: null, firstBad: step(1), bisection: { complete: true }, steps: [] });
   const noKnee = (atLeast: number): KneeResult => ({ status: 'no-knee', atLeast, lastGood: step(1), steps: [] });
   const inconclusive: KneeResult = { status: 'inconclusive', reason: 'level 4 (48 consumers): the generator saturated', atLeast: 24, steps: [] };
+  // A knee that moved down on every confirmation: the capacity is at most its last level.
+  const unconfirmed = (capacity: number): KneeResult => ({ status: 'knee', capacity, lastGood: null, firstBad: step(1), bisection: { complete: true }, confirmation: { confirmed: false, reason: '3 capacities in a row failed their confirmation', exhausted: true }, steps: [] });
 
   it.each([
     ['a drop beyond the tolerance', 'FAIL', knee(80), knee(100)],
@@ -202,6 +205,9 @@ describe('--baseline: capacity down by more than the tolerance FAILs', () => {
     ['neither run found its knee', 'INCONCLUSIVE', noKnee(100), noKnee(100)],
     ['this run inconclusive', 'INCONCLUSIVE', inconclusive, knee(100)],
     ['the baseline inconclusive', 'INCONCLUSIVE', knee(100), inconclusive],
+    ['an unconfirmed knee below the allowed drop: at most that, so down', 'FAIL', unconfirmed(80), knee(100)],
+    ['an unconfirmed knee within the tolerance: it may be lower still', 'INCONCLUSIVE', unconfirmed(100), knee(100)],
+    ['an unconfirmed baseline: a drop from it cannot be told', 'INCONCLUSIVE', knee(50), unconfirmed(100)],
   ] as const)('%s: %s', (_what, verdict, cur, base) => {
     expect(compareWithBaseline(cur, base, 0.15).verdict).toBe(verdict);
   });
@@ -209,6 +215,7 @@ describe('--baseline: capacity down by more than the tolerance FAILs', () => {
   it('says both numbers and why', () => {
     expect(compareWithBaseline(knee(80), knee(100), 0.15).reason).toBe('capacity down by more than 15 %: 80 consumers now, 100 in the baseline (tolerance 15 %)');
     expect(compareWithBaseline(inconclusive, knee(100), 0.15).reason).toMatch(/this run found no capacity \(level 4 \(48 consumers\): the generator saturated\)/);
+    expect(compareWithBaseline(unconfirmed(100), knee(100), 0.15).reason).toBe("this run's capacity was not confirmed (at most its last level): ≤ 100 (not confirmed) consumers now, 100 in the baseline (tolerance 15 %)");
     expect(() => compareWithBaseline(knee(1), knee(1), 1.5)).toThrow(/tolerance/);
   });
 });
@@ -252,16 +259,20 @@ describe('the capacity confirmed: its level held again once the bisection is ove
     const plain = drive(new KneeSearch(PLAN, budgets), (l) => (l >= 24 ? slow(l) : good(l)));
     expect(plain.asked.at(-1)).toBe('23');
     expect(plain.result.status === 'knee' && plain.result.confirmation).toBeUndefined();
-    // Every confirmation fails: after MAX_CONFIRMATIONS the last capacity stands, said to be unconfirmed.
+    // Every confirmation fails: after MAX_CONFIRMATIONS the search ends, the last capacity said to be unconfirmed (exhausted).
     const s = new KneeSearch({ ...PLAN, confirm: true }, budgets);
     const { result, asked } = drive(s, (l, phase) => (l >= 24 || phase === 'confirm' ? slow(l) : good(l)));
     expect(asked.filter((a) => a.startsWith('c'))).toHaveLength(MAX_CONFIRMATIONS);
-    expect(result.status === 'knee' && result.confirmation).toEqual({ confirmed: false, reason: `${MAX_CONFIRMATIONS} capacities in a row failed their confirmation` });
+    expect(result.status === 'knee' && result.confirmation).toEqual({ confirmed: false, reason: `${MAX_CONFIRMATIONS} capacities in a row failed their confirmation`, exhausted: true });
+    // Not a measured capacity: the run is INCONCLUSIVE, and against a baseline it shows only an upper bound.
+    expect(verdictOf(result, budgets)).toMatchObject({ verdict: 'INCONCLUSIVE', reason: expect.stringMatching(/^no capacity held still: 3 capacities in a row failed their confirmation \(the last, \d+ consumers, not confirmed\)/) });
   });
 
   it('a confirmation the generator could not drive leaves the capacity unconfirmed, saying why', () => {
     const s = new KneeSearch({ ...PLAN, confirm: true }, budgets);
     const { result } = drive(s, (l, phase) => (l >= 24 ? slow(l) : phase === 'confirm' ? step(l, { generatorCpu: 0.95 }) : good(l)));
     expect(result.status === 'knee' && result).toMatchObject({ capacity: 23 * 12, confirmation: { confirmed: false, reason: expect.stringMatching(/^level 23 \(276 consumers\): the generator saturated/) } });
+    // The bisection's capacity stands, as without a confirmation, its reason saying it was not confirmed.
+    expect(verdictOf(result, budgets)).toMatchObject({ verdict: 'PASS', reason: expect.stringMatching(/^capacity = 276 consumers .*\(not confirmed: level 23/) });
   });
 });
