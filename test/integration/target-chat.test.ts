@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
+import { Redis } from 'ioredis';
 import { Lab } from '../../src/lab/lab.js';
 import { startTarget, type RunningTarget } from '../../src/lab/target.js';
 import { cassandraClient } from '../../src/lab/services/cassandra.js';
@@ -278,6 +279,26 @@ describe('chat through the gateway (audited)', () => {
       expect((await sb.next((f) => f.message_id === id)).content).toBe('redis is down');
     } finally {
       await setProxyEnabled('redis', true);
+      closeAll([sb]);
+    }
+  });
+
+  it('the subscription cut (Redis drops the pub/sub connections; ioredis waits 100 ms to reconnect): a burst sent meanwhile still reaches this instance\'s sockets', async () => {
+    // Publishes succeed with no subscriber to hear them, as at the instant an outage begins: a target whose own
+    // sockets hear only the subscription (as-built) loses them.
+    const [ua, ub] = [await newUser(a), await newUser(a)];
+    const cid = randomUUID();
+    const sb = await joined(a, cid, ub);
+    const ep = lab.directEndpoint('redis');
+    const admin = new Redis({ host: ep.host, port: ep.port, password: lab.credentials.redisPassword, lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await admin.connect();
+      expect(Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub'))).toBeGreaterThan(0);
+      const sent = await Promise.all(Array.from({ length: 5 }, (_, i) => call(a, 'POST', '/v1/messages', { token: ua.token, body: { conversation_id: cid, content: `cut ${i}` } })));
+      for (const r of sent) expect(r.status, JSON.stringify(r.body)).toBe(201);
+      for (const r of sent) await sb.next((f) => f.message_id === data<{ message_id: string }>(r).message_id);
+    } finally {
+      admin.disconnect();
       closeAll([sb]);
     }
   });
