@@ -105,20 +105,23 @@ describe('TURN loss calibration on the media path', () => {
     const e = await loadExperiment('turn-loss');
     const hyps = e.hypotheses.map((x) => HypothesisSchema.parse(x));
     const sels = hyps.flatMap((x) => selectorsOf(x)).filter((x, i, a) => a.findIndex((y) => JSON.stringify(y) === JSON.stringify(x)) === i && !(x.metric === 'sc_video_fps' && !x.tags));
-    // The experiment's own timeline (loss5 7–21 s, loss20 22–36 s), as the runner records it.
-    const rs = [loss('loss5', 5, 7, 21), loss('loss20', 20, 22, 36)];
-    const ph = derivePhases(s(0), s(38), rs, 7);
-    const at = (l5: number, l20: number, base = 15) => (t: number) => (t >= 7 && t < 21 ? l5 : t >= 22 && t < 36 ? l20 : base);
+    // The experiment's own timeline (loss5 then loss20), as the runner records it.
+    const [f5, f20] = e.faults.map((f) => ({ from: f.startS, to: f.startS + f.durationS }));
+    const end = e.durationS;
+    const rs = [loss('loss5', 5, f5!.from, f5!.to), loss('loss20', 20, f20!.from, f20!.to)];
+    const ph = derivePhases(s(0), s(end), rs, f5!.from);
+    const during = (t: number, f: { from: number; to: number }) => t >= f.from && t < f.to;
+    const at = (l5: number, l20: number, base = 15) => (t: number) => (during(t, f5!) ? l5 : during(t, f20!) ? l20 : base);
     const judge = (src: ResultPipeline) => {
       const calibration = calibrate({ records: rs, source: src, exposure: 'processes', runStartMs: s(0), media: SFU });
-      const hs = evaluateHypotheses(hyps, { phases: ph, source: src, calibration, fanout: {}, removedAtMs: { loss5: s(21), loss20: s(36) }, runEndMs: s(38) });
+      const hs = evaluateHypotheses(hyps, { phases: ph, source: src, calibration, fanout: {}, removedAtMs: { loss5: s(f5!.to), loss20: s(f20!.to) }, runEndMs: s(end) });
       return evaluateClaims([], hs, undefined).find((c) => c.id === 'TURN-LOSS')!;
     };
-    const lossAt = (l5: number, l20: number) => (t: number) => (t >= 7 && t < 21 ? l5 : t >= 22 && t < 36 ? l20 : 0);
-    expect(judge(callSamples(ph, 48, { rate: 30, lossShare: lossAt(0.1, 0.3), nacks: 2, fps: at(14, 5), tracks: 12 }, sels)).verdict).toBe('PASS');
-    expect(judge(callSamples(ph, 48, { rate: 30, lossShare: lossAt(0.185, 0.59), nacks: 0, fps: at(1, 0.1), tracks: 12 }, sels)).verdict).toBe('FAIL');
+    const lossAt = (l5: number, l20: number) => (t: number) => (during(t, f5!) ? l5 : during(t, f20!) ? l20 : 0);
+    expect(judge(callSamples(ph, end + 10, { rate: 30, lossShare: lossAt(0.1, 0.3), nacks: 2, fps: at(14, 5), tracks: 12 }, sels)).verdict).toBe('PASS');
+    expect(judge(callSamples(ph, end + 10, { rate: 30, lossShare: lossAt(0.185, 0.59), nacks: 0, fps: at(1, 0.1), tracks: 12 }, sels)).verdict).toBe('FAIL');
     // The rule dropped nothing the receivers saw: not evidence of video surviving loss.
-    const missed = judge(callSamples(ph, 48, { rate: 30, lossShare: () => 0, nacks: 0, fps: at(15, 15), tracks: 12 }, sels));
+    const missed = judge(callSamples(ph, end + 10, { rate: 30, lossShare: () => 0, nacks: 0, fps: at(15, 15), tracks: 12 }, sels));
     expect(missed.verdict).toBe('INCONCLUSIVE');
     // No media samples at all.
     expect(judge(pipeline(ph, sels)).verdict).toBe('INCONCLUSIVE');
