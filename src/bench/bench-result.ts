@@ -44,9 +44,11 @@ export const SfuStepSchema = z.object({
   errors: z.array(z.string()).optional(),
   roomsNotJoined: z.number().int().min(0).optional(),
   delayHistogram: z.object({ hdr: z.string().min(1), count: z.number().int().min(1), sum: num, min: num, max: num }).strict().optional(),
+  workerCpuFitted: z.object({ value: num, windows: z.number().int().min(1), loads: z.number().int().min(1) }).strict().optional(),
+  windowMedian: z.object({ windows: z.number().int().min(1), loss: nullableNum, delayP50Ms: nullableNum, delayP95Ms: nullableNum }).strict().optional(),
 }).strict();
 
-const CrossedSchema = z.object({ metric: z.string(), stat: z.string(), op: z.enum(['<', '<=', '>', '>=', '==']), limit: num, value: num }).strict();
+const CrossedSchema = z.object({ metric: z.string(), stat: z.string(), op: z.enum(['<', '<=', '>', '>=', '==']), limit: num, value: num, read: z.string().optional() }).strict();
 
 const JudgementSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('good') }).strict(),

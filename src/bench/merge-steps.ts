@@ -7,7 +7,7 @@ import type { SfuStep } from './sfu-step.js';
 
 /** Fields measured over a window that windows of one level give as their mean (null when any lacks it). */
 const MEAN_FIELDS = [
-  'workerCpu', 'workerSys', 'workerWait', 'workerCoreBusy', 'loss', 'delayP50Ms', 'delayP95Ms', 'generatorCpu', 'jitterP95Ms',
+  'workerCpu', 'workerSys', 'workerWait', 'workerCoreBusy', 'loss', 'delayP50Ms', 'delayP95Ms', 'jitterP95Ms',
   'bitrateInKbps', 'bitrateOutKbps', 'payloadOutKbps', 'nackPerS', 'pliPerS',
 ] as const satisfies readonly (keyof SfuStep)[];
 
@@ -27,11 +27,19 @@ function pooledDelays(windows: readonly SfuStep[]): TrendHistogram | null {
   return pool;
 }
 
+/** The median of measured values (of an even count, the mean of the middle two); null when any is missing. */
+function median(xs: readonly (number | null)[]): number | null {
+  if (xs.length === 0 || !xs.every((x): x is number => typeof x === 'number' && Number.isFinite(x))) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 /**
  * Windows of the same level (equal lengths) as one step: forwarding delay's p50 and p95 from the pooled delays
  * (means of the windows' figures for steps recorded without histograms), every other quality and load figure the
- * windows' mean, the generator's lag the worst, packets summed, the worst of silent consumers and rooms not joined.
- * The same level, or an error.
+ * windows' mean, the generator's CPU and lag the worst, packets summed, the worst of silent consumers and rooms not joined;
+ * and the median window's loss and delay (windowMedian), which the knee budgets judge. The same level, or an error.
  */
 export function mergeSteps(...windows: SfuStep[]): SfuStep {
   const [first, ...rest] = windows;
@@ -55,11 +63,18 @@ export function mergeSteps(...windows: SfuStep[]): SfuStep {
     out.delayP95Ms = pool.percentile(95);
     out.delayHistogram = delayHistogramOf(pool);
   } else delete out.delayHistogram;
-  const worst = (f: 'generatorLagP95Ms' | 'generatorLagP99Ms') => {
+  // What the quality budgets judge (sfu-step.ts judgedSfuStep): the median window's.
+  const med = (f: 'loss' | 'delayP50Ms' | 'delayP95Ms') => median(windows.map((w) => w[f]));
+  out.windowMedian = { windows: windows.length, loss: med('loss'), delayP50Ms: med('delayP50Ms'), delayP95Ms: med('delayP95Ms') };
+  delete out.workerCpuFitted;
+  // The generator's CPU and lag the worst window's: a window whose generator saturated or lagged says nothing of
+  // the SFU, and windows around it must not average that away (judgeStep then finds the level INCONCLUSIVE).
+  const worst = (f: 'generatorCpu' | 'generatorLagP95Ms' | 'generatorLagP99Ms') => {
     const xs = windows.map((w) => w[f]);
     if (xs.every((x) => x === undefined)) return;
     out[f] = xs.every((x) => typeof x === 'number') ? Math.max(...(xs as number[])) : null;
   };
+  worst('generatorCpu');
   worst('generatorLagP95Ms');
   worst('generatorLagP99Ms');
   if (windows.some((w) => w.unannouncedPackets !== undefined)) out.unannouncedPackets = Math.max(...windows.map((w) => w.unannouncedPackets ?? 0));

@@ -15,7 +15,8 @@ import { KneeSearch, type KneeResult } from './knee-search.js';
 import { generatorCost, moreLevels, planLevels, sfuCeiling, SFU_CPU_AIM, type GeneratorCost } from './level-plan.js';
 import { mergeSteps } from './merge-steps.js';
 import type { SfuStep } from './sfu-step.js';
-import { describeCrossed, judgeStep } from './step-judgement.js';
+import { describeCrossed, judgeStep, type StepJudgement } from './step-judgement.js';
+import { fitWorkerCpu } from './cpu-fit.js';
 
 export interface MeasureHints { afterOverload?: boolean; settleAt?: number; settleCpu?: number }
 
@@ -78,6 +79,8 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   const search = new KneeSearch({ levels: plan.levels, confirm: confirmWindows > 0 }, o.budgets);
   // Every window measured, by level: a confirmation is judged on the level's windows, earlier and new.
   const measured = new Map<number, SfuStep[]>();
+  // Every window, for the worker's CPU read off the windows near a step's load (cpu-fit.ts).
+  const all: SfuStep[] = [a, b];
   const good: SfuStep[] = [];
   const aim = o.sfuCpuAim === undefined ? SFU_CPU_AIM : o.sfuCpuAim;
   let lastJudgement: string | null = null;
@@ -93,8 +96,23 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
     const count = search.confirming ? confirmWindows : search.bisecting ? (o.bisectWindows ?? 2) : 1;
     const windows = await measureWindows(o, level, count, afterOverload(lastJudgement, search.lastGoodLevel ?? 0, good));
     const earlier = search.confirming ? (measured.get(level) ?? []) : [];
+    all.push(...windows);
+    let s = withFit(mergeSteps(...earlier, ...windows), all);
+    // Past the knee on loss or delay alone: the level is held, a window at a time, till QUALITY_AGREE of its windows
+    // agree on those budgets (QUALITY_WINDOWS_MAX at most), and judged on its median window — a knee where most
+    // windows break the budget, not where one or two stalled (stalls came in runs of up to three windows).
+    if (qualityOnly(judgeStep(s, o.budgets))) {
+      o.onStep?.('quality?', s);
+      for (let n = earlier.length + windows.length; n < QUALITY_WINDOWS_MAX; n++) {
+        const bad = [...earlier, ...windows].filter((w) => qualityBroken(w, o.budgets)).length;
+        if (bad >= QUALITY_AGREE || n - bad >= QUALITY_AGREE) break;
+        const extra = await measureWindows(o, level, 1, {});
+        windows.push(...extra);
+        all.push(...extra);
+      }
+      s = withFit(mergeSteps(...earlier, ...windows), all);
+    }
     measured.set(level, [...(measured.get(level) ?? []), ...windows]);
-    const s = mergeSteps(...earlier, ...windows);
     o.onStep?.(search.confirming ? 'confirm' : search.bisecting ? 'bisect' : 'step', s);
     lastJudgement = search.record(s).kind;
     if (lastJudgement === 'good') good.push(s);
@@ -123,6 +141,28 @@ export async function runSfuBenchFlow(o: SfuBenchFlowOptions): Promise<SfuBenchF
   }
   const baseline = compareWithBaseline(result, o.baseline, o.budgets.baselineTolerance, atBaseline);
   return { calibration, result, verdict: baseline.verdict, reason: `${baseline.reason} (${own.reason})`, baseline };
+}
+
+/** Windows of a level past the knee on loss or delay alone that must agree, and the windows it is held for at most. */
+export const QUALITY_AGREE = 3;
+export const QUALITY_WINDOWS_MAX = 5;
+
+const isQuality = (metric: string) => metric === 'sc_sfu_receiver_loss' || metric === 'sc_sfu_forward_delay';
+
+/** Past the knee on loss or delay alone (the worker's CPU and the rooms' joining within their budgets). */
+function qualityOnly(j: StepJudgement): boolean {
+  return j.kind === 'past-knee' && j.crossed.every((c) => isQuality(c.metric));
+}
+
+/** One window breaks a loss or delay budget (a window that says nothing of the SFU does not). */
+function qualityBroken(w: SfuStep, budgets: SfuBenchBudgets): boolean {
+  return judgeStep(w, { ...budgets, knee: budgets.knee.filter((b) => isQuality(b.metric)) }).kind === 'past-knee';
+}
+
+/** The step with the worker's CPU at its load read off every window near it (unchanged when too few are). */
+function withFit(s: SfuStep, windows: readonly SfuStep[]): SfuStep {
+  const f = fitWorkerCpu(windows, s.consumers);
+  return f === null ? s : { ...s, workerCpuFitted: f };
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * One step of the SFU capacity benchmark: what was measured while a given load held steady, and how a
- * knee budget (fixtures/budgets.yaml `benches.sfu.knee`) reads it. Plain data, no imports beyond types:
+ * knee budget (fixtures/budgets.yaml `benches.sfu.knee`) reads it. Plain data;
  * src/k6/budgets.ts validates the budgets' metric names against SFU_STEP_METRICS.
  */
+import { CPU_SATURATED } from './cpu-fit.js';
 
 export interface SfuStep {
   /** The load level the search asked for (rooms of the chosen shape). */
@@ -63,6 +64,17 @@ export interface SfuStep {
    * (merge-steps.ts) instead of averaging their percentiles. Absent in steps recorded before it.
    */
   delayHistogram?: { hdr: string; count: number; sum: number; min: number; max: number };
+  /**
+   * The worker's CPU at this step's consumers read off every window the run measured near that load (cpu-fit.ts): what
+   * the CPU budget judges (below saturation), for one window's CPU at a constant load moves by ±9 %. Absent: not fitted.
+   */
+  workerCpuFitted?: { value: number; windows: number; loads: number };
+  /**
+   * A step of several windows of one level (merge-steps.ts): how many, and the median window's loss and delay — what
+   * the quality budgets judge, so the knee is where most windows break them, not one stalled window (a host stall put
+   * one window's p95 at 77 ms at 59 % CPU among windows of 5–10 ms at the same load).
+   */
+  windowMedian?: { windows: number; loss: number | null; delayP50Ms: number | null; delayP95Ms: number | null };
 }
 
 /** The step fields a knee budget may name, as metric → stat → field. */
@@ -79,6 +91,23 @@ export const isSfuStepMetric = (m: string): m is SfuStepMetric => Object.hasOwn(
 /** The stats a knee budget may use on `metric` (empty for a metric the step does not have). */
 export function sfuStepStats(metric: string): string[] {
   return isSfuStepMetric(metric) ? Object.keys(SFU_STEP_METRICS[metric]) : [];
+}
+
+/**
+ * The value a knee budget judges: the median window's loss and delay of a step of several windows, and the worker's
+ * CPU fitted over the windows near its load unless the step itself saturated the worker (cpu-fit.ts); else the step's
+ * own (readSfuStep). Null when not measured.
+ */
+export function judgedSfuStep(step: SfuStep, metric: SfuStepMetric, stat: string): number | null {
+  const own = readSfuStep(step, metric, stat);
+  if (metric === 'sc_sfu_worker_cpu') {
+    return own !== null && own < CPU_SATURATED && step.workerCpuFitted !== undefined ? step.workerCpuFitted.value : own;
+  }
+  const m = step.windowMedian;
+  if (m === undefined) return own;
+  const field = SFU_STEP_METRICS[metric][stat as keyof (typeof SFU_STEP_METRICS)[typeof metric]] as keyof typeof m;
+  const v = m[field];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 /** The step's value for a (metric, stat) pair a validated budget names; null when it was not measured. */

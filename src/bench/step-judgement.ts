@@ -5,7 +5,7 @@
  * looked at first: a step that says nothing about the SFU is never the knee.
  */
 import type { Budget, BudgetOp, SfuBenchBudgets } from '../k6/budgets.js';
-import { readSfuStep, type SfuStep } from './sfu-step.js';
+import { judgedSfuStep, type SfuStep, type SfuStepMetric } from './sfu-step.js';
 
 /** A knee budget that did not hold on a step, with the value measured. */
 export interface CrossedBudget {
@@ -14,6 +14,8 @@ export interface CrossedBudget {
   op: BudgetOp;
   limit: number;
   value: number;
+  /** How the value was read when not the step's own: "fitted over 7 windows", "median of 3 windows". */
+  read?: string;
 }
 
 export type StepJudgement =
@@ -64,16 +66,28 @@ export function judgeStep(step: SfuStep, budgets: SfuBenchBudgets): StepJudgemen
   if (step.silentConsumers > 0) return { kind: 'inconclusive', reason: `${step.silentConsumers} of ${step.consumers} consumers received nothing` };
   const crossed: CrossedBudget[] = [];
   for (const b of budgets.knee) {
-    const v = readSfuStep(step, b.metric, b.stat);
+    const v = judgedSfuStep(step, b.metric, b.stat);
     if (v === null) return { kind: 'inconclusive', reason: `${describe(b)}: not measured` };
-    if (!HOLDS[b.op](v, b.value)) crossed.push({ metric: b.metric, stat: b.stat, op: b.op, limit: b.value, value: v });
+    if (!HOLDS[b.op](v, b.value)) {
+      const read = readHow(step, b.metric, v);
+      crossed.push({ metric: b.metric, stat: b.stat, op: b.op, limit: b.value, value: v, ...(read ? { read } : {}) });
+    }
   }
   return crossed.length > 0 ? { kind: 'past-knee', crossed } : { kind: 'good' };
 }
 
 const describe = (b: Pick<Budget, 'metric' | 'stat'>): string => `${b.metric} ${b.stat}`;
 
+/** How judgedSfuStep read a value that is not the step's own (null: its own). */
+function readHow(step: SfuStep, metric: SfuStepMetric, v: number): string | null {
+  if (metric === 'sc_sfu_worker_cpu') {
+    const f = step.workerCpuFitted;
+    return f !== undefined && f.value === v && step.workerCpu !== v ? `fitted over ${f.windows} windows at ${f.loads} loads; the step's own ${pct(step.workerCpu ?? 0)}` : null;
+  }
+  return step.windowMedian && step.windowMedian.windows > 1 ? `median of ${step.windowMedian.windows} windows` : null;
+}
+
 /** "sc_sfu_receiver_loss rate 0.023 (budget <= 0.01)" for each crossed budget. */
 export function describeCrossed(c: CrossedBudget[]): string {
-  return c.map((x) => `${describe(x)} ${+x.value.toFixed(4)} (budget ${x.op} ${x.limit})`).join('; ');
+  return c.map((x) => `${describe(x)} ${+x.value.toFixed(4)} (budget ${x.op} ${x.limit}${x.read ? `; ${x.read}` : ''})`).join('; ');
 }

@@ -85,7 +85,7 @@ export function shownEnv(env: Record<string, string>): Record<string, string> {
 
 /** One line per step on stderr: what a person watching wants to see. */
 export function stepLine(what: string, s: SfuStep): string {
-  return `${what.padEnd(11)} rooms ${String(s.level).padStart(3)}  consumers ${String(s.consumers).padStart(4)}  worker ${pct(s.workerCpu).padStart(7)} (kernel ${pct(s.workerSys ?? null)})  generator ${pct(s.generatorCpu).padStart(7)}  loss ${pct(s.loss).padStart(6)}  delay p50/p95 ${ms(s.delayP50Ms)}/${ms(s.delayP95Ms)}  worker wait ${pct(s.workerWait)}  lag p99 ${ms(s.generatorLagP99Ms)}  out ${s.bitrateOutKbps ? `${(s.bitrateOutKbps / 1000).toFixed(1)} Mbit/s` : 'n/a'}`;
+  return `${what.padEnd(11)} rooms ${String(s.level).padStart(3)}  consumers ${String(s.consumers).padStart(4)}  worker ${pct(s.workerCpu).padStart(7)} (kernel ${pct(s.workerSys ?? null)}${s.workerCpuFitted ? `; fit ${pct(s.workerCpuFitted.value)}` : ''})  generator ${pct(s.generatorCpu).padStart(7)}  loss ${pct(s.loss).padStart(6)}  delay p50/p95 ${ms(s.delayP50Ms)}/${ms(s.delayP95Ms)}  worker wait ${pct(s.workerWait)}  lag p99 ${ms(s.generatorLagP99Ms)}  out ${s.bitrateOutKbps ? `${(s.bitrateOutKbps / 1000).toFixed(1)} Mbit/s` : 'n/a'}`;
 }
 
 export function benchCommand(): Command {

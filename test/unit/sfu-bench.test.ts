@@ -10,7 +10,7 @@ import { quantile } from '../../src/media/rtp-stream-stats.js';
 import { KneeSearch } from '../../src/bench/knee-search.js';
 import { waitForWorkerCost } from '../../src/bench/synthetic-step-runner.js';
 import { generatorCost, generatorCostFit, moreLevels, planLevels, sfuCeiling } from '../../src/bench/level-plan.js';
-import { runSfuBenchFlow, verdictOf } from '../../src/bench/sfu-bench.js';
+import { QUALITY_AGREE, runSfuBenchFlow, verdictOf } from '../../src/bench/sfu-bench.js';
 import { consumersPerRoom, seatsOf, transportsPerRoom, describeShape } from '../../src/bench/room-shape.js';
 import { BenchResultError, SfuStepSchema, readBenchResult, writeBenchResult, capacityText, type BenchResult } from '../../src/bench/bench-result.js';
 import { compareSides } from '../../src/bench/cross-check.js';
@@ -429,12 +429,16 @@ describe('after a step past the knee the SFU is given time to recover', () => {
     const firstBad = asked.findIndex(([l]) => l * 12 * 0.0015 > 0.85);
     expect(firstBad).toBeGreaterThan(0);
     expect(asked[firstBad]![1]).toBe(false);
-    expect(asked[firstBad + 1]![1]).toBe(true);
+    // Past the knee on delay alone: the level is held till three windows agree (judged on its median one), then left.
+    const next = firstBad + QUALITY_AGREE;
+    expect(asked.slice(firstBad, next).map(([l, a]) => [l, a])).toEqual(Array(QUALITY_AGREE).fill([asked[firstBad]![0], false]));
+    expect(asked[next]![0]).not.toBe(asked[firstBad]![0]);
+    expect(asked[next]![1]).toBe(true);
     // The last good level before it: the step-up's level below the first bad one.
-    expect(asked[firstBad + 1]![2]).toBe(Math.max(...asked.slice(2, firstBad).map(([l]) => l)));
+    expect(asked[next]![2]).toBe(Math.max(...asked.slice(2, firstBad).map(([l]) => l)));
     expect(asked.slice(0, firstBad).every(([, a, s]) => !a && s === undefined)).toBe(true);
     // The worker's CPU at that level when it was measured good: what the measurer waits for there.
-    expect(settleCpus[firstBad + 1]).toBeCloseTo(asked[firstBad + 1]![2]! * 12 * 0.0015, 9);
+    expect(settleCpus[next]).toBeCloseTo(asked[next]![2]! * 12 * 0.0015, 9);
     expect(settleCpus.filter((c, i) => c !== undefined && !asked[i]![1])).toEqual([]);
   });
 });
