@@ -297,6 +297,11 @@ describe('bench.json, junit.xml and report.html of a run', () => {
     expect(html).toContain('data-budget="50"');
     expect(html).toContain('data-capacity="564"');
     expect(html).toMatch(/data-verdict="PASS"/);
+    // What the budgets judged where it was not the step's own: the fitted CPU, the median window's delay.
+    const fitted = r.result.steps.filter((x) => x.step.workerCpuFitted !== undefined && x.step.workerCpuFitted.value !== x.step.workerCpu);
+    expect(fitted.length).toBeGreaterThan(0);
+    expect(html.match(/<rect data-judged="[\d.]+" data-consumers="\d+"/g)!.length).toBeGreaterThanOrEqual(fitted.length);
+    expect(html).toMatch(/\(fit \d+\.\d %\)/);
   });
 });
 
