@@ -45,8 +45,12 @@ function run(name: string, args: string[]): BenchResult | null {
 }
 
 /** How far two steps' quality is apart: loss in percentage points, delay p95 in ms. */
-const qualityDelta = (a: SfuStep, b: SfuStep): string =>
-  `loss Δ ${(Math.abs((a.loss ?? 0) - (b.loss ?? 0)) * 100).toFixed(2)} points, delay p95 Δ ${Math.abs((a.delayP95Ms ?? 0) - (b.delayP95Ms ?? 0)).toFixed(1)} ms`;
+const qualityDelta = (a: SfuStep, b: SfuStep): string => {
+  // What the budgets judged: the median window's when a step has several.
+  const p95 = (x: SfuStep) => x.windowMedian?.delayP95Ms ?? x.delayP95Ms ?? 0;
+  const loss = (x: SfuStep) => x.windowMedian?.loss ?? x.loss ?? 0;
+  return `loss Δ ${(Math.abs(loss(a) - loss(b)) * 100).toFixed(2)} points, delay p95 Δ ${Math.abs(p95(a) - p95(b)).toFixed(1)} ms (median windows: ${p95(a).toFixed(1)} / ${p95(b).toFixed(1)} ms)`;
+};
 
 const rows: string[] = [];
 let failedRuns = 0;
@@ -84,7 +88,10 @@ try {
       const k = knee(r);
       const g = k?.lastGood;
       const held = k?.confirmation === undefined ? '' : k.confirmation.confirmed ? `; confirmed over ${Math.round(g?.windowS ?? 0)} s` : `; not confirmed: ${k.confirmation.reason}`;
-      return g ? `loss ${((g.loss ?? 0) * 100).toFixed(2)} %, delay p50/p95 ${g.delayP50Ms?.toFixed(1)} / ${g.delayP95Ms?.toFixed(1)} ms, worker ${((g.workerCpu ?? 0) * 100).toFixed(0)} %${held}` : '';
+      // The median window's delay (what the budget judged), and all frames' p95 beside it.
+      const m = g?.windowMedian;
+      const delay = m && m.windows > 1 ? `delay p50/p95 ${m.delayP50Ms?.toFixed(1)} / ${m.delayP95Ms?.toFixed(1)} ms (median of ${m.windows} windows; all frames' p95 ${g?.delayP95Ms?.toFixed(1)} ms)` : `delay p50/p95 ${g?.delayP50Ms?.toFixed(1)} / ${g?.delayP95Ms?.toFixed(1)} ms`;
+      return g ? `loss ${((g.loss ?? 0) * 100).toFixed(2)} %, ${delay}, worker ${((g.workerCpu ?? 0) * 100).toFixed(0)} %${held}` : '';
     };
     // The search's path: the step-up's levels, and the highest worker CPU any step measured (a saturated SFU: 100 %).
     const path = (r: BenchResult | null) => {
@@ -93,8 +100,13 @@ try {
       const top = Math.max(0, ...steps.map((x) => x.step.workerCpu ?? 0));
       return steps.length ? `${up} rooms; ${steps.length} steps; worker at most ${(top * 100).toFixed(0)} %` : '';
     };
+    // The worker's cost at equal loads against A's (baseline.ts compareCost).
+    const cost = (r: BenchResult | null) => {
+      const c = r?.baseline?.cost;
+      return c ? `; cost at equal loads ${(c.ratio * 100).toFixed(0)} % of A's (${c.pairs} steps)` : '';
+    };
     for (const [n, r] of [['A', a], ['B (--baseline A)', b], ['seeded (--baseline A)', s]] as const) {
-      rows.push(`| ${shape} | ${n} | ${r ? capacityText(r.result) : 'failed'} | ${r?.verdict ?? ''} | ${r ? q(r) : ''} | ${path(r)} | ${r ? `${(r.durationS / 60).toFixed(1)} min` : ''} |`);
+      rows.push(`| ${shape} | ${n} | ${r ? capacityText(r.result) : 'failed'} | ${r?.verdict ?? ''}${cost(r)} | ${r ? q(r) : ''} | ${path(r)} | ${r ? `${(r.durationS / 60).toFixed(1)} min` : ''} |`);
     }
     rows.push(`| ${shape} | A vs B | ${agree === null ? 'n/a' : `${(agree * 100).toFixed(1)} % apart`} | | ${ka?.lastGood && kb?.lastGood ? qualityDelta(ka.lastGood, kb.lastGood) : ''} | | |`);
     // Quality compared at the same load (at each run's own capacity the loads differ, and near the knee the delay moves
@@ -102,7 +114,7 @@ try {
     const same = b?.baseline?.atBaselineCapacity;
     if (same) {
       const w = (x: SfuStep) => `${((x.workerCpu ?? 0) * 100).toFixed(0)} %`;
-      rows.push(`| ${shape} | A vs B at A's capacity (${same.consumers} consumers; B over ${Math.round(same.now.windowS ?? 0)} s) | | | ${qualityDelta(same.baseline, same.now)} (p95 ${same.baseline.delayP95Ms?.toFixed(1)} / ${same.now.delayP95Ms?.toFixed(1)} ms), worker ${w(same.baseline)} / ${w(same.now)} | | |`);
+      rows.push(`| ${shape} | A vs B at A's capacity (${same.consumers} consumers; B over ${Math.round(same.now.windowS ?? 0)} s) | | | ${qualityDelta(same.baseline, same.now)}, worker ${w(same.baseline)} / ${w(same.now)} | | |`);
     }
     if (a?.crossCheck) rows.push(`| ${shape} | cross-check | ${a.crossCheck.agree ? 'agree' : 'disagree'} | | ${a.crossCheck.note} | | |`);
   }

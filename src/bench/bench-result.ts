@@ -115,6 +115,8 @@ export const BenchResultSchema = z.object({
     run: z.string(), verdict: VerdictSchema, reason: z.string(), capacity: z.string(),
     /** This run's step at the baseline's capacity level, beside the baseline's own (quality at the same load). */
     atBaselineCapacity: z.object({ consumers: z.number().int().min(0), now: SfuStepSchema, baseline: SfuStepSchema }).strict().optional(),
+    /** The worker's CPU at equal loads, this run's over the baseline's (baseline.ts compareCost); null: not comparable. */
+    cost: z.object({ ratio: num, pairs: z.number().int().min(1), impliedDrop: num }).strict().nullable().optional(),
   }).strict().optional(),
   crossCheck: z.object({ browser: CrossCheckSideSchema, synthetic: CrossCheckSideSchema, agree: z.boolean(), note: z.string() }).strict().optional(),
   durationS: num,

@@ -208,7 +208,7 @@ export function benchCommand(): Command {
             calibration: { steps: flow.calibration.steps, generatorFixed: flow.calibration.cost.fixed, generatorPerConsumer: flow.calibration.cost.perConsumer, maxRooms: flow.calibration.maxRooms, levels: flow.calibration.levels },
             ...(coreSpeed ? { coreSpeed } : {}),
             result: flow.result, verdict: flow.verdict, reason: [flow.reason, ...speedNotes].join('; '),
-            ...(flow.baseline && baseline ? { baseline: { run: resolve(f.baseline!), verdict: flow.baseline.verdict, reason: flow.baseline.reason, capacity: capacityText(baseline.result), ...(flow.baseline.atBaselineCapacity ? { atBaselineCapacity: flow.baseline.atBaselineCapacity } : {}) } } : {}),
+            ...(flow.baseline && baseline ? { baseline: { run: resolve(f.baseline!), verdict: flow.baseline.verdict, reason: flow.baseline.reason, capacity: capacityText(baseline.result), ...(flow.baseline.atBaselineCapacity ? { atBaselineCapacity: flow.baseline.atBaselineCapacity } : {}), ...(flow.baseline.cost !== undefined ? { cost: flow.baseline.cost } : {}) } } : {}),
             ...(crossCheck ? { crossCheck } : {}),
             durationS: (endedAt.getTime() - startedAt.getTime()) / 1000,
           };

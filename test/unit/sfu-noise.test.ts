@@ -5,6 +5,8 @@ import { mergeSteps } from '../../src/bench/merge-steps.js';
 import { judgedSfuStep, type SfuStep } from '../../src/bench/sfu-step.js';
 import { judgeStep, describeCrossed } from '../../src/bench/step-judgement.js';
 import { runSfuBenchFlow } from '../../src/bench/sfu-bench.js';
+import { compareCost, compareWithBaseline, COST_MIN_PAIRS } from '../../src/bench/baseline.js';
+import type { KneeResult } from '../../src/bench/knee-search.js';
 
 const budgets = sfuBenchBudgets(loadBudgets());
 
@@ -29,11 +31,11 @@ function rng(seed: number): () => number {
  * as this host measured a constant load (40 rooms, 45 windows): each window's CPU off by a normal ±9 %, and one window
  * in 14 stalled (delay p95 77 ms, as at 59 % CPU there).
  */
-const noisy = (seed: number) => {
+const noisy = (seed: number, perConsumer = 0.0015) => {
   const r = rng(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
   return async (level: number): Promise<SfuStep> => {
-    const cpu = Math.min(1, level * 12 * 0.0015 * (1 + 0.09 * gauss()));
+    const cpu = Math.min(1, level * 12 * perConsumer * (1 + 0.09 * gauss()));
     return win(level, cpu, { loss: cpu > 0.97 ? 0.03 : 0.001, delayP95Ms: r() < 1 / 14 ? 77 : 8, generatorCpu: 0.02 + level * 12 * 0.0006, workerWait: 0, generatorLagP99Ms: 1 });
   };
 };
@@ -119,5 +121,41 @@ describe('the flow holds a level past the knee on loss or delay alone till three
     expect(within).toBeGreaterThanOrEqual(36);
     caps.sort((a, b) => a - b);
     expect(Math.abs(caps[20]! - 600)).toBeLessThanOrEqual(24);
+  });
+});
+
+describe('--baseline: the worker\'s cost at equal loads, beside the capacity', () => {
+  const run = async (seed: number, perConsumer: number) => (await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: noisy(seed, perConsumer) })).result;
+
+  it('one SFU measured twice: its cost at equal loads within a few percent, told, the verdict the capacity\'s', async () => {
+    const a = await run(1, 0.0015);
+    const b = await run(2, 0.0015);
+    const cost = compareCost(b, a)!;
+    expect(cost.pairs).toBeGreaterThanOrEqual(COST_MIN_PAIRS);
+    expect(Math.abs(cost.ratio - 1)).toBeLessThan(0.06);
+    const c = compareWithBaseline(b, a, 0.15);
+    expect(c.verdict).toBe('PASS');
+    expect(c.reason).toMatch(/the worker's CPU at equal loads \d+ % of the baseline's \(median of \d+ steps\)/);
+  });
+
+  it('a worker that costs 1.23× (the seeded slowdown on a conference, measured): FAIL, though its knee be known only as a bound', async () => {
+    const a = await run(3, 0.0015);
+    const seeded = await run(4, 0.0015 * 1.23);
+    // As measured: three confirmations in a row failed, the capacity only an upper bound within the tolerance.
+    const bound: KneeResult = seeded.status === 'knee' ? { ...seeded, capacity: Math.round((a.status === 'knee' ? a.capacity : 0) * 0.88), confirmation: { confirmed: false, reason: '3 capacities in a row failed their confirmation', exhausted: true } } : seeded;
+    const c = compareWithBaseline(bound, a, 0.15);
+    expect(c.verdict).toBe('FAIL');
+    expect(c.reason).toMatch(/^the worker costs more than the 15 % tolerance allows: the worker's CPU at equal loads 1\d\d % of the baseline's .*, \d+ % fewer consumers at its CPU budget; this run's capacity was not confirmed/);
+    expect(c.cost!.ratio).toBeGreaterThan(1.18);
+  });
+
+  it('a cost up by less than the tolerance in consumers does not FAIL; without the worker\'s CPU (an external target) the capacity alone decides', async () => {
+    const a = await run(5, 0.0015);
+    expect(compareWithBaseline(await run(6, 0.0015 * 1.1), a, 0.15).verdict).toBe('PASS');
+    const blind = (r: KneeResult): KneeResult => ({ ...r, steps: r.steps.map((j) => ({ ...j, step: { ...j.step, workerCpu: null } })) });
+    const c = compareWithBaseline(blind(await run(7, 0.0015)), blind(a), 0.15);
+    expect(c.cost).toBeNull();
+    expect(c.verdict).toBe('PASS');
+    expect(c.reason).not.toMatch(/equal loads/);
   });
 });
