@@ -1,6 +1,6 @@
 /**
  * The SFU worker's CPU at a load, read off every window measured near it rather than off one step's: at a constant
- * load (a conference of 40 rooms, 480 consumers, one run of 45 windows) one 6-s window's worker CPU moved between
+ * load (a conference of 40 rooms, 480 consumers, one run of 50 windows) one 6-s window's worker CPU moved between
  * 49 and 75 % (sd 9 % of the mean), so a CPU knee judged per step moved by as much from run to run. The worker's
  * cost is near proportional to its consumers, so the windows within ±FIT_SPAN of the load give its cost per
  * consumer (their CPU summed over their consumers summed), and that times the load is the CPU the budget judges.
