@@ -70,8 +70,10 @@ interface Transport {
   close(): void;
 }
 
-function udpTransport(host: string, port: number, timeoutMs: number): Transport {
+function udpTransport(host: string, port: number, timeoutMs: number, localPort?: number): Transport {
   const sock = createSocket('udp4');
+  // Unbound, the first send binds an ephemeral port; a chosen one (tests) is bound before it.
+  if (localPort !== undefined) sock.bind(localPort);
   const pending = new Map<string, (m: StunMessage) => void>();
   sock.on('message', (b) => {
     try {
@@ -183,6 +185,8 @@ async function allocateChallenge(t: Transport, o: { username: string; password: 
   const tid = randomBytes(12);
   const challenge = await t.request(encode(METHOD.ALLOCATE, tid, [[ATTR.REQUESTED_TRANSPORT, Buffer.from([17, 0, 0, 0])]]), tid);
   const err = errorOf(challenge);
+  // 437 answers here too when the 5-tuple's session belongs to another user (measured on coturn 4.6).
+  if (err?.code === ALLOCATION_MISMATCH) throw new TurnError('Allocate', err.code, err.reason);
   if (!err || err.code !== 401) throw new Error(`TURN Allocate without credentials: expected 401, got ${err ? err.code : 'success'}`);
   const realm = challenge.attrs.get(ATTR.REALM);
   const nonce = challenge.attrs.get(ATTR.NONCE);
@@ -230,9 +234,25 @@ export async function stunBinding(host: string, port: number, transport: 'udp' |
   }
 }
 
+/**
+ * 437 Allocation Mismatch: the server already holds a session of another allocation (or user) on this client
+ * 5-tuple — an ephemeral port the kernel reused while coturn still remembers its last owner. RFC 8656 §7.3: pick
+ * another client transport address and retry, trying three before giving up.
+ */
+export const ALLOCATION_MISMATCH = 437;
+const CLIENT_ADDRESSES_TRIED = 3;
+
+export type TurnHoldOptions = Omit<TurnAllocateOptions, 'transport'> & {
+  lifetimeSeconds: number;
+  /** The first try's client port (default: an ephemeral one); a 437 moves later tries to ephemeral ports. */
+  localPort?: number;
+};
+
 /** One relay allocation kept open: its own UDP socket (coturn keys an allocation by its 5-tuple). */
 export interface HeldAllocation {
   readonly relayed: { address: string; port: number };
+  /** Client transport addresses tried to get it: 1, or more when coturn answered 437 on the ones before. */
+  readonly clientAddresses: number;
   /** The lifetime coturn granted (it may differ from the one asked for). */
   readonly lifetimeSeconds: number;
   /** Refresh with `lifetimeSeconds` (default: the one asked at Allocate); resolves to the granted lifetime. */
@@ -252,9 +272,28 @@ const lifetimeAttr = (s: number): Buffer => {
  * A short `lifetimeSeconds` makes coturn free it by itself if the holder dies. Rejects with a TurnError when
  * coturn refuses (its code says why), or an Error when it does not answer.
  */
-export async function turnHold(o: Omit<TurnAllocateOptions, 'transport'> & { lifetimeSeconds: number }): Promise<HeldAllocation> {
+export async function turnHold(o: TurnHoldOptions): Promise<HeldAllocation> {
   const timeoutMs = o.timeoutMs ?? 3000;
-  const t = udpTransport(o.host, o.port, timeoutMs);
+  // Sockets a 437 turned away stay open until the end, so the kernel cannot hand their port to the next try.
+  const turnedAway: Transport[] = [];
+  try {
+    for (let i = 1; ; i++) {
+      const t = udpTransport(o.host, o.port, timeoutMs, i === 1 ? o.localPort : undefined);
+      try {
+        return await holdOn(t, o, i);
+      } catch (e) {
+        const mismatch = e instanceof TurnError && e.code === ALLOCATION_MISMATCH;
+        if (mismatch) turnedAway.push(t);
+        if (!mismatch || i >= CLIENT_ADDRESSES_TRIED) throw e;
+      }
+    }
+  } finally {
+    for (const t of turnedAway) t.close();
+  }
+}
+
+/** One Allocate on transport `t`, kept: closes `t` when it fails, but for a 437. */
+async function holdOn(t: Transport, o: TurnHoldOptions, clientAddresses: number): Promise<HeldAllocation> {
   const udpTransportAttr = Buffer.from([17, 0, 0, 0]);
   try {
     const first = await allocateChallenge(t, o);
@@ -283,6 +322,7 @@ export async function turnHold(o: Omit<TurnAllocateOptions, 'transport'> & { lif
     let closed = false;
     return {
       relayed: xorAddress(relayedAttr),
+      clientAddresses,
       lifetimeSeconds: res.attrs.get(ATTR.LIFETIME)?.readUInt32BE(0) ?? o.lifetimeSeconds,
       refresh: (lifetime = o.lifetimeSeconds) => refresh(lifetime),
       release: async () => {
@@ -299,7 +339,8 @@ export async function turnHold(o: Omit<TurnAllocateOptions, 'transport'> & { lif
       },
     };
   } catch (e) {
-    t.close();
+    // A 437's socket is the caller's to keep open while it tries another port.
+    if (!(e instanceof TurnError && e.code === ALLOCATION_MISMATCH)) t.close();
     throw e;
   }
 }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
@@ -89,6 +90,30 @@ describe('turn-relay-exhaust: coturn\'s relay range used up by held allocations'
       expect(free.refusal).toBe('508');
     } finally {
       await f.rollback(ctx);
+    }
+  });
+
+  it('a client port whose last session (another user\'s, released) coturn still remembers: 437 there, and the Allocate moves to another port (RFC 8656 §7.3)', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createSocket('udp4');
+      s.bind(0, () => {
+        const p = s.address().port;
+        s.close(() => resolve(p));
+      });
+    });
+    const at = { host: lab.address, port: lab.ports.service.coturn, lifetimeSeconds: 60, localPort: port };
+    const a = turnRestCredentials(lab.credentials.turnSecret, 'itest-mismatch-a', 600);
+    const b = turnRestCredentials(lab.credentials.turnSecret, 'itest-mismatch-b', 600);
+    const first = await turnHold({ ...at, username: a.username, password: a.password });
+    expect(first.clientAddresses).toBe(1);
+    expect(await first.release()).toBe(true);
+    // The same client port, another user: coturn answers 437 on it (the fault's apply met this in a suite run).
+    const second = await turnHold({ ...at, username: b.username, password: b.password });
+    try {
+      expect(second.clientAddresses).toBe(2);
+      expect(second.relayed.port).toBeGreaterThanOrEqual(lab.ports.turnRelay.min);
+    } finally {
+      await second.release();
     }
   });
 
