@@ -79,8 +79,9 @@ export function turnLossPercent(r: Pick<FaultRecord, 'name' | 'mechanism' | 'par
  * packetsLost of their inbound video, summed over every participant and remote track, from a second after the
  * fault was applied to a second before its removal)
  * against what the rule implies for the path: 1-(1-p)^crossings, within ±2 pp (±3 above 10 %), over ≥ 2,000
- * packets. Streams without retransmission count every packet the path lost (measured: 5 % → 17.9 %, 20 % →
- * 58.8 % on the SFU path, against 18.5 / 59.0 %). A retransmitted stream (its receiver sent NACKs) counts only
+ * packets. Streams without retransmission count every packet the path lost (measured: 5 % → 18.0–19.5 %, 20 % →
+ * 58.9–59.4 % on the SFU path, against 18.5 / 59.0 %) — provided the sender pads on RTX, not on the media stream
+ * (see the reference target's retransmission switch). A retransmitted stream (its receiver sent NACKs) counts only
  * what retransmission did not hide — the SFU repairs the upstream leg, RTX the downstream one; measured 9.8–12.3 %
  * at 5 % and 27–32 % at 20 % — so there the row asks only that the media path lost packets, and no more than
  * the rule implies.

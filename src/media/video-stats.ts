@@ -39,7 +39,10 @@ export const VIDEO_METRICS = {
   sc_media_jitter: 'trend',
   /** Packets lost over packets expected since the last poll (0..1). */
   sc_media_loss: 'trend',
-  /** The two counts behind sc_media_loss, so a loss over many polls is weighted by packets (the TURN loss calibration). */
+  /**
+   * The two counts behind sc_media_loss, so a loss over many polls is weighted by packets (the TURN loss calibration);
+   * lost is signed — a poll whose late packets outnumber its new losses counts below zero — so a sum is the net loss.
+   */
   sc_media_packets_received: 'counter',
   sc_media_packets_lost: 'counter',
   /** NACKs the receiver sent since the last poll: the stream is retransmitted, so its packetsLost is what retransmission did not hide. */
@@ -123,11 +126,14 @@ export class VideoStatsConverter {
         const d = (now: number | null, then: number | null | undefined): number | null => (now === null ? null : then === null || then === undefined || now < then ? null : now - then);
         if (!before) continue;
         const received = d(r.packetsReceived, before.packetsReceived);
-        const lost = d(r.packetsLost, before.packetsLost);
-        if (received !== null && lost !== null && received + lost > 0) {
+        // packetsLost is RFC 3550's cumulative lost, expected minus received: a late packet counted lost at one
+        // poll lowers it at the next. Its delta is kept signed (the counter sums to the net loss); dropping such a
+        // poll instead (as a restarted stream) would drop the polls that lost least and count the loss high.
+        const lost = received !== null && r.packetsLost !== null && before.packetsLost !== null ? r.packetsLost - before.packetsLost : null;
+        if (received !== null && lost !== null && received + Math.max(0, lost) > 0) {
           add('sc_media_loss', Math.max(0, lost) / (received + Math.max(0, lost)), tags);
           add('sc_media_packets_received', received, tags);
-          add('sc_media_packets_lost', Math.max(0, lost), tags);
+          add('sc_media_packets_lost', lost, tags);
         }
         const nacks = d(r.nackCount ?? null, before.nackCount);
         if (nacks !== null) add('sc_media_nacks', nacks, tags);

@@ -56,6 +56,19 @@ describe('TURN loss calibration on the media path', () => {
     expect(out.find((x) => x.metric === 'sc_media_packets_lost')?.tags).toMatchObject({ participant: 'p1', track: 'p2', kind: 'video' });
   });
 
+  it('a late packet lowers packetsLost at the next poll: that poll counts (lost below zero), the sums are the net loss; a stream whose received count went back restarts', () => {
+    const inbound = (o: Partial<RawInbound>): RawInbound => ({ kind: 'video', trackId: 'v', packetsReceived: 0, packetsLost: 0, bytesReceived: 0, jitter: null, framesReceived: 0, framesDecoded: 0, framesDropped: 0, freezeCount: 0, totalFreezesDuration: 0, frameWidth: 320, frameHeight: 180, ...o });
+    const snap = (atMs: number, r: RawInbound): PageSnapshot => ({ atMs, events: [], errors: [], peers: [{ peer: 'u2', outbound: [], connectionState: 'connected', iceConnectionState: 'connected', inbound: [r], pair: null, firstFrameAtMs: null }] });
+    const c = new VideoStatsConverter({ participant: 'p1' }, () => 'p2', () => 0);
+    // Cumulative: 100 received / 20 lost, then 2 of those 20 arrive late with 28 more and no new loss, then 30 more with 6 lost.
+    const polls = [[100, 20], [130, 18], [160, 24], [10, 1]].map(([rec, lost], i) => c.convert(snap(1_000 * (i + 1), inbound({ packetsReceived: rec, packetsLost: lost }))));
+    const sum = (m: string) => polls.flat().filter((x) => x.metric === m).reduce((n, x) => n + x.value, 0);
+    expect(polls[1]!.find((x) => x.metric === 'sc_media_packets_lost')?.value).toBe(-2);
+    expect(polls[1]!.find((x) => x.metric === 'sc_media_loss')?.value).toBe(0);
+    // Net over the polls after the first: 60 received, 4 lost; the last poll (received went back) is a new stream.
+    expect([sum('sc_media_packets_received'), sum('sc_media_packets_lost')]).toEqual([60, 4]);
+  });
+
   it('the rule\'s end-to-end loss: each of the 4 crossings drops p (5 % → 18.5 %, 20 % → 59.0 %); only TURN loss faults are calibrated so', () => {
     expect(impliedLoss(5, 4)).toBeCloseTo(0.1855, 4);
     expect(impliedLoss(20, 4)).toBeCloseTo(0.5904, 4);
