@@ -225,7 +225,7 @@ describe('the benchmark flow on recorded steps', () => {
     expect(slower.verdict).toBe('PASS');
     expect(near.at(-1)).toBe('at-baseline 47');
     expect(slower.baseline?.atBaselineCapacity).toMatchObject({ consumers: 564, now: { level: 47, delayP95Ms: 80 }, baseline: { level: 47, delayP95Ms: 5 } });
-    expect(slower.reason).toMatch(/at the baseline's capacity \(564 consumers\): now loss 0\.10 %, delay p50\/p95 1\.0 ms \/ 80\.0 ms, worker 86 %; baseline loss 0\.10 %, delay p50\/p95 1\.0 ms \/ 5\.0 ms, worker 85 %/);
+    expect(slower.reason).toMatch(/at the baseline's capacity \(564 consumers\): now loss 0\.10 %, delay p50\/p95 1\.0 ms \/ 80\.0 ms \(median of 6 windows\), worker 86 %; baseline loss 0\.10 %, delay p50\/p95 1\.0 ms \/ 5\.0 ms \(median of 4 windows\), worker 85 % \(fitted\)/);
     const again = await runSfuBenchFlow({ consumersPerRoom: 12, budgets, measure: sfu(0.0015), baseline: plain.result });
     expect(again.verdict).toBe('PASS');
     // Its own capacity's level is the baseline's: the windows there pooled, the confirmation's and these.

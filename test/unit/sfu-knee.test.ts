@@ -218,6 +218,20 @@ describe('--baseline: capacity down by more than the tolerance FAILs', () => {
     expect(compareWithBaseline(unconfirmed(100), knee(100), 0.15).reason).toBe("this run's capacity was not confirmed (at most its last level): ≤ 100 (not confirmed) consumers now, 100 in the baseline (tolerance 15 %)");
     expect(() => compareWithBaseline(knee(1), knee(1), 1.5)).toThrow(/tolerance/);
   });
+
+  it('tells the quality at the baseline\'s capacity as the budgets judged it: the median window, the fitted CPU', () => {
+    // Recorded (webinar, 2026-12-02): the baseline's capacity confirmed within budget on its median window (41.9 ms)
+    // while one stalled window carried the pooled p95 to 116.6 ms; this run held that level too.
+    const atCap = step(29, { consumers: 1218, workerCpu: 0.938, delayP50Ms: 6.3, delayP95Ms: 116.6, windowMedian: { windows: 4, loss: 0, delayP50Ms: 6.6, delayP95Ms: 41.9 }, workerCpuFitted: { value: 0.88, windows: 10, loads: 4 } });
+    const base: KneeResult = { status: 'knee', capacity: 1218, lastGood: atCap, firstBad: step(30), bisection: { complete: true }, steps: [] };
+    const now = step(29, { consumers: 1218, workerCpu: 0.88, delayP95Ms: 366.6, windowMedian: { windows: 8, loss: 0, delayP50Ms: 5.2, delayP95Ms: 43.8 } });
+    const r = compareWithBaseline(knee(1176), base, 0.15, now);
+    expect(r.verdict).toBe('PASS');
+    expect(r.reason).toMatch(/at the baseline's capacity \(1218 consumers\): now loss 0\.00 %, delay p50\/p95 5\.2 ms \/ 43\.8 ms \(median of 8 windows\), worker 88 %; baseline loss 0\.00 %, delay p50\/p95 6\.6 ms \/ 41\.9 ms \(median of 4 windows\), worker 88 % \(fitted\)/);
+    expect(r.reason).not.toMatch(/116\.6|366\.6/);
+    // The step itself keeps what was measured over all its frames (the report's table shows both).
+    expect(r.atBaselineCapacity?.baseline.delayP95Ms).toBe(116.6);
+  });
 });
 
 describe('the capacity confirmed: its level held again once the bisection is over', () => {
