@@ -11,6 +11,7 @@ import type { Verdict } from '../results/model.js';
 import type { KneeResult } from './knee-search.js';
 import { judgedSfuStep, type SfuStep, type SfuStepMetric } from './sfu-step.js';
 import { CPU_SATURATED, fitWorkerCpu } from './cpu-fit.js';
+import { readHow } from './step-judgement.js';
 
 export interface BaselineComparison {
   verdict: Verdict;
@@ -37,8 +38,9 @@ const quality = (s: SfuStep) => {
   const v = (metric: SfuStepMetric, stat: string) => judgedSfuStep(s, metric, stat);
   const cpu = v('sc_sfu_worker_cpu', 'value');
   const fitted = cpu !== null && cpu !== s.workerCpu;
-  const windows = s.windowMedian && s.windowMedian.windows > 1 ? ` (median of ${s.windowMedian.windows} windows)` : '';
-  return `loss ${pct(v('sc_sfu_receiver_loss', 'rate'))}, delay p50/p95 ${ms(v('sc_sfu_forward_delay', 'p(50)'))} / ${ms(v('sc_sfu_forward_delay', 'p(95)'))}${windows}, worker ${cpu === null ? 'n/a' : `${Math.round(cpu * 100)} %`}${fitted ? ' (fitted)' : ''}`;
+  const p95 = v('sc_sfu_forward_delay', 'p(95)');
+  const how = p95 === null ? null : readHow(s, 'sc_sfu_forward_delay', p95);
+  return `loss ${pct(v('sc_sfu_receiver_loss', 'rate'))}, delay p50/p95 ${ms(v('sc_sfu_forward_delay', 'p(50)'))} / ${ms(p95)}${how ? ` (${how})` : ''}, worker ${cpu === null ? 'n/a' : `${Math.round(cpu * 100)} %`}${fitted ? ' (fitted)' : ''}`;
 };
 
 /** "at the baseline's capacity (966 consumers): now loss …; baseline loss …" */

@@ -79,7 +79,7 @@ export function judgeStep(step: SfuStep, budgets: SfuBenchBudgets): StepJudgemen
 const describe = (b: Pick<Budget, 'metric' | 'stat'>): string => `${b.metric} ${b.stat}`;
 
 /** How judgedSfuStep read a value that is not the step's own (null: its own). */
-function readHow(step: SfuStep, metric: SfuStepMetric, v: number): string | null {
+export function readHow(step: SfuStep, metric: SfuStepMetric, v: number): string | null {
   if (metric === 'sc_sfu_worker_cpu') {
     const f = step.workerCpuFitted;
     return f !== undefined && f.value === v && step.workerCpu !== v ? `fitted over ${f.windows} windows at ${f.loads} loads; the step's own ${pct(step.workerCpu ?? 0)}` : null;
